@@ -1,0 +1,236 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "Caravan",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "caravan", targets: ["caravan"]),
+        .library(name: "CaravanCore", targets: ["CaravanCore"]),
+        .library(name: "CaravanTCP", targets: ["CaravanTCP"]),
+        .library(name: "CaravanServer", targets: ["CaravanServer"]),
+        // The frame headers and the echo test API, for Tests/Fuzz (a separate package).
+        .library(name: "CaravanEnvelope", targets: ["CaravanEnvelope"]),
+        .library(name: "CaravanEchoAPI", targets: ["CaravanEchoAPI"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.3"),
+        .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-atomics.git", from: "1.3.0"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
+    ],
+    targets: [
+        // MARK: C: libprotobuf-c and the protoc-c output
+        .systemLibrary(
+            name: "CProtobufC",
+            path: "Shared/CProtobufC",
+            pkgConfig: "libprotobuf-c",
+            providers: [.apt(["libprotobuf-c-dev"])]
+        ),
+        .target(
+            name: "CCaravanProto",
+            dependencies: ["CProtobufC"],
+            path: "Proto/CCaravanProto"
+        ),
+
+        // MARK: Messages and the RPC core (no NIO)
+        .target(
+            name: "CaravanMessages",
+            dependencies: ["CProtobufC", "CCaravanProto"],
+            path: "Shared/CaravanMessages",
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "CaravanCore",
+            dependencies: [
+                "CaravanMessages",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Shared/CaravanCore",
+            swiftSettings: swiftSettings
+        ),
+
+        // MARK: Generated API modules (messages + service stubs), one per proto package
+        .target(
+            name: "CaravanEnvelope",
+            dependencies: ["CaravanMessages", "CCaravanProto"],
+            path: "Proto/Swift/CaravanEnvelope",
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "CaravanHealthAPI",
+            dependencies: ["CaravanMessages", "CaravanCore", "CCaravanProto"],
+            path: "Proto/Swift/CaravanHealthAPI",
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "CaravanReflectionAPI",
+            dependencies: ["CaravanMessages", "CaravanCore", "CCaravanProto"],
+            path: "Proto/Swift/CaravanReflectionAPI",
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "CaravanEchoAPI",
+            dependencies: ["CaravanMessages", "CaravanCore", "CCaravanProto"],
+            path: "Proto/Swift/CaravanEchoAPI",
+            swiftSettings: swiftSettings
+        ),
+
+        .target(
+            name: "CaravanTradeAPI",
+            dependencies: ["CaravanMessages", "CaravanCore", "CCaravanProto"],
+            path: "Proto/Swift/CaravanTradeAPI",
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "CaravanLogisticsAPI",
+            dependencies: ["CaravanMessages", "CaravanCore", "CCaravanProto"],
+            path: "Proto/Swift/CaravanLogisticsAPI",
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "CaravanTrainingAPI",
+            dependencies: ["CaravanMessages", "CaravanCore", "CCaravanProto"],
+            path: "Proto/Swift/CaravanTrainingAPI",
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "CaravanGatewayAPI",
+            dependencies: ["CaravanMessages", "CaravanCore", "CCaravanProto"],
+            path: "Proto/Swift/CaravanGatewayAPI",
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "CaravanTestingAPI",
+            dependencies: ["CaravanMessages", "CaravanCore", "CCaravanProto"],
+            path: "Proto/Swift/CaravanTestingAPI",
+            swiftSettings: swiftSettings
+        ),
+
+        // MARK: Transports and the server
+        .target(
+            name: "CaravanTCP",
+            dependencies: [
+                "CaravanCore",
+                "CaravanEnvelope",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Atomics", package: "swift-atomics"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Shared/CaravanTCP",
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "CaravanInProcess",
+            dependencies: ["CaravanCore"],
+            path: "Shared/CaravanInProcess",
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "CaravanServer",
+            dependencies: [
+                "CaravanCore",
+                "CaravanTCP",
+                "CaravanHealthAPI",
+                "CaravanReflectionAPI",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Shared/CaravanServer",
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "CaravanEcho",
+            dependencies: ["CaravanCore", "CaravanEchoAPI"],
+            path: "Services/Echo",
+            swiftSettings: swiftSettings
+        ),
+
+        // MARK: Tools
+        .target(
+            name: "CaravanCLI",
+            dependencies: [
+                "CProtobufC",
+                "CCaravanProto",
+                "CaravanCore",
+                "CaravanTCP",
+                "CaravanServer",
+                "CaravanEcho",
+                "CaravanEchoAPI",
+                "CaravanHealthAPI",
+                "CaravanReflectionAPI",
+                "CaravanTradeAPI",
+                "CaravanLogisticsAPI",
+                "CaravanTrainingAPI",
+                "CaravanGatewayAPI",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            path: "Tools/CaravanCLI",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "caravan",
+            dependencies: ["CaravanCLI"],
+            path: "Tools/caravan",
+            swiftSettings: swiftSettings
+        ),
+
+        // MARK: Tests
+        .executableTarget(
+            name: "caravan-proto-leakcheck",
+            dependencies: ["CaravanMessages", "CaravanEchoAPI", "CaravanTestingAPI"],
+            path: "Tests/LeakCheck",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "CaravanMessagesTests",
+            dependencies: [
+                "CaravanMessages", "CaravanCore", "CaravanEchoAPI", "CaravanHealthAPI", "CaravanEnvelope",
+                "CaravanReflectionAPI", "CaravanTestingAPI", "CaravanTradeAPI", "CaravanLogisticsAPI",
+                "CaravanTrainingAPI", "CaravanGatewayAPI",
+            ],
+            path: "Tests/CaravanMessagesTests",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "CaravanCoreTests",
+            dependencies: ["CaravanCore", "CaravanInProcess", "CaravanEcho", "CaravanEchoAPI"],
+            path: "Tests/CaravanCoreTests",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "CaravanTCPTests",
+            dependencies: [
+                "CaravanTCP", "CaravanServer", "CaravanEcho", "CaravanEchoAPI", "CaravanHealthAPI",
+                "CaravanReflectionAPI", "CaravanEnvelope",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+            ],
+            path: "Tests/CaravanTCPTests",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "CaravanEndToEndTests",
+            dependencies: ["CaravanCLI"],
+            path: "Tests/CaravanEndToEndTests",
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

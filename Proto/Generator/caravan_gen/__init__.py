@@ -1,0 +1,1 @@
+"""Caravan's Swift and C-support code generator (run by Proto/generate.sh)."""

@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# Regenerates all code derived from Proto/caravan/**/*.proto:
+#
+#   Proto/CCaravanProto/       protoc-c output (C target CCaravanProto):
+#                              caravan/**/*.pb-c.c, include/caravan/**/*.pb-c.h,
+#                              include/caravan_proto_shim.h, include/CCaravanProto.h
+#   Proto/Swift/<Module>/      Swift value types, service stubs and a
+#                              <Module>Schemas.pb.swift registry per module
+#
+# Usage: Proto/generate.sh [--out DIR]
+#   --out DIR   write CCaravanProto/ and Swift/ under DIR instead of Proto/
+#               (Proto/check-generated.sh uses this to compare).
+#
+# Needs protoc, protoc-c (matching the installed libprotobuf-c), pkg-config
+# and python3; installs the pinned `protobuf` Python package if it is missing.
+set -euo pipefail
+
+proto_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+out_dir="$proto_dir"
+while [[ $# -gt 0 ]]; do
+    case "$1" in
+        --out) out_dir="$(mkdir -p "$2" && cd "$2" && pwd)"; shift 2 ;;
+        -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+        *) echo "generate.sh: unknown argument $1" >&2; exit 2 ;;
+    esac
+done
+
+die() { echo "generate.sh: $*" >&2; exit 1; }
+
+for tool in protoc protoc-c pkg-config python3; do
+    command -v "$tool" >/dev/null || die "$tool not found (apt-get install protobuf-compiler protobuf-c-compiler libprotobuf-c-dev pkg-config python3)"
+done
+
+# protoc-c must match the library the C code is compiled against: its
+# output refuses to build against other versions, and its layouts follow it.
+protoc_c_version="$(protoc-c --version | awk '/protobuf-c/ {print $2}')"
+lib_version="$(pkg-config --modversion libprotobuf-c)"
+[[ "$protoc_c_version" == "$lib_version" ]] ||
+    die "protoc-c $protoc_c_version does not match libprotobuf-c $lib_version"
+
+requirements="$proto_dir/Generator/requirements.txt"
+wanted_protobuf="$(sed -n 's/^protobuf==//p' "$requirements")"
+if [[ "$(python3 -c 'import google.protobuf as p; print(p.__version__)' 2>/dev/null || true)" != "$wanted_protobuf" ]]; then
+    echo "generate.sh: installing protobuf==$wanted_protobuf for python3" >&2
+    python3 -m pip install --quiet --disable-pip-version-check -r "$requirements" >&2 ||
+        die "pip install -r $requirements failed"
+fi
+
+work="$(mktemp -d "${TMPDIR:-/tmp}/caravan-generate.XXXXXX")"
+trap 'rm -rf "$work"' EXIT
+
+# Every .proto file, in a stable order (LC_ALL=C: byte order).
+mapfile -t files < <(cd "$proto_dir" && find caravan -name '*.proto' -type f | LC_ALL=C sort)
+[[ ${#files[@]} -gt 0 ]] || die "no .proto files under $proto_dir/caravan"
+
+(cd "$proto_dir" && protoc -I . --include_imports --include_source_info \
+    --descriptor_set_out="$work/all.pb" "${files[@]}")
+
+mkdir -p "$work/swift" "$work/c/include" "$work/c-raw"
+python3 "$proto_dir/Generator/caravan_swift_gen.py" \
+    --descriptor-set "$work/all.pb" \
+    --swift-out "$work/swift" \
+    --c-include-out "$work/c/include" \
+    --c-descriptor-set-out "$work/c.pb" \
+    "${files[@]}"
+
+# protoc-c reads the C-compatible descriptor set (proto3 `optional` and map
+# entries rewritten as one-field oneofs; see caravan_swift_gen.py).
+protoc-c --descriptor_set_in="$work/c.pb" --c_out="$work/c-raw" "${files[@]}"
+
+# Sources stay in their package folders; headers go under include/ so that
+# protoc-c's `#include "caravan/echo/v1/echo.pb-c.h"` lines resolve.
+for f in "${files[@]}"; do
+    stem="${f%.proto}"
+    mkdir -p "$work/c/$(dirname "$stem")" "$work/c/include/$(dirname "$stem")"
+    mv "$work/c-raw/$stem.pb-c.c" "$work/c/$stem.pb-c.c"
+    mv "$work/c-raw/$stem.pb-c.h" "$work/c/include/$stem.pb-c.h"
+done
+
+# Replace the previous output. CCaravanProto/ is generated as a whole; in
+# Swift/<Module>/ only *.pb.swift files are ours.
+rm -rf "$out_dir/CCaravanProto"
+mkdir -p "$out_dir"
+cp -R "$work/c" "$out_dir/CCaravanProto"
+for module_dir in "$work/swift"/*/; do
+    module="$(basename "$module_dir")"
+    mkdir -p "$out_dir/Swift/$module"
+    find "$out_dir/Swift/$module" -maxdepth 1 -name '*.pb.swift' -type f -delete
+    cp "$module_dir"*.pb.swift "$out_dir/Swift/$module/"
+done
+
+echo "generate.sh: generated ${#files[@]} files into $out_dir/CCaravanProto and $out_dir/Swift" >&2

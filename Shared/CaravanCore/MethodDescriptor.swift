@@ -1,0 +1,79 @@
+/// Names one method of one service.
+public struct MethodDescriptor: Hashable, Sendable, CustomStringConvertible {
+    /// Fully qualified service name, e.g. `caravan.echo.v1.Echo`.
+    public let service: String
+    /// Method name, e.g. `Unary`.
+    public let method: String
+    /// The path carried on the wire: `/caravan.echo.v1.Echo/Unary`.
+    public let path: String
+
+    public init(service: String, method: String) {
+        self.service = service
+        self.method = method
+        self.path = "/\(service)/\(method)"
+    }
+
+    /// Parses `/package.Service/Method` (the leading slash is optional).
+    public init?(path: String) {
+        var trimmed = Substring(path)
+        if trimmed.hasPrefix("/") { trimmed = trimmed.dropFirst() }
+        guard let slash = trimmed.lastIndex(of: "/") else { return nil }
+        let service = trimmed[..<slash]
+        let method = trimmed[trimmed.index(after: slash)...]
+        guard !service.isEmpty, !method.isEmpty, !method.contains("/") else { return nil }
+        self.init(service: String(service), method: String(method))
+    }
+
+    public var description: String { self.path }
+}
+
+/// How requests and responses flow in a method.
+public enum MethodKind: String, Hashable, Sendable {
+    case unary
+    case serverStreaming
+    case clientStreaming
+    case bidirectionalStreaming
+
+    public var clientStreams: Bool { self == .clientStreaming || self == .bidirectionalStreaming }
+    public var serverStreams: Bool { self == .serverStreaming || self == .bidirectionalStreaming }
+}
+
+/// A method's schema: its names, kind and message types.
+public struct MethodSchema: Sendable {
+    public let descriptor: MethodDescriptor
+    public let kind: MethodKind
+    public let inputType: any ProtoMessage.Type
+    public let outputType: any ProtoMessage.Type
+
+    public init(
+        descriptor: MethodDescriptor,
+        kind: MethodKind,
+        inputType: any ProtoMessage.Type,
+        outputType: any ProtoMessage.Type
+    ) {
+        self.descriptor = descriptor
+        self.kind = kind
+        self.inputType = inputType
+        self.outputType = outputType
+    }
+}
+
+/// A service's schema, generated from its `.proto` file: methods for
+/// routing and tools, file descriptors for reflection.
+public struct ServiceSchema: Sendable {
+    /// `caravan.echo.v1.Echo`
+    public let name: String
+    /// `caravan/echo/v1/echo.proto`
+    public let file: String
+    public let methods: [MethodSchema]
+    /// Serialized `google.protobuf.FileDescriptorProto`s: the declaring file
+    /// first, then its imports.
+    public let fileDescriptorProtos: [[UInt8]]
+
+    public init(name: String, file: String, methods: [MethodSchema], fileDescriptorProtos: [[UInt8]]) {
+        self.name = name
+        self.file = file
+        self.methods = methods
+        self.fileDescriptorProtos = fileDescriptorProtos
+    }
+}

@@ -1,0 +1,160 @@
+// A libFuzzer target for the Caravan wire format.
+//
+// Feeds arbitrary bytes to FrameDecoder, twice: all at once, and in chunks
+// whose sizes come from the input. Both runs must report the same events,
+// every delivered frame must respect the size limit, every decode step must
+// consume bytes, and a protocol error must end the stream. Each decoded
+// frame's header is tried as RequestHeader, ResponseHeader and GoAway, its
+// payload as caravan.echo.v1.EchoRequest; whatever decodes must re-encode
+// and decode to the same value.
+//
+// Built with `-DFUZZING -sanitize=fuzzer,address` by .ci/fuzz.sh, `main`
+// hands control to libFuzzer. Built plainly, it replays the files (or
+// folders of files) named on the command line, so the target also builds
+// and runs without the sanitizers.
+
+import CFuzzerDriver
+import CaravanCore
+import CaravanEchoAPI
+import CaravanEnvelope
+import CaravanTCP
+import Foundation
+import NIOCore
+
+/// Small, so that oversized frames are common in fuzzed input.
+let maxFrameSize = 512
+
+/// One thing the decoder reported, as plain values to compare.
+enum Event: Equatable {
+    case frame(kind: UInt8, flags: UInt8, callID: UInt32, header: [UInt8], payload: [UInt8])
+    case oversized(kind: UInt8, flags: UInt8, callID: UInt32, length: UInt32)
+    case protocolError
+}
+
+/// Decodes `input` fed in chunks of the given sizes (cycled), checking the
+/// decoder's invariants after each step.
+func decodeEvents(_ input: UnsafeRawBufferPointer, chunkSizes: [Int]) -> [Event] {
+    var decoder = FrameDecoder(maxFrameSize: maxFrameSize)
+    var buffer = ByteBuffer()
+    var events: [Event] = []
+    var offset = 0
+    var chunk = 0
+    repeat {
+        let size = chunkSizes[chunk % chunkSizes.count]
+        chunk += 1
+        let end = min(input.count, offset + size)
+        buffer.writeBytes(UnsafeRawBufferPointer(rebasing: input[offset..<end]))
+        offset = end
+        while true {
+            let before = buffer.readableBytes
+            let inbound: InboundFrame?
+            do {
+                inbound = try decoder.decode(buffer: &buffer)
+            } catch is FrameProtocolError {
+                return events + [.protocolError]
+            } catch {
+                fatalError("FrameDecoder threw something other than FrameProtocolError: \(error)")
+            }
+            guard let inbound else { break }
+            precondition(buffer.readableBytes < before, "a decode step that reports something consumes bytes")
+            switch inbound {
+            case .frame(let frame):
+                let size = frame.header.readableBytes + frame.payload.readableBytes
+                precondition(size + WireFormat.fixedFieldsSize <= maxFrameSize, "a frame over the limit was delivered")
+                events.append(
+                    .frame(
+                        kind: frame.kind.rawValue, flags: frame.flags.rawValue, callID: frame.callID,
+                        header: Array(frame.header.readableBytesView), payload: Array(frame.payload.readableBytesView)))
+                exercise(frame)
+            case .oversized(let kind, let flags, let callID, let length):
+                precondition(Int(length) > maxFrameSize, "a frame within the limit was reported oversized")
+                events.append(.oversized(kind: kind.rawValue, flags: flags.rawValue, callID: callID, length: length))
+            }
+        }
+        precondition(buffer.readableBytes <= maxFrameSize + WireFormat.prefixSize, "the decoder buffers more than a frame")
+    } while offset < input.count
+    return events
+}
+
+/// Decodes what a peer's header and payload could be; whatever decodes
+/// must survive a round trip unchanged.
+func exercise(_ frame: Frame) {
+    frame.header.withUnsafeReadableBytes { header in
+        if let request = roundTrip(RequestHeader.self, header) {
+            // What the server does with a request header's metadata.
+            var metadata = Metadata()
+            for entry in request.metadata {
+                _ = Metadata.isValidKey(entry.key)
+                if entry.key.hasSuffix("-bin") {
+                    metadata.addBinary(entry.value, forKey: entry.key)
+                } else {
+                    metadata.addString(String(decoding: entry.value, as: UTF8.self), forKey: entry.key)
+                }
+            }
+            _ = metadata.encodedSize
+            _ = MethodDescriptor(path: request.method)
+        }
+        if let response = roundTrip(ResponseHeader.self, header) {
+            _ = StatusCode(rawValue: response.code)
+        }
+        _ = roundTrip(GoAway.self, header)
+    }
+    frame.payload.withUnsafeReadableBytes { payload in
+        _ = roundTrip(EchoRequest.self, payload)
+    }
+}
+
+func roundTrip<Message: ProtoMessage>(_ type: Message.Type, _ bytes: UnsafeRawBufferPointer) -> Message? {
+    guard let message = try? Message(serializedBytes: bytes) else { return nil }
+    let encoded: [UInt8]
+    do {
+        encoded = try message.serializedBytes()
+    } catch {
+        fatalError("a decoded \(Message.protoMessageName) does not re-encode: \(error)")
+    }
+    guard let again = try? Message(serializedBytes: encoded) else {
+        fatalError("a re-encoded \(Message.protoMessageName) does not decode")
+    }
+    precondition(again == message, "\(Message.protoMessageName) changed in a round trip")
+    return message
+}
+
+/// The libFuzzer callback: one input.
+func fuzzOne(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
+    let input = UnsafeRawBufferPointer(start: data, count: data == nil ? 0 : size)
+    let whole = decodeEvents(input, chunkSizes: [max(1, input.count)])
+    // Chunk sizes 1...16 taken from the first bytes, so the fuzzer explores splits too.
+    let chunkSizes = input.prefix(4).map { Int($0 & 0x0F) + 1 }
+    let split = decodeEvents(input, chunkSizes: chunkSizes.isEmpty ? [1] : chunkSizes)
+    precondition(whole == split, "the decoder's events depend on how the input is split")
+    return 0
+}
+
+#if FUZZING
+var argc = CommandLine.argc
+var argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = CommandLine.unsafeArgv
+exit(LLVMFuzzerRunDriver(&argc, &argv) { data, size in fuzzOne(data, size) })
+#else
+/// Replays inputs: each argument is a file, or a folder whose files are inputs.
+var files: [String] = []
+for argument in CommandLine.arguments.dropFirst() {
+    var isDirectory: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: argument, isDirectory: &isDirectory) else {
+        print("No such file: \(argument)")
+        exit(2)
+    }
+    if isDirectory.boolValue {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: argument)) ?? []
+        files += names.sorted().map { "\(argument)/\($0)" }
+    } else {
+        files.append(argument)
+    }
+}
+for path in files {
+    guard let data = FileManager.default.contents(atPath: path) else { continue }
+    _ = data.withUnsafeBytes { bytes in
+        fuzzOne(bytes.bindMemory(to: UInt8.self).baseAddress, bytes.count)
+    }
+}
+print("Replayed \(files.count) inputs without a failure.")
+#endif

@@ -1,0 +1,22 @@
+import CaravanCore
+import CaravanTCP
+
+/// Runs `body` with a client connected to `endpoint`, keeping the
+/// connection pool alive for the duration and closing it after.
+public func withClient<Result: Sendable>(
+    _ endpoint: Endpoint,
+    configuration: ClientConfiguration = .defaults,
+    retryPolicy: RetryPolicy = .defaults,
+    _ body: @Sendable (RPCClient) async throws -> Result
+) async throws -> Result {
+    let transport = TCPClientTransport(host: endpoint.host, port: endpoint.port, configuration: configuration)
+    return try await withThrowingTaskGroup(of: Void.self) { group in
+        group.addTask { await transport.run() }
+        defer {
+            transport.close()
+        }
+        let client = RPCClient(transport: transport, retryPolicy: retryPolicy)
+        let result = try await body(client)
+        return result
+    }
+}
