@@ -12,6 +12,9 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "caravan", targets: ["caravan"]),
+        .executable(name: "caravan-trade", targets: ["caravan-trade"]),
+        .executable(name: "caravan-logistics", targets: ["caravan-logistics"]),
+        .executable(name: "caravan-training", targets: ["caravan-training"]),
         .library(name: "CaravanCore", targets: ["CaravanCore"]),
         .library(name: "CaravanTCP", targets: ["CaravanTCP"]),
         .library(name: "CaravanServer", targets: ["CaravanServer"]),
@@ -21,13 +24,12 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.3"),
-        .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
-        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-atomics.git", from: "1.3.0"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
     ],
     targets: [
         // MARK: C: libprotobuf-c and the protoc-c output
@@ -157,10 +159,79 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // MARK: What the services share: options, storage, idempotency, paging
+        .target(
+            name: "CaravanServiceKit",
+            dependencies: [
+                "CaravanCore",
+                "CaravanTCP",
+                "CaravanServer",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            path: "Shared/CaravanServiceKit",
+            swiftSettings: swiftSettings
+        ),
+
+        // MARK: The services: a library each (logic + storage) and a thin executable
+        .target(
+            name: "CaravanTrade",
+            dependencies: [
+                "CaravanCore", "CaravanServiceKit", "CaravanTradeAPI",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Services/Trade/CaravanTrade",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "caravan-trade",
+            dependencies: ["CaravanTrade", "CaravanServiceKit"],
+            path: "Services/Trade/caravan-trade",
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "CaravanLogistics",
+            dependencies: [
+                "CaravanCore", "CaravanServiceKit", "CaravanLogisticsAPI",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Services/Logistics/CaravanLogistics",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "caravan-logistics",
+            dependencies: ["CaravanLogistics", "CaravanServiceKit"],
+            path: "Services/Logistics/caravan-logistics",
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "CaravanTraining",
+            dependencies: [
+                "CaravanCore", "CaravanServiceKit", "CaravanTrainingAPI",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Services/Training/CaravanTraining",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "caravan-training",
+            dependencies: ["CaravanTraining", "CaravanServiceKit"],
+            path: "Services/Training/caravan-training",
+            swiftSettings: swiftSettings
+        ),
+
         // MARK: Tools
         .target(
             name: "CaravanCLI",
             dependencies: [
+                "CaravanServiceKit",
                 "CProtobufC",
                 "CCaravanProto",
                 "CaravanCore",
@@ -224,6 +295,33 @@ let package = Package(
                 .product(name: "NIOEmbedded", package: "swift-nio"),
             ],
             path: "Tests/CaravanTCPTests",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "CaravanTradeTests",
+            dependencies: [
+                "CaravanTrade", "CaravanTradeAPI", "CaravanServiceKit", "CaravanCore", "CaravanInProcess",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
+            path: "Tests/CaravanTradeTests",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "CaravanLogisticsTests",
+            dependencies: [
+                "CaravanLogistics", "CaravanLogisticsAPI", "CaravanServiceKit", "CaravanCore", "CaravanInProcess",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
+            path: "Tests/CaravanLogisticsTests",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "CaravanTrainingTests",
+            dependencies: [
+                "CaravanTraining", "CaravanTrainingAPI", "CaravanServiceKit", "CaravanCore", "CaravanInProcess",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
+            path: "Tests/CaravanTrainingTests",
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -3,7 +3,7 @@
 # (run as root; safe to run again). Swift 6.3 itself is expected on PATH.
 set -euo pipefail
 
-packages=(libprotobuf-c-dev protobuf-c-compiler protobuf-compiler pkg-config python3 python3-pip valgrind)
+packages=(libprotobuf-c-dev protobuf-c-compiler protobuf-compiler pkg-config libsqlite3-dev python3 python3-pip valgrind)
 missing=()
 for package in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

@@ -70,7 +70,8 @@ public enum ProtoJSON {
         }
     }
 
-    /// A `double`: a JSON number, or "NaN", "Infinity", "-Infinity".
+    /// A `double`: a JSON number, or "NaN", "Infinity", "-Infinity" (and
+    /// "-0" for -0.0); numbers in strings accepted.
     public struct DoubleValue: Codable, Sendable {
         public var value: Double
         @inlinable public init(_ value: Double) { self.value = value }
@@ -84,7 +85,8 @@ public enum ProtoJSON {
         }
     }
 
-    /// A `float`: a JSON number, or "NaN", "Infinity", "-Infinity".
+    /// A `float`: a JSON number, or "NaN", "Infinity", "-Infinity" (and
+    /// "-0" for -0.0); numbers in strings accepted.
     public struct FloatValue: Codable, Sendable {
         public var value: Float
         @inlinable public init(_ value: Float) { self.value = value }
@@ -196,6 +198,11 @@ public enum ProtoJSON {
             try container.encode("NaN")
         } else if value.isInfinite {
             try container.encode(value < 0 ? "-Infinity" : "Infinity")
+        } else if value == 0 && value.sign == .minus {
+            // A JSON number would come out as `-0`, which many parsers
+            // (Python's among them) read as 0; proto3 JSON parsers accept
+            // numbers in strings, and "-0" keeps the sign.
+            try container.encode("-0")
         } else {
             try container.encode(value)
         }

@@ -55,6 +55,10 @@ import Testing
         #expect(nan.fDouble.isNaN)
         #expect(nan.rFloat.count == 2 && nan.rFloat[0].isNaN && nan.rFloat[1] == 1)
         try expectJSON(KitchenSink(fDouble: .nan), #"{"fDouble": "NaN"}"#)
+        // -0.0 as a string: a JSON `-0` reads as 0 in many parsers.
+        try expectJSON(KitchenSink(fDouble: -0.0, rFloat: [-0.0, 0]), #"{"fDouble": "-0", "rFloat": ["-0", 0]}"#)
+        let negativeZero = try decode(KitchenSink.self, #"{"fDouble": "-0", "fFloat": -0.0}"#)
+        #expect(negativeZero.fDouble.sign == .minus && negativeZero.fFloat.sign == .minus)
     }
 
     @Test func everythingRoundTripsThroughJSON() throws {

@@ -77,6 +77,17 @@ import Testing
         #expect(try KitchenSink(serializedBytes: KitchenSink().serializedBytes()).choice == nil)
     }
 
+    @Test func negativeZeroKeepsItsSign() throws {
+        // protobuf-c alone would drop a -0.0 (it compares with 0); the
+        // generated code writes it, as Google's encoders do.
+        let message = KitchenSink(fDouble: -0.0, fFloat: -0.0, rFloat: [-0.0], oInt32: 0)
+        let decoded = try KitchenSink(serializedBytes: message.serializedBytes())
+        #expect(decoded.fDouble.sign == .minus && decoded.fDouble == 0)
+        #expect(decoded.fFloat.sign == .minus)
+        #expect(decoded.rFloat.first?.sign == .minus)
+        #expect(try KitchenSink(fDouble: 0.0).serializedBytes() == [])
+    }
+
     @Test func unknownEnumValuesRoundTrip() throws {
         let message = KitchenSink(
             color: Color(rawValue: 1234), mood: KitchenSink.Mood(rawValue: -99),

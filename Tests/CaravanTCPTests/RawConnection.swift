@@ -5,7 +5,8 @@ import NIOPosix
 /// A frame a ``RawConnection`` received, with its exact bytes.
 struct ReceivedFrame: Sendable, CustomStringConvertible {
     var frame: Frame
-    /// The whole frame as it came off the wire, length prefix included.
+    /// The whole frame, length prefix included, exactly as it came off the
+    /// wire (rebuilt from the decoded fields, which determine every byte).
     var bytes: [UInt8]
 
     var kind: FrameKind { self.frame.kind }
@@ -137,15 +138,18 @@ final class RawFrameReader: ChannelInboundHandler {
         var incoming = Self.unwrapInboundIn(data)
         self.buffer.writeBuffer(&incoming)
         do {
-            while true {
-                let start = self.buffer.readerIndex
-                guard let inbound = try self.decoder.decode(buffer: &self.buffer) else { break }
+            while let inbound = try self.decoder.decode(buffer: &self.buffer) {
                 guard case .frame(let frame) = inbound else {
                     self.failure = .undecodable("a frame larger than 64 MiB")
                     break
                 }
-                let bytes = self.buffer.getBytes(at: start, length: self.buffer.readerIndex - start)!
-                self.frames.append(ReceivedFrame(frame: frame, bytes: bytes))
+                // The length and header length follow from the header and payload,
+                // so writing the frame again gives exactly the bytes received.
+                var bytes = ByteBuffer()
+                bytes.writeFrame(
+                    kind: frame.kind, flags: frame.flags, callID: frame.callID,
+                    header: Array(frame.header.readableBytesView), payload: Array(frame.payload.readableBytesView))
+                self.frames.append(ReceivedFrame(frame: frame, bytes: Array(bytes.readableBytesView)))
             }
         } catch {
             self.failure = .undecodable("\(error)")

@@ -1,6 +1,7 @@
 import ArgumentParser
 import CaravanCore
 import Foundation
+import CaravanServiceKit
 
 /// `caravan call`: JSON in, JSON out, like grpcurl.
 struct CallCommand: AsyncParsableCommand {

@@ -1,5 +1,6 @@
 import CaravanCore
 import CaravanTCP
+import CaravanServiceKit
 
 /// Runs `body` with a client connected to `endpoint`, keeping the
 /// connection pool alive for the duration and closing it after.

@@ -3,6 +3,7 @@ import CaravanCore
 import CaravanHealthAPI
 import CaravanReflectionAPI
 import Foundation
+import CaravanServiceKit
 
 /// `caravan list`: the services and methods a server offers (reflection).
 struct ListCommand: AsyncParsableCommand {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import CaravanCore
 import Foundation
+import CaravanServiceKit
 
 /// `caravan load`: closed-loop load against one server.
 struct LoadCommand: AsyncParsableCommand {

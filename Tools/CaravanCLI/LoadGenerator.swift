@@ -2,6 +2,7 @@ import Atomics
 import CaravanCore
 import CaravanTCP
 import Histogram
+import CaravanServiceKit
 
 /// What a load run does: one method, one prepared request, closed loop.
 public struct LoadPlan: Sendable {

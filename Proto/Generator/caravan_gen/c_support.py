@@ -7,8 +7,8 @@ from typing import List
 
 from google.protobuf import descriptor_pb2
 
-from .model import Index
-from .naming import GENERATOR_NAME
+from .model import Index, float_presence_oneof
+from .naming import FDP, GENERATOR_NAME
 
 
 # --------------------------------------------------------------------------
@@ -17,6 +17,17 @@ from .naming import GENERATOR_NAME
 
 
 def make_c_compatible(fds: descriptor_pb2.FileDescriptorSet) -> descriptor_pb2.FileDescriptorSet:
+    """The descriptor set protoc-c is run on: the same wire format, with
+    one-field oneofs where protobuf-c's proto3 handling falls short.
+
+    - proto3 `optional` (which protoc-c 1.4.1 rejects): its synthetic
+      oneof becomes a real one;
+    - singular float/double: wrapped in a oneof so that -0.0 is written
+      (see model.float_presence_oneof);
+    - map entries: no longer map entries to protoc-c (it treats them as
+      repeated messages anyway), key and value each in a oneof so both are
+      always written, as Google's encoders do.
+    """
     out = descriptor_pb2.FileDescriptorSet()
     out.CopyFrom(fds)
 
@@ -24,6 +35,16 @@ def make_c_compatible(fds: descriptor_pb2.FileDescriptorSet) -> descriptor_pb2.F
         for f in m.field:
             if f.proto3_optional:
                 f.proto3_optional = False  # its synthetic oneof becomes a real one
+        if not m.options.map_entry:
+            # Names come from the message as it was, as the model computes them.
+            original = descriptor_pb2.DescriptorProto()
+            original.CopyFrom(m)
+            for f in m.field:
+                if (f.type in (FDP.TYPE_FLOAT, FDP.TYPE_DOUBLE) and f.label != FDP.LABEL_REPEATED
+                        and not f.HasField("oneof_index")):
+                    od = m.oneof_decl.add()
+                    od.name = float_presence_oneof(original, f)
+                    f.oneof_index = len(m.oneof_decl) - 1
         if m.options.map_entry:
             m.options.ClearField("map_entry")
             if not m.options.ListFields():

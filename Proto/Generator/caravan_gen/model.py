@@ -161,7 +161,10 @@ class Field:
     json_name: str
     c_name: str
     kind: str                 # "singular", "optional", "repeated", "map", "oneof"
-    oneof_c_case: Optional[str] = None   # C member holding the oneof case
+    # C member holding the oneof case: of a real oneof, of a proto3
+    # `optional` field, or of the oneof that carries a float/double's
+    # presence (see float_presence_oneof).
+    oneof_c_case: Optional[str] = None
     map_key: Optional[descriptor_pb2.FieldDescriptorProto] = None
     map_value: Optional[descriptor_pb2.FieldDescriptorProto] = None
     map_entry: Optional[MessageInfo] = None
@@ -182,6 +185,21 @@ class Oneof:
     swift_enum: str
     c_case: str
     fields: List[Field]
+
+
+def float_presence_oneof(m: descriptor_pb2.DescriptorProto, f: descriptor_pb2.FieldDescriptorProto) -> str:
+    """The one-field oneof that carries a singular float/double in C.
+
+    protobuf-c skips a proto3 float or double that compares equal to 0, so
+    it would drop -0.0, which Google's encoders write (they test the bits).
+    As a oneof member the field is written whenever its case is set, and
+    the generated Swift sets it when the bits are not all zero.
+    """
+    taken = {x.name for x in m.field} | {o.name for o in m.oneof_decl}
+    name = "_" + f.name
+    while name in taken:  # as protoc names synthetic oneofs
+        name = "X" + name
+    return name
 
 
 def is_message(f) -> bool:
@@ -236,6 +254,8 @@ class MessageModel:
                 fld.kind = "oneof"
                 fld.oneof_c_case = real_oneofs[f.oneof_index].c_case
                 real_oneofs[f.oneof_index].fields.append(fld)
+            elif f.type in (FDP.TYPE_FLOAT, FDP.TYPE_DOUBLE) and f.label != FDP.LABEL_REPEATED:
+                fld.oneof_c_case = c_camel_to_lower(float_presence_oneof(m, f)) + "_case"
             elif f.label == FDP.LABEL_REPEATED:
                 if is_message(f) and index.message(f.type_name).is_map_entry:
                     entry = index.message(f.type_name)

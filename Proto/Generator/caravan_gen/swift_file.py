@@ -232,8 +232,14 @@ class FileGenerator(ProtobufCCodegen, JSONCodegen, ServiceCodegen):
         if members:
             w()
             w("/// A message with the given fields; the others keep their defaults.")
-            params = ", ".join(f"{n}: {t} = {d}" for (n, t, d) in members)
-            w(f"public init({params}) {{")
+            if len(members) <= 3:
+                params = ", ".join(f"{n}: {t} = {d}" for (n, t, d) in members)
+                w(f"public init({params}) {{")
+            else:
+                w("public init(")
+                for i, (n, t, d) in enumerate(members):
+                    w(f"    {n}: {t} = {d}" + ("," if i < len(members) - 1 else ""))
+                w(") {")
             w.indent()
             for (n, _, _) in members:
                 w(f"self.{n} = {n}")

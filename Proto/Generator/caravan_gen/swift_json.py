@@ -33,6 +33,8 @@ class JSONCodegen:
             return expr
         if t in (FDP.TYPE_STRING, FDP.TYPE_BYTES):
             return f"!{expr}.isEmpty"
+        if t in (FDP.TYPE_FLOAT, FDP.TYPE_DOUBLE):
+            return f"{expr}.bitPattern != 0"  # -0.0 is written, as in binary
         return f"{expr} != 0"
 
     def json_encode_value(self, f, expr: str) -> str:

@@ -54,8 +54,14 @@ class ProtobufCCodegen:
             for oneof in model.oneofs:
                 self.gen_decode_oneof(oneof)
             members = self.member_list(model)
-            args = ", ".join(f"{n.strip('`')}: {self.local(n)}" for (n, _, _) in members)
-            w(f"self.init({args})")
+            args = [f"{n.strip('`')}: {self.local(n)}" for (n, _, _) in members]
+            if len(args) <= 3:
+                w(f"self.init({', '.join(args)})")
+            else:
+                w("self.init(")
+                for i, arg in enumerate(args):
+                    w(f"    {arg}" + ("," if i < len(args) - 1 else ""))
+                w(")")
         else:
             w("_ = cMessage")
             w("self.init()")
@@ -98,6 +104,13 @@ class ProtobufCCodegen:
         if fld.kind == "singular":
             if is_message(p):
                 w(f"if let v = {sv} {{ {c}.{fld.c_name} = {self.c_value(p, 'v', fld.qualified, False)} }}")
+            elif fld.oneof_c_case:
+                # A float or double: written unless all bits are 0, so that
+                # -0.0 survives (protobuf-c alone would drop it).
+                w(f"if {sv}.bitPattern != 0 {{")
+                w(f"    {c}.{fld.oneof_c_case} = .init(rawValue: {fld.number})")
+                w(f"    {c}.{fld.c_name} = {sv}")
+                w("}")
             else:
                 w(f"{c}.{fld.c_name} = {self.c_value(p, sv, fld.qualified, False)}")
         elif fld.kind == "optional":
@@ -192,6 +205,8 @@ class ProtobufCCodegen:
             if is_message(p):
                 w(f"let {sv}: {self.property_type(fld)}")
                 w(f"if let p = {member} {{ {sv} = {self.swift_value(p, 'p', fld.qualified)} }} else {{ {sv} = nil }}")
+            elif fld.oneof_c_case:
+                w(f"let {sv} = {c}.{fld.oneof_c_case}.rawValue == {fld.number} ? {member} : 0")
             else:
                 w(f"let {sv} = {self.swift_value(p, member, fld.qualified)}")
         elif fld.kind == "optional":

@@ -96,7 +96,14 @@ public struct RequestHeader: ProtoMessage {
     }
 
     /// A message with the given fields; the others keep their defaults.
-    public init(method: String = "", timeoutMicros: UInt64 = 0, metadata: [MetadataEntry] = [], idempotencyKey: String = "", traceparent: String = "", tracestate: String = "") {
+    public init(
+        method: String = "",
+        timeoutMicros: UInt64 = 0,
+        metadata: [MetadataEntry] = [],
+        idempotencyKey: String = "",
+        traceparent: String = "",
+        tracestate: String = ""
+    ) {
         self.method = method
         self.timeoutMicros = timeoutMicros
         self.metadata = metadata
@@ -134,7 +141,14 @@ extension RequestHeader {
         let _idempotencyKey = try ProtoDecoding.string(c.pointee.idempotency_key, field: "caravan.rpc.v1.RequestHeader.idempotency_key")
         let _traceparent = try ProtoDecoding.string(c.pointee.traceparent, field: "caravan.rpc.v1.RequestHeader.traceparent")
         let _tracestate = try ProtoDecoding.string(c.pointee.tracestate, field: "caravan.rpc.v1.RequestHeader.tracestate")
-        self.init(method: _method, timeoutMicros: _timeoutMicros, metadata: _metadata, idempotencyKey: _idempotencyKey, traceparent: _traceparent, tracestate: _tracestate)
+        self.init(
+            method: _method,
+            timeoutMicros: _timeoutMicros,
+            metadata: _metadata,
+            idempotencyKey: _idempotencyKey,
+            traceparent: _traceparent,
+            tracestate: _tracestate
+        )
     }
 }
 
@@ -292,7 +306,12 @@ public struct ResponseHeader: ProtoMessage {
     }
 
     /// A message with the given fields; the others keep their defaults.
-    public init(code: Int32 = 0, message: String = "", trailers: [MetadataEntry] = [], details: [StatusDetail] = []) {
+    public init(
+        code: Int32 = 0,
+        message: String = "",
+        trailers: [MetadataEntry] = [],
+        details: [StatusDetail] = []
+    ) {
         self.code = code
         self.message = message
         self.trailers = trailers
@@ -325,7 +344,12 @@ extension ResponseHeader {
         let _message = try ProtoDecoding.string(c.pointee.message, field: "caravan.rpc.v1.ResponseHeader.message")
         let _trailers = try ProtoDecoding.messages(c.pointee.trailers, count: c.pointee.n_trailers, as: MetadataEntry.self)
         let _details = try ProtoDecoding.messages(c.pointee.details, count: c.pointee.n_details, as: StatusDetail.self)
-        self.init(code: _code, message: _message, trailers: _trailers, details: _details)
+        self.init(
+            code: _code,
+            message: _message,
+            trailers: _trailers,
+            details: _details
+        )
     }
 }
 

@@ -86,7 +86,12 @@ public struct SectionOutcome: ProtoMessage {
     }
 
     /// A message with the given fields; the others keep their defaults.
-    public init(status: SectionStatus = .unspecified, rpcStatusCode: Int32 = 0, message: String = "", latencyMicros: UInt64 = 0) {
+    public init(
+        status: SectionStatus = .unspecified,
+        rpcStatusCode: Int32 = 0,
+        message: String = "",
+        latencyMicros: UInt64 = 0
+    ) {
         self.status = status
         self.rpcStatusCode = rpcStatusCode
         self.message = message
@@ -117,7 +122,12 @@ extension SectionOutcome {
         let _rpcStatusCode = c.pointee.rpc_status_code
         let _message = try ProtoDecoding.string(c.pointee.message, field: "caravan.gateway.v1.SectionOutcome.message")
         let _latencyMicros = c.pointee.latency_micros
-        self.init(status: _status, rpcStatusCode: _rpcStatusCode, message: _message, latencyMicros: _latencyMicros)
+        self.init(
+            status: _status,
+            rpcStatusCode: _rpcStatusCode,
+            message: _message,
+            latencyMicros: _latencyMicros
+        )
     }
 }
 
@@ -162,7 +172,13 @@ public struct GatewayMilestone: ProtoMessage {
     }
 
     /// A message with the given fields; the others keep their defaults.
-    public init(targetUsd: Double = 0, valueUsd: Double = 0, percent: Double = 0, remainingUsd: Double = 0, fromPublished: Bool = false) {
+    public init(
+        targetUsd: Double = 0,
+        valueUsd: Double = 0,
+        percent: Double = 0,
+        remainingUsd: Double = 0,
+        fromPublished: Bool = false
+    ) {
         self.targetUsd = targetUsd
         self.valueUsd = valueUsd
         self.percent = percent
@@ -181,32 +197,50 @@ extension GatewayMilestone {
     public func buildCMessage(in arena: ProtoArena) throws(ProtoEncodingError) -> UnsafeMutablePointer<ProtobufCMessage> {
         let c = arena.allocate(Caravan__Gateway__V1__GatewayMilestone.self)
         caravan__gateway__v1__gateway_milestone__init(c)
-        c.pointee.target_usd = self.targetUsd
-        c.pointee.value_usd = self.valueUsd
-        c.pointee.percent = self.percent
-        c.pointee.remaining_usd = self.remainingUsd
+        if self.targetUsd.bitPattern != 0 {
+            c.pointee._target_usd_case = .init(rawValue: 1)
+            c.pointee.target_usd = self.targetUsd
+        }
+        if self.valueUsd.bitPattern != 0 {
+            c.pointee._value_usd_case = .init(rawValue: 2)
+            c.pointee.value_usd = self.valueUsd
+        }
+        if self.percent.bitPattern != 0 {
+            c.pointee._percent_case = .init(rawValue: 3)
+            c.pointee.percent = self.percent
+        }
+        if self.remainingUsd.bitPattern != 0 {
+            c.pointee._remaining_usd_case = .init(rawValue: 4)
+            c.pointee.remaining_usd = self.remainingUsd
+        }
         c.pointee.from_published = (self.fromPublished ? 1 : 0)
         return ProtoArena.base(of: c)
     }
 
     public init(copying cMessage: UnsafePointer<ProtobufCMessage>) throws(ProtoDecodingError) {
         let c = ProtoDecoding.cast(cMessage, to: Caravan__Gateway__V1__GatewayMilestone.self)
-        let _targetUsd = c.pointee.target_usd
-        let _valueUsd = c.pointee.value_usd
-        let _percent = c.pointee.percent
-        let _remainingUsd = c.pointee.remaining_usd
+        let _targetUsd = c.pointee._target_usd_case.rawValue == 1 ? c.pointee.target_usd : 0
+        let _valueUsd = c.pointee._value_usd_case.rawValue == 2 ? c.pointee.value_usd : 0
+        let _percent = c.pointee._percent_case.rawValue == 3 ? c.pointee.percent : 0
+        let _remainingUsd = c.pointee._remaining_usd_case.rawValue == 4 ? c.pointee.remaining_usd : 0
         let _fromPublished = c.pointee.from_published != 0
-        self.init(targetUsd: _targetUsd, valueUsd: _valueUsd, percent: _percent, remainingUsd: _remainingUsd, fromPublished: _fromPublished)
+        self.init(
+            targetUsd: _targetUsd,
+            valueUsd: _valueUsd,
+            percent: _percent,
+            remainingUsd: _remainingUsd,
+            fromPublished: _fromPublished
+        )
     }
 }
 
 extension GatewayMilestone {
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: ProtoJSONKey.self)
-        if self.targetUsd != 0 { try container.encode(ProtoJSON.DoubleValue(self.targetUsd), forKey: "targetUsd") }
-        if self.valueUsd != 0 { try container.encode(ProtoJSON.DoubleValue(self.valueUsd), forKey: "valueUsd") }
-        if self.percent != 0 { try container.encode(ProtoJSON.DoubleValue(self.percent), forKey: "percent") }
-        if self.remainingUsd != 0 { try container.encode(ProtoJSON.DoubleValue(self.remainingUsd), forKey: "remainingUsd") }
+        if self.targetUsd.bitPattern != 0 { try container.encode(ProtoJSON.DoubleValue(self.targetUsd), forKey: "targetUsd") }
+        if self.valueUsd.bitPattern != 0 { try container.encode(ProtoJSON.DoubleValue(self.valueUsd), forKey: "valueUsd") }
+        if self.percent.bitPattern != 0 { try container.encode(ProtoJSON.DoubleValue(self.percent), forKey: "percent") }
+        if self.remainingUsd.bitPattern != 0 { try container.encode(ProtoJSON.DoubleValue(self.remainingUsd), forKey: "remainingUsd") }
         if self.fromPublished { try container.encode(self.fromPublished, forKey: "fromPublished") }
     }
 
@@ -253,16 +287,22 @@ extension GatewayCategoryTotal {
         let c = arena.allocate(Caravan__Gateway__V1__GatewayCategoryTotal.self)
         caravan__gateway__v1__gateway_category_total__init(c)
         c.pointee.category = try arena.string(self.category, field: "caravan.gateway.v1.GatewayCategoryTotal.category")
-        c.pointee.value_usd = self.valueUsd
-        c.pointee.share_percent = self.sharePercent
+        if self.valueUsd.bitPattern != 0 {
+            c.pointee._value_usd_case = .init(rawValue: 2)
+            c.pointee.value_usd = self.valueUsd
+        }
+        if self.sharePercent.bitPattern != 0 {
+            c.pointee._share_percent_case = .init(rawValue: 3)
+            c.pointee.share_percent = self.sharePercent
+        }
         return ProtoArena.base(of: c)
     }
 
     public init(copying cMessage: UnsafePointer<ProtobufCMessage>) throws(ProtoDecodingError) {
         let c = ProtoDecoding.cast(cMessage, to: Caravan__Gateway__V1__GatewayCategoryTotal.self)
         let _category = try ProtoDecoding.string(c.pointee.category, field: "caravan.gateway.v1.GatewayCategoryTotal.category")
-        let _valueUsd = c.pointee.value_usd
-        let _sharePercent = c.pointee.share_percent
+        let _valueUsd = c.pointee._value_usd_case.rawValue == 2 ? c.pointee.value_usd : 0
+        let _sharePercent = c.pointee._share_percent_case.rawValue == 3 ? c.pointee.share_percent : 0
         self.init(category: _category, valueUsd: _valueUsd, sharePercent: _sharePercent)
     }
 }
@@ -271,8 +311,8 @@ extension GatewayCategoryTotal {
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: ProtoJSONKey.self)
         if !self.category.isEmpty { try container.encode(self.category, forKey: "category") }
-        if self.valueUsd != 0 { try container.encode(ProtoJSON.DoubleValue(self.valueUsd), forKey: "valueUsd") }
-        if self.sharePercent != 0 { try container.encode(ProtoJSON.DoubleValue(self.sharePercent), forKey: "sharePercent") }
+        if self.valueUsd.bitPattern != 0 { try container.encode(ProtoJSON.DoubleValue(self.valueUsd), forKey: "valueUsd") }
+        if self.sharePercent.bitPattern != 0 { try container.encode(ProtoJSON.DoubleValue(self.sharePercent), forKey: "sharePercent") }
     }
 
     public init(from decoder: any Decoder) throws {
@@ -336,7 +376,21 @@ public struct TradeSection: ProtoMessage {
     }
 
     /// A message with the given fields; the others keep their defaults.
-    public init(outcome: SectionOutcome? = nil, totalUsd: Double = 0, syntheticUsd: Double = 0, publishedTotalUsd: Double = 0, hasPublishedTotal: Bool = false, publishedSource: String = "", milestone: GatewayMilestone? = nil, yearOnYearPercent: Double = 0, hasYearOnYear: Bool = false, exportUsd: Double = 0, importUsd: Double = 0, topCategories: [GatewayCategoryTotal] = [], byCountryUsd: [String: Double] = [:]) {
+    public init(
+        outcome: SectionOutcome? = nil,
+        totalUsd: Double = 0,
+        syntheticUsd: Double = 0,
+        publishedTotalUsd: Double = 0,
+        hasPublishedTotal: Bool = false,
+        publishedSource: String = "",
+        milestone: GatewayMilestone? = nil,
+        yearOnYearPercent: Double = 0,
+        hasYearOnYear: Bool = false,
+        exportUsd: Double = 0,
+        importUsd: Double = 0,
+        topCategories: [GatewayCategoryTotal] = [],
+        byCountryUsd: [String: Double] = [:]
+    ) {
         self.outcome = outcome
         self.totalUsd = totalUsd
         self.syntheticUsd = syntheticUsd
@@ -364,16 +418,34 @@ extension TradeSection {
         let c = arena.allocate(Caravan__Gateway__V1__TradeSection.self)
         caravan__gateway__v1__trade_section__init(c)
         if let v = self.outcome { c.pointee.outcome = ProtoArena.cast(try v.buildCMessage(in: arena), to: Caravan__Gateway__V1__SectionOutcome.self) }
-        c.pointee.total_usd = self.totalUsd
-        c.pointee.synthetic_usd = self.syntheticUsd
-        c.pointee.published_total_usd = self.publishedTotalUsd
+        if self.totalUsd.bitPattern != 0 {
+            c.pointee._total_usd_case = .init(rawValue: 2)
+            c.pointee.total_usd = self.totalUsd
+        }
+        if self.syntheticUsd.bitPattern != 0 {
+            c.pointee._synthetic_usd_case = .init(rawValue: 3)
+            c.pointee.synthetic_usd = self.syntheticUsd
+        }
+        if self.publishedTotalUsd.bitPattern != 0 {
+            c.pointee._published_total_usd_case = .init(rawValue: 4)
+            c.pointee.published_total_usd = self.publishedTotalUsd
+        }
         c.pointee.has_published_total = (self.hasPublishedTotal ? 1 : 0)
         c.pointee.published_source = try arena.string(self.publishedSource, field: "caravan.gateway.v1.TradeSection.published_source")
         if let v = self.milestone { c.pointee.milestone = ProtoArena.cast(try v.buildCMessage(in: arena), to: Caravan__Gateway__V1__GatewayMilestone.self) }
-        c.pointee.year_on_year_percent = self.yearOnYearPercent
+        if self.yearOnYearPercent.bitPattern != 0 {
+            c.pointee._year_on_year_percent_case = .init(rawValue: 8)
+            c.pointee.year_on_year_percent = self.yearOnYearPercent
+        }
         c.pointee.has_year_on_year = (self.hasYearOnYear ? 1 : 0)
-        c.pointee.export_usd = self.exportUsd
-        c.pointee.import_usd = self.importUsd
+        if self.exportUsd.bitPattern != 0 {
+            c.pointee._export_usd_case = .init(rawValue: 10)
+            c.pointee.export_usd = self.exportUsd
+        }
+        if self.importUsd.bitPattern != 0 {
+            c.pointee._import_usd_case = .init(rawValue: 11)
+            c.pointee.import_usd = self.importUsd
+        }
         c.pointee.n_top_categories = self.topCategories.count
         c.pointee.top_categories = try arena.map(self.topCategories) { v throws(ProtoEncodingError) in ProtoArena.cast(try v.buildCMessage(in: arena), to: Caravan__Gateway__V1__GatewayCategoryTotal.self) }
         c.pointee.n_by_country_usd = self.byCountryUsd.count
@@ -393,24 +465,38 @@ extension TradeSection {
         let c = ProtoDecoding.cast(cMessage, to: Caravan__Gateway__V1__TradeSection.self)
         let _outcome: SectionOutcome?
         if let p = c.pointee.outcome { _outcome = try SectionOutcome(copying: ProtoDecoding.base(of: p)) } else { _outcome = nil }
-        let _totalUsd = c.pointee.total_usd
-        let _syntheticUsd = c.pointee.synthetic_usd
-        let _publishedTotalUsd = c.pointee.published_total_usd
+        let _totalUsd = c.pointee._total_usd_case.rawValue == 2 ? c.pointee.total_usd : 0
+        let _syntheticUsd = c.pointee._synthetic_usd_case.rawValue == 3 ? c.pointee.synthetic_usd : 0
+        let _publishedTotalUsd = c.pointee._published_total_usd_case.rawValue == 4 ? c.pointee.published_total_usd : 0
         let _hasPublishedTotal = c.pointee.has_published_total != 0
         let _publishedSource = try ProtoDecoding.string(c.pointee.published_source, field: "caravan.gateway.v1.TradeSection.published_source")
         let _milestone: GatewayMilestone?
         if let p = c.pointee.milestone { _milestone = try GatewayMilestone(copying: ProtoDecoding.base(of: p)) } else { _milestone = nil }
-        let _yearOnYearPercent = c.pointee.year_on_year_percent
+        let _yearOnYearPercent = c.pointee._year_on_year_percent_case.rawValue == 8 ? c.pointee.year_on_year_percent : 0
         let _hasYearOnYear = c.pointee.has_year_on_year != 0
-        let _exportUsd = c.pointee.export_usd
-        let _importUsd = c.pointee.import_usd
+        let _exportUsd = c.pointee._export_usd_case.rawValue == 10 ? c.pointee.export_usd : 0
+        let _importUsd = c.pointee._import_usd_case.rawValue == 11 ? c.pointee.import_usd : 0
         let _topCategories = try ProtoDecoding.messages(c.pointee.top_categories, count: c.pointee.n_top_categories, as: GatewayCategoryTotal.self)
         let _byCountryUsd = try ProtoDecoding.dictionary(c.pointee.by_country_usd, count: c.pointee.n_by_country_usd) { e throws(ProtoDecodingError) in
             let key = e.pointee._key_case.rawValue == 1 ? try ProtoDecoding.string(e.pointee.key, field: "caravan.gateway.v1.TradeSection.by_country_usd") : ""
             let value = e.pointee._value_case.rawValue == 2 ? e.pointee.value : 0
             return (key, value)
         }
-        self.init(outcome: _outcome, totalUsd: _totalUsd, syntheticUsd: _syntheticUsd, publishedTotalUsd: _publishedTotalUsd, hasPublishedTotal: _hasPublishedTotal, publishedSource: _publishedSource, milestone: _milestone, yearOnYearPercent: _yearOnYearPercent, hasYearOnYear: _hasYearOnYear, exportUsd: _exportUsd, importUsd: _importUsd, topCategories: _topCategories, byCountryUsd: _byCountryUsd)
+        self.init(
+            outcome: _outcome,
+            totalUsd: _totalUsd,
+            syntheticUsd: _syntheticUsd,
+            publishedTotalUsd: _publishedTotalUsd,
+            hasPublishedTotal: _hasPublishedTotal,
+            publishedSource: _publishedSource,
+            milestone: _milestone,
+            yearOnYearPercent: _yearOnYearPercent,
+            hasYearOnYear: _hasYearOnYear,
+            exportUsd: _exportUsd,
+            importUsd: _importUsd,
+            topCategories: _topCategories,
+            byCountryUsd: _byCountryUsd
+        )
     }
 }
 
@@ -418,16 +504,16 @@ extension TradeSection {
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: ProtoJSONKey.self)
         if let v = self.outcome { try container.encode(v, forKey: "outcome") }
-        if self.totalUsd != 0 { try container.encode(ProtoJSON.DoubleValue(self.totalUsd), forKey: "totalUsd") }
-        if self.syntheticUsd != 0 { try container.encode(ProtoJSON.DoubleValue(self.syntheticUsd), forKey: "syntheticUsd") }
-        if self.publishedTotalUsd != 0 { try container.encode(ProtoJSON.DoubleValue(self.publishedTotalUsd), forKey: "publishedTotalUsd") }
+        if self.totalUsd.bitPattern != 0 { try container.encode(ProtoJSON.DoubleValue(self.totalUsd), forKey: "totalUsd") }
+        if self.syntheticUsd.bitPattern != 0 { try container.encode(ProtoJSON.DoubleValue(self.syntheticUsd), forKey: "syntheticUsd") }
+        if self.publishedTotalUsd.bitPattern != 0 { try container.encode(ProtoJSON.DoubleValue(self.publishedTotalUsd), forKey: "publishedTotalUsd") }
         if self.hasPublishedTotal { try container.encode(self.hasPublishedTotal, forKey: "hasPublishedTotal") }
         if !self.publishedSource.isEmpty { try container.encode(self.publishedSource, forKey: "publishedSource") }
         if let v = self.milestone { try container.encode(v, forKey: "milestone") }
-        if self.yearOnYearPercent != 0 { try container.encode(ProtoJSON.DoubleValue(self.yearOnYearPercent), forKey: "yearOnYearPercent") }
+        if self.yearOnYearPercent.bitPattern != 0 { try container.encode(ProtoJSON.DoubleValue(self.yearOnYearPercent), forKey: "yearOnYearPercent") }
         if self.hasYearOnYear { try container.encode(self.hasYearOnYear, forKey: "hasYearOnYear") }
-        if self.exportUsd != 0 { try container.encode(ProtoJSON.DoubleValue(self.exportUsd), forKey: "exportUsd") }
-        if self.importUsd != 0 { try container.encode(ProtoJSON.DoubleValue(self.importUsd), forKey: "importUsd") }
+        if self.exportUsd.bitPattern != 0 { try container.encode(ProtoJSON.DoubleValue(self.exportUsd), forKey: "exportUsd") }
+        if self.importUsd.bitPattern != 0 { try container.encode(ProtoJSON.DoubleValue(self.importUsd), forKey: "importUsd") }
         if !self.topCategories.isEmpty { try container.encode(self.topCategories, forKey: "topCategories") }
         if !self.byCountryUsd.isEmpty { try container.encodeProtoMap(self.byCountryUsd.mapValues { ProtoJSON.DoubleValue($0) }, forKey: "byCountryUsd") }
     }
@@ -472,7 +558,14 @@ public struct GatewayNetworkFigures: ProtoMessage {
     }
 
     /// A message with the given fields; the others keep their defaults.
-    public init(chineseCities: UInt64 = 0, europeanDestinations: UInt64 = 0, asianCities: UInt64 = 0, asianCountries: UInt64 = 0, cargoCategories: UInt64 = 0, varieties: UInt64 = 0) {
+    public init(
+        chineseCities: UInt64 = 0,
+        europeanDestinations: UInt64 = 0,
+        asianCities: UInt64 = 0,
+        asianCountries: UInt64 = 0,
+        cargoCategories: UInt64 = 0,
+        varieties: UInt64 = 0
+    ) {
         self.chineseCities = chineseCities
         self.europeanDestinations = europeanDestinations
         self.asianCities = asianCities
@@ -509,7 +602,14 @@ extension GatewayNetworkFigures {
         let _asianCountries = c.pointee.asian_countries
         let _cargoCategories = c.pointee.cargo_categories
         let _varieties = c.pointee.varieties
-        self.init(chineseCities: _chineseCities, europeanDestinations: _europeanDestinations, asianCities: _asianCities, asianCountries: _asianCountries, cargoCategories: _cargoCategories, varieties: _varieties)
+        self.init(
+            chineseCities: _chineseCities,
+            europeanDestinations: _europeanDestinations,
+            asianCities: _asianCities,
+            asianCountries: _asianCountries,
+            cargoCategories: _cargoCategories,
+            varieties: _varieties
+        )
     }
 }
 
@@ -563,7 +663,15 @@ public struct LogisticsSection: ProtoMessage {
     }
 
     /// A message with the given fields; the others keep their defaults.
-    public init(outcome: SectionOutcome? = nil, cities: UInt32 = 0, syntheticCities: UInt32 = 0, borderCrossings: UInt32 = 0, shipmentsUnderWay: UInt64 = 0, shipmentsDelivered: UInt64 = 0, published: GatewayNetworkFigures? = nil) {
+    public init(
+        outcome: SectionOutcome? = nil,
+        cities: UInt32 = 0,
+        syntheticCities: UInt32 = 0,
+        borderCrossings: UInt32 = 0,
+        shipmentsUnderWay: UInt64 = 0,
+        shipmentsDelivered: UInt64 = 0,
+        published: GatewayNetworkFigures? = nil
+    ) {
         self.outcome = outcome
         self.cities = cities
         self.syntheticCities = syntheticCities
@@ -605,7 +713,15 @@ extension LogisticsSection {
         let _shipmentsDelivered = c.pointee.shipments_delivered
         let _published: GatewayNetworkFigures?
         if let p = c.pointee.published { _published = try GatewayNetworkFigures(copying: ProtoDecoding.base(of: p)) } else { _published = nil }
-        self.init(outcome: _outcome, cities: _cities, syntheticCities: _syntheticCities, borderCrossings: _borderCrossings, shipmentsUnderWay: _shipmentsUnderWay, shipmentsDelivered: _shipmentsDelivered, published: _published)
+        self.init(
+            outcome: _outcome,
+            cities: _cities,
+            syntheticCities: _syntheticCities,
+            borderCrossings: _borderCrossings,
+            shipmentsUnderWay: _shipmentsUnderWay,
+            shipmentsDelivered: _shipmentsDelivered,
+            published: _published
+        )
     }
 }
 
@@ -662,7 +778,16 @@ public struct TrainingSection: ProtoMessage {
     }
 
     /// A message with the given fields; the others keep their defaults.
-    public init(outcome: SectionOutcome? = nil, programs: UInt32 = 0, syntheticPrograms: UInt32 = 0, seats: UInt64 = 0, enrolled: UInt64 = 0, waitlisted: UInt64 = 0, completed: UInt64 = 0, completionRate: Double = 0) {
+    public init(
+        outcome: SectionOutcome? = nil,
+        programs: UInt32 = 0,
+        syntheticPrograms: UInt32 = 0,
+        seats: UInt64 = 0,
+        enrolled: UInt64 = 0,
+        waitlisted: UInt64 = 0,
+        completed: UInt64 = 0,
+        completionRate: Double = 0
+    ) {
         self.outcome = outcome
         self.programs = programs
         self.syntheticPrograms = syntheticPrograms
@@ -691,7 +816,10 @@ extension TrainingSection {
         c.pointee.enrolled = self.enrolled
         c.pointee.waitlisted = self.waitlisted
         c.pointee.completed = self.completed
-        c.pointee.completion_rate = self.completionRate
+        if self.completionRate.bitPattern != 0 {
+            c.pointee._completion_rate_case = .init(rawValue: 8)
+            c.pointee.completion_rate = self.completionRate
+        }
         return ProtoArena.base(of: c)
     }
 
@@ -705,8 +833,17 @@ extension TrainingSection {
         let _enrolled = c.pointee.enrolled
         let _waitlisted = c.pointee.waitlisted
         let _completed = c.pointee.completed
-        let _completionRate = c.pointee.completion_rate
-        self.init(outcome: _outcome, programs: _programs, syntheticPrograms: _syntheticPrograms, seats: _seats, enrolled: _enrolled, waitlisted: _waitlisted, completed: _completed, completionRate: _completionRate)
+        let _completionRate = c.pointee._completion_rate_case.rawValue == 8 ? c.pointee.completion_rate : 0
+        self.init(
+            outcome: _outcome,
+            programs: _programs,
+            syntheticPrograms: _syntheticPrograms,
+            seats: _seats,
+            enrolled: _enrolled,
+            waitlisted: _waitlisted,
+            completed: _completed,
+            completionRate: _completionRate
+        )
     }
 }
 
@@ -720,7 +857,7 @@ extension TrainingSection {
         if self.enrolled != 0 { try container.encode(ProtoJSON.UInt64Value(self.enrolled), forKey: "enrolled") }
         if self.waitlisted != 0 { try container.encode(ProtoJSON.UInt64Value(self.waitlisted), forKey: "waitlisted") }
         if self.completed != 0 { try container.encode(ProtoJSON.UInt64Value(self.completed), forKey: "completed") }
-        if self.completionRate != 0 { try container.encode(ProtoJSON.DoubleValue(self.completionRate), forKey: "completionRate") }
+        if self.completionRate.bitPattern != 0 { try container.encode(ProtoJSON.DoubleValue(self.completionRate), forKey: "completionRate") }
     }
 
     public init(from decoder: any Decoder) throws {
@@ -774,7 +911,19 @@ public struct HubSection: ProtoMessage {
     }
 
     /// A message with the given fields; the others keep their defaults.
-    public init(outcome: SectionOutcome? = nil, hub: String = "", sessions: UInt64 = 0, syntheticSessions: UInt64 = 0, newFollowers: UInt64 = 0, salesCny: Double = 0, salesUsd: Double = 0, cnyUsdRate: Double = 0, publishedFollowers: UInt64 = 0, publishedSalesCny: Double = 0, publishedSalesUsd: Double = 0) {
+    public init(
+        outcome: SectionOutcome? = nil,
+        hub: String = "",
+        sessions: UInt64 = 0,
+        syntheticSessions: UInt64 = 0,
+        newFollowers: UInt64 = 0,
+        salesCny: Double = 0,
+        salesUsd: Double = 0,
+        cnyUsdRate: Double = 0,
+        publishedFollowers: UInt64 = 0,
+        publishedSalesCny: Double = 0,
+        publishedSalesUsd: Double = 0
+    ) {
         self.outcome = outcome
         self.hub = hub
         self.sessions = sessions
@@ -804,12 +953,27 @@ extension HubSection {
         c.pointee.sessions = self.sessions
         c.pointee.synthetic_sessions = self.syntheticSessions
         c.pointee.new_followers = self.newFollowers
-        c.pointee.sales_cny = self.salesCny
-        c.pointee.sales_usd = self.salesUsd
-        c.pointee.cny_usd_rate = self.cnyUsdRate
+        if self.salesCny.bitPattern != 0 {
+            c.pointee._sales_cny_case = .init(rawValue: 6)
+            c.pointee.sales_cny = self.salesCny
+        }
+        if self.salesUsd.bitPattern != 0 {
+            c.pointee._sales_usd_case = .init(rawValue: 7)
+            c.pointee.sales_usd = self.salesUsd
+        }
+        if self.cnyUsdRate.bitPattern != 0 {
+            c.pointee._cny_usd_rate_case = .init(rawValue: 8)
+            c.pointee.cny_usd_rate = self.cnyUsdRate
+        }
         c.pointee.published_followers = self.publishedFollowers
-        c.pointee.published_sales_cny = self.publishedSalesCny
-        c.pointee.published_sales_usd = self.publishedSalesUsd
+        if self.publishedSalesCny.bitPattern != 0 {
+            c.pointee._published_sales_cny_case = .init(rawValue: 10)
+            c.pointee.published_sales_cny = self.publishedSalesCny
+        }
+        if self.publishedSalesUsd.bitPattern != 0 {
+            c.pointee._published_sales_usd_case = .init(rawValue: 11)
+            c.pointee.published_sales_usd = self.publishedSalesUsd
+        }
         return ProtoArena.base(of: c)
     }
 
@@ -821,13 +985,25 @@ extension HubSection {
         let _sessions = c.pointee.sessions
         let _syntheticSessions = c.pointee.synthetic_sessions
         let _newFollowers = c.pointee.new_followers
-        let _salesCny = c.pointee.sales_cny
-        let _salesUsd = c.pointee.sales_usd
-        let _cnyUsdRate = c.pointee.cny_usd_rate
+        let _salesCny = c.pointee._sales_cny_case.rawValue == 6 ? c.pointee.sales_cny : 0
+        let _salesUsd = c.pointee._sales_usd_case.rawValue == 7 ? c.pointee.sales_usd : 0
+        let _cnyUsdRate = c.pointee._cny_usd_rate_case.rawValue == 8 ? c.pointee.cny_usd_rate : 0
         let _publishedFollowers = c.pointee.published_followers
-        let _publishedSalesCny = c.pointee.published_sales_cny
-        let _publishedSalesUsd = c.pointee.published_sales_usd
-        self.init(outcome: _outcome, hub: _hub, sessions: _sessions, syntheticSessions: _syntheticSessions, newFollowers: _newFollowers, salesCny: _salesCny, salesUsd: _salesUsd, cnyUsdRate: _cnyUsdRate, publishedFollowers: _publishedFollowers, publishedSalesCny: _publishedSalesCny, publishedSalesUsd: _publishedSalesUsd)
+        let _publishedSalesCny = c.pointee._published_sales_cny_case.rawValue == 10 ? c.pointee.published_sales_cny : 0
+        let _publishedSalesUsd = c.pointee._published_sales_usd_case.rawValue == 11 ? c.pointee.published_sales_usd : 0
+        self.init(
+            outcome: _outcome,
+            hub: _hub,
+            sessions: _sessions,
+            syntheticSessions: _syntheticSessions,
+            newFollowers: _newFollowers,
+            salesCny: _salesCny,
+            salesUsd: _salesUsd,
+            cnyUsdRate: _cnyUsdRate,
+            publishedFollowers: _publishedFollowers,
+            publishedSalesCny: _publishedSalesCny,
+            publishedSalesUsd: _publishedSalesUsd
+        )
     }
 }
 
@@ -839,12 +1015,12 @@ extension HubSection {
         if self.sessions != 0 { try container.encode(ProtoJSON.UInt64Value(self.sessions), forKey: "sessions") }
         if self.syntheticSessions != 0 { try container.encode(ProtoJSON.UInt64Value(self.syntheticSessions), forKey: "syntheticSessions") }
         if self.newFollowers != 0 { try container.encode(ProtoJSON.UInt64Value(self.newFollowers), forKey: "newFollowers") }
-        if self.salesCny != 0 { try container.encode(ProtoJSON.DoubleValue(self.salesCny), forKey: "salesCny") }
-        if self.salesUsd != 0 { try container.encode(ProtoJSON.DoubleValue(self.salesUsd), forKey: "salesUsd") }
-        if self.cnyUsdRate != 0 { try container.encode(ProtoJSON.DoubleValue(self.cnyUsdRate), forKey: "cnyUsdRate") }
+        if self.salesCny.bitPattern != 0 { try container.encode(ProtoJSON.DoubleValue(self.salesCny), forKey: "salesCny") }
+        if self.salesUsd.bitPattern != 0 { try container.encode(ProtoJSON.DoubleValue(self.salesUsd), forKey: "salesUsd") }
+        if self.cnyUsdRate.bitPattern != 0 { try container.encode(ProtoJSON.DoubleValue(self.cnyUsdRate), forKey: "cnyUsdRate") }
         if self.publishedFollowers != 0 { try container.encode(ProtoJSON.UInt64Value(self.publishedFollowers), forKey: "publishedFollowers") }
-        if self.publishedSalesCny != 0 { try container.encode(ProtoJSON.DoubleValue(self.publishedSalesCny), forKey: "publishedSalesCny") }
-        if self.publishedSalesUsd != 0 { try container.encode(ProtoJSON.DoubleValue(self.publishedSalesUsd), forKey: "publishedSalesUsd") }
+        if self.publishedSalesCny.bitPattern != 0 { try container.encode(ProtoJSON.DoubleValue(self.publishedSalesCny), forKey: "publishedSalesCny") }
+        if self.publishedSalesUsd.bitPattern != 0 { try container.encode(ProtoJSON.DoubleValue(self.publishedSalesUsd), forKey: "publishedSalesUsd") }
     }
 
     public init(from decoder: any Decoder) throws {
@@ -945,7 +1121,15 @@ public struct CountryProfileResponse: ProtoMessage {
     }
 
     /// A message with the given fields; the others keep their defaults.
-    public init(country: String = "", year: UInt32 = 0, trade: TradeSection? = nil, logistics: LogisticsSection? = nil, training: TrainingSection? = nil, hub: HubSection? = nil, partial: Bool = false) {
+    public init(
+        country: String = "",
+        year: UInt32 = 0,
+        trade: TradeSection? = nil,
+        logistics: LogisticsSection? = nil,
+        training: TrainingSection? = nil,
+        hub: HubSection? = nil,
+        partial: Bool = false
+    ) {
         self.country = country
         self.year = year
         self.trade = trade
@@ -989,7 +1173,15 @@ extension CountryProfileResponse {
         let _hub: HubSection?
         if let p = c.pointee.hub { _hub = try HubSection(copying: ProtoDecoding.base(of: p)) } else { _hub = nil }
         let _partial = c.pointee.partial != 0
-        self.init(country: _country, year: _year, trade: _trade, logistics: _logistics, training: _training, hub: _hub, partial: _partial)
+        self.init(
+            country: _country,
+            year: _year,
+            trade: _trade,
+            logistics: _logistics,
+            training: _training,
+            hub: _hub,
+            partial: _partial
+        )
     }
 }
 
@@ -1089,7 +1281,14 @@ public struct PartnershipOverviewResponse: ProtoMessage {
     }
 
     /// A message with the given fields; the others keep their defaults.
-    public init(year: UInt32 = 0, trade: TradeSection? = nil, logistics: LogisticsSection? = nil, training: TrainingSection? = nil, hub: HubSection? = nil, partial: Bool = false) {
+    public init(
+        year: UInt32 = 0,
+        trade: TradeSection? = nil,
+        logistics: LogisticsSection? = nil,
+        training: TrainingSection? = nil,
+        hub: HubSection? = nil,
+        partial: Bool = false
+    ) {
         self.year = year
         self.trade = trade
         self.logistics = logistics
@@ -1130,7 +1329,14 @@ extension PartnershipOverviewResponse {
         let _hub: HubSection?
         if let p = c.pointee.hub { _hub = try HubSection(copying: ProtoDecoding.base(of: p)) } else { _hub = nil }
         let _partial = c.pointee.partial != 0
-        self.init(year: _year, trade: _trade, logistics: _logistics, training: _training, hub: _hub, partial: _partial)
+        self.init(
+            year: _year,
+            trade: _trade,
+            logistics: _logistics,
+            training: _training,
+            hub: _hub,
+            partial: _partial
+        )
     }
 }
 

@@ -183,7 +183,14 @@ public struct RailCity: ProtoMessage {
     }
 
     /// A message with the given fields; the others keep their defaults.
-    public init(id: String = "", name: String = "", country: String = "", region: Region = .unspecified, isBorderCrossing: Bool = false, synthetic: Bool = false) {
+    public init(
+        id: String = "",
+        name: String = "",
+        country: String = "",
+        region: Region = .unspecified,
+        isBorderCrossing: Bool = false,
+        synthetic: Bool = false
+    ) {
         self.id = id
         self.name = name
         self.country = country
@@ -220,7 +227,14 @@ extension RailCity {
         let _region = Region(rawValue: Int32(truncatingIfNeeded: c.pointee.region.rawValue))
         let _isBorderCrossing = c.pointee.is_border_crossing != 0
         let _synthetic = c.pointee.synthetic != 0
-        self.init(id: _id, name: _name, country: _country, region: _region, isBorderCrossing: _isBorderCrossing, synthetic: _synthetic)
+        self.init(
+            id: _id,
+            name: _name,
+            country: _country,
+            region: _region,
+            isBorderCrossing: _isBorderCrossing,
+            synthetic: _synthetic
+        )
     }
 }
 
@@ -277,7 +291,16 @@ public struct RailLink: ProtoMessage {
     }
 
     /// A message with the given fields; the others keep their defaults.
-    public init(id: String = "", fromCityId: String = "", toCityId: String = "", transitHours: Double = 0, distanceKm: Double = 0, crossingCityId: String = "", active: Bool = false, synthetic: Bool = false) {
+    public init(
+        id: String = "",
+        fromCityId: String = "",
+        toCityId: String = "",
+        transitHours: Double = 0,
+        distanceKm: Double = 0,
+        crossingCityId: String = "",
+        active: Bool = false,
+        synthetic: Bool = false
+    ) {
         self.id = id
         self.fromCityId = fromCityId
         self.toCityId = toCityId
@@ -302,8 +325,14 @@ extension RailLink {
         c.pointee.id = try arena.string(self.id, field: "caravan.logistics.v1.RailLink.id")
         c.pointee.from_city_id = try arena.string(self.fromCityId, field: "caravan.logistics.v1.RailLink.from_city_id")
         c.pointee.to_city_id = try arena.string(self.toCityId, field: "caravan.logistics.v1.RailLink.to_city_id")
-        c.pointee.transit_hours = self.transitHours
-        c.pointee.distance_km = self.distanceKm
+        if self.transitHours.bitPattern != 0 {
+            c.pointee._transit_hours_case = .init(rawValue: 4)
+            c.pointee.transit_hours = self.transitHours
+        }
+        if self.distanceKm.bitPattern != 0 {
+            c.pointee._distance_km_case = .init(rawValue: 5)
+            c.pointee.distance_km = self.distanceKm
+        }
         c.pointee.crossing_city_id = try arena.string(self.crossingCityId, field: "caravan.logistics.v1.RailLink.crossing_city_id")
         c.pointee.active = (self.active ? 1 : 0)
         c.pointee.synthetic = (self.synthetic ? 1 : 0)
@@ -315,12 +344,21 @@ extension RailLink {
         let _id = try ProtoDecoding.string(c.pointee.id, field: "caravan.logistics.v1.RailLink.id")
         let _fromCityId = try ProtoDecoding.string(c.pointee.from_city_id, field: "caravan.logistics.v1.RailLink.from_city_id")
         let _toCityId = try ProtoDecoding.string(c.pointee.to_city_id, field: "caravan.logistics.v1.RailLink.to_city_id")
-        let _transitHours = c.pointee.transit_hours
-        let _distanceKm = c.pointee.distance_km
+        let _transitHours = c.pointee._transit_hours_case.rawValue == 4 ? c.pointee.transit_hours : 0
+        let _distanceKm = c.pointee._distance_km_case.rawValue == 5 ? c.pointee.distance_km : 0
         let _crossingCityId = try ProtoDecoding.string(c.pointee.crossing_city_id, field: "caravan.logistics.v1.RailLink.crossing_city_id")
         let _active = c.pointee.active != 0
         let _synthetic = c.pointee.synthetic != 0
-        self.init(id: _id, fromCityId: _fromCityId, toCityId: _toCityId, transitHours: _transitHours, distanceKm: _distanceKm, crossingCityId: _crossingCityId, active: _active, synthetic: _synthetic)
+        self.init(
+            id: _id,
+            fromCityId: _fromCityId,
+            toCityId: _toCityId,
+            transitHours: _transitHours,
+            distanceKm: _distanceKm,
+            crossingCityId: _crossingCityId,
+            active: _active,
+            synthetic: _synthetic
+        )
     }
 }
 
@@ -330,8 +368,8 @@ extension RailLink {
         if !self.id.isEmpty { try container.encode(self.id, forKey: "id") }
         if !self.fromCityId.isEmpty { try container.encode(self.fromCityId, forKey: "fromCityId") }
         if !self.toCityId.isEmpty { try container.encode(self.toCityId, forKey: "toCityId") }
-        if self.transitHours != 0 { try container.encode(ProtoJSON.DoubleValue(self.transitHours), forKey: "transitHours") }
-        if self.distanceKm != 0 { try container.encode(ProtoJSON.DoubleValue(self.distanceKm), forKey: "distanceKm") }
+        if self.transitHours.bitPattern != 0 { try container.encode(ProtoJSON.DoubleValue(self.transitHours), forKey: "transitHours") }
+        if self.distanceKm.bitPattern != 0 { try container.encode(ProtoJSON.DoubleValue(self.distanceKm), forKey: "distanceKm") }
         if !self.crossingCityId.isEmpty { try container.encode(self.crossingCityId, forKey: "crossingCityId") }
         if self.active { try container.encode(self.active, forKey: "active") }
         if self.synthetic { try container.encode(self.synthetic, forKey: "synthetic") }
@@ -369,7 +407,12 @@ public struct CargoCategory: ProtoMessage {
     }
 
     /// A message with the given fields; the others keep their defaults.
-    public init(id: String = "", name: String = "", highValue: Bool = false, synthetic: Bool = false) {
+    public init(
+        id: String = "",
+        name: String = "",
+        highValue: Bool = false,
+        synthetic: Bool = false
+    ) {
         self.id = id
         self.name = name
         self.highValue = highValue
@@ -400,7 +443,12 @@ extension CargoCategory {
         let _name = try ProtoDecoding.string(c.pointee.name, field: "caravan.logistics.v1.CargoCategory.name")
         let _highValue = c.pointee.high_value != 0
         let _synthetic = c.pointee.synthetic != 0
-        self.init(id: _id, name: _name, highValue: _highValue, synthetic: _synthetic)
+        self.init(
+            id: _id,
+            name: _name,
+            highValue: _highValue,
+            synthetic: _synthetic
+        )
     }
 }
 
@@ -447,7 +495,15 @@ public struct RouteLeg: ProtoMessage {
     }
 
     /// A message with the given fields; the others keep their defaults.
-    public init(linkId: String = "", fromCityId: String = "", toCityId: String = "", transitHours: Double = 0, distanceKm: Double = 0, crossingCityId: String = "", synthetic: Bool = false) {
+    public init(
+        linkId: String = "",
+        fromCityId: String = "",
+        toCityId: String = "",
+        transitHours: Double = 0,
+        distanceKm: Double = 0,
+        crossingCityId: String = "",
+        synthetic: Bool = false
+    ) {
         self.linkId = linkId
         self.fromCityId = fromCityId
         self.toCityId = toCityId
@@ -471,8 +527,14 @@ extension RouteLeg {
         c.pointee.link_id = try arena.string(self.linkId, field: "caravan.logistics.v1.RouteLeg.link_id")
         c.pointee.from_city_id = try arena.string(self.fromCityId, field: "caravan.logistics.v1.RouteLeg.from_city_id")
         c.pointee.to_city_id = try arena.string(self.toCityId, field: "caravan.logistics.v1.RouteLeg.to_city_id")
-        c.pointee.transit_hours = self.transitHours
-        c.pointee.distance_km = self.distanceKm
+        if self.transitHours.bitPattern != 0 {
+            c.pointee._transit_hours_case = .init(rawValue: 4)
+            c.pointee.transit_hours = self.transitHours
+        }
+        if self.distanceKm.bitPattern != 0 {
+            c.pointee._distance_km_case = .init(rawValue: 5)
+            c.pointee.distance_km = self.distanceKm
+        }
         c.pointee.crossing_city_id = try arena.string(self.crossingCityId, field: "caravan.logistics.v1.RouteLeg.crossing_city_id")
         c.pointee.synthetic = (self.synthetic ? 1 : 0)
         return ProtoArena.base(of: c)
@@ -483,11 +545,19 @@ extension RouteLeg {
         let _linkId = try ProtoDecoding.string(c.pointee.link_id, field: "caravan.logistics.v1.RouteLeg.link_id")
         let _fromCityId = try ProtoDecoding.string(c.pointee.from_city_id, field: "caravan.logistics.v1.RouteLeg.from_city_id")
         let _toCityId = try ProtoDecoding.string(c.pointee.to_city_id, field: "caravan.logistics.v1.RouteLeg.to_city_id")
-        let _transitHours = c.pointee.transit_hours
-        let _distanceKm = c.pointee.distance_km
+        let _transitHours = c.pointee._transit_hours_case.rawValue == 4 ? c.pointee.transit_hours : 0
+        let _distanceKm = c.pointee._distance_km_case.rawValue == 5 ? c.pointee.distance_km : 0
         let _crossingCityId = try ProtoDecoding.string(c.pointee.crossing_city_id, field: "caravan.logistics.v1.RouteLeg.crossing_city_id")
         let _synthetic = c.pointee.synthetic != 0
-        self.init(linkId: _linkId, fromCityId: _fromCityId, toCityId: _toCityId, transitHours: _transitHours, distanceKm: _distanceKm, crossingCityId: _crossingCityId, synthetic: _synthetic)
+        self.init(
+            linkId: _linkId,
+            fromCityId: _fromCityId,
+            toCityId: _toCityId,
+            transitHours: _transitHours,
+            distanceKm: _distanceKm,
+            crossingCityId: _crossingCityId,
+            synthetic: _synthetic
+        )
     }
 }
 
@@ -497,8 +567,8 @@ extension RouteLeg {
         if !self.linkId.isEmpty { try container.encode(self.linkId, forKey: "linkId") }
         if !self.fromCityId.isEmpty { try container.encode(self.fromCityId, forKey: "fromCityId") }
         if !self.toCityId.isEmpty { try container.encode(self.toCityId, forKey: "toCityId") }
-        if self.transitHours != 0 { try container.encode(ProtoJSON.DoubleValue(self.transitHours), forKey: "transitHours") }
-        if self.distanceKm != 0 { try container.encode(ProtoJSON.DoubleValue(self.distanceKm), forKey: "distanceKm") }
+        if self.transitHours.bitPattern != 0 { try container.encode(ProtoJSON.DoubleValue(self.transitHours), forKey: "transitHours") }
+        if self.distanceKm.bitPattern != 0 { try container.encode(ProtoJSON.DoubleValue(self.distanceKm), forKey: "distanceKm") }
         if !self.crossingCityId.isEmpty { try container.encode(self.crossingCityId, forKey: "crossingCityId") }
         if self.synthetic { try container.encode(self.synthetic, forKey: "synthetic") }
     }
@@ -539,7 +609,13 @@ public struct RailRoute: ProtoMessage {
     }
 
     /// A message with the given fields; the others keep their defaults.
-    public init(legs: [RouteLeg] = [], totalHours: Double = 0, distanceKm: Double = 0, crossings: [String] = [], synthetic: Bool = false) {
+    public init(
+        legs: [RouteLeg] = [],
+        totalHours: Double = 0,
+        distanceKm: Double = 0,
+        crossings: [String] = [],
+        synthetic: Bool = false
+    ) {
         self.legs = legs
         self.totalHours = totalHours
         self.distanceKm = distanceKm
@@ -560,8 +636,14 @@ extension RailRoute {
         caravan__logistics__v1__rail_route__init(c)
         c.pointee.n_legs = self.legs.count
         c.pointee.legs = try arena.map(self.legs) { v throws(ProtoEncodingError) in ProtoArena.cast(try v.buildCMessage(in: arena), to: Caravan__Logistics__V1__RouteLeg.self) }
-        c.pointee.total_hours = self.totalHours
-        c.pointee.distance_km = self.distanceKm
+        if self.totalHours.bitPattern != 0 {
+            c.pointee._total_hours_case = .init(rawValue: 2)
+            c.pointee.total_hours = self.totalHours
+        }
+        if self.distanceKm.bitPattern != 0 {
+            c.pointee._distance_km_case = .init(rawValue: 3)
+            c.pointee.distance_km = self.distanceKm
+        }
         c.pointee.n_crossings = self.crossings.count
         c.pointee.crossings = try arena.map(self.crossings) { v throws(ProtoEncodingError) in try arena.string(v, field: "caravan.logistics.v1.RailRoute.crossings") }
         c.pointee.synthetic = (self.synthetic ? 1 : 0)
@@ -571,11 +653,17 @@ extension RailRoute {
     public init(copying cMessage: UnsafePointer<ProtobufCMessage>) throws(ProtoDecodingError) {
         let c = ProtoDecoding.cast(cMessage, to: Caravan__Logistics__V1__RailRoute.self)
         let _legs = try ProtoDecoding.messages(c.pointee.legs, count: c.pointee.n_legs, as: RouteLeg.self)
-        let _totalHours = c.pointee.total_hours
-        let _distanceKm = c.pointee.distance_km
+        let _totalHours = c.pointee._total_hours_case.rawValue == 2 ? c.pointee.total_hours : 0
+        let _distanceKm = c.pointee._distance_km_case.rawValue == 3 ? c.pointee.distance_km : 0
         let _crossings = try ProtoDecoding.map(c.pointee.crossings, count: c.pointee.n_crossings) { v throws(ProtoDecodingError) in try ProtoDecoding.string(v, field: "caravan.logistics.v1.RailRoute.crossings") }
         let _synthetic = c.pointee.synthetic != 0
-        self.init(legs: _legs, totalHours: _totalHours, distanceKm: _distanceKm, crossings: _crossings, synthetic: _synthetic)
+        self.init(
+            legs: _legs,
+            totalHours: _totalHours,
+            distanceKm: _distanceKm,
+            crossings: _crossings,
+            synthetic: _synthetic
+        )
     }
 }
 
@@ -583,8 +671,8 @@ extension RailRoute {
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: ProtoJSONKey.self)
         if !self.legs.isEmpty { try container.encode(self.legs, forKey: "legs") }
-        if self.totalHours != 0 { try container.encode(ProtoJSON.DoubleValue(self.totalHours), forKey: "totalHours") }
-        if self.distanceKm != 0 { try container.encode(ProtoJSON.DoubleValue(self.distanceKm), forKey: "distanceKm") }
+        if self.totalHours.bitPattern != 0 { try container.encode(ProtoJSON.DoubleValue(self.totalHours), forKey: "totalHours") }
+        if self.distanceKm.bitPattern != 0 { try container.encode(ProtoJSON.DoubleValue(self.distanceKm), forKey: "distanceKm") }
         if !self.crossings.isEmpty { try container.encode(self.crossings, forKey: "crossings") }
         if self.synthetic { try container.encode(self.synthetic, forKey: "synthetic") }
     }
@@ -686,7 +774,16 @@ public struct PublishedNetworkFigures: ProtoMessage {
     }
 
     /// A message with the given fields; the others keep their defaults.
-    public init(chineseCities: PublishedCount? = nil, europeanDestinations: PublishedCount? = nil, asianCities: PublishedCount? = nil, asianCountries: PublishedCount? = nil, cargoCategories: PublishedCount? = nil, varieties: PublishedCount? = nil, asOfDate: String = "", source: String = "") {
+    public init(
+        chineseCities: PublishedCount? = nil,
+        europeanDestinations: PublishedCount? = nil,
+        asianCities: PublishedCount? = nil,
+        asianCountries: PublishedCount? = nil,
+        cargoCategories: PublishedCount? = nil,
+        varieties: PublishedCount? = nil,
+        asOfDate: String = "",
+        source: String = ""
+    ) {
         self.chineseCities = chineseCities
         self.europeanDestinations = europeanDestinations
         self.asianCities = asianCities
@@ -735,7 +832,16 @@ extension PublishedNetworkFigures {
         if let p = c.pointee.varieties { _varieties = try PublishedCount(copying: ProtoDecoding.base(of: p)) } else { _varieties = nil }
         let _asOfDate = try ProtoDecoding.string(c.pointee.as_of_date, field: "caravan.logistics.v1.PublishedNetworkFigures.as_of_date")
         let _source = try ProtoDecoding.string(c.pointee.source, field: "caravan.logistics.v1.PublishedNetworkFigures.source")
-        self.init(chineseCities: _chineseCities, europeanDestinations: _europeanDestinations, asianCities: _asianCities, asianCountries: _asianCountries, cargoCategories: _cargoCategories, varieties: _varieties, asOfDate: _asOfDate, source: _source)
+        self.init(
+            chineseCities: _chineseCities,
+            europeanDestinations: _europeanDestinations,
+            asianCities: _asianCities,
+            asianCountries: _asianCountries,
+            cargoCategories: _cargoCategories,
+            varieties: _varieties,
+            asOfDate: _asOfDate,
+            source: _source
+        )
     }
 }
 
@@ -790,7 +896,14 @@ public struct ShipmentEvent: ProtoMessage {
     }
 
     /// A message with the given fields; the others keep their defaults.
-    public init(shipmentId: String = "", sequence: UInt64 = 0, kind: ShipmentEventKind = .unspecified, locationCityId: String = "", note: String = "", atUnixSeconds: Int64 = 0) {
+    public init(
+        shipmentId: String = "",
+        sequence: UInt64 = 0,
+        kind: ShipmentEventKind = .unspecified,
+        locationCityId: String = "",
+        note: String = "",
+        atUnixSeconds: Int64 = 0
+    ) {
         self.shipmentId = shipmentId
         self.sequence = sequence
         self.kind = kind
@@ -827,7 +940,14 @@ extension ShipmentEvent {
         let _locationCityId = try ProtoDecoding.string(c.pointee.location_city_id, field: "caravan.logistics.v1.ShipmentEvent.location_city_id")
         let _note = try ProtoDecoding.string(c.pointee.note, field: "caravan.logistics.v1.ShipmentEvent.note")
         let _atUnixSeconds = c.pointee.at_unix_seconds
-        self.init(shipmentId: _shipmentId, sequence: _sequence, kind: _kind, locationCityId: _locationCityId, note: _note, atUnixSeconds: _atUnixSeconds)
+        self.init(
+            shipmentId: _shipmentId,
+            sequence: _sequence,
+            kind: _kind,
+            locationCityId: _locationCityId,
+            note: _note,
+            atUnixSeconds: _atUnixSeconds
+        )
     }
 }
 
@@ -890,7 +1010,19 @@ public struct Shipment: ProtoMessage {
     }
 
     /// A message with the given fields; the others keep their defaults.
-    public init(id: String = "", originCityId: String = "", destinationCityId: String = "", cargoCategoryId: String = "", containersTeu: UInt32 = 0, plannedRoute: RailRoute? = nil, bookedAtUnixSeconds: Int64 = 0, etaUnixSeconds: Int64 = 0, status: ShipmentStatus = .unspecified, lastCityId: String = "", synthetic: Bool = false) {
+    public init(
+        id: String = "",
+        originCityId: String = "",
+        destinationCityId: String = "",
+        cargoCategoryId: String = "",
+        containersTeu: UInt32 = 0,
+        plannedRoute: RailRoute? = nil,
+        bookedAtUnixSeconds: Int64 = 0,
+        etaUnixSeconds: Int64 = 0,
+        status: ShipmentStatus = .unspecified,
+        lastCityId: String = "",
+        synthetic: Bool = false
+    ) {
         self.id = id
         self.originCityId = originCityId
         self.destinationCityId = destinationCityId
@@ -943,7 +1075,19 @@ extension Shipment {
         let _status = ShipmentStatus(rawValue: Int32(truncatingIfNeeded: c.pointee.status.rawValue))
         let _lastCityId = try ProtoDecoding.string(c.pointee.last_city_id, field: "caravan.logistics.v1.Shipment.last_city_id")
         let _synthetic = c.pointee.synthetic != 0
-        self.init(id: _id, originCityId: _originCityId, destinationCityId: _destinationCityId, cargoCategoryId: _cargoCategoryId, containersTeu: _containersTeu, plannedRoute: _plannedRoute, bookedAtUnixSeconds: _bookedAtUnixSeconds, etaUnixSeconds: _etaUnixSeconds, status: _status, lastCityId: _lastCityId, synthetic: _synthetic)
+        self.init(
+            id: _id,
+            originCityId: _originCityId,
+            destinationCityId: _destinationCityId,
+            cargoCategoryId: _cargoCategoryId,
+            containersTeu: _containersTeu,
+            plannedRoute: _plannedRoute,
+            bookedAtUnixSeconds: _bookedAtUnixSeconds,
+            etaUnixSeconds: _etaUnixSeconds,
+            status: _status,
+            lastCityId: _lastCityId,
+            synthetic: _synthetic
+        )
     }
 }
 
@@ -999,7 +1143,13 @@ public struct ListCitiesRequest: ProtoMessage {
     }
 
     /// A message with the given fields; the others keep their defaults.
-    public init(country: String = "", region: Region = .unspecified, borderCrossingsOnly: Bool = false, pageSize: UInt32 = 0, pageToken: String = "") {
+    public init(
+        country: String = "",
+        region: Region = .unspecified,
+        borderCrossingsOnly: Bool = false,
+        pageSize: UInt32 = 0,
+        pageToken: String = ""
+    ) {
         self.country = country
         self.region = region
         self.borderCrossingsOnly = borderCrossingsOnly
@@ -1033,7 +1183,13 @@ extension ListCitiesRequest {
         let _borderCrossingsOnly = c.pointee.border_crossings_only != 0
         let _pageSize = c.pointee.page_size
         let _pageToken = try ProtoDecoding.string(c.pointee.page_token, field: "caravan.logistics.v1.ListCitiesRequest.page_token")
-        self.init(country: _country, region: _region, borderCrossingsOnly: _borderCrossingsOnly, pageSize: _pageSize, pageToken: _pageToken)
+        self.init(
+            country: _country,
+            region: _region,
+            borderCrossingsOnly: _borderCrossingsOnly,
+            pageSize: _pageSize,
+            pageToken: _pageToken
+        )
     }
 }
 
@@ -1233,7 +1389,12 @@ public struct ListLinksRequest: ProtoMessage {
     }
 
     /// A message with the given fields; the others keep their defaults.
-    public init(cityId: String = "", includeRetired: Bool = false, pageSize: UInt32 = 0, pageToken: String = "") {
+    public init(
+        cityId: String = "",
+        includeRetired: Bool = false,
+        pageSize: UInt32 = 0,
+        pageToken: String = ""
+    ) {
         self.cityId = cityId
         self.includeRetired = includeRetired
         self.pageSize = pageSize
@@ -1264,7 +1425,12 @@ extension ListLinksRequest {
         let _includeRetired = c.pointee.include_retired != 0
         let _pageSize = c.pointee.page_size
         let _pageToken = try ProtoDecoding.string(c.pointee.page_token, field: "caravan.logistics.v1.ListLinksRequest.page_token")
-        self.init(cityId: _cityId, includeRetired: _includeRetired, pageSize: _pageSize, pageToken: _pageToken)
+        self.init(
+            cityId: _cityId,
+            includeRetired: _includeRetired,
+            pageSize: _pageSize,
+            pageToken: _pageToken
+        )
     }
 }
 
@@ -1625,7 +1791,17 @@ public struct NetworkStatsResponse: ProtoMessage {
     }
 
     /// A message with the given fields; the others keep their defaults.
-    public init(chineseCities: UInt32 = 0, europeanDestinations: UInt32 = 0, asianCities: UInt32 = 0, asianCountries: UInt32 = 0, cargoCategories: UInt32 = 0, borderCrossings: UInt32 = 0, activeLinks: UInt32 = 0, syntheticCities: UInt32 = 0, published: PublishedNetworkFigures? = nil) {
+    public init(
+        chineseCities: UInt32 = 0,
+        europeanDestinations: UInt32 = 0,
+        asianCities: UInt32 = 0,
+        asianCountries: UInt32 = 0,
+        cargoCategories: UInt32 = 0,
+        borderCrossings: UInt32 = 0,
+        activeLinks: UInt32 = 0,
+        syntheticCities: UInt32 = 0,
+        published: PublishedNetworkFigures? = nil
+    ) {
         self.chineseCities = chineseCities
         self.europeanDestinations = europeanDestinations
         self.asianCities = asianCities
@@ -1672,7 +1848,17 @@ extension NetworkStatsResponse {
         let _syntheticCities = c.pointee.synthetic_cities
         let _published: PublishedNetworkFigures?
         if let p = c.pointee.published { _published = try PublishedNetworkFigures(copying: ProtoDecoding.base(of: p)) } else { _published = nil }
-        self.init(chineseCities: _chineseCities, europeanDestinations: _europeanDestinations, asianCities: _asianCities, asianCountries: _asianCountries, cargoCategories: _cargoCategories, borderCrossings: _borderCrossings, activeLinks: _activeLinks, syntheticCities: _syntheticCities, published: _published)
+        self.init(
+            chineseCities: _chineseCities,
+            europeanDestinations: _europeanDestinations,
+            asianCities: _asianCities,
+            asianCountries: _asianCountries,
+            cargoCategories: _cargoCategories,
+            borderCrossings: _borderCrossings,
+            activeLinks: _activeLinks,
+            syntheticCities: _syntheticCities,
+            published: _published
+        )
     }
 }
 
@@ -1729,7 +1915,13 @@ public struct FindRouteRequest: ProtoMessage {
     }
 
     /// A message with the given fields; the others keep their defaults.
-    public init(fromCityId: String = "", toCityId: String = "", avoidCountries: [String] = [], avoidCrossings: [String] = [], alternatives: UInt32 = 0) {
+    public init(
+        fromCityId: String = "",
+        toCityId: String = "",
+        avoidCountries: [String] = [],
+        avoidCrossings: [String] = [],
+        alternatives: UInt32 = 0
+    ) {
         self.fromCityId = fromCityId
         self.toCityId = toCityId
         self.avoidCountries = avoidCountries
@@ -1765,7 +1957,13 @@ extension FindRouteRequest {
         let _avoidCountries = try ProtoDecoding.map(c.pointee.avoid_countries, count: c.pointee.n_avoid_countries) { v throws(ProtoDecodingError) in try ProtoDecoding.string(v, field: "caravan.logistics.v1.FindRouteRequest.avoid_countries") }
         let _avoidCrossings = try ProtoDecoding.map(c.pointee.avoid_crossings, count: c.pointee.n_avoid_crossings) { v throws(ProtoDecodingError) in try ProtoDecoding.string(v, field: "caravan.logistics.v1.FindRouteRequest.avoid_crossings") }
         let _alternatives = c.pointee.alternatives
-        self.init(fromCityId: _fromCityId, toCityId: _toCityId, avoidCountries: _avoidCountries, avoidCrossings: _avoidCrossings, alternatives: _alternatives)
+        self.init(
+            fromCityId: _fromCityId,
+            toCityId: _toCityId,
+            avoidCountries: _avoidCountries,
+            avoidCrossings: _avoidCrossings,
+            alternatives: _alternatives
+        )
     }
 }
 
@@ -1962,7 +2160,14 @@ public struct BookShipmentRequest: ProtoMessage {
     }
 
     /// A message with the given fields; the others keep their defaults.
-    public init(originCityId: String = "", destinationCityId: String = "", cargoCategoryId: String = "", containersTeu: UInt32 = 0, idempotencyKey: String = "", synthetic: Bool = false) {
+    public init(
+        originCityId: String = "",
+        destinationCityId: String = "",
+        cargoCategoryId: String = "",
+        containersTeu: UInt32 = 0,
+        idempotencyKey: String = "",
+        synthetic: Bool = false
+    ) {
         self.originCityId = originCityId
         self.destinationCityId = destinationCityId
         self.cargoCategoryId = cargoCategoryId
@@ -1999,7 +2204,14 @@ extension BookShipmentRequest {
         let _containersTeu = c.pointee.containers_teu
         let _idempotencyKey = try ProtoDecoding.string(c.pointee.idempotency_key, field: "caravan.logistics.v1.BookShipmentRequest.idempotency_key")
         let _synthetic = c.pointee.synthetic != 0
-        self.init(originCityId: _originCityId, destinationCityId: _destinationCityId, cargoCategoryId: _cargoCategoryId, containersTeu: _containersTeu, idempotencyKey: _idempotencyKey, synthetic: _synthetic)
+        self.init(
+            originCityId: _originCityId,
+            destinationCityId: _destinationCityId,
+            cargoCategoryId: _cargoCategoryId,
+            containersTeu: _containersTeu,
+            idempotencyKey: _idempotencyKey,
+            synthetic: _synthetic
+        )
     }
 }
 
@@ -2208,7 +2420,14 @@ public struct RecordShipmentEventRequest: ProtoMessage {
     }
 
     /// A message with the given fields; the others keep their defaults.
-    public init(shipmentId: String = "", kind: ShipmentEventKind = .unspecified, locationCityId: String = "", note: String = "", atUnixSeconds: Int64 = 0, idempotencyKey: String = "") {
+    public init(
+        shipmentId: String = "",
+        kind: ShipmentEventKind = .unspecified,
+        locationCityId: String = "",
+        note: String = "",
+        atUnixSeconds: Int64 = 0,
+        idempotencyKey: String = ""
+    ) {
         self.shipmentId = shipmentId
         self.kind = kind
         self.locationCityId = locationCityId
@@ -2245,7 +2464,14 @@ extension RecordShipmentEventRequest {
         let _note = try ProtoDecoding.string(c.pointee.note, field: "caravan.logistics.v1.RecordShipmentEventRequest.note")
         let _atUnixSeconds = c.pointee.at_unix_seconds
         let _idempotencyKey = try ProtoDecoding.string(c.pointee.idempotency_key, field: "caravan.logistics.v1.RecordShipmentEventRequest.idempotency_key")
-        self.init(shipmentId: _shipmentId, kind: _kind, locationCityId: _locationCityId, note: _note, atUnixSeconds: _atUnixSeconds, idempotencyKey: _idempotencyKey)
+        self.init(
+            shipmentId: _shipmentId,
+            kind: _kind,
+            locationCityId: _locationCityId,
+            note: _note,
+            atUnixSeconds: _atUnixSeconds,
+            idempotencyKey: _idempotencyKey
+        )
     }
 }
 
@@ -2468,7 +2694,12 @@ public struct ListShipmentsRequest: ProtoMessage {
     }
 
     /// A message with the given fields; the others keep their defaults.
-    public init(status: ShipmentStatus = .unspecified, country: String = "", pageSize: UInt32 = 0, pageToken: String = "") {
+    public init(
+        status: ShipmentStatus = .unspecified,
+        country: String = "",
+        pageSize: UInt32 = 0,
+        pageToken: String = ""
+    ) {
         self.status = status
         self.country = country
         self.pageSize = pageSize
@@ -2499,7 +2730,12 @@ extension ListShipmentsRequest {
         let _country = try ProtoDecoding.string(c.pointee.country, field: "caravan.logistics.v1.ListShipmentsRequest.country")
         let _pageSize = c.pointee.page_size
         let _pageToken = try ProtoDecoding.string(c.pointee.page_token, field: "caravan.logistics.v1.ListShipmentsRequest.page_token")
-        self.init(status: _status, country: _country, pageSize: _pageSize, pageToken: _pageToken)
+        self.init(
+            status: _status,
+            country: _country,
+            pageSize: _pageSize,
+            pageToken: _pageToken
+        )
     }
 }
 

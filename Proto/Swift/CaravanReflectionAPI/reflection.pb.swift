@@ -70,7 +70,14 @@ public struct MethodInfo: ProtoMessage {
     }
 
     /// A message with the given fields; the others keep their defaults.
-    public init(name: String = "", path: String = "", inputType: String = "", outputType: String = "", clientStreaming: Bool = false, serverStreaming: Bool = false) {
+    public init(
+        name: String = "",
+        path: String = "",
+        inputType: String = "",
+        outputType: String = "",
+        clientStreaming: Bool = false,
+        serverStreaming: Bool = false
+    ) {
         self.name = name
         self.path = path
         self.inputType = inputType
@@ -107,7 +114,14 @@ extension MethodInfo {
         let _outputType = try ProtoDecoding.string(c.pointee.output_type, field: "caravan.reflection.v1.MethodInfo.output_type")
         let _clientStreaming = c.pointee.client_streaming != 0
         let _serverStreaming = c.pointee.server_streaming != 0
-        self.init(name: _name, path: _path, inputType: _inputType, outputType: _outputType, clientStreaming: _clientStreaming, serverStreaming: _serverStreaming)
+        self.init(
+            name: _name,
+            path: _path,
+            inputType: _inputType,
+            outputType: _outputType,
+            clientStreaming: _clientStreaming,
+            serverStreaming: _serverStreaming
+        )
     }
 }
 

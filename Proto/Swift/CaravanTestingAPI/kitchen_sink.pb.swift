@@ -287,7 +287,53 @@ public struct KitchenSink: ProtoMessage {
     }
 
     /// A message with the given fields; the others keep their defaults.
-    public init(fDouble: Double = 0, fFloat: Float = 0, fInt32: Int32 = 0, fInt64: Int64 = 0, fUint32: UInt32 = 0, fUint64: UInt64 = 0, fSint32: Int32 = 0, fSint64: Int64 = 0, fFixed32: UInt32 = 0, fFixed64: UInt64 = 0, fSfixed32: Int32 = 0, fSfixed64: Int64 = 0, fBool: Bool = false, fString: String = "", fBytes: [UInt8] = [], color: Color = .unspecified, mood: KitchenSink.Mood = .calm, inner: Inner? = nil, nested: KitchenSink.Nested? = nil, rInt32: [Int32] = [], rInt64: [Int64] = [], rUint64: [UInt64] = [], rSint32: [Int32] = [], rFixed64: [UInt64] = [], rDouble: [Double] = [], rFloat: [Float] = [], rBool: [Bool] = [], rColor: [Color] = [], rString: [String] = [], rBytes: [[UInt8]] = [], rInner: [Inner] = [], oInt32: Int32? = nil, oString: String? = nil, oBool: Bool? = nil, oColor: Color? = nil, oBytes: [UInt8]? = nil, oUint64: UInt64? = nil, choice: Choice? = nil, counts: [String: Int64] = [:], inners: [Int32: Inner] = [:], flags: [Bool: String] = [:], blobs: [UInt64: [UInt8]] = [:], `class`: String = "", `default`: Int32 = 0, renamedField: String = "") {
+    public init(
+        fDouble: Double = 0,
+        fFloat: Float = 0,
+        fInt32: Int32 = 0,
+        fInt64: Int64 = 0,
+        fUint32: UInt32 = 0,
+        fUint64: UInt64 = 0,
+        fSint32: Int32 = 0,
+        fSint64: Int64 = 0,
+        fFixed32: UInt32 = 0,
+        fFixed64: UInt64 = 0,
+        fSfixed32: Int32 = 0,
+        fSfixed64: Int64 = 0,
+        fBool: Bool = false,
+        fString: String = "",
+        fBytes: [UInt8] = [],
+        color: Color = .unspecified,
+        mood: KitchenSink.Mood = .calm,
+        inner: Inner? = nil,
+        nested: KitchenSink.Nested? = nil,
+        rInt32: [Int32] = [],
+        rInt64: [Int64] = [],
+        rUint64: [UInt64] = [],
+        rSint32: [Int32] = [],
+        rFixed64: [UInt64] = [],
+        rDouble: [Double] = [],
+        rFloat: [Float] = [],
+        rBool: [Bool] = [],
+        rColor: [Color] = [],
+        rString: [String] = [],
+        rBytes: [[UInt8]] = [],
+        rInner: [Inner] = [],
+        oInt32: Int32? = nil,
+        oString: String? = nil,
+        oBool: Bool? = nil,
+        oColor: Color? = nil,
+        oBytes: [UInt8]? = nil,
+        oUint64: UInt64? = nil,
+        choice: Choice? = nil,
+        counts: [String: Int64] = [:],
+        inners: [Int32: Inner] = [:],
+        flags: [Bool: String] = [:],
+        blobs: [UInt64: [UInt8]] = [:],
+        `class`: String = "",
+        `default`: Int32 = 0,
+        renamedField: String = ""
+    ) {
         self.fDouble = fDouble
         self.fFloat = fFloat
         self.fInt32 = fInt32
@@ -346,8 +392,14 @@ extension KitchenSink {
     public func buildCMessage(in arena: ProtoArena) throws(ProtoEncodingError) -> UnsafeMutablePointer<ProtobufCMessage> {
         let c = arena.allocate(Caravan__Testing__V1__KitchenSink.self)
         caravan__testing__v1__kitchen_sink__init(c)
-        c.pointee.f_double = self.fDouble
-        c.pointee.f_float = self.fFloat
+        if self.fDouble.bitPattern != 0 {
+            c.pointee._f_double_case = .init(rawValue: 1)
+            c.pointee.f_double = self.fDouble
+        }
+        if self.fFloat.bitPattern != 0 {
+            c.pointee._f_float_case = .init(rawValue: 2)
+            c.pointee.f_float = self.fFloat
+        }
         c.pointee.f_int32 = self.fInt32
         c.pointee.f_int64 = self.fInt64
         c.pointee.f_uint32 = self.fUint32
@@ -474,8 +526,8 @@ extension KitchenSink {
 
     public init(copying cMessage: UnsafePointer<ProtobufCMessage>) throws(ProtoDecodingError) {
         let c = ProtoDecoding.cast(cMessage, to: Caravan__Testing__V1__KitchenSink.self)
-        let _fDouble = c.pointee.f_double
-        let _fFloat = c.pointee.f_float
+        let _fDouble = c.pointee._f_double_case.rawValue == 1 ? c.pointee.f_double : 0
+        let _fFloat = c.pointee._f_float_case.rawValue == 2 ? c.pointee.f_float : 0
         let _fInt32 = c.pointee.f_int32
         let _fInt64 = c.pointee.f_int64
         let _fUint32 = c.pointee.f_uint32
@@ -548,15 +600,61 @@ extension KitchenSink {
         default:
             _choice = nil
         }
-        self.init(fDouble: _fDouble, fFloat: _fFloat, fInt32: _fInt32, fInt64: _fInt64, fUint32: _fUint32, fUint64: _fUint64, fSint32: _fSint32, fSint64: _fSint64, fFixed32: _fFixed32, fFixed64: _fFixed64, fSfixed32: _fSfixed32, fSfixed64: _fSfixed64, fBool: _fBool, fString: _fString, fBytes: _fBytes, color: _color, mood: _mood, inner: _inner, nested: _nested, rInt32: _rInt32, rInt64: _rInt64, rUint64: _rUint64, rSint32: _rSint32, rFixed64: _rFixed64, rDouble: _rDouble, rFloat: _rFloat, rBool: _rBool, rColor: _rColor, rString: _rString, rBytes: _rBytes, rInner: _rInner, oInt32: _oInt32, oString: _oString, oBool: _oBool, oColor: _oColor, oBytes: _oBytes, oUint64: _oUint64, choice: _choice, counts: _counts, inners: _inners, flags: _flags, blobs: _blobs, class: _class, default: _default, renamedField: _renamedField)
+        self.init(
+            fDouble: _fDouble,
+            fFloat: _fFloat,
+            fInt32: _fInt32,
+            fInt64: _fInt64,
+            fUint32: _fUint32,
+            fUint64: _fUint64,
+            fSint32: _fSint32,
+            fSint64: _fSint64,
+            fFixed32: _fFixed32,
+            fFixed64: _fFixed64,
+            fSfixed32: _fSfixed32,
+            fSfixed64: _fSfixed64,
+            fBool: _fBool,
+            fString: _fString,
+            fBytes: _fBytes,
+            color: _color,
+            mood: _mood,
+            inner: _inner,
+            nested: _nested,
+            rInt32: _rInt32,
+            rInt64: _rInt64,
+            rUint64: _rUint64,
+            rSint32: _rSint32,
+            rFixed64: _rFixed64,
+            rDouble: _rDouble,
+            rFloat: _rFloat,
+            rBool: _rBool,
+            rColor: _rColor,
+            rString: _rString,
+            rBytes: _rBytes,
+            rInner: _rInner,
+            oInt32: _oInt32,
+            oString: _oString,
+            oBool: _oBool,
+            oColor: _oColor,
+            oBytes: _oBytes,
+            oUint64: _oUint64,
+            choice: _choice,
+            counts: _counts,
+            inners: _inners,
+            flags: _flags,
+            blobs: _blobs,
+            class: _class,
+            default: _default,
+            renamedField: _renamedField
+        )
     }
 }
 
 extension KitchenSink {
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: ProtoJSONKey.self)
-        if self.fDouble != 0 { try container.encode(ProtoJSON.DoubleValue(self.fDouble), forKey: "fDouble") }
-        if self.fFloat != 0 { try container.encode(ProtoJSON.FloatValue(self.fFloat), forKey: "fFloat") }
+        if self.fDouble.bitPattern != 0 { try container.encode(ProtoJSON.DoubleValue(self.fDouble), forKey: "fDouble") }
+        if self.fFloat.bitPattern != 0 { try container.encode(ProtoJSON.FloatValue(self.fFloat), forKey: "fFloat") }
         if self.fInt32 != 0 { try container.encode(ProtoJSON.Int32Value(self.fInt32), forKey: "fInt32") }
         if self.fInt64 != 0 { try container.encode(ProtoJSON.Int64Value(self.fInt64), forKey: "fInt64") }
         if self.fUint32 != 0 { try container.encode(ProtoJSON.UInt32Value(self.fUint32), forKey: "fUint32") }

@@ -138,7 +138,18 @@ public struct TradeFlow: ProtoMessage {
     }
 
     /// A message with the given fields; the others keep their defaults.
-    public init(id: String = "", year: UInt32 = 0, month: UInt32 = 0, country: String = "", direction: TradeDirection = .directionUnspecified, category: String = "", valueUsd: Double = 0, source: String = "", synthetic: Bool = false, recordedAtUnixSeconds: Int64 = 0) {
+    public init(
+        id: String = "",
+        year: UInt32 = 0,
+        month: UInt32 = 0,
+        country: String = "",
+        direction: TradeDirection = .directionUnspecified,
+        category: String = "",
+        valueUsd: Double = 0,
+        source: String = "",
+        synthetic: Bool = false,
+        recordedAtUnixSeconds: Int64 = 0
+    ) {
         self.id = id
         self.year = year
         self.month = month
@@ -168,7 +179,10 @@ extension TradeFlow {
         c.pointee.country = try arena.string(self.country, field: "caravan.trade.v1.TradeFlow.country")
         c.pointee.direction = .init(rawValue: .init(truncatingIfNeeded: self.direction.rawValue))
         c.pointee.category = try arena.string(self.category, field: "caravan.trade.v1.TradeFlow.category")
-        c.pointee.value_usd = self.valueUsd
+        if self.valueUsd.bitPattern != 0 {
+            c.pointee._value_usd_case = .init(rawValue: 7)
+            c.pointee.value_usd = self.valueUsd
+        }
         c.pointee.source = try arena.string(self.source, field: "caravan.trade.v1.TradeFlow.source")
         c.pointee.synthetic = (self.synthetic ? 1 : 0)
         c.pointee.recorded_at_unix_seconds = self.recordedAtUnixSeconds
@@ -183,11 +197,22 @@ extension TradeFlow {
         let _country = try ProtoDecoding.string(c.pointee.country, field: "caravan.trade.v1.TradeFlow.country")
         let _direction = TradeDirection(rawValue: Int32(truncatingIfNeeded: c.pointee.direction.rawValue))
         let _category = try ProtoDecoding.string(c.pointee.category, field: "caravan.trade.v1.TradeFlow.category")
-        let _valueUsd = c.pointee.value_usd
+        let _valueUsd = c.pointee._value_usd_case.rawValue == 7 ? c.pointee.value_usd : 0
         let _source = try ProtoDecoding.string(c.pointee.source, field: "caravan.trade.v1.TradeFlow.source")
         let _synthetic = c.pointee.synthetic != 0
         let _recordedAtUnixSeconds = c.pointee.recorded_at_unix_seconds
-        self.init(id: _id, year: _year, month: _month, country: _country, direction: _direction, category: _category, valueUsd: _valueUsd, source: _source, synthetic: _synthetic, recordedAtUnixSeconds: _recordedAtUnixSeconds)
+        self.init(
+            id: _id,
+            year: _year,
+            month: _month,
+            country: _country,
+            direction: _direction,
+            category: _category,
+            valueUsd: _valueUsd,
+            source: _source,
+            synthetic: _synthetic,
+            recordedAtUnixSeconds: _recordedAtUnixSeconds
+        )
     }
 }
 
@@ -200,7 +225,7 @@ extension TradeFlow {
         if !self.country.isEmpty { try container.encode(self.country, forKey: "country") }
         if self.direction.rawValue != 0 { try container.encode(self.direction, forKey: "direction") }
         if !self.category.isEmpty { try container.encode(self.category, forKey: "category") }
-        if self.valueUsd != 0 { try container.encode(ProtoJSON.DoubleValue(self.valueUsd), forKey: "valueUsd") }
+        if self.valueUsd.bitPattern != 0 { try container.encode(ProtoJSON.DoubleValue(self.valueUsd), forKey: "valueUsd") }
         if !self.source.isEmpty { try container.encode(self.source, forKey: "source") }
         if self.synthetic { try container.encode(self.synthetic, forKey: "synthetic") }
         if self.recordedAtUnixSeconds != 0 { try container.encode(ProtoJSON.Int64Value(self.recordedAtUnixSeconds), forKey: "recordedAtUnixSeconds") }
@@ -244,7 +269,13 @@ public struct PublishedFigure: ProtoMessage {
     }
 
     /// A message with the given fields; the others keep their defaults.
-    public init(year: UInt32 = 0, country: String = "", valueUsd: Double = 0, description: String = "", source: String = "") {
+    public init(
+        year: UInt32 = 0,
+        country: String = "",
+        valueUsd: Double = 0,
+        description: String = "",
+        source: String = ""
+    ) {
         self.year = year
         self.country = country
         self.valueUsd = valueUsd
@@ -265,7 +296,10 @@ extension PublishedFigure {
         caravan__trade__v1__published_figure__init(c)
         c.pointee.year = self.year
         c.pointee.country = try arena.string(self.country, field: "caravan.trade.v1.PublishedFigure.country")
-        c.pointee.value_usd = self.valueUsd
+        if self.valueUsd.bitPattern != 0 {
+            c.pointee._value_usd_case = .init(rawValue: 3)
+            c.pointee.value_usd = self.valueUsd
+        }
         c.pointee.description = try arena.string(self.description, field: "caravan.trade.v1.PublishedFigure.description")
         c.pointee.source = try arena.string(self.source, field: "caravan.trade.v1.PublishedFigure.source")
         return ProtoArena.base(of: c)
@@ -275,10 +309,16 @@ extension PublishedFigure {
         let c = ProtoDecoding.cast(cMessage, to: Caravan__Trade__V1__PublishedFigure.self)
         let _year = c.pointee.year
         let _country = try ProtoDecoding.string(c.pointee.country, field: "caravan.trade.v1.PublishedFigure.country")
-        let _valueUsd = c.pointee.value_usd
+        let _valueUsd = c.pointee._value_usd_case.rawValue == 3 ? c.pointee.value_usd : 0
         let _description = try ProtoDecoding.string(c.pointee.description, field: "caravan.trade.v1.PublishedFigure.description")
         let _source = try ProtoDecoding.string(c.pointee.source, field: "caravan.trade.v1.PublishedFigure.source")
-        self.init(year: _year, country: _country, valueUsd: _valueUsd, description: _description, source: _source)
+        self.init(
+            year: _year,
+            country: _country,
+            valueUsd: _valueUsd,
+            description: _description,
+            source: _source
+        )
     }
 }
 
@@ -287,7 +327,7 @@ extension PublishedFigure {
         var container = encoder.container(keyedBy: ProtoJSONKey.self)
         if self.year != 0 { try container.encode(ProtoJSON.UInt32Value(self.year), forKey: "year") }
         if !self.country.isEmpty { try container.encode(self.country, forKey: "country") }
-        if self.valueUsd != 0 { try container.encode(ProtoJSON.DoubleValue(self.valueUsd), forKey: "valueUsd") }
+        if self.valueUsd.bitPattern != 0 { try container.encode(ProtoJSON.DoubleValue(self.valueUsd), forKey: "valueUsd") }
         if !self.description.isEmpty { try container.encode(self.description, forKey: "description") }
         if !self.source.isEmpty { try container.encode(self.source, forKey: "source") }
     }
@@ -328,7 +368,13 @@ public struct TradeFlowFilter: ProtoMessage {
     }
 
     /// A message with the given fields; the others keep their defaults.
-    public init(yearFrom: UInt32 = 0, yearTo: UInt32 = 0, country: String = "", direction: TradeDirection = .directionUnspecified, category: String = "") {
+    public init(
+        yearFrom: UInt32 = 0,
+        yearTo: UInt32 = 0,
+        country: String = "",
+        direction: TradeDirection = .directionUnspecified,
+        category: String = ""
+    ) {
         self.yearFrom = yearFrom
         self.yearTo = yearTo
         self.country = country
@@ -362,7 +408,13 @@ extension TradeFlowFilter {
         let _country = try ProtoDecoding.string(c.pointee.country, field: "caravan.trade.v1.TradeFlowFilter.country")
         let _direction = TradeDirection(rawValue: Int32(truncatingIfNeeded: c.pointee.direction.rawValue))
         let _category = try ProtoDecoding.string(c.pointee.category, field: "caravan.trade.v1.TradeFlowFilter.category")
-        self.init(yearFrom: _yearFrom, yearTo: _yearTo, country: _country, direction: _direction, category: _category)
+        self.init(
+            yearFrom: _yearFrom,
+            yearTo: _yearTo,
+            country: _country,
+            direction: _direction,
+            category: _category
+        )
     }
 }
 
@@ -842,7 +894,12 @@ public struct YearOnYearChange: ProtoMessage {
     }
 
     /// A message with the given fields; the others keep their defaults.
-    public init(previousYear: UInt32 = 0, previousTotalUsd: Double = 0, changeUsd: Double = 0, changePercent: Double = 0) {
+    public init(
+        previousYear: UInt32 = 0,
+        previousTotalUsd: Double = 0,
+        changeUsd: Double = 0,
+        changePercent: Double = 0
+    ) {
         self.previousYear = previousYear
         self.previousTotalUsd = previousTotalUsd
         self.changeUsd = changeUsd
@@ -861,19 +918,33 @@ extension YearOnYearChange {
         let c = arena.allocate(Caravan__Trade__V1__YearOnYearChange.self)
         caravan__trade__v1__year_on_year_change__init(c)
         c.pointee.previous_year = self.previousYear
-        c.pointee.previous_total_usd = self.previousTotalUsd
-        c.pointee.change_usd = self.changeUsd
-        c.pointee.change_percent = self.changePercent
+        if self.previousTotalUsd.bitPattern != 0 {
+            c.pointee._previous_total_usd_case = .init(rawValue: 2)
+            c.pointee.previous_total_usd = self.previousTotalUsd
+        }
+        if self.changeUsd.bitPattern != 0 {
+            c.pointee._change_usd_case = .init(rawValue: 3)
+            c.pointee.change_usd = self.changeUsd
+        }
+        if self.changePercent.bitPattern != 0 {
+            c.pointee._change_percent_case = .init(rawValue: 4)
+            c.pointee.change_percent = self.changePercent
+        }
         return ProtoArena.base(of: c)
     }
 
     public init(copying cMessage: UnsafePointer<ProtobufCMessage>) throws(ProtoDecodingError) {
         let c = ProtoDecoding.cast(cMessage, to: Caravan__Trade__V1__YearOnYearChange.self)
         let _previousYear = c.pointee.previous_year
-        let _previousTotalUsd = c.pointee.previous_total_usd
-        let _changeUsd = c.pointee.change_usd
-        let _changePercent = c.pointee.change_percent
-        self.init(previousYear: _previousYear, previousTotalUsd: _previousTotalUsd, changeUsd: _changeUsd, changePercent: _changePercent)
+        let _previousTotalUsd = c.pointee._previous_total_usd_case.rawValue == 2 ? c.pointee.previous_total_usd : 0
+        let _changeUsd = c.pointee._change_usd_case.rawValue == 3 ? c.pointee.change_usd : 0
+        let _changePercent = c.pointee._change_percent_case.rawValue == 4 ? c.pointee.change_percent : 0
+        self.init(
+            previousYear: _previousYear,
+            previousTotalUsd: _previousTotalUsd,
+            changeUsd: _changeUsd,
+            changePercent: _changePercent
+        )
     }
 }
 
@@ -881,9 +952,9 @@ extension YearOnYearChange {
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: ProtoJSONKey.self)
         if self.previousYear != 0 { try container.encode(ProtoJSON.UInt32Value(self.previousYear), forKey: "previousYear") }
-        if self.previousTotalUsd != 0 { try container.encode(ProtoJSON.DoubleValue(self.previousTotalUsd), forKey: "previousTotalUsd") }
-        if self.changeUsd != 0 { try container.encode(ProtoJSON.DoubleValue(self.changeUsd), forKey: "changeUsd") }
-        if self.changePercent != 0 { try container.encode(ProtoJSON.DoubleValue(self.changePercent), forKey: "changePercent") }
+        if self.previousTotalUsd.bitPattern != 0 { try container.encode(ProtoJSON.DoubleValue(self.previousTotalUsd), forKey: "previousTotalUsd") }
+        if self.changeUsd.bitPattern != 0 { try container.encode(ProtoJSON.DoubleValue(self.changeUsd), forKey: "changeUsd") }
+        if self.changePercent.bitPattern != 0 { try container.encode(ProtoJSON.DoubleValue(self.changePercent), forKey: "changePercent") }
     }
 
     public init(from decoder: any Decoder) throws {
@@ -921,7 +992,13 @@ public struct MilestoneProgress: ProtoMessage {
     }
 
     /// A message with the given fields; the others keep their defaults.
-    public init(targetUsd: Double = 0, valueUsd: Double = 0, percent: Double = 0, remainingUsd: Double = 0, basis: FigureBasis = .unspecified) {
+    public init(
+        targetUsd: Double = 0,
+        valueUsd: Double = 0,
+        percent: Double = 0,
+        remainingUsd: Double = 0,
+        basis: FigureBasis = .unspecified
+    ) {
         self.targetUsd = targetUsd
         self.valueUsd = valueUsd
         self.percent = percent
@@ -940,32 +1017,50 @@ extension MilestoneProgress {
     public func buildCMessage(in arena: ProtoArena) throws(ProtoEncodingError) -> UnsafeMutablePointer<ProtobufCMessage> {
         let c = arena.allocate(Caravan__Trade__V1__MilestoneProgress.self)
         caravan__trade__v1__milestone_progress__init(c)
-        c.pointee.target_usd = self.targetUsd
-        c.pointee.value_usd = self.valueUsd
-        c.pointee.percent = self.percent
-        c.pointee.remaining_usd = self.remainingUsd
+        if self.targetUsd.bitPattern != 0 {
+            c.pointee._target_usd_case = .init(rawValue: 1)
+            c.pointee.target_usd = self.targetUsd
+        }
+        if self.valueUsd.bitPattern != 0 {
+            c.pointee._value_usd_case = .init(rawValue: 2)
+            c.pointee.value_usd = self.valueUsd
+        }
+        if self.percent.bitPattern != 0 {
+            c.pointee._percent_case = .init(rawValue: 3)
+            c.pointee.percent = self.percent
+        }
+        if self.remainingUsd.bitPattern != 0 {
+            c.pointee._remaining_usd_case = .init(rawValue: 4)
+            c.pointee.remaining_usd = self.remainingUsd
+        }
         c.pointee.basis = .init(rawValue: .init(truncatingIfNeeded: self.basis.rawValue))
         return ProtoArena.base(of: c)
     }
 
     public init(copying cMessage: UnsafePointer<ProtobufCMessage>) throws(ProtoDecodingError) {
         let c = ProtoDecoding.cast(cMessage, to: Caravan__Trade__V1__MilestoneProgress.self)
-        let _targetUsd = c.pointee.target_usd
-        let _valueUsd = c.pointee.value_usd
-        let _percent = c.pointee.percent
-        let _remainingUsd = c.pointee.remaining_usd
+        let _targetUsd = c.pointee._target_usd_case.rawValue == 1 ? c.pointee.target_usd : 0
+        let _valueUsd = c.pointee._value_usd_case.rawValue == 2 ? c.pointee.value_usd : 0
+        let _percent = c.pointee._percent_case.rawValue == 3 ? c.pointee.percent : 0
+        let _remainingUsd = c.pointee._remaining_usd_case.rawValue == 4 ? c.pointee.remaining_usd : 0
         let _basis = FigureBasis(rawValue: Int32(truncatingIfNeeded: c.pointee.basis.rawValue))
-        self.init(targetUsd: _targetUsd, valueUsd: _valueUsd, percent: _percent, remainingUsd: _remainingUsd, basis: _basis)
+        self.init(
+            targetUsd: _targetUsd,
+            valueUsd: _valueUsd,
+            percent: _percent,
+            remainingUsd: _remainingUsd,
+            basis: _basis
+        )
     }
 }
 
 extension MilestoneProgress {
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: ProtoJSONKey.self)
-        if self.targetUsd != 0 { try container.encode(ProtoJSON.DoubleValue(self.targetUsd), forKey: "targetUsd") }
-        if self.valueUsd != 0 { try container.encode(ProtoJSON.DoubleValue(self.valueUsd), forKey: "valueUsd") }
-        if self.percent != 0 { try container.encode(ProtoJSON.DoubleValue(self.percent), forKey: "percent") }
-        if self.remainingUsd != 0 { try container.encode(ProtoJSON.DoubleValue(self.remainingUsd), forKey: "remainingUsd") }
+        if self.targetUsd.bitPattern != 0 { try container.encode(ProtoJSON.DoubleValue(self.targetUsd), forKey: "targetUsd") }
+        if self.valueUsd.bitPattern != 0 { try container.encode(ProtoJSON.DoubleValue(self.valueUsd), forKey: "valueUsd") }
+        if self.percent.bitPattern != 0 { try container.encode(ProtoJSON.DoubleValue(self.percent), forKey: "percent") }
+        if self.remainingUsd.bitPattern != 0 { try container.encode(ProtoJSON.DoubleValue(self.remainingUsd), forKey: "remainingUsd") }
         if self.basis.rawValue != 0 { try container.encode(self.basis, forKey: "basis") }
     }
 
@@ -1084,7 +1179,20 @@ public struct GetSummaryResponse: ProtoMessage {
     }
 
     /// A message with the given fields; the others keep their defaults.
-    public init(year: UInt32 = 0, country: String = "", recordedTotalUsd: Double = 0, syntheticUsd: Double = 0, flowCount: UInt64 = 0, byCountryUsd: [String: Double] = [:], exportUsd: Double = 0, importUsd: Double = 0, byCategoryUsd: [String: Double] = [:], yearOnYear: YearOnYearChange? = nil, milestone: MilestoneProgress? = nil, published: PublishedFigure? = nil) {
+    public init(
+        year: UInt32 = 0,
+        country: String = "",
+        recordedTotalUsd: Double = 0,
+        syntheticUsd: Double = 0,
+        flowCount: UInt64 = 0,
+        byCountryUsd: [String: Double] = [:],
+        exportUsd: Double = 0,
+        importUsd: Double = 0,
+        byCategoryUsd: [String: Double] = [:],
+        yearOnYear: YearOnYearChange? = nil,
+        milestone: MilestoneProgress? = nil,
+        published: PublishedFigure? = nil
+    ) {
         self.year = year
         self.country = country
         self.recordedTotalUsd = recordedTotalUsd
@@ -1112,8 +1220,14 @@ extension GetSummaryResponse {
         caravan__trade__v1__get_summary_response__init(c)
         c.pointee.year = self.year
         c.pointee.country = try arena.string(self.country, field: "caravan.trade.v1.GetSummaryResponse.country")
-        c.pointee.recorded_total_usd = self.recordedTotalUsd
-        c.pointee.synthetic_usd = self.syntheticUsd
+        if self.recordedTotalUsd.bitPattern != 0 {
+            c.pointee._recorded_total_usd_case = .init(rawValue: 3)
+            c.pointee.recorded_total_usd = self.recordedTotalUsd
+        }
+        if self.syntheticUsd.bitPattern != 0 {
+            c.pointee._synthetic_usd_case = .init(rawValue: 4)
+            c.pointee.synthetic_usd = self.syntheticUsd
+        }
         c.pointee.flow_count = self.flowCount
         c.pointee.n_by_country_usd = self.byCountryUsd.count
         c.pointee.by_country_usd = try arena.map(self.byCountryUsd.sorted(by: { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) })) { entry throws(ProtoEncodingError) in
@@ -1125,8 +1239,14 @@ extension GetSummaryResponse {
             e.pointee.value = entry.value
             return e
         }
-        c.pointee.export_usd = self.exportUsd
-        c.pointee.import_usd = self.importUsd
+        if self.exportUsd.bitPattern != 0 {
+            c.pointee._export_usd_case = .init(rawValue: 7)
+            c.pointee.export_usd = self.exportUsd
+        }
+        if self.importUsd.bitPattern != 0 {
+            c.pointee._import_usd_case = .init(rawValue: 8)
+            c.pointee.import_usd = self.importUsd
+        }
         c.pointee.n_by_category_usd = self.byCategoryUsd.count
         c.pointee.by_category_usd = try arena.map(self.byCategoryUsd.sorted(by: { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) })) { entry throws(ProtoEncodingError) in
             let e = arena.allocate(Caravan__Trade__V1__GetSummaryResponse__ByCategoryUsdEntry.self)
@@ -1147,16 +1267,16 @@ extension GetSummaryResponse {
         let c = ProtoDecoding.cast(cMessage, to: Caravan__Trade__V1__GetSummaryResponse.self)
         let _year = c.pointee.year
         let _country = try ProtoDecoding.string(c.pointee.country, field: "caravan.trade.v1.GetSummaryResponse.country")
-        let _recordedTotalUsd = c.pointee.recorded_total_usd
-        let _syntheticUsd = c.pointee.synthetic_usd
+        let _recordedTotalUsd = c.pointee._recorded_total_usd_case.rawValue == 3 ? c.pointee.recorded_total_usd : 0
+        let _syntheticUsd = c.pointee._synthetic_usd_case.rawValue == 4 ? c.pointee.synthetic_usd : 0
         let _flowCount = c.pointee.flow_count
         let _byCountryUsd = try ProtoDecoding.dictionary(c.pointee.by_country_usd, count: c.pointee.n_by_country_usd) { e throws(ProtoDecodingError) in
             let key = e.pointee._key_case.rawValue == 1 ? try ProtoDecoding.string(e.pointee.key, field: "caravan.trade.v1.GetSummaryResponse.by_country_usd") : ""
             let value = e.pointee._value_case.rawValue == 2 ? e.pointee.value : 0
             return (key, value)
         }
-        let _exportUsd = c.pointee.export_usd
-        let _importUsd = c.pointee.import_usd
+        let _exportUsd = c.pointee._export_usd_case.rawValue == 7 ? c.pointee.export_usd : 0
+        let _importUsd = c.pointee._import_usd_case.rawValue == 8 ? c.pointee.import_usd : 0
         let _byCategoryUsd = try ProtoDecoding.dictionary(c.pointee.by_category_usd, count: c.pointee.n_by_category_usd) { e throws(ProtoDecodingError) in
             let key = e.pointee._key_case.rawValue == 1 ? try ProtoDecoding.string(e.pointee.key, field: "caravan.trade.v1.GetSummaryResponse.by_category_usd") : ""
             let value = e.pointee._value_case.rawValue == 2 ? e.pointee.value : 0
@@ -1168,7 +1288,20 @@ extension GetSummaryResponse {
         if let p = c.pointee.milestone { _milestone = try MilestoneProgress(copying: ProtoDecoding.base(of: p)) } else { _milestone = nil }
         let _published: PublishedFigure?
         if let p = c.pointee.published { _published = try PublishedFigure(copying: ProtoDecoding.base(of: p)) } else { _published = nil }
-        self.init(year: _year, country: _country, recordedTotalUsd: _recordedTotalUsd, syntheticUsd: _syntheticUsd, flowCount: _flowCount, byCountryUsd: _byCountryUsd, exportUsd: _exportUsd, importUsd: _importUsd, byCategoryUsd: _byCategoryUsd, yearOnYear: _yearOnYear, milestone: _milestone, published: _published)
+        self.init(
+            year: _year,
+            country: _country,
+            recordedTotalUsd: _recordedTotalUsd,
+            syntheticUsd: _syntheticUsd,
+            flowCount: _flowCount,
+            byCountryUsd: _byCountryUsd,
+            exportUsd: _exportUsd,
+            importUsd: _importUsd,
+            byCategoryUsd: _byCategoryUsd,
+            yearOnYear: _yearOnYear,
+            milestone: _milestone,
+            published: _published
+        )
     }
 }
 
@@ -1177,12 +1310,12 @@ extension GetSummaryResponse {
         var container = encoder.container(keyedBy: ProtoJSONKey.self)
         if self.year != 0 { try container.encode(ProtoJSON.UInt32Value(self.year), forKey: "year") }
         if !self.country.isEmpty { try container.encode(self.country, forKey: "country") }
-        if self.recordedTotalUsd != 0 { try container.encode(ProtoJSON.DoubleValue(self.recordedTotalUsd), forKey: "recordedTotalUsd") }
-        if self.syntheticUsd != 0 { try container.encode(ProtoJSON.DoubleValue(self.syntheticUsd), forKey: "syntheticUsd") }
+        if self.recordedTotalUsd.bitPattern != 0 { try container.encode(ProtoJSON.DoubleValue(self.recordedTotalUsd), forKey: "recordedTotalUsd") }
+        if self.syntheticUsd.bitPattern != 0 { try container.encode(ProtoJSON.DoubleValue(self.syntheticUsd), forKey: "syntheticUsd") }
         if self.flowCount != 0 { try container.encode(ProtoJSON.UInt64Value(self.flowCount), forKey: "flowCount") }
         if !self.byCountryUsd.isEmpty { try container.encodeProtoMap(self.byCountryUsd.mapValues { ProtoJSON.DoubleValue($0) }, forKey: "byCountryUsd") }
-        if self.exportUsd != 0 { try container.encode(ProtoJSON.DoubleValue(self.exportUsd), forKey: "exportUsd") }
-        if self.importUsd != 0 { try container.encode(ProtoJSON.DoubleValue(self.importUsd), forKey: "importUsd") }
+        if self.exportUsd.bitPattern != 0 { try container.encode(ProtoJSON.DoubleValue(self.exportUsd), forKey: "exportUsd") }
+        if self.importUsd.bitPattern != 0 { try container.encode(ProtoJSON.DoubleValue(self.importUsd), forKey: "importUsd") }
         if !self.byCategoryUsd.isEmpty { try container.encodeProtoMap(self.byCategoryUsd.mapValues { ProtoJSON.DoubleValue($0) }, forKey: "byCategoryUsd") }
         if let v = self.yearOnYear { try container.encode(v, forKey: "yearOnYear") }
         if let v = self.milestone { try container.encode(v, forKey: "milestone") }
@@ -1294,7 +1427,12 @@ public struct CategoryTotal: ProtoMessage {
     }
 
     /// A message with the given fields; the others keep their defaults.
-    public init(category: String = "", valueUsd: Double = 0, sharePercent: Double = 0, syntheticUsd: Double = 0) {
+    public init(
+        category: String = "",
+        valueUsd: Double = 0,
+        sharePercent: Double = 0,
+        syntheticUsd: Double = 0
+    ) {
         self.category = category
         self.valueUsd = valueUsd
         self.sharePercent = sharePercent
@@ -1313,19 +1451,33 @@ extension CategoryTotal {
         let c = arena.allocate(Caravan__Trade__V1__CategoryTotal.self)
         caravan__trade__v1__category_total__init(c)
         c.pointee.category = try arena.string(self.category, field: "caravan.trade.v1.CategoryTotal.category")
-        c.pointee.value_usd = self.valueUsd
-        c.pointee.share_percent = self.sharePercent
-        c.pointee.synthetic_usd = self.syntheticUsd
+        if self.valueUsd.bitPattern != 0 {
+            c.pointee._value_usd_case = .init(rawValue: 2)
+            c.pointee.value_usd = self.valueUsd
+        }
+        if self.sharePercent.bitPattern != 0 {
+            c.pointee._share_percent_case = .init(rawValue: 3)
+            c.pointee.share_percent = self.sharePercent
+        }
+        if self.syntheticUsd.bitPattern != 0 {
+            c.pointee._synthetic_usd_case = .init(rawValue: 4)
+            c.pointee.synthetic_usd = self.syntheticUsd
+        }
         return ProtoArena.base(of: c)
     }
 
     public init(copying cMessage: UnsafePointer<ProtobufCMessage>) throws(ProtoDecodingError) {
         let c = ProtoDecoding.cast(cMessage, to: Caravan__Trade__V1__CategoryTotal.self)
         let _category = try ProtoDecoding.string(c.pointee.category, field: "caravan.trade.v1.CategoryTotal.category")
-        let _valueUsd = c.pointee.value_usd
-        let _sharePercent = c.pointee.share_percent
-        let _syntheticUsd = c.pointee.synthetic_usd
-        self.init(category: _category, valueUsd: _valueUsd, sharePercent: _sharePercent, syntheticUsd: _syntheticUsd)
+        let _valueUsd = c.pointee._value_usd_case.rawValue == 2 ? c.pointee.value_usd : 0
+        let _sharePercent = c.pointee._share_percent_case.rawValue == 3 ? c.pointee.share_percent : 0
+        let _syntheticUsd = c.pointee._synthetic_usd_case.rawValue == 4 ? c.pointee.synthetic_usd : 0
+        self.init(
+            category: _category,
+            valueUsd: _valueUsd,
+            sharePercent: _sharePercent,
+            syntheticUsd: _syntheticUsd
+        )
     }
 }
 
@@ -1333,9 +1485,9 @@ extension CategoryTotal {
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: ProtoJSONKey.self)
         if !self.category.isEmpty { try container.encode(self.category, forKey: "category") }
-        if self.valueUsd != 0 { try container.encode(ProtoJSON.DoubleValue(self.valueUsd), forKey: "valueUsd") }
-        if self.sharePercent != 0 { try container.encode(ProtoJSON.DoubleValue(self.sharePercent), forKey: "sharePercent") }
-        if self.syntheticUsd != 0 { try container.encode(ProtoJSON.DoubleValue(self.syntheticUsd), forKey: "syntheticUsd") }
+        if self.valueUsd.bitPattern != 0 { try container.encode(ProtoJSON.DoubleValue(self.valueUsd), forKey: "valueUsd") }
+        if self.sharePercent.bitPattern != 0 { try container.encode(ProtoJSON.DoubleValue(self.sharePercent), forKey: "sharePercent") }
+        if self.syntheticUsd.bitPattern != 0 { try container.encode(ProtoJSON.DoubleValue(self.syntheticUsd), forKey: "syntheticUsd") }
     }
 
     public init(from decoder: any Decoder) throws {
@@ -1436,7 +1588,17 @@ public struct LiveStreamSession: ProtoMessage {
     }
 
     /// A message with the given fields; the others keep their defaults.
-    public init(id: String = "", hub: String = "", creator: String = "", creatorCountry: String = "", startUnixSeconds: Int64 = 0, durationMinutes: UInt32 = 0, newFollowers: UInt64 = 0, salesCny: Double = 0, synthetic: Bool = false) {
+    public init(
+        id: String = "",
+        hub: String = "",
+        creator: String = "",
+        creatorCountry: String = "",
+        startUnixSeconds: Int64 = 0,
+        durationMinutes: UInt32 = 0,
+        newFollowers: UInt64 = 0,
+        salesCny: Double = 0,
+        synthetic: Bool = false
+    ) {
         self.id = id
         self.hub = hub
         self.creator = creator
@@ -1466,7 +1628,10 @@ extension LiveStreamSession {
         c.pointee.start_unix_seconds = self.startUnixSeconds
         c.pointee.duration_minutes = self.durationMinutes
         c.pointee.new_followers = self.newFollowers
-        c.pointee.sales_cny = self.salesCny
+        if self.salesCny.bitPattern != 0 {
+            c.pointee._sales_cny_case = .init(rawValue: 8)
+            c.pointee.sales_cny = self.salesCny
+        }
         c.pointee.synthetic = (self.synthetic ? 1 : 0)
         return ProtoArena.base(of: c)
     }
@@ -1480,9 +1645,19 @@ extension LiveStreamSession {
         let _startUnixSeconds = c.pointee.start_unix_seconds
         let _durationMinutes = c.pointee.duration_minutes
         let _newFollowers = c.pointee.new_followers
-        let _salesCny = c.pointee.sales_cny
+        let _salesCny = c.pointee._sales_cny_case.rawValue == 8 ? c.pointee.sales_cny : 0
         let _synthetic = c.pointee.synthetic != 0
-        self.init(id: _id, hub: _hub, creator: _creator, creatorCountry: _creatorCountry, startUnixSeconds: _startUnixSeconds, durationMinutes: _durationMinutes, newFollowers: _newFollowers, salesCny: _salesCny, synthetic: _synthetic)
+        self.init(
+            id: _id,
+            hub: _hub,
+            creator: _creator,
+            creatorCountry: _creatorCountry,
+            startUnixSeconds: _startUnixSeconds,
+            durationMinutes: _durationMinutes,
+            newFollowers: _newFollowers,
+            salesCny: _salesCny,
+            synthetic: _synthetic
+        )
     }
 }
 
@@ -1496,7 +1671,7 @@ extension LiveStreamSession {
         if self.startUnixSeconds != 0 { try container.encode(ProtoJSON.Int64Value(self.startUnixSeconds), forKey: "startUnixSeconds") }
         if self.durationMinutes != 0 { try container.encode(ProtoJSON.UInt32Value(self.durationMinutes), forKey: "durationMinutes") }
         if self.newFollowers != 0 { try container.encode(ProtoJSON.UInt64Value(self.newFollowers), forKey: "newFollowers") }
-        if self.salesCny != 0 { try container.encode(ProtoJSON.DoubleValue(self.salesCny), forKey: "salesCny") }
+        if self.salesCny.bitPattern != 0 { try container.encode(ProtoJSON.DoubleValue(self.salesCny), forKey: "salesCny") }
         if self.synthetic { try container.encode(self.synthetic, forKey: "synthetic") }
     }
 
@@ -1540,7 +1715,13 @@ public struct ExchangeRate: ProtoMessage {
     }
 
     /// A message with the given fields; the others keep their defaults.
-    public init(baseCurrency: String = "", quoteCurrency: String = "", rate: Double = 0, source: String = "", asOfDate: String = "") {
+    public init(
+        baseCurrency: String = "",
+        quoteCurrency: String = "",
+        rate: Double = 0,
+        source: String = "",
+        asOfDate: String = ""
+    ) {
         self.baseCurrency = baseCurrency
         self.quoteCurrency = quoteCurrency
         self.rate = rate
@@ -1561,7 +1742,10 @@ extension ExchangeRate {
         caravan__trade__v1__exchange_rate__init(c)
         c.pointee.base_currency = try arena.string(self.baseCurrency, field: "caravan.trade.v1.ExchangeRate.base_currency")
         c.pointee.quote_currency = try arena.string(self.quoteCurrency, field: "caravan.trade.v1.ExchangeRate.quote_currency")
-        c.pointee.rate = self.rate
+        if self.rate.bitPattern != 0 {
+            c.pointee._rate_case = .init(rawValue: 3)
+            c.pointee.rate = self.rate
+        }
         c.pointee.source = try arena.string(self.source, field: "caravan.trade.v1.ExchangeRate.source")
         c.pointee.as_of_date = try arena.string(self.asOfDate, field: "caravan.trade.v1.ExchangeRate.as_of_date")
         return ProtoArena.base(of: c)
@@ -1571,10 +1755,16 @@ extension ExchangeRate {
         let c = ProtoDecoding.cast(cMessage, to: Caravan__Trade__V1__ExchangeRate.self)
         let _baseCurrency = try ProtoDecoding.string(c.pointee.base_currency, field: "caravan.trade.v1.ExchangeRate.base_currency")
         let _quoteCurrency = try ProtoDecoding.string(c.pointee.quote_currency, field: "caravan.trade.v1.ExchangeRate.quote_currency")
-        let _rate = c.pointee.rate
+        let _rate = c.pointee._rate_case.rawValue == 3 ? c.pointee.rate : 0
         let _source = try ProtoDecoding.string(c.pointee.source, field: "caravan.trade.v1.ExchangeRate.source")
         let _asOfDate = try ProtoDecoding.string(c.pointee.as_of_date, field: "caravan.trade.v1.ExchangeRate.as_of_date")
-        self.init(baseCurrency: _baseCurrency, quoteCurrency: _quoteCurrency, rate: _rate, source: _source, asOfDate: _asOfDate)
+        self.init(
+            baseCurrency: _baseCurrency,
+            quoteCurrency: _quoteCurrency,
+            rate: _rate,
+            source: _source,
+            asOfDate: _asOfDate
+        )
     }
 }
 
@@ -1583,7 +1773,7 @@ extension ExchangeRate {
         var container = encoder.container(keyedBy: ProtoJSONKey.self)
         if !self.baseCurrency.isEmpty { try container.encode(self.baseCurrency, forKey: "baseCurrency") }
         if !self.quoteCurrency.isEmpty { try container.encode(self.quoteCurrency, forKey: "quoteCurrency") }
-        if self.rate != 0 { try container.encode(ProtoJSON.DoubleValue(self.rate), forKey: "rate") }
+        if self.rate.bitPattern != 0 { try container.encode(ProtoJSON.DoubleValue(self.rate), forKey: "rate") }
         if !self.source.isEmpty { try container.encode(self.source, forKey: "source") }
         if !self.asOfDate.isEmpty { try container.encode(self.asOfDate, forKey: "asOfDate") }
     }
@@ -1625,7 +1815,14 @@ public struct HubPublishedFigures: ProtoMessage {
     }
 
     /// A message with the given fields; the others keep their defaults.
-    public init(asOfDate: String = "", followers: UInt64 = 0, salesCny: Double = 0, salesUsd: Double = 0, description: String = "", source: String = "") {
+    public init(
+        asOfDate: String = "",
+        followers: UInt64 = 0,
+        salesCny: Double = 0,
+        salesUsd: Double = 0,
+        description: String = "",
+        source: String = ""
+    ) {
         self.asOfDate = asOfDate
         self.followers = followers
         self.salesCny = salesCny
@@ -1647,8 +1844,14 @@ extension HubPublishedFigures {
         caravan__trade__v1__hub_published_figures__init(c)
         c.pointee.as_of_date = try arena.string(self.asOfDate, field: "caravan.trade.v1.HubPublishedFigures.as_of_date")
         c.pointee.followers = self.followers
-        c.pointee.sales_cny = self.salesCny
-        c.pointee.sales_usd = self.salesUsd
+        if self.salesCny.bitPattern != 0 {
+            c.pointee._sales_cny_case = .init(rawValue: 3)
+            c.pointee.sales_cny = self.salesCny
+        }
+        if self.salesUsd.bitPattern != 0 {
+            c.pointee._sales_usd_case = .init(rawValue: 4)
+            c.pointee.sales_usd = self.salesUsd
+        }
         c.pointee.description = try arena.string(self.description, field: "caravan.trade.v1.HubPublishedFigures.description")
         c.pointee.source = try arena.string(self.source, field: "caravan.trade.v1.HubPublishedFigures.source")
         return ProtoArena.base(of: c)
@@ -1658,11 +1861,18 @@ extension HubPublishedFigures {
         let c = ProtoDecoding.cast(cMessage, to: Caravan__Trade__V1__HubPublishedFigures.self)
         let _asOfDate = try ProtoDecoding.string(c.pointee.as_of_date, field: "caravan.trade.v1.HubPublishedFigures.as_of_date")
         let _followers = c.pointee.followers
-        let _salesCny = c.pointee.sales_cny
-        let _salesUsd = c.pointee.sales_usd
+        let _salesCny = c.pointee._sales_cny_case.rawValue == 3 ? c.pointee.sales_cny : 0
+        let _salesUsd = c.pointee._sales_usd_case.rawValue == 4 ? c.pointee.sales_usd : 0
         let _description = try ProtoDecoding.string(c.pointee.description, field: "caravan.trade.v1.HubPublishedFigures.description")
         let _source = try ProtoDecoding.string(c.pointee.source, field: "caravan.trade.v1.HubPublishedFigures.source")
-        self.init(asOfDate: _asOfDate, followers: _followers, salesCny: _salesCny, salesUsd: _salesUsd, description: _description, source: _source)
+        self.init(
+            asOfDate: _asOfDate,
+            followers: _followers,
+            salesCny: _salesCny,
+            salesUsd: _salesUsd,
+            description: _description,
+            source: _source
+        )
     }
 }
 
@@ -1671,8 +1881,8 @@ extension HubPublishedFigures {
         var container = encoder.container(keyedBy: ProtoJSONKey.self)
         if !self.asOfDate.isEmpty { try container.encode(self.asOfDate, forKey: "asOfDate") }
         if self.followers != 0 { try container.encode(ProtoJSON.UInt64Value(self.followers), forKey: "followers") }
-        if self.salesCny != 0 { try container.encode(ProtoJSON.DoubleValue(self.salesCny), forKey: "salesCny") }
-        if self.salesUsd != 0 { try container.encode(ProtoJSON.DoubleValue(self.salesUsd), forKey: "salesUsd") }
+        if self.salesCny.bitPattern != 0 { try container.encode(ProtoJSON.DoubleValue(self.salesCny), forKey: "salesCny") }
+        if self.salesUsd.bitPattern != 0 { try container.encode(ProtoJSON.DoubleValue(self.salesUsd), forKey: "salesUsd") }
         if !self.description.isEmpty { try container.encode(self.description, forKey: "description") }
         if !self.source.isEmpty { try container.encode(self.source, forKey: "source") }
     }
@@ -1817,7 +2027,12 @@ public struct HubStatsRequest: ProtoMessage {
     }
 
     /// A message with the given fields; the others keep their defaults.
-    public init(hub: String = "", fromUnixSeconds: Int64 = 0, toUnixSeconds: Int64 = 0, topCreatorsLimit: UInt32 = 0) {
+    public init(
+        hub: String = "",
+        fromUnixSeconds: Int64 = 0,
+        toUnixSeconds: Int64 = 0,
+        topCreatorsLimit: UInt32 = 0
+    ) {
         self.hub = hub
         self.fromUnixSeconds = fromUnixSeconds
         self.toUnixSeconds = toUnixSeconds
@@ -1848,7 +2063,12 @@ extension HubStatsRequest {
         let _fromUnixSeconds = c.pointee.from_unix_seconds
         let _toUnixSeconds = c.pointee.to_unix_seconds
         let _topCreatorsLimit = c.pointee.top_creators_limit
-        self.init(hub: _hub, fromUnixSeconds: _fromUnixSeconds, toUnixSeconds: _toUnixSeconds, topCreatorsLimit: _topCreatorsLimit)
+        self.init(
+            hub: _hub,
+            fromUnixSeconds: _fromUnixSeconds,
+            toUnixSeconds: _toUnixSeconds,
+            topCreatorsLimit: _topCreatorsLimit
+        )
     }
 }
 
@@ -1895,7 +2115,15 @@ public struct CreatorTotal: ProtoMessage {
     }
 
     /// A message with the given fields; the others keep their defaults.
-    public init(creator: String = "", creatorCountry: String = "", sessions: UInt64 = 0, newFollowers: UInt64 = 0, salesCny: Double = 0, salesUsd: Double = 0, synthetic: Bool = false) {
+    public init(
+        creator: String = "",
+        creatorCountry: String = "",
+        sessions: UInt64 = 0,
+        newFollowers: UInt64 = 0,
+        salesCny: Double = 0,
+        salesUsd: Double = 0,
+        synthetic: Bool = false
+    ) {
         self.creator = creator
         self.creatorCountry = creatorCountry
         self.sessions = sessions
@@ -1920,8 +2148,14 @@ extension CreatorTotal {
         c.pointee.creator_country = try arena.string(self.creatorCountry, field: "caravan.trade.v1.CreatorTotal.creator_country")
         c.pointee.sessions = self.sessions
         c.pointee.new_followers = self.newFollowers
-        c.pointee.sales_cny = self.salesCny
-        c.pointee.sales_usd = self.salesUsd
+        if self.salesCny.bitPattern != 0 {
+            c.pointee._sales_cny_case = .init(rawValue: 5)
+            c.pointee.sales_cny = self.salesCny
+        }
+        if self.salesUsd.bitPattern != 0 {
+            c.pointee._sales_usd_case = .init(rawValue: 6)
+            c.pointee.sales_usd = self.salesUsd
+        }
         c.pointee.synthetic = (self.synthetic ? 1 : 0)
         return ProtoArena.base(of: c)
     }
@@ -1932,10 +2166,18 @@ extension CreatorTotal {
         let _creatorCountry = try ProtoDecoding.string(c.pointee.creator_country, field: "caravan.trade.v1.CreatorTotal.creator_country")
         let _sessions = c.pointee.sessions
         let _newFollowers = c.pointee.new_followers
-        let _salesCny = c.pointee.sales_cny
-        let _salesUsd = c.pointee.sales_usd
+        let _salesCny = c.pointee._sales_cny_case.rawValue == 5 ? c.pointee.sales_cny : 0
+        let _salesUsd = c.pointee._sales_usd_case.rawValue == 6 ? c.pointee.sales_usd : 0
         let _synthetic = c.pointee.synthetic != 0
-        self.init(creator: _creator, creatorCountry: _creatorCountry, sessions: _sessions, newFollowers: _newFollowers, salesCny: _salesCny, salesUsd: _salesUsd, synthetic: _synthetic)
+        self.init(
+            creator: _creator,
+            creatorCountry: _creatorCountry,
+            sessions: _sessions,
+            newFollowers: _newFollowers,
+            salesCny: _salesCny,
+            salesUsd: _salesUsd,
+            synthetic: _synthetic
+        )
     }
 }
 
@@ -1946,8 +2188,8 @@ extension CreatorTotal {
         if !self.creatorCountry.isEmpty { try container.encode(self.creatorCountry, forKey: "creatorCountry") }
         if self.sessions != 0 { try container.encode(ProtoJSON.UInt64Value(self.sessions), forKey: "sessions") }
         if self.newFollowers != 0 { try container.encode(ProtoJSON.UInt64Value(self.newFollowers), forKey: "newFollowers") }
-        if self.salesCny != 0 { try container.encode(ProtoJSON.DoubleValue(self.salesCny), forKey: "salesCny") }
-        if self.salesUsd != 0 { try container.encode(ProtoJSON.DoubleValue(self.salesUsd), forKey: "salesUsd") }
+        if self.salesCny.bitPattern != 0 { try container.encode(ProtoJSON.DoubleValue(self.salesCny), forKey: "salesCny") }
+        if self.salesUsd.bitPattern != 0 { try container.encode(ProtoJSON.DoubleValue(self.salesUsd), forKey: "salesUsd") }
         if self.synthetic { try container.encode(self.synthetic, forKey: "synthetic") }
     }
 
@@ -2002,7 +2244,19 @@ public struct HubStatsResponse: ProtoMessage {
     }
 
     /// A message with the given fields; the others keep their defaults.
-    public init(hub: String = "", fromUnixSeconds: Int64 = 0, toUnixSeconds: Int64 = 0, newFollowers: UInt64 = 0, sessions: UInt64 = 0, syntheticSessions: UInt64 = 0, salesCny: Double = 0, salesUsd: Double = 0, cnyUsdRate: ExchangeRate? = nil, topCreators: [CreatorTotal] = [], published: HubPublishedFigures? = nil) {
+    public init(
+        hub: String = "",
+        fromUnixSeconds: Int64 = 0,
+        toUnixSeconds: Int64 = 0,
+        newFollowers: UInt64 = 0,
+        sessions: UInt64 = 0,
+        syntheticSessions: UInt64 = 0,
+        salesCny: Double = 0,
+        salesUsd: Double = 0,
+        cnyUsdRate: ExchangeRate? = nil,
+        topCreators: [CreatorTotal] = [],
+        published: HubPublishedFigures? = nil
+    ) {
         self.hub = hub
         self.fromUnixSeconds = fromUnixSeconds
         self.toUnixSeconds = toUnixSeconds
@@ -2033,8 +2287,14 @@ extension HubStatsResponse {
         c.pointee.new_followers = self.newFollowers
         c.pointee.sessions = self.sessions
         c.pointee.synthetic_sessions = self.syntheticSessions
-        c.pointee.sales_cny = self.salesCny
-        c.pointee.sales_usd = self.salesUsd
+        if self.salesCny.bitPattern != 0 {
+            c.pointee._sales_cny_case = .init(rawValue: 7)
+            c.pointee.sales_cny = self.salesCny
+        }
+        if self.salesUsd.bitPattern != 0 {
+            c.pointee._sales_usd_case = .init(rawValue: 8)
+            c.pointee.sales_usd = self.salesUsd
+        }
         if let v = self.cnyUsdRate { c.pointee.cny_usd_rate = ProtoArena.cast(try v.buildCMessage(in: arena), to: Caravan__Trade__V1__ExchangeRate.self) }
         c.pointee.n_top_creators = self.topCreators.count
         c.pointee.top_creators = try arena.map(self.topCreators) { v throws(ProtoEncodingError) in ProtoArena.cast(try v.buildCMessage(in: arena), to: Caravan__Trade__V1__CreatorTotal.self) }
@@ -2050,14 +2310,26 @@ extension HubStatsResponse {
         let _newFollowers = c.pointee.new_followers
         let _sessions = c.pointee.sessions
         let _syntheticSessions = c.pointee.synthetic_sessions
-        let _salesCny = c.pointee.sales_cny
-        let _salesUsd = c.pointee.sales_usd
+        let _salesCny = c.pointee._sales_cny_case.rawValue == 7 ? c.pointee.sales_cny : 0
+        let _salesUsd = c.pointee._sales_usd_case.rawValue == 8 ? c.pointee.sales_usd : 0
         let _cnyUsdRate: ExchangeRate?
         if let p = c.pointee.cny_usd_rate { _cnyUsdRate = try ExchangeRate(copying: ProtoDecoding.base(of: p)) } else { _cnyUsdRate = nil }
         let _topCreators = try ProtoDecoding.messages(c.pointee.top_creators, count: c.pointee.n_top_creators, as: CreatorTotal.self)
         let _published: HubPublishedFigures?
         if let p = c.pointee.published { _published = try HubPublishedFigures(copying: ProtoDecoding.base(of: p)) } else { _published = nil }
-        self.init(hub: _hub, fromUnixSeconds: _fromUnixSeconds, toUnixSeconds: _toUnixSeconds, newFollowers: _newFollowers, sessions: _sessions, syntheticSessions: _syntheticSessions, salesCny: _salesCny, salesUsd: _salesUsd, cnyUsdRate: _cnyUsdRate, topCreators: _topCreators, published: _published)
+        self.init(
+            hub: _hub,
+            fromUnixSeconds: _fromUnixSeconds,
+            toUnixSeconds: _toUnixSeconds,
+            newFollowers: _newFollowers,
+            sessions: _sessions,
+            syntheticSessions: _syntheticSessions,
+            salesCny: _salesCny,
+            salesUsd: _salesUsd,
+            cnyUsdRate: _cnyUsdRate,
+            topCreators: _topCreators,
+            published: _published
+        )
     }
 }
 
@@ -2070,8 +2342,8 @@ extension HubStatsResponse {
         if self.newFollowers != 0 { try container.encode(ProtoJSON.UInt64Value(self.newFollowers), forKey: "newFollowers") }
         if self.sessions != 0 { try container.encode(ProtoJSON.UInt64Value(self.sessions), forKey: "sessions") }
         if self.syntheticSessions != 0 { try container.encode(ProtoJSON.UInt64Value(self.syntheticSessions), forKey: "syntheticSessions") }
-        if self.salesCny != 0 { try container.encode(ProtoJSON.DoubleValue(self.salesCny), forKey: "salesCny") }
-        if self.salesUsd != 0 { try container.encode(ProtoJSON.DoubleValue(self.salesUsd), forKey: "salesUsd") }
+        if self.salesCny.bitPattern != 0 { try container.encode(ProtoJSON.DoubleValue(self.salesCny), forKey: "salesCny") }
+        if self.salesUsd.bitPattern != 0 { try container.encode(ProtoJSON.DoubleValue(self.salesUsd), forKey: "salesUsd") }
         if let v = self.cnyUsdRate { try container.encode(v, forKey: "cnyUsdRate") }
         if !self.topCreators.isEmpty { try container.encode(self.topCreators, forKey: "topCreators") }
         if let v = self.published { try container.encode(v, forKey: "published") }

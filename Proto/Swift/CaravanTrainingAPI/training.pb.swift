@@ -146,7 +146,21 @@ public struct TrainingProgram: ProtoMessage {
     }
 
     /// A message with the given fields; the others keep their defaults.
-    public init(id: String = "", title: String = "", field: String = "", hostCentre: String = "", hostCity: String = "", country: String = "", language: String = "", capacity: UInt32 = 0, startDate: String = "", endDate: String = "", synthetic: Bool = false, enrolled: UInt32 = 0, waitlisted: UInt32 = 0) {
+    public init(
+        id: String = "",
+        title: String = "",
+        field: String = "",
+        hostCentre: String = "",
+        hostCity: String = "",
+        country: String = "",
+        language: String = "",
+        capacity: UInt32 = 0,
+        startDate: String = "",
+        endDate: String = "",
+        synthetic: Bool = false,
+        enrolled: UInt32 = 0,
+        waitlisted: UInt32 = 0
+    ) {
         self.id = id
         self.title = title
         self.field = field
@@ -204,7 +218,21 @@ extension TrainingProgram {
         let _synthetic = c.pointee.synthetic != 0
         let _enrolled = c.pointee.enrolled
         let _waitlisted = c.pointee.waitlisted
-        self.init(id: _id, title: _title, field: _field, hostCentre: _hostCentre, hostCity: _hostCity, country: _country, language: _language, capacity: _capacity, startDate: _startDate, endDate: _endDate, synthetic: _synthetic, enrolled: _enrolled, waitlisted: _waitlisted)
+        self.init(
+            id: _id,
+            title: _title,
+            field: _field,
+            hostCentre: _hostCentre,
+            hostCity: _hostCity,
+            country: _country,
+            language: _language,
+            capacity: _capacity,
+            startDate: _startDate,
+            endDate: _endDate,
+            synthetic: _synthetic,
+            enrolled: _enrolled,
+            waitlisted: _waitlisted
+        )
     }
 }
 
@@ -268,7 +296,13 @@ public struct Trainee: ProtoMessage {
     }
 
     /// A message with the given fields; the others keep their defaults.
-    public init(id: String = "", name: String = "", country: String = "", contact: String = "", synthetic: Bool = false) {
+    public init(
+        id: String = "",
+        name: String = "",
+        country: String = "",
+        contact: String = "",
+        synthetic: Bool = false
+    ) {
         self.id = id
         self.name = name
         self.country = country
@@ -302,7 +336,13 @@ extension Trainee {
         let _country = try ProtoDecoding.string(c.pointee.country, field: "caravan.training.v1.Trainee.country")
         let _contact = try ProtoDecoding.string(c.pointee.contact, field: "caravan.training.v1.Trainee.contact")
         let _synthetic = c.pointee.synthetic != 0
-        self.init(id: _id, name: _name, country: _country, contact: _contact, synthetic: _synthetic)
+        self.init(
+            id: _id,
+            name: _name,
+            country: _country,
+            contact: _contact,
+            synthetic: _synthetic
+        )
     }
 }
 
@@ -357,7 +397,16 @@ public struct Enrolment: ProtoMessage {
     }
 
     /// A message with the given fields; the others keep their defaults.
-    public init(id: String = "", traineeId: String = "", programId: String = "", status: EnrolmentStatus = .unspecified, waitlistPosition: UInt32 = 0, createdAtUnixSeconds: Int64 = 0, updatedAtUnixSeconds: Int64 = 0, certificateId: String = "") {
+    public init(
+        id: String = "",
+        traineeId: String = "",
+        programId: String = "",
+        status: EnrolmentStatus = .unspecified,
+        waitlistPosition: UInt32 = 0,
+        createdAtUnixSeconds: Int64 = 0,
+        updatedAtUnixSeconds: Int64 = 0,
+        certificateId: String = ""
+    ) {
         self.id = id
         self.traineeId = traineeId
         self.programId = programId
@@ -400,7 +449,16 @@ extension Enrolment {
         let _createdAtUnixSeconds = c.pointee.created_at_unix_seconds
         let _updatedAtUnixSeconds = c.pointee.updated_at_unix_seconds
         let _certificateId = try ProtoDecoding.string(c.pointee.certificate_id, field: "caravan.training.v1.Enrolment.certificate_id")
-        self.init(id: _id, traineeId: _traineeId, programId: _programId, status: _status, waitlistPosition: _waitlistPosition, createdAtUnixSeconds: _createdAtUnixSeconds, updatedAtUnixSeconds: _updatedAtUnixSeconds, certificateId: _certificateId)
+        self.init(
+            id: _id,
+            traineeId: _traineeId,
+            programId: _programId,
+            status: _status,
+            waitlistPosition: _waitlistPosition,
+            createdAtUnixSeconds: _createdAtUnixSeconds,
+            updatedAtUnixSeconds: _updatedAtUnixSeconds,
+            certificateId: _certificateId
+        )
     }
 }
 
@@ -660,7 +718,14 @@ public struct ListProgramsRequest: ProtoMessage {
     }
 
     /// A message with the given fields; the others keep their defaults.
-    public init(country: String = "", hostCity: String = "", field: String = "", openForEnrolment: Bool = false, pageSize: UInt32 = 0, pageToken: String = "") {
+    public init(
+        country: String = "",
+        hostCity: String = "",
+        field: String = "",
+        openForEnrolment: Bool = false,
+        pageSize: UInt32 = 0,
+        pageToken: String = ""
+    ) {
         self.country = country
         self.hostCity = hostCity
         self.field = field
@@ -697,7 +762,14 @@ extension ListProgramsRequest {
         let _openForEnrolment = c.pointee.open_for_enrolment != 0
         let _pageSize = c.pointee.page_size
         let _pageToken = try ProtoDecoding.string(c.pointee.page_token, field: "caravan.training.v1.ListProgramsRequest.page_token")
-        self.init(country: _country, hostCity: _hostCity, field: _field, openForEnrolment: _openForEnrolment, pageSize: _pageSize, pageToken: _pageToken)
+        self.init(
+            country: _country,
+            hostCity: _hostCity,
+            field: _field,
+            openForEnrolment: _openForEnrolment,
+            pageSize: _pageSize,
+            pageToken: _pageToken
+        )
     }
 }
 
@@ -1426,7 +1498,16 @@ public struct TrainingStatisticsRow: ProtoMessage {
     }
 
     /// A message with the given fields; the others keep their defaults.
-    public init(key: String = "", programs: UInt32 = 0, seats: UInt64 = 0, enrolled: UInt64 = 0, waitlisted: UInt64 = 0, completed: UInt64 = 0, completionRate: Double = 0, syntheticPrograms: UInt32 = 0) {
+    public init(
+        key: String = "",
+        programs: UInt32 = 0,
+        seats: UInt64 = 0,
+        enrolled: UInt64 = 0,
+        waitlisted: UInt64 = 0,
+        completed: UInt64 = 0,
+        completionRate: Double = 0,
+        syntheticPrograms: UInt32 = 0
+    ) {
         self.key = key
         self.programs = programs
         self.seats = seats
@@ -1454,7 +1535,10 @@ extension TrainingStatisticsRow {
         c.pointee.enrolled = self.enrolled
         c.pointee.waitlisted = self.waitlisted
         c.pointee.completed = self.completed
-        c.pointee.completion_rate = self.completionRate
+        if self.completionRate.bitPattern != 0 {
+            c.pointee._completion_rate_case = .init(rawValue: 7)
+            c.pointee.completion_rate = self.completionRate
+        }
         c.pointee.synthetic_programs = self.syntheticPrograms
         return ProtoArena.base(of: c)
     }
@@ -1467,9 +1551,18 @@ extension TrainingStatisticsRow {
         let _enrolled = c.pointee.enrolled
         let _waitlisted = c.pointee.waitlisted
         let _completed = c.pointee.completed
-        let _completionRate = c.pointee.completion_rate
+        let _completionRate = c.pointee._completion_rate_case.rawValue == 7 ? c.pointee.completion_rate : 0
         let _syntheticPrograms = c.pointee.synthetic_programs
-        self.init(key: _key, programs: _programs, seats: _seats, enrolled: _enrolled, waitlisted: _waitlisted, completed: _completed, completionRate: _completionRate, syntheticPrograms: _syntheticPrograms)
+        self.init(
+            key: _key,
+            programs: _programs,
+            seats: _seats,
+            enrolled: _enrolled,
+            waitlisted: _waitlisted,
+            completed: _completed,
+            completionRate: _completionRate,
+            syntheticPrograms: _syntheticPrograms
+        )
     }
 }
 
@@ -1482,7 +1575,7 @@ extension TrainingStatisticsRow {
         if self.enrolled != 0 { try container.encode(ProtoJSON.UInt64Value(self.enrolled), forKey: "enrolled") }
         if self.waitlisted != 0 { try container.encode(ProtoJSON.UInt64Value(self.waitlisted), forKey: "waitlisted") }
         if self.completed != 0 { try container.encode(ProtoJSON.UInt64Value(self.completed), forKey: "completed") }
-        if self.completionRate != 0 { try container.encode(ProtoJSON.DoubleValue(self.completionRate), forKey: "completionRate") }
+        if self.completionRate.bitPattern != 0 { try container.encode(ProtoJSON.DoubleValue(self.completionRate), forKey: "completionRate") }
         if self.syntheticPrograms != 0 { try container.encode(ProtoJSON.UInt32Value(self.syntheticPrograms), forKey: "syntheticPrograms") }
     }
 

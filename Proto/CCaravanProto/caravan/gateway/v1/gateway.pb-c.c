@@ -637,11 +637,11 @@ static const ProtobufCFieldDescriptor caravan__gateway__v1__gateway_milestone__f
     1,
     PROTOBUF_C_LABEL_NONE,
     PROTOBUF_C_TYPE_DOUBLE,
-    0,   /* quantifier_offset */
+    offsetof(Caravan__Gateway__V1__GatewayMilestone, _target_usd_case),
     offsetof(Caravan__Gateway__V1__GatewayMilestone, target_usd),
     NULL,
     NULL,
-    0,             /* flags */
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
   {
@@ -649,11 +649,11 @@ static const ProtobufCFieldDescriptor caravan__gateway__v1__gateway_milestone__f
     2,
     PROTOBUF_C_LABEL_NONE,
     PROTOBUF_C_TYPE_DOUBLE,
-    0,   /* quantifier_offset */
+    offsetof(Caravan__Gateway__V1__GatewayMilestone, _value_usd_case),
     offsetof(Caravan__Gateway__V1__GatewayMilestone, value_usd),
     NULL,
     NULL,
-    0,             /* flags */
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
   {
@@ -661,11 +661,11 @@ static const ProtobufCFieldDescriptor caravan__gateway__v1__gateway_milestone__f
     3,
     PROTOBUF_C_LABEL_NONE,
     PROTOBUF_C_TYPE_DOUBLE,
-    0,   /* quantifier_offset */
+    offsetof(Caravan__Gateway__V1__GatewayMilestone, _percent_case),
     offsetof(Caravan__Gateway__V1__GatewayMilestone, percent),
     NULL,
     NULL,
-    0,             /* flags */
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
   {
@@ -673,11 +673,11 @@ static const ProtobufCFieldDescriptor caravan__gateway__v1__gateway_milestone__f
     4,
     PROTOBUF_C_LABEL_NONE,
     PROTOBUF_C_TYPE_DOUBLE,
-    0,   /* quantifier_offset */
+    offsetof(Caravan__Gateway__V1__GatewayMilestone, _remaining_usd_case),
     offsetof(Caravan__Gateway__V1__GatewayMilestone, remaining_usd),
     NULL,
     NULL,
-    0,             /* flags */
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
   {
@@ -739,11 +739,11 @@ static const ProtobufCFieldDescriptor caravan__gateway__v1__gateway_category_tot
     2,
     PROTOBUF_C_LABEL_NONE,
     PROTOBUF_C_TYPE_DOUBLE,
-    0,   /* quantifier_offset */
+    offsetof(Caravan__Gateway__V1__GatewayCategoryTotal, _value_usd_case),
     offsetof(Caravan__Gateway__V1__GatewayCategoryTotal, value_usd),
     NULL,
     NULL,
-    0,             /* flags */
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
   {
@@ -751,11 +751,11 @@ static const ProtobufCFieldDescriptor caravan__gateway__v1__gateway_category_tot
     3,
     PROTOBUF_C_LABEL_NONE,
     PROTOBUF_C_TYPE_DOUBLE,
-    0,   /* quantifier_offset */
+    offsetof(Caravan__Gateway__V1__GatewayCategoryTotal, _share_percent_case),
     offsetof(Caravan__Gateway__V1__GatewayCategoryTotal, share_percent),
     NULL,
     NULL,
-    0,             /* flags */
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
 };
@@ -854,11 +854,11 @@ static const ProtobufCFieldDescriptor caravan__gateway__v1__trade_section__field
     2,
     PROTOBUF_C_LABEL_NONE,
     PROTOBUF_C_TYPE_DOUBLE,
-    0,   /* quantifier_offset */
+    offsetof(Caravan__Gateway__V1__TradeSection, _total_usd_case),
     offsetof(Caravan__Gateway__V1__TradeSection, total_usd),
     NULL,
     NULL,
-    0,             /* flags */
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
   {
@@ -866,11 +866,11 @@ static const ProtobufCFieldDescriptor caravan__gateway__v1__trade_section__field
     3,
     PROTOBUF_C_LABEL_NONE,
     PROTOBUF_C_TYPE_DOUBLE,
-    0,   /* quantifier_offset */
+    offsetof(Caravan__Gateway__V1__TradeSection, _synthetic_usd_case),
     offsetof(Caravan__Gateway__V1__TradeSection, synthetic_usd),
     NULL,
     NULL,
-    0,             /* flags */
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
   {
@@ -878,11 +878,11 @@ static const ProtobufCFieldDescriptor caravan__gateway__v1__trade_section__field
     4,
     PROTOBUF_C_LABEL_NONE,
     PROTOBUF_C_TYPE_DOUBLE,
-    0,   /* quantifier_offset */
+    offsetof(Caravan__Gateway__V1__TradeSection, _published_total_usd_case),
     offsetof(Caravan__Gateway__V1__TradeSection, published_total_usd),
     NULL,
     NULL,
-    0,             /* flags */
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
   {
@@ -926,11 +926,11 @@ static const ProtobufCFieldDescriptor caravan__gateway__v1__trade_section__field
     8,
     PROTOBUF_C_LABEL_NONE,
     PROTOBUF_C_TYPE_DOUBLE,
-    0,   /* quantifier_offset */
+    offsetof(Caravan__Gateway__V1__TradeSection, _year_on_year_percent_case),
     offsetof(Caravan__Gateway__V1__TradeSection, year_on_year_percent),
     NULL,
     NULL,
-    0,             /* flags */
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
   {
@@ -950,11 +950,11 @@ static const ProtobufCFieldDescriptor caravan__gateway__v1__trade_section__field
     10,
     PROTOBUF_C_LABEL_NONE,
     PROTOBUF_C_TYPE_DOUBLE,
-    0,   /* quantifier_offset */
+    offsetof(Caravan__Gateway__V1__TradeSection, _export_usd_case),
     offsetof(Caravan__Gateway__V1__TradeSection, export_usd),
     NULL,
     NULL,
-    0,             /* flags */
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
   {
@@ -962,11 +962,11 @@ static const ProtobufCFieldDescriptor caravan__gateway__v1__trade_section__field
     11,
     PROTOBUF_C_LABEL_NONE,
     PROTOBUF_C_TYPE_DOUBLE,
-    0,   /* quantifier_offset */
+    offsetof(Caravan__Gateway__V1__TradeSection, _import_usd_case),
     offsetof(Caravan__Gateway__V1__TradeSection, import_usd),
     NULL,
     NULL,
-    0,             /* flags */
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
   {
@@ -1339,11 +1339,11 @@ static const ProtobufCFieldDescriptor caravan__gateway__v1__training_section__fi
     8,
     PROTOBUF_C_LABEL_NONE,
     PROTOBUF_C_TYPE_DOUBLE,
-    0,   /* quantifier_offset */
+    offsetof(Caravan__Gateway__V1__TrainingSection, _completion_rate_case),
     offsetof(Caravan__Gateway__V1__TrainingSection, completion_rate),
     NULL,
     NULL,
-    0,             /* flags */
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
 };
@@ -1444,11 +1444,11 @@ static const ProtobufCFieldDescriptor caravan__gateway__v1__hub_section__field_d
     6,
     PROTOBUF_C_LABEL_NONE,
     PROTOBUF_C_TYPE_DOUBLE,
-    0,   /* quantifier_offset */
+    offsetof(Caravan__Gateway__V1__HubSection, _sales_cny_case),
     offsetof(Caravan__Gateway__V1__HubSection, sales_cny),
     NULL,
     NULL,
-    0,             /* flags */
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
   {
@@ -1456,11 +1456,11 @@ static const ProtobufCFieldDescriptor caravan__gateway__v1__hub_section__field_d
     7,
     PROTOBUF_C_LABEL_NONE,
     PROTOBUF_C_TYPE_DOUBLE,
-    0,   /* quantifier_offset */
+    offsetof(Caravan__Gateway__V1__HubSection, _sales_usd_case),
     offsetof(Caravan__Gateway__V1__HubSection, sales_usd),
     NULL,
     NULL,
-    0,             /* flags */
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
   {
@@ -1468,11 +1468,11 @@ static const ProtobufCFieldDescriptor caravan__gateway__v1__hub_section__field_d
     8,
     PROTOBUF_C_LABEL_NONE,
     PROTOBUF_C_TYPE_DOUBLE,
-    0,   /* quantifier_offset */
+    offsetof(Caravan__Gateway__V1__HubSection, _cny_usd_rate_case),
     offsetof(Caravan__Gateway__V1__HubSection, cny_usd_rate),
     NULL,
     NULL,
-    0,             /* flags */
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
   {
@@ -1492,11 +1492,11 @@ static const ProtobufCFieldDescriptor caravan__gateway__v1__hub_section__field_d
     10,
     PROTOBUF_C_LABEL_NONE,
     PROTOBUF_C_TYPE_DOUBLE,
-    0,   /* quantifier_offset */
+    offsetof(Caravan__Gateway__V1__HubSection, _published_sales_cny_case),
     offsetof(Caravan__Gateway__V1__HubSection, published_sales_cny),
     NULL,
     NULL,
-    0,             /* flags */
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
   {
@@ -1504,11 +1504,11 @@ static const ProtobufCFieldDescriptor caravan__gateway__v1__hub_section__field_d
     11,
     PROTOBUF_C_LABEL_NONE,
     PROTOBUF_C_TYPE_DOUBLE,
-    0,   /* quantifier_offset */
+    offsetof(Caravan__Gateway__V1__HubSection, _published_sales_usd_case),
     offsetof(Caravan__Gateway__V1__HubSection, published_sales_usd),
     NULL,
     NULL,
-    0,             /* flags */
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
 };

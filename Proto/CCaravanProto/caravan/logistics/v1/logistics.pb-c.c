@@ -1728,11 +1728,11 @@ static const ProtobufCFieldDescriptor caravan__logistics__v1__rail_link__field_d
     4,
     PROTOBUF_C_LABEL_NONE,
     PROTOBUF_C_TYPE_DOUBLE,
-    0,   /* quantifier_offset */
+    offsetof(Caravan__Logistics__V1__RailLink, _transit_hours_case),
     offsetof(Caravan__Logistics__V1__RailLink, transit_hours),
     NULL,
     NULL,
-    0,             /* flags */
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
   {
@@ -1740,11 +1740,11 @@ static const ProtobufCFieldDescriptor caravan__logistics__v1__rail_link__field_d
     5,
     PROTOBUF_C_LABEL_NONE,
     PROTOBUF_C_TYPE_DOUBLE,
-    0,   /* quantifier_offset */
+    offsetof(Caravan__Logistics__V1__RailLink, _distance_km_case),
     offsetof(Caravan__Logistics__V1__RailLink, distance_km),
     NULL,
     NULL,
-    0,             /* flags */
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
   {
@@ -1934,11 +1934,11 @@ static const ProtobufCFieldDescriptor caravan__logistics__v1__route_leg__field_d
     4,
     PROTOBUF_C_LABEL_NONE,
     PROTOBUF_C_TYPE_DOUBLE,
-    0,   /* quantifier_offset */
+    offsetof(Caravan__Logistics__V1__RouteLeg, _transit_hours_case),
     offsetof(Caravan__Logistics__V1__RouteLeg, transit_hours),
     NULL,
     NULL,
-    0,             /* flags */
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
   {
@@ -1946,11 +1946,11 @@ static const ProtobufCFieldDescriptor caravan__logistics__v1__route_leg__field_d
     5,
     PROTOBUF_C_LABEL_NONE,
     PROTOBUF_C_TYPE_DOUBLE,
-    0,   /* quantifier_offset */
+    offsetof(Caravan__Logistics__V1__RouteLeg, _distance_km_case),
     offsetof(Caravan__Logistics__V1__RouteLeg, distance_km),
     NULL,
     NULL,
-    0,             /* flags */
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
   {
@@ -2026,11 +2026,11 @@ static const ProtobufCFieldDescriptor caravan__logistics__v1__rail_route__field_
     2,
     PROTOBUF_C_LABEL_NONE,
     PROTOBUF_C_TYPE_DOUBLE,
-    0,   /* quantifier_offset */
+    offsetof(Caravan__Logistics__V1__RailRoute, _total_hours_case),
     offsetof(Caravan__Logistics__V1__RailRoute, total_hours),
     NULL,
     NULL,
-    0,             /* flags */
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
   {
@@ -2038,11 +2038,11 @@ static const ProtobufCFieldDescriptor caravan__logistics__v1__rail_route__field_
     3,
     PROTOBUF_C_LABEL_NONE,
     PROTOBUF_C_TYPE_DOUBLE,
-    0,   /* quantifier_offset */
+    offsetof(Caravan__Logistics__V1__RailRoute, _distance_km_case),
     offsetof(Caravan__Logistics__V1__RailRoute, distance_km),
     NULL,
     NULL,
-    0,             /* flags */
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
   {

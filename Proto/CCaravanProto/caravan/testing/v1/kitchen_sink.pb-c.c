@@ -515,11 +515,11 @@ static const ProtobufCFieldDescriptor caravan__testing__v1__kitchen_sink__field_
     1,
     PROTOBUF_C_LABEL_NONE,
     PROTOBUF_C_TYPE_DOUBLE,
-    0,   /* quantifier_offset */
+    offsetof(Caravan__Testing__V1__KitchenSink, _f_double_case),
     offsetof(Caravan__Testing__V1__KitchenSink, f_double),
     NULL,
     NULL,
-    0,             /* flags */
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
   {
@@ -527,11 +527,11 @@ static const ProtobufCFieldDescriptor caravan__testing__v1__kitchen_sink__field_
     2,
     PROTOBUF_C_LABEL_NONE,
     PROTOBUF_C_TYPE_FLOAT,
-    0,   /* quantifier_offset */
+    offsetof(Caravan__Testing__V1__KitchenSink, _f_float_case),
     offsetof(Caravan__Testing__V1__KitchenSink, f_float),
     NULL,
     NULL,
-    0,             /* flags */
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
   {

@@ -1268,11 +1268,11 @@ static const ProtobufCFieldDescriptor caravan__trade__v1__trade_flow__field_desc
     7,
     PROTOBUF_C_LABEL_NONE,
     PROTOBUF_C_TYPE_DOUBLE,
-    0,   /* quantifier_offset */
+    offsetof(Caravan__Trade__V1__TradeFlow, _value_usd_case),
     offsetof(Caravan__Trade__V1__TradeFlow, value_usd),
     NULL,
     NULL,
-    0,             /* flags */
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
   {
@@ -1375,11 +1375,11 @@ static const ProtobufCFieldDescriptor caravan__trade__v1__published_figure__fiel
     3,
     PROTOBUF_C_LABEL_NONE,
     PROTOBUF_C_TYPE_DOUBLE,
-    0,   /* quantifier_offset */
+    offsetof(Caravan__Trade__V1__PublishedFigure, _value_usd_case),
     offsetof(Caravan__Trade__V1__PublishedFigure, value_usd),
     NULL,
     NULL,
-    0,             /* flags */
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
   {
@@ -1899,11 +1899,11 @@ static const ProtobufCFieldDescriptor caravan__trade__v1__year_on_year_change__f
     2,
     PROTOBUF_C_LABEL_NONE,
     PROTOBUF_C_TYPE_DOUBLE,
-    0,   /* quantifier_offset */
+    offsetof(Caravan__Trade__V1__YearOnYearChange, _previous_total_usd_case),
     offsetof(Caravan__Trade__V1__YearOnYearChange, previous_total_usd),
     NULL,
     NULL,
-    0,             /* flags */
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
   {
@@ -1911,11 +1911,11 @@ static const ProtobufCFieldDescriptor caravan__trade__v1__year_on_year_change__f
     3,
     PROTOBUF_C_LABEL_NONE,
     PROTOBUF_C_TYPE_DOUBLE,
-    0,   /* quantifier_offset */
+    offsetof(Caravan__Trade__V1__YearOnYearChange, _change_usd_case),
     offsetof(Caravan__Trade__V1__YearOnYearChange, change_usd),
     NULL,
     NULL,
-    0,             /* flags */
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
   {
@@ -1923,11 +1923,11 @@ static const ProtobufCFieldDescriptor caravan__trade__v1__year_on_year_change__f
     4,
     PROTOBUF_C_LABEL_NONE,
     PROTOBUF_C_TYPE_DOUBLE,
-    0,   /* quantifier_offset */
+    offsetof(Caravan__Trade__V1__YearOnYearChange, _change_percent_case),
     offsetof(Caravan__Trade__V1__YearOnYearChange, change_percent),
     NULL,
     NULL,
-    0,             /* flags */
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
 };
@@ -1964,11 +1964,11 @@ static const ProtobufCFieldDescriptor caravan__trade__v1__milestone_progress__fi
     1,
     PROTOBUF_C_LABEL_NONE,
     PROTOBUF_C_TYPE_DOUBLE,
-    0,   /* quantifier_offset */
+    offsetof(Caravan__Trade__V1__MilestoneProgress, _target_usd_case),
     offsetof(Caravan__Trade__V1__MilestoneProgress, target_usd),
     NULL,
     NULL,
-    0,             /* flags */
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
   {
@@ -1976,11 +1976,11 @@ static const ProtobufCFieldDescriptor caravan__trade__v1__milestone_progress__fi
     2,
     PROTOBUF_C_LABEL_NONE,
     PROTOBUF_C_TYPE_DOUBLE,
-    0,   /* quantifier_offset */
+    offsetof(Caravan__Trade__V1__MilestoneProgress, _value_usd_case),
     offsetof(Caravan__Trade__V1__MilestoneProgress, value_usd),
     NULL,
     NULL,
-    0,             /* flags */
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
   {
@@ -1988,11 +1988,11 @@ static const ProtobufCFieldDescriptor caravan__trade__v1__milestone_progress__fi
     3,
     PROTOBUF_C_LABEL_NONE,
     PROTOBUF_C_TYPE_DOUBLE,
-    0,   /* quantifier_offset */
+    offsetof(Caravan__Trade__V1__MilestoneProgress, _percent_case),
     offsetof(Caravan__Trade__V1__MilestoneProgress, percent),
     NULL,
     NULL,
-    0,             /* flags */
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
   {
@@ -2000,11 +2000,11 @@ static const ProtobufCFieldDescriptor caravan__trade__v1__milestone_progress__fi
     4,
     PROTOBUF_C_LABEL_NONE,
     PROTOBUF_C_TYPE_DOUBLE,
-    0,   /* quantifier_offset */
+    offsetof(Caravan__Trade__V1__MilestoneProgress, _remaining_usd_case),
     offsetof(Caravan__Trade__V1__MilestoneProgress, remaining_usd),
     NULL,
     NULL,
-    0,             /* flags */
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
   {
@@ -2231,11 +2231,11 @@ static const ProtobufCFieldDescriptor caravan__trade__v1__get_summary_response__
     3,
     PROTOBUF_C_LABEL_NONE,
     PROTOBUF_C_TYPE_DOUBLE,
-    0,   /* quantifier_offset */
+    offsetof(Caravan__Trade__V1__GetSummaryResponse, _recorded_total_usd_case),
     offsetof(Caravan__Trade__V1__GetSummaryResponse, recorded_total_usd),
     NULL,
     NULL,
-    0,             /* flags */
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
   {
@@ -2243,11 +2243,11 @@ static const ProtobufCFieldDescriptor caravan__trade__v1__get_summary_response__
     4,
     PROTOBUF_C_LABEL_NONE,
     PROTOBUF_C_TYPE_DOUBLE,
-    0,   /* quantifier_offset */
+    offsetof(Caravan__Trade__V1__GetSummaryResponse, _synthetic_usd_case),
     offsetof(Caravan__Trade__V1__GetSummaryResponse, synthetic_usd),
     NULL,
     NULL,
-    0,             /* flags */
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
   {
@@ -2279,11 +2279,11 @@ static const ProtobufCFieldDescriptor caravan__trade__v1__get_summary_response__
     7,
     PROTOBUF_C_LABEL_NONE,
     PROTOBUF_C_TYPE_DOUBLE,
-    0,   /* quantifier_offset */
+    offsetof(Caravan__Trade__V1__GetSummaryResponse, _export_usd_case),
     offsetof(Caravan__Trade__V1__GetSummaryResponse, export_usd),
     NULL,
     NULL,
-    0,             /* flags */
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
   {
@@ -2291,11 +2291,11 @@ static const ProtobufCFieldDescriptor caravan__trade__v1__get_summary_response__
     8,
     PROTOBUF_C_LABEL_NONE,
     PROTOBUF_C_TYPE_DOUBLE,
-    0,   /* quantifier_offset */
+    offsetof(Caravan__Trade__V1__GetSummaryResponse, _import_usd_case),
     offsetof(Caravan__Trade__V1__GetSummaryResponse, import_usd),
     NULL,
     NULL,
-    0,             /* flags */
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
   {
@@ -2464,11 +2464,11 @@ static const ProtobufCFieldDescriptor caravan__trade__v1__category_total__field_
     2,
     PROTOBUF_C_LABEL_NONE,
     PROTOBUF_C_TYPE_DOUBLE,
-    0,   /* quantifier_offset */
+    offsetof(Caravan__Trade__V1__CategoryTotal, _value_usd_case),
     offsetof(Caravan__Trade__V1__CategoryTotal, value_usd),
     NULL,
     NULL,
-    0,             /* flags */
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
   {
@@ -2476,11 +2476,11 @@ static const ProtobufCFieldDescriptor caravan__trade__v1__category_total__field_
     3,
     PROTOBUF_C_LABEL_NONE,
     PROTOBUF_C_TYPE_DOUBLE,
-    0,   /* quantifier_offset */
+    offsetof(Caravan__Trade__V1__CategoryTotal, _share_percent_case),
     offsetof(Caravan__Trade__V1__CategoryTotal, share_percent),
     NULL,
     NULL,
-    0,             /* flags */
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
   {
@@ -2488,11 +2488,11 @@ static const ProtobufCFieldDescriptor caravan__trade__v1__category_total__field_
     4,
     PROTOBUF_C_LABEL_NONE,
     PROTOBUF_C_TYPE_DOUBLE,
-    0,   /* quantifier_offset */
+    offsetof(Caravan__Trade__V1__CategoryTotal, _synthetic_usd_case),
     offsetof(Caravan__Trade__V1__CategoryTotal, synthetic_usd),
     NULL,
     NULL,
-    0,             /* flags */
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
 };
@@ -2651,11 +2651,11 @@ static const ProtobufCFieldDescriptor caravan__trade__v1__live_stream_session__f
     8,
     PROTOBUF_C_LABEL_NONE,
     PROTOBUF_C_TYPE_DOUBLE,
-    0,   /* quantifier_offset */
+    offsetof(Caravan__Trade__V1__LiveStreamSession, _sales_cny_case),
     offsetof(Caravan__Trade__V1__LiveStreamSession, sales_cny),
     NULL,
     NULL,
-    0,             /* flags */
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
   {
@@ -2733,11 +2733,11 @@ static const ProtobufCFieldDescriptor caravan__trade__v1__exchange_rate__field_d
     3,
     PROTOBUF_C_LABEL_NONE,
     PROTOBUF_C_TYPE_DOUBLE,
-    0,   /* quantifier_offset */
+    offsetof(Caravan__Trade__V1__ExchangeRate, _rate_case),
     offsetof(Caravan__Trade__V1__ExchangeRate, rate),
     NULL,
     NULL,
-    0,             /* flags */
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
   {
@@ -2823,11 +2823,11 @@ static const ProtobufCFieldDescriptor caravan__trade__v1__hub_published_figures_
     3,
     PROTOBUF_C_LABEL_NONE,
     PROTOBUF_C_TYPE_DOUBLE,
-    0,   /* quantifier_offset */
+    offsetof(Caravan__Trade__V1__HubPublishedFigures, _sales_cny_case),
     offsetof(Caravan__Trade__V1__HubPublishedFigures, sales_cny),
     NULL,
     NULL,
-    0,             /* flags */
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
   {
@@ -2835,11 +2835,11 @@ static const ProtobufCFieldDescriptor caravan__trade__v1__hub_published_figures_
     4,
     PROTOBUF_C_LABEL_NONE,
     PROTOBUF_C_TYPE_DOUBLE,
-    0,   /* quantifier_offset */
+    offsetof(Caravan__Trade__V1__HubPublishedFigures, _sales_usd_case),
     offsetof(Caravan__Trade__V1__HubPublishedFigures, sales_usd),
     NULL,
     NULL,
-    0,             /* flags */
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
   {
@@ -3116,11 +3116,11 @@ static const ProtobufCFieldDescriptor caravan__trade__v1__creator_total__field_d
     5,
     PROTOBUF_C_LABEL_NONE,
     PROTOBUF_C_TYPE_DOUBLE,
-    0,   /* quantifier_offset */
+    offsetof(Caravan__Trade__V1__CreatorTotal, _sales_cny_case),
     offsetof(Caravan__Trade__V1__CreatorTotal, sales_cny),
     NULL,
     NULL,
-    0,             /* flags */
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
   {
@@ -3128,11 +3128,11 @@ static const ProtobufCFieldDescriptor caravan__trade__v1__creator_total__field_d
     6,
     PROTOBUF_C_LABEL_NONE,
     PROTOBUF_C_TYPE_DOUBLE,
-    0,   /* quantifier_offset */
+    offsetof(Caravan__Trade__V1__CreatorTotal, _sales_usd_case),
     offsetof(Caravan__Trade__V1__CreatorTotal, sales_usd),
     NULL,
     NULL,
-    0,             /* flags */
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
   {
@@ -3256,11 +3256,11 @@ static const ProtobufCFieldDescriptor caravan__trade__v1__hub_stats_response__fi
     7,
     PROTOBUF_C_LABEL_NONE,
     PROTOBUF_C_TYPE_DOUBLE,
-    0,   /* quantifier_offset */
+    offsetof(Caravan__Trade__V1__HubStatsResponse, _sales_cny_case),
     offsetof(Caravan__Trade__V1__HubStatsResponse, sales_cny),
     NULL,
     NULL,
-    0,             /* flags */
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
   {
@@ -3268,11 +3268,11 @@ static const ProtobufCFieldDescriptor caravan__trade__v1__hub_stats_response__fi
     8,
     PROTOBUF_C_LABEL_NONE,
     PROTOBUF_C_TYPE_DOUBLE,
-    0,   /* quantifier_offset */
+    offsetof(Caravan__Trade__V1__HubStatsResponse, _sales_usd_case),
     offsetof(Caravan__Trade__V1__HubStatsResponse, sales_usd),
     NULL,
     NULL,
-    0,             /* flags */
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
   {

@@ -2465,11 +2465,11 @@ static const ProtobufCFieldDescriptor caravan__training__v1__training_statistics
     7,
     PROTOBUF_C_LABEL_NONE,
     PROTOBUF_C_TYPE_DOUBLE,
-    0,   /* quantifier_offset */
+    offsetof(Caravan__Training__V1__TrainingStatisticsRow, _completion_rate_case),
     offsetof(Caravan__Training__V1__TrainingStatisticsRow, completion_rate),
     NULL,
     NULL,
-    0,             /* flags */
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
   {

@@ -78,39 +78,93 @@ struct  Caravan__Gateway__V1__SectionOutcome
     , CARAVAN__GATEWAY__V1__SECTION_STATUS__SECTION_STATUS_UNSPECIFIED, 0, (char *)protobuf_c_empty_string, 0 }
 
 
+typedef enum {
+  CARAVAN__GATEWAY__V1__GATEWAY_MILESTONE___TARGET_USD__NOT_SET = 0,
+  CARAVAN__GATEWAY__V1__GATEWAY_MILESTONE___TARGET_USD_TARGET_USD = 1
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(CARAVAN__GATEWAY__V1__GATEWAY_MILESTONE___TARGET_USD__CASE)
+} Caravan__Gateway__V1__GatewayMilestone__TargetUsdCase;
+
+typedef enum {
+  CARAVAN__GATEWAY__V1__GATEWAY_MILESTONE___VALUE_USD__NOT_SET = 0,
+  CARAVAN__GATEWAY__V1__GATEWAY_MILESTONE___VALUE_USD_VALUE_USD = 2
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(CARAVAN__GATEWAY__V1__GATEWAY_MILESTONE___VALUE_USD__CASE)
+} Caravan__Gateway__V1__GatewayMilestone__ValueUsdCase;
+
+typedef enum {
+  CARAVAN__GATEWAY__V1__GATEWAY_MILESTONE___PERCENT__NOT_SET = 0,
+  CARAVAN__GATEWAY__V1__GATEWAY_MILESTONE___PERCENT_PERCENT = 3
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(CARAVAN__GATEWAY__V1__GATEWAY_MILESTONE___PERCENT__CASE)
+} Caravan__Gateway__V1__GatewayMilestone__PercentCase;
+
+typedef enum {
+  CARAVAN__GATEWAY__V1__GATEWAY_MILESTONE___REMAINING_USD__NOT_SET = 0,
+  CARAVAN__GATEWAY__V1__GATEWAY_MILESTONE___REMAINING_USD_REMAINING_USD = 4
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(CARAVAN__GATEWAY__V1__GATEWAY_MILESTONE___REMAINING_USD__CASE)
+} Caravan__Gateway__V1__GatewayMilestone__RemainingUsdCase;
+
 /*
  * Progress towards the USD 100 billion China–Central Asia trade milestone.
  */
 struct  Caravan__Gateway__V1__GatewayMilestone
 {
   ProtobufCMessage base;
-  double target_usd;
-  double value_usd;
-  /*
-   * value_usd / target_usd, in percent.
-   */
-  double percent;
-  double remaining_usd;
   /*
    * True when measured from the published total, false from recorded flows.
    */
   protobuf_c_boolean from_published;
+  Caravan__Gateway__V1__GatewayMilestone__TargetUsdCase _target_usd_case;
+  union {
+    double target_usd;
+  };
+  Caravan__Gateway__V1__GatewayMilestone__ValueUsdCase _value_usd_case;
+  union {
+    double value_usd;
+  };
+  Caravan__Gateway__V1__GatewayMilestone__PercentCase _percent_case;
+  union {
+    /*
+     * value_usd / target_usd, in percent.
+     */
+    double percent;
+  };
+  Caravan__Gateway__V1__GatewayMilestone__RemainingUsdCase _remaining_usd_case;
+  union {
+    double remaining_usd;
+  };
 };
 #define CARAVAN__GATEWAY__V1__GATEWAY_MILESTONE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&caravan__gateway__v1__gateway_milestone__descriptor) \
-    , 0, 0, 0, 0, 0 }
+    , 0, CARAVAN__GATEWAY__V1__GATEWAY_MILESTONE___TARGET_USD__NOT_SET, {0}, CARAVAN__GATEWAY__V1__GATEWAY_MILESTONE___VALUE_USD__NOT_SET, {0}, CARAVAN__GATEWAY__V1__GATEWAY_MILESTONE___PERCENT__NOT_SET, {0}, CARAVAN__GATEWAY__V1__GATEWAY_MILESTONE___REMAINING_USD__NOT_SET, {0} }
 
+
+typedef enum {
+  CARAVAN__GATEWAY__V1__GATEWAY_CATEGORY_TOTAL___VALUE_USD__NOT_SET = 0,
+  CARAVAN__GATEWAY__V1__GATEWAY_CATEGORY_TOTAL___VALUE_USD_VALUE_USD = 2
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(CARAVAN__GATEWAY__V1__GATEWAY_CATEGORY_TOTAL___VALUE_USD__CASE)
+} Caravan__Gateway__V1__GatewayCategoryTotal__ValueUsdCase;
+
+typedef enum {
+  CARAVAN__GATEWAY__V1__GATEWAY_CATEGORY_TOTAL___SHARE_PERCENT__NOT_SET = 0,
+  CARAVAN__GATEWAY__V1__GATEWAY_CATEGORY_TOTAL___SHARE_PERCENT_SHARE_PERCENT = 3
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(CARAVAN__GATEWAY__V1__GATEWAY_CATEGORY_TOTAL___SHARE_PERCENT__CASE)
+} Caravan__Gateway__V1__GatewayCategoryTotal__SharePercentCase;
 
 struct  Caravan__Gateway__V1__GatewayCategoryTotal
 {
   ProtobufCMessage base;
   char *category;
-  double value_usd;
-  double share_percent;
+  Caravan__Gateway__V1__GatewayCategoryTotal__ValueUsdCase _value_usd_case;
+  union {
+    double value_usd;
+  };
+  Caravan__Gateway__V1__GatewayCategoryTotal__SharePercentCase _share_percent_case;
+  union {
+    double share_percent;
+  };
 };
 #define CARAVAN__GATEWAY__V1__GATEWAY_CATEGORY_TOTAL__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&caravan__gateway__v1__gateway_category_total__descriptor) \
-    , (char *)protobuf_c_empty_string, 0, 0 }
+    , (char *)protobuf_c_empty_string, CARAVAN__GATEWAY__V1__GATEWAY_CATEGORY_TOTAL___VALUE_USD__NOT_SET, {0}, CARAVAN__GATEWAY__V1__GATEWAY_CATEGORY_TOTAL___SHARE_PERCENT__NOT_SET, {0} }
 
 
 typedef enum {
@@ -142,22 +196,46 @@ struct  Caravan__Gateway__V1__TradeSection__ByCountryUsdEntry
     , CARAVAN__GATEWAY__V1__TRADE_SECTION__BY_COUNTRY_USD_ENTRY___KEY__NOT_SET, {0}, CARAVAN__GATEWAY__V1__TRADE_SECTION__BY_COUNTRY_USD_ENTRY___VALUE__NOT_SET, {0} }
 
 
+typedef enum {
+  CARAVAN__GATEWAY__V1__TRADE_SECTION___TOTAL_USD__NOT_SET = 0,
+  CARAVAN__GATEWAY__V1__TRADE_SECTION___TOTAL_USD_TOTAL_USD = 2
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(CARAVAN__GATEWAY__V1__TRADE_SECTION___TOTAL_USD__CASE)
+} Caravan__Gateway__V1__TradeSection__TotalUsdCase;
+
+typedef enum {
+  CARAVAN__GATEWAY__V1__TRADE_SECTION___SYNTHETIC_USD__NOT_SET = 0,
+  CARAVAN__GATEWAY__V1__TRADE_SECTION___SYNTHETIC_USD_SYNTHETIC_USD = 3
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(CARAVAN__GATEWAY__V1__TRADE_SECTION___SYNTHETIC_USD__CASE)
+} Caravan__Gateway__V1__TradeSection__SyntheticUsdCase;
+
+typedef enum {
+  CARAVAN__GATEWAY__V1__TRADE_SECTION___PUBLISHED_TOTAL_USD__NOT_SET = 0,
+  CARAVAN__GATEWAY__V1__TRADE_SECTION___PUBLISHED_TOTAL_USD_PUBLISHED_TOTAL_USD = 4
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(CARAVAN__GATEWAY__V1__TRADE_SECTION___PUBLISHED_TOTAL_USD__CASE)
+} Caravan__Gateway__V1__TradeSection__PublishedTotalUsdCase;
+
+typedef enum {
+  CARAVAN__GATEWAY__V1__TRADE_SECTION___YEAR_ON_YEAR_PERCENT__NOT_SET = 0,
+  CARAVAN__GATEWAY__V1__TRADE_SECTION___YEAR_ON_YEAR_PERCENT_YEAR_ON_YEAR_PERCENT = 8
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(CARAVAN__GATEWAY__V1__TRADE_SECTION___YEAR_ON_YEAR_PERCENT__CASE)
+} Caravan__Gateway__V1__TradeSection__YearOnYearPercentCase;
+
+typedef enum {
+  CARAVAN__GATEWAY__V1__TRADE_SECTION___EXPORT_USD__NOT_SET = 0,
+  CARAVAN__GATEWAY__V1__TRADE_SECTION___EXPORT_USD_EXPORT_USD = 10
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(CARAVAN__GATEWAY__V1__TRADE_SECTION___EXPORT_USD__CASE)
+} Caravan__Gateway__V1__TradeSection__ExportUsdCase;
+
+typedef enum {
+  CARAVAN__GATEWAY__V1__TRADE_SECTION___IMPORT_USD__NOT_SET = 0,
+  CARAVAN__GATEWAY__V1__TRADE_SECTION___IMPORT_USD_IMPORT_USD = 11
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(CARAVAN__GATEWAY__V1__TRADE_SECTION___IMPORT_USD__CASE)
+} Caravan__Gateway__V1__TradeSection__ImportUsdCase;
+
 struct  Caravan__Gateway__V1__TradeSection
 {
   ProtobufCMessage base;
   Caravan__Gateway__V1__SectionOutcome *outcome;
-  /*
-   * Sum of recorded flows.
-   */
-  double total_usd;
-  /*
-   * Part of total_usd from synthetic flows; label it when shown.
-   */
-  double synthetic_usd;
-  /*
-   * The published figure, shown beside total_usd, never added to it.
-   */
-  double published_total_usd;
   /*
    * False when no figure is published for the year (and country).
    */
@@ -168,15 +246,9 @@ struct  Caravan__Gateway__V1__TradeSection
    */
   Caravan__Gateway__V1__GatewayMilestone *milestone;
   /*
-   * Change in recorded total against the previous year, in percent.
-   */
-  double year_on_year_percent;
-  /*
    * False when the previous year has no recorded flows.
    */
   protobuf_c_boolean has_year_on_year;
-  double export_usd;
-  double import_usd;
   /*
    * Largest first.
    */
@@ -187,10 +259,46 @@ struct  Caravan__Gateway__V1__TradeSection
    */
   size_t n_by_country_usd;
   Caravan__Gateway__V1__TradeSection__ByCountryUsdEntry **by_country_usd;
+  Caravan__Gateway__V1__TradeSection__TotalUsdCase _total_usd_case;
+  union {
+    /*
+     * Sum of recorded flows.
+     */
+    double total_usd;
+  };
+  Caravan__Gateway__V1__TradeSection__SyntheticUsdCase _synthetic_usd_case;
+  union {
+    /*
+     * Part of total_usd from synthetic flows; label it when shown.
+     */
+    double synthetic_usd;
+  };
+  Caravan__Gateway__V1__TradeSection__PublishedTotalUsdCase _published_total_usd_case;
+  union {
+    /*
+     * The published figure, shown beside total_usd, never added to it.
+     */
+    double published_total_usd;
+  };
+  Caravan__Gateway__V1__TradeSection__YearOnYearPercentCase _year_on_year_percent_case;
+  union {
+    /*
+     * Change in recorded total against the previous year, in percent.
+     */
+    double year_on_year_percent;
+  };
+  Caravan__Gateway__V1__TradeSection__ExportUsdCase _export_usd_case;
+  union {
+    double export_usd;
+  };
+  Caravan__Gateway__V1__TradeSection__ImportUsdCase _import_usd_case;
+  union {
+    double import_usd;
+  };
 };
 #define CARAVAN__GATEWAY__V1__TRADE_SECTION__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&caravan__gateway__v1__trade_section__descriptor) \
-    , NULL, 0, 0, 0, 0, (char *)protobuf_c_empty_string, NULL, 0, 0, 0, 0, 0,NULL, 0,NULL }
+    , NULL, 0, (char *)protobuf_c_empty_string, NULL, 0, 0,NULL, 0,NULL, CARAVAN__GATEWAY__V1__TRADE_SECTION___TOTAL_USD__NOT_SET, {0}, CARAVAN__GATEWAY__V1__TRADE_SECTION___SYNTHETIC_USD__NOT_SET, {0}, CARAVAN__GATEWAY__V1__TRADE_SECTION___PUBLISHED_TOTAL_USD__NOT_SET, {0}, CARAVAN__GATEWAY__V1__TRADE_SECTION___YEAR_ON_YEAR_PERCENT__NOT_SET, {0}, CARAVAN__GATEWAY__V1__TRADE_SECTION___EXPORT_USD__NOT_SET, {0}, CARAVAN__GATEWAY__V1__TRADE_SECTION___IMPORT_USD__NOT_SET, {0} }
 
 
 /*
@@ -235,6 +343,12 @@ struct  Caravan__Gateway__V1__LogisticsSection
     , NULL, 0, 0, 0, 0, 0, NULL }
 
 
+typedef enum {
+  CARAVAN__GATEWAY__V1__TRAINING_SECTION___COMPLETION_RATE__NOT_SET = 0,
+  CARAVAN__GATEWAY__V1__TRAINING_SECTION___COMPLETION_RATE_COMPLETION_RATE = 8
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(CARAVAN__GATEWAY__V1__TRAINING_SECTION___COMPLETION_RATE__CASE)
+} Caravan__Gateway__V1__TrainingSection__CompletionRateCase;
+
 struct  Caravan__Gateway__V1__TrainingSection
 {
   ProtobufCMessage base;
@@ -248,15 +362,48 @@ struct  Caravan__Gateway__V1__TrainingSection
   uint64_t enrolled;
   uint64_t waitlisted;
   uint64_t completed;
-  /*
-   * completed / (enrolled + completed), in [0, 1].
-   */
-  double completion_rate;
+  Caravan__Gateway__V1__TrainingSection__CompletionRateCase _completion_rate_case;
+  union {
+    /*
+     * completed / (enrolled + completed), in [0, 1].
+     */
+    double completion_rate;
+  };
 };
 #define CARAVAN__GATEWAY__V1__TRAINING_SECTION__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&caravan__gateway__v1__training_section__descriptor) \
-    , NULL, 0, 0, 0, 0, 0, 0, 0 }
+    , NULL, 0, 0, 0, 0, 0, 0, CARAVAN__GATEWAY__V1__TRAINING_SECTION___COMPLETION_RATE__NOT_SET, {0} }
 
+
+typedef enum {
+  CARAVAN__GATEWAY__V1__HUB_SECTION___SALES_CNY__NOT_SET = 0,
+  CARAVAN__GATEWAY__V1__HUB_SECTION___SALES_CNY_SALES_CNY = 6
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(CARAVAN__GATEWAY__V1__HUB_SECTION___SALES_CNY__CASE)
+} Caravan__Gateway__V1__HubSection__SalesCnyCase;
+
+typedef enum {
+  CARAVAN__GATEWAY__V1__HUB_SECTION___SALES_USD__NOT_SET = 0,
+  CARAVAN__GATEWAY__V1__HUB_SECTION___SALES_USD_SALES_USD = 7
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(CARAVAN__GATEWAY__V1__HUB_SECTION___SALES_USD__CASE)
+} Caravan__Gateway__V1__HubSection__SalesUsdCase;
+
+typedef enum {
+  CARAVAN__GATEWAY__V1__HUB_SECTION___CNY_USD_RATE__NOT_SET = 0,
+  CARAVAN__GATEWAY__V1__HUB_SECTION___CNY_USD_RATE_CNY_USD_RATE = 8
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(CARAVAN__GATEWAY__V1__HUB_SECTION___CNY_USD_RATE__CASE)
+} Caravan__Gateway__V1__HubSection__CnyUsdRateCase;
+
+typedef enum {
+  CARAVAN__GATEWAY__V1__HUB_SECTION___PUBLISHED_SALES_CNY__NOT_SET = 0,
+  CARAVAN__GATEWAY__V1__HUB_SECTION___PUBLISHED_SALES_CNY_PUBLISHED_SALES_CNY = 10
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(CARAVAN__GATEWAY__V1__HUB_SECTION___PUBLISHED_SALES_CNY__CASE)
+} Caravan__Gateway__V1__HubSection__PublishedSalesCnyCase;
+
+typedef enum {
+  CARAVAN__GATEWAY__V1__HUB_SECTION___PUBLISHED_SALES_USD__NOT_SET = 0,
+  CARAVAN__GATEWAY__V1__HUB_SECTION___PUBLISHED_SALES_USD_PUBLISHED_SALES_USD = 11
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(CARAVAN__GATEWAY__V1__HUB_SECTION___PUBLISHED_SALES_USD__CASE)
+} Caravan__Gateway__V1__HubSection__PublishedSalesUsdCase;
 
 /*
  * The Horgos live-streaming hub (for a country profile: sessions by
@@ -273,22 +420,37 @@ struct  Caravan__Gateway__V1__HubSection
   uint64_t sessions;
   uint64_t synthetic_sessions;
   uint64_t new_followers;
-  double sales_cny;
-  double sales_usd;
-  /*
-   * USD per CNY used for sales_usd.
-   */
-  double cny_usd_rate;
   /*
    * Published hub figures (lower bounds); 0 when none.
    */
   uint64_t published_followers;
-  double published_sales_cny;
-  double published_sales_usd;
+  Caravan__Gateway__V1__HubSection__SalesCnyCase _sales_cny_case;
+  union {
+    double sales_cny;
+  };
+  Caravan__Gateway__V1__HubSection__SalesUsdCase _sales_usd_case;
+  union {
+    double sales_usd;
+  };
+  Caravan__Gateway__V1__HubSection__CnyUsdRateCase _cny_usd_rate_case;
+  union {
+    /*
+     * USD per CNY used for sales_usd.
+     */
+    double cny_usd_rate;
+  };
+  Caravan__Gateway__V1__HubSection__PublishedSalesCnyCase _published_sales_cny_case;
+  union {
+    double published_sales_cny;
+  };
+  Caravan__Gateway__V1__HubSection__PublishedSalesUsdCase _published_sales_usd_case;
+  union {
+    double published_sales_usd;
+  };
 };
 #define CARAVAN__GATEWAY__V1__HUB_SECTION__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&caravan__gateway__v1__hub_section__descriptor) \
-    , NULL, (char *)protobuf_c_empty_string, 0, 0, 0, 0, 0, 0, 0, 0, 0 }
+    , NULL, (char *)protobuf_c_empty_string, 0, 0, 0, 0, CARAVAN__GATEWAY__V1__HUB_SECTION___SALES_CNY__NOT_SET, {0}, CARAVAN__GATEWAY__V1__HUB_SECTION___SALES_USD__NOT_SET, {0}, CARAVAN__GATEWAY__V1__HUB_SECTION___CNY_USD_RATE__NOT_SET, {0}, CARAVAN__GATEWAY__V1__HUB_SECTION___PUBLISHED_SALES_CNY__NOT_SET, {0}, CARAVAN__GATEWAY__V1__HUB_SECTION___PUBLISHED_SALES_USD__NOT_SET, {0} }
 
 
 struct  Caravan__Gateway__V1__CountryProfileRequest

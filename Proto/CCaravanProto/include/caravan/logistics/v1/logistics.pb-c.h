@@ -129,6 +129,18 @@ struct  Caravan__Logistics__V1__RailCity
     , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, CARAVAN__LOGISTICS__V1__REGION__REGION_UNSPECIFIED, 0, 0 }
 
 
+typedef enum {
+  CARAVAN__LOGISTICS__V1__RAIL_LINK___TRANSIT_HOURS__NOT_SET = 0,
+  CARAVAN__LOGISTICS__V1__RAIL_LINK___TRANSIT_HOURS_TRANSIT_HOURS = 4
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(CARAVAN__LOGISTICS__V1__RAIL_LINK___TRANSIT_HOURS__CASE)
+} Caravan__Logistics__V1__RailLink__TransitHoursCase;
+
+typedef enum {
+  CARAVAN__LOGISTICS__V1__RAIL_LINK___DISTANCE_KM__NOT_SET = 0,
+  CARAVAN__LOGISTICS__V1__RAIL_LINK___DISTANCE_KM_DISTANCE_KM = 5
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(CARAVAN__LOGISTICS__V1__RAIL_LINK___DISTANCE_KM__CASE)
+} Caravan__Logistics__V1__RailLink__DistanceKmCase;
+
 /*
  * A rail connection between two cities, usable in both directions.
  */
@@ -141,8 +153,6 @@ struct  Caravan__Logistics__V1__RailLink
   char *id;
   char *from_city_id;
   char *to_city_id;
-  double transit_hours;
-  double distance_km;
   /*
    * Id of the border-crossing city the link passes; "" for a domestic link.
    */
@@ -153,10 +163,18 @@ struct  Caravan__Logistics__V1__RailLink
    */
   protobuf_c_boolean active;
   protobuf_c_boolean synthetic;
+  Caravan__Logistics__V1__RailLink__TransitHoursCase _transit_hours_case;
+  union {
+    double transit_hours;
+  };
+  Caravan__Logistics__V1__RailLink__DistanceKmCase _distance_km_case;
+  union {
+    double distance_km;
+  };
 };
 #define CARAVAN__LOGISTICS__V1__RAIL_LINK__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&caravan__logistics__v1__rail_link__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, (char *)protobuf_c_empty_string, 0, 0 }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, CARAVAN__LOGISTICS__V1__RAIL_LINK___TRANSIT_HOURS__NOT_SET, {0}, CARAVAN__LOGISTICS__V1__RAIL_LINK___DISTANCE_KM__NOT_SET, {0} }
 
 
 /*
@@ -178,6 +196,18 @@ struct  Caravan__Logistics__V1__CargoCategory
     , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0 }
 
 
+typedef enum {
+  CARAVAN__LOGISTICS__V1__ROUTE_LEG___TRANSIT_HOURS__NOT_SET = 0,
+  CARAVAN__LOGISTICS__V1__ROUTE_LEG___TRANSIT_HOURS_TRANSIT_HOURS = 4
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(CARAVAN__LOGISTICS__V1__ROUTE_LEG___TRANSIT_HOURS__CASE)
+} Caravan__Logistics__V1__RouteLeg__TransitHoursCase;
+
+typedef enum {
+  CARAVAN__LOGISTICS__V1__ROUTE_LEG___DISTANCE_KM__NOT_SET = 0,
+  CARAVAN__LOGISTICS__V1__ROUTE_LEG___DISTANCE_KM_DISTANCE_KM = 5
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(CARAVAN__LOGISTICS__V1__ROUTE_LEG___DISTANCE_KM__CASE)
+} Caravan__Logistics__V1__RouteLeg__DistanceKmCase;
+
 /*
  * One link of a route, oriented in travel direction.
  */
@@ -187,18 +217,36 @@ struct  Caravan__Logistics__V1__RouteLeg
   char *link_id;
   char *from_city_id;
   char *to_city_id;
-  double transit_hours;
-  double distance_km;
   /*
    * "" when the leg crosses no border.
    */
   char *crossing_city_id;
   protobuf_c_boolean synthetic;
+  Caravan__Logistics__V1__RouteLeg__TransitHoursCase _transit_hours_case;
+  union {
+    double transit_hours;
+  };
+  Caravan__Logistics__V1__RouteLeg__DistanceKmCase _distance_km_case;
+  union {
+    double distance_km;
+  };
 };
 #define CARAVAN__LOGISTICS__V1__ROUTE_LEG__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&caravan__logistics__v1__route_leg__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, (char *)protobuf_c_empty_string, 0 }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, CARAVAN__LOGISTICS__V1__ROUTE_LEG___TRANSIT_HOURS__NOT_SET, {0}, CARAVAN__LOGISTICS__V1__ROUTE_LEG___DISTANCE_KM__NOT_SET, {0} }
 
+
+typedef enum {
+  CARAVAN__LOGISTICS__V1__RAIL_ROUTE___TOTAL_HOURS__NOT_SET = 0,
+  CARAVAN__LOGISTICS__V1__RAIL_ROUTE___TOTAL_HOURS_TOTAL_HOURS = 2
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(CARAVAN__LOGISTICS__V1__RAIL_ROUTE___TOTAL_HOURS__CASE)
+} Caravan__Logistics__V1__RailRoute__TotalHoursCase;
+
+typedef enum {
+  CARAVAN__LOGISTICS__V1__RAIL_ROUTE___DISTANCE_KM__NOT_SET = 0,
+  CARAVAN__LOGISTICS__V1__RAIL_ROUTE___DISTANCE_KM_DISTANCE_KM = 3
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(CARAVAN__LOGISTICS__V1__RAIL_ROUTE___DISTANCE_KM__CASE)
+} Caravan__Logistics__V1__RailRoute__DistanceKmCase;
 
 struct  Caravan__Logistics__V1__RailRoute
 {
@@ -208,8 +256,6 @@ struct  Caravan__Logistics__V1__RailRoute
    */
   size_t n_legs;
   Caravan__Logistics__V1__RouteLeg **legs;
-  double total_hours;
-  double distance_km;
   /*
    * Border-crossing city ids, in travel order.
    */
@@ -219,10 +265,18 @@ struct  Caravan__Logistics__V1__RailRoute
    * True when any leg is synthetic.
    */
   protobuf_c_boolean synthetic;
+  Caravan__Logistics__V1__RailRoute__TotalHoursCase _total_hours_case;
+  union {
+    double total_hours;
+  };
+  Caravan__Logistics__V1__RailRoute__DistanceKmCase _distance_km_case;
+  union {
+    double distance_km;
+  };
 };
 #define CARAVAN__LOGISTICS__V1__RAIL_ROUTE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&caravan__logistics__v1__rail_route__descriptor) \
-    , 0,NULL, 0, 0, 0,NULL, 0 }
+    , 0,NULL, 0,NULL, 0, CARAVAN__LOGISTICS__V1__RAIL_ROUTE___TOTAL_HOURS__NOT_SET, {0}, CARAVAN__LOGISTICS__V1__RAIL_ROUTE___DISTANCE_KM__NOT_SET, {0} }
 
 
 /*

@@ -246,14 +246,21 @@ typedef enum {
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(CARAVAN__TESTING__V1__KITCHEN_SINK___O_UINT64__CASE)
 } Caravan__Testing__V1__KitchenSink__OUint64Case;
 
+typedef enum {
+  CARAVAN__TESTING__V1__KITCHEN_SINK___F_DOUBLE__NOT_SET = 0,
+  CARAVAN__TESTING__V1__KITCHEN_SINK___F_DOUBLE_F_DOUBLE = 1
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(CARAVAN__TESTING__V1__KITCHEN_SINK___F_DOUBLE__CASE)
+} Caravan__Testing__V1__KitchenSink__FDoubleCase;
+
+typedef enum {
+  CARAVAN__TESTING__V1__KITCHEN_SINK___F_FLOAT__NOT_SET = 0,
+  CARAVAN__TESTING__V1__KITCHEN_SINK___F_FLOAT_F_FLOAT = 2
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(CARAVAN__TESTING__V1__KITCHEN_SINK___F_FLOAT__CASE)
+} Caravan__Testing__V1__KitchenSink__FFloatCase;
+
 struct  Caravan__Testing__V1__KitchenSink
 {
   ProtobufCMessage base;
-  /*
-   * Every scalar type.
-   */
-  double f_double;
-  float f_float;
   int32_t f_int32;
   int64_t f_int64;
   uint32_t f_uint32;
@@ -354,10 +361,21 @@ struct  Caravan__Testing__V1__KitchenSink
   union {
     uint64_t o_uint64;
   };
+  Caravan__Testing__V1__KitchenSink__FDoubleCase _f_double_case;
+  union {
+    /*
+     * Every scalar type.
+     */
+    double f_double;
+  };
+  Caravan__Testing__V1__KitchenSink__FFloatCase _f_float_case;
+  union {
+    float f_float;
+  };
 };
 #define CARAVAN__TESTING__V1__KITCHEN_SINK__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&caravan__testing__v1__kitchen_sink__descriptor) \
-    , 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, (char *)protobuf_c_empty_string, {0,NULL}, CARAVAN__TESTING__V1__COLOR__COLOR_UNSPECIFIED, CARAVAN__TESTING__V1__KITCHEN_SINK__MOOD__CALM, NULL, NULL, 0,NULL, 0,NULL, 0,NULL, 0,NULL, 0,NULL, 0,NULL, 0,NULL, 0,NULL, 0,NULL, 0,NULL, 0,NULL, 0,NULL, 0,NULL, 0,NULL, 0,NULL, 0,NULL, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, CARAVAN__TESTING__V1__KITCHEN_SINK__CHOICE__NOT_SET, {0}, CARAVAN__TESTING__V1__KITCHEN_SINK___O_INT32__NOT_SET, {0}, CARAVAN__TESTING__V1__KITCHEN_SINK___O_STRING__NOT_SET, {0}, CARAVAN__TESTING__V1__KITCHEN_SINK___O_BOOL__NOT_SET, {0}, CARAVAN__TESTING__V1__KITCHEN_SINK___O_COLOR__NOT_SET, {0}, CARAVAN__TESTING__V1__KITCHEN_SINK___O_BYTES__NOT_SET, {0}, CARAVAN__TESTING__V1__KITCHEN_SINK___O_UINT64__NOT_SET, {0} }
+    , 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, (char *)protobuf_c_empty_string, {0,NULL}, CARAVAN__TESTING__V1__COLOR__COLOR_UNSPECIFIED, CARAVAN__TESTING__V1__KITCHEN_SINK__MOOD__CALM, NULL, NULL, 0,NULL, 0,NULL, 0,NULL, 0,NULL, 0,NULL, 0,NULL, 0,NULL, 0,NULL, 0,NULL, 0,NULL, 0,NULL, 0,NULL, 0,NULL, 0,NULL, 0,NULL, 0,NULL, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, CARAVAN__TESTING__V1__KITCHEN_SINK__CHOICE__NOT_SET, {0}, CARAVAN__TESTING__V1__KITCHEN_SINK___O_INT32__NOT_SET, {0}, CARAVAN__TESTING__V1__KITCHEN_SINK___O_STRING__NOT_SET, {0}, CARAVAN__TESTING__V1__KITCHEN_SINK___O_BOOL__NOT_SET, {0}, CARAVAN__TESTING__V1__KITCHEN_SINK___O_COLOR__NOT_SET, {0}, CARAVAN__TESTING__V1__KITCHEN_SINK___O_BYTES__NOT_SET, {0}, CARAVAN__TESTING__V1__KITCHEN_SINK___O_UINT64__NOT_SET, {0}, CARAVAN__TESTING__V1__KITCHEN_SINK___F_DOUBLE__NOT_SET, {0}, CARAVAN__TESTING__V1__KITCHEN_SINK___F_FLOAT__NOT_SET, {0} }
 
 
 /*

@@ -74,6 +74,12 @@ typedef enum _Caravan__Trade__V1__FigureBasis {
 
 /* --- messages --- */
 
+typedef enum {
+  CARAVAN__TRADE__V1__TRADE_FLOW___VALUE_USD__NOT_SET = 0,
+  CARAVAN__TRADE__V1__TRADE_FLOW___VALUE_USD_VALUE_USD = 7
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(CARAVAN__TRADE__V1__TRADE_FLOW___VALUE_USD__CASE)
+} Caravan__Trade__V1__TradeFlow__ValueUsdCase;
+
 /*
  * One recorded trade flow: the value of one category of goods moving in one
  * direction between China and one partner in a year (or a month of it).
@@ -101,7 +107,6 @@ struct  Caravan__Trade__V1__TradeFlow
    * an enum, so new categories need no API change.
    */
   char *category;
-  double value_usd;
   /*
    * Where the figure comes from (publication, customs table, generator).
    */
@@ -114,11 +119,21 @@ struct  Caravan__Trade__V1__TradeFlow
    * When the server stored it; set by the server.
    */
   int64_t recorded_at_unix_seconds;
+  Caravan__Trade__V1__TradeFlow__ValueUsdCase _value_usd_case;
+  union {
+    double value_usd;
+  };
 };
 #define CARAVAN__TRADE__V1__TRADE_FLOW__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&caravan__trade__v1__trade_flow__descriptor) \
-    , (char *)protobuf_c_empty_string, 0, 0, (char *)protobuf_c_empty_string, CARAVAN__TRADE__V1__TRADE_DIRECTION__DIRECTION_UNSPECIFIED, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, 0, 0 }
+    , (char *)protobuf_c_empty_string, 0, 0, (char *)protobuf_c_empty_string, CARAVAN__TRADE__V1__TRADE_DIRECTION__DIRECTION_UNSPECIFIED, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, CARAVAN__TRADE__V1__TRADE_FLOW___VALUE_USD__NOT_SET, {0} }
 
+
+typedef enum {
+  CARAVAN__TRADE__V1__PUBLISHED_FIGURE___VALUE_USD__NOT_SET = 0,
+  CARAVAN__TRADE__V1__PUBLISHED_FIGURE___VALUE_USD_VALUE_USD = 3
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(CARAVAN__TRADE__V1__PUBLISHED_FIGURE___VALUE_USD__CASE)
+} Caravan__Trade__V1__PublishedFigure__ValueUsdCase;
 
 /*
  * A figure as published, kept apart from sums of recorded flows.
@@ -131,16 +146,19 @@ struct  Caravan__Trade__V1__PublishedFigure
    * Partner country (ISO alpha-2); "" for the whole China–Central Asia total.
    */
   char *country;
-  double value_usd;
   /*
    * What the figure measures, e.g. "Bilateral China–Central Asia trade".
    */
   char *description;
   char *source;
+  Caravan__Trade__V1__PublishedFigure__ValueUsdCase _value_usd_case;
+  union {
+    double value_usd;
+  };
 };
 #define CARAVAN__TRADE__V1__PUBLISHED_FIGURE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&caravan__trade__v1__published_figure__descriptor) \
-    , 0, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+    , 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, CARAVAN__TRADE__V1__PUBLISHED_FIGURE___VALUE_USD__NOT_SET, {0} }
 
 
 /*
@@ -278,6 +296,24 @@ struct  Caravan__Trade__V1__StreamFlowsResponse
     , NULL }
 
 
+typedef enum {
+  CARAVAN__TRADE__V1__YEAR_ON_YEAR_CHANGE___PREVIOUS_TOTAL_USD__NOT_SET = 0,
+  CARAVAN__TRADE__V1__YEAR_ON_YEAR_CHANGE___PREVIOUS_TOTAL_USD_PREVIOUS_TOTAL_USD = 2
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(CARAVAN__TRADE__V1__YEAR_ON_YEAR_CHANGE___PREVIOUS_TOTAL_USD__CASE)
+} Caravan__Trade__V1__YearOnYearChange__PreviousTotalUsdCase;
+
+typedef enum {
+  CARAVAN__TRADE__V1__YEAR_ON_YEAR_CHANGE___CHANGE_USD__NOT_SET = 0,
+  CARAVAN__TRADE__V1__YEAR_ON_YEAR_CHANGE___CHANGE_USD_CHANGE_USD = 3
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(CARAVAN__TRADE__V1__YEAR_ON_YEAR_CHANGE___CHANGE_USD__CASE)
+} Caravan__Trade__V1__YearOnYearChange__ChangeUsdCase;
+
+typedef enum {
+  CARAVAN__TRADE__V1__YEAR_ON_YEAR_CHANGE___CHANGE_PERCENT__NOT_SET = 0,
+  CARAVAN__TRADE__V1__YEAR_ON_YEAR_CHANGE___CHANGE_PERCENT_CHANGE_PERCENT = 4
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(CARAVAN__TRADE__V1__YEAR_ON_YEAR_CHANGE___CHANGE_PERCENT__CASE)
+} Caravan__Trade__V1__YearOnYearChange__ChangePercentCase;
+
 /*
  * Change against the previous year's recorded total.
  */
@@ -285,17 +321,50 @@ struct  Caravan__Trade__V1__YearOnYearChange
 {
   ProtobufCMessage base;
   uint32_t previous_year;
-  double previous_total_usd;
-  double change_usd;
-  /*
-   * Relative to the previous year's total, in percent (e.g. 5.2).
-   */
-  double change_percent;
+  Caravan__Trade__V1__YearOnYearChange__PreviousTotalUsdCase _previous_total_usd_case;
+  union {
+    double previous_total_usd;
+  };
+  Caravan__Trade__V1__YearOnYearChange__ChangeUsdCase _change_usd_case;
+  union {
+    double change_usd;
+  };
+  Caravan__Trade__V1__YearOnYearChange__ChangePercentCase _change_percent_case;
+  union {
+    /*
+     * Relative to the previous year's total, in percent (e.g. 5.2).
+     */
+    double change_percent;
+  };
 };
 #define CARAVAN__TRADE__V1__YEAR_ON_YEAR_CHANGE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&caravan__trade__v1__year_on_year_change__descriptor) \
-    , 0, 0, 0, 0 }
+    , 0, CARAVAN__TRADE__V1__YEAR_ON_YEAR_CHANGE___PREVIOUS_TOTAL_USD__NOT_SET, {0}, CARAVAN__TRADE__V1__YEAR_ON_YEAR_CHANGE___CHANGE_USD__NOT_SET, {0}, CARAVAN__TRADE__V1__YEAR_ON_YEAR_CHANGE___CHANGE_PERCENT__NOT_SET, {0} }
 
+
+typedef enum {
+  CARAVAN__TRADE__V1__MILESTONE_PROGRESS___TARGET_USD__NOT_SET = 0,
+  CARAVAN__TRADE__V1__MILESTONE_PROGRESS___TARGET_USD_TARGET_USD = 1
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(CARAVAN__TRADE__V1__MILESTONE_PROGRESS___TARGET_USD__CASE)
+} Caravan__Trade__V1__MilestoneProgress__TargetUsdCase;
+
+typedef enum {
+  CARAVAN__TRADE__V1__MILESTONE_PROGRESS___VALUE_USD__NOT_SET = 0,
+  CARAVAN__TRADE__V1__MILESTONE_PROGRESS___VALUE_USD_VALUE_USD = 2
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(CARAVAN__TRADE__V1__MILESTONE_PROGRESS___VALUE_USD__CASE)
+} Caravan__Trade__V1__MilestoneProgress__ValueUsdCase;
+
+typedef enum {
+  CARAVAN__TRADE__V1__MILESTONE_PROGRESS___PERCENT__NOT_SET = 0,
+  CARAVAN__TRADE__V1__MILESTONE_PROGRESS___PERCENT_PERCENT = 3
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(CARAVAN__TRADE__V1__MILESTONE_PROGRESS___PERCENT__CASE)
+} Caravan__Trade__V1__MilestoneProgress__PercentCase;
+
+typedef enum {
+  CARAVAN__TRADE__V1__MILESTONE_PROGRESS___REMAINING_USD__NOT_SET = 0,
+  CARAVAN__TRADE__V1__MILESTONE_PROGRESS___REMAINING_USD_REMAINING_USD = 4
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(CARAVAN__TRADE__V1__MILESTONE_PROGRESS___REMAINING_USD__CASE)
+} Caravan__Trade__V1__MilestoneProgress__RemainingUsdCase;
 
 /*
  * Progress towards the USD 100 billion China–Central Asia trade milestone.
@@ -304,26 +373,38 @@ struct  Caravan__Trade__V1__MilestoneProgress
 {
   ProtobufCMessage base;
   /*
-   * 100e9.
-   */
-  double target_usd;
-  double value_usd;
-  /*
-   * value_usd / target_usd, in percent; may exceed 100.
-   */
-  double percent;
-  /*
-   * max(0, target_usd - value_usd).
-   */
-  double remaining_usd;
-  /*
    * The published total when one exists for the year, else recorded flows.
    */
   Caravan__Trade__V1__FigureBasis basis;
+  Caravan__Trade__V1__MilestoneProgress__TargetUsdCase _target_usd_case;
+  union {
+    /*
+     * 100e9.
+     */
+    double target_usd;
+  };
+  Caravan__Trade__V1__MilestoneProgress__ValueUsdCase _value_usd_case;
+  union {
+    double value_usd;
+  };
+  Caravan__Trade__V1__MilestoneProgress__PercentCase _percent_case;
+  union {
+    /*
+     * value_usd / target_usd, in percent; may exceed 100.
+     */
+    double percent;
+  };
+  Caravan__Trade__V1__MilestoneProgress__RemainingUsdCase _remaining_usd_case;
+  union {
+    /*
+     * max(0, target_usd - value_usd).
+     */
+    double remaining_usd;
+  };
 };
 #define CARAVAN__TRADE__V1__MILESTONE_PROGRESS__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&caravan__trade__v1__milestone_progress__descriptor) \
-    , 0, 0, 0, 0, CARAVAN__TRADE__V1__FIGURE_BASIS__FIGURE_BASIS_UNSPECIFIED }
+    , CARAVAN__TRADE__V1__FIGURE_BASIS__FIGURE_BASIS_UNSPECIFIED, CARAVAN__TRADE__V1__MILESTONE_PROGRESS___TARGET_USD__NOT_SET, {0}, CARAVAN__TRADE__V1__MILESTONE_PROGRESS___VALUE_USD__NOT_SET, {0}, CARAVAN__TRADE__V1__MILESTONE_PROGRESS___PERCENT__NOT_SET, {0}, CARAVAN__TRADE__V1__MILESTONE_PROGRESS___REMAINING_USD__NOT_SET, {0} }
 
 
 struct  Caravan__Trade__V1__GetSummaryRequest
@@ -398,27 +479,41 @@ struct  Caravan__Trade__V1__GetSummaryResponse__ByCategoryUsdEntry
     , CARAVAN__TRADE__V1__GET_SUMMARY_RESPONSE__BY_CATEGORY_USD_ENTRY___KEY__NOT_SET, {0}, CARAVAN__TRADE__V1__GET_SUMMARY_RESPONSE__BY_CATEGORY_USD_ENTRY___VALUE__NOT_SET, {0} }
 
 
+typedef enum {
+  CARAVAN__TRADE__V1__GET_SUMMARY_RESPONSE___RECORDED_TOTAL_USD__NOT_SET = 0,
+  CARAVAN__TRADE__V1__GET_SUMMARY_RESPONSE___RECORDED_TOTAL_USD_RECORDED_TOTAL_USD = 3
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(CARAVAN__TRADE__V1__GET_SUMMARY_RESPONSE___RECORDED_TOTAL_USD__CASE)
+} Caravan__Trade__V1__GetSummaryResponse__RecordedTotalUsdCase;
+
+typedef enum {
+  CARAVAN__TRADE__V1__GET_SUMMARY_RESPONSE___SYNTHETIC_USD__NOT_SET = 0,
+  CARAVAN__TRADE__V1__GET_SUMMARY_RESPONSE___SYNTHETIC_USD_SYNTHETIC_USD = 4
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(CARAVAN__TRADE__V1__GET_SUMMARY_RESPONSE___SYNTHETIC_USD__CASE)
+} Caravan__Trade__V1__GetSummaryResponse__SyntheticUsdCase;
+
+typedef enum {
+  CARAVAN__TRADE__V1__GET_SUMMARY_RESPONSE___EXPORT_USD__NOT_SET = 0,
+  CARAVAN__TRADE__V1__GET_SUMMARY_RESPONSE___EXPORT_USD_EXPORT_USD = 7
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(CARAVAN__TRADE__V1__GET_SUMMARY_RESPONSE___EXPORT_USD__CASE)
+} Caravan__Trade__V1__GetSummaryResponse__ExportUsdCase;
+
+typedef enum {
+  CARAVAN__TRADE__V1__GET_SUMMARY_RESPONSE___IMPORT_USD__NOT_SET = 0,
+  CARAVAN__TRADE__V1__GET_SUMMARY_RESPONSE___IMPORT_USD_IMPORT_USD = 8
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(CARAVAN__TRADE__V1__GET_SUMMARY_RESPONSE___IMPORT_USD__CASE)
+} Caravan__Trade__V1__GetSummaryResponse__ImportUsdCase;
+
 struct  Caravan__Trade__V1__GetSummaryResponse
 {
   ProtobufCMessage base;
   uint32_t year;
   char *country;
-  /*
-   * Sum of recorded flows matching the request.
-   */
-  double recorded_total_usd;
-  /*
-   * The part of recorded_total_usd that comes from synthetic flows.
-   */
-  double synthetic_usd;
   uint64_t flow_count;
   /*
    * Keyed by ISO alpha-2 country.
    */
   size_t n_by_country_usd;
   Caravan__Trade__V1__GetSummaryResponse__ByCountryUsdEntry **by_country_usd;
-  double export_usd;
-  double import_usd;
   /*
    * Keyed by category as recorded.
    */
@@ -436,10 +531,32 @@ struct  Caravan__Trade__V1__GetSummaryResponse
    * Absent when no figure is published for this year and country.
    */
   Caravan__Trade__V1__PublishedFigure *published;
+  Caravan__Trade__V1__GetSummaryResponse__RecordedTotalUsdCase _recorded_total_usd_case;
+  union {
+    /*
+     * Sum of recorded flows matching the request.
+     */
+    double recorded_total_usd;
+  };
+  Caravan__Trade__V1__GetSummaryResponse__SyntheticUsdCase _synthetic_usd_case;
+  union {
+    /*
+     * The part of recorded_total_usd that comes from synthetic flows.
+     */
+    double synthetic_usd;
+  };
+  Caravan__Trade__V1__GetSummaryResponse__ExportUsdCase _export_usd_case;
+  union {
+    double export_usd;
+  };
+  Caravan__Trade__V1__GetSummaryResponse__ImportUsdCase _import_usd_case;
+  union {
+    double import_usd;
+  };
 };
 #define CARAVAN__TRADE__V1__GET_SUMMARY_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&caravan__trade__v1__get_summary_response__descriptor) \
-    , 0, (char *)protobuf_c_empty_string, 0, 0, 0, 0,NULL, 0, 0, 0,NULL, NULL, NULL, NULL }
+    , 0, (char *)protobuf_c_empty_string, 0, 0,NULL, 0,NULL, NULL, NULL, NULL, CARAVAN__TRADE__V1__GET_SUMMARY_RESPONSE___RECORDED_TOTAL_USD__NOT_SET, {0}, CARAVAN__TRADE__V1__GET_SUMMARY_RESPONSE___SYNTHETIC_USD__NOT_SET, {0}, CARAVAN__TRADE__V1__GET_SUMMARY_RESPONSE___EXPORT_USD__NOT_SET, {0}, CARAVAN__TRADE__V1__GET_SUMMARY_RESPONSE___IMPORT_USD__NOT_SET, {0} }
 
 
 struct  Caravan__Trade__V1__TopCategoriesRequest
@@ -460,23 +577,50 @@ struct  Caravan__Trade__V1__TopCategoriesRequest
     , 0, (char *)protobuf_c_empty_string, 0 }
 
 
+typedef enum {
+  CARAVAN__TRADE__V1__CATEGORY_TOTAL___VALUE_USD__NOT_SET = 0,
+  CARAVAN__TRADE__V1__CATEGORY_TOTAL___VALUE_USD_VALUE_USD = 2
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(CARAVAN__TRADE__V1__CATEGORY_TOTAL___VALUE_USD__CASE)
+} Caravan__Trade__V1__CategoryTotal__ValueUsdCase;
+
+typedef enum {
+  CARAVAN__TRADE__V1__CATEGORY_TOTAL___SHARE_PERCENT__NOT_SET = 0,
+  CARAVAN__TRADE__V1__CATEGORY_TOTAL___SHARE_PERCENT_SHARE_PERCENT = 3
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(CARAVAN__TRADE__V1__CATEGORY_TOTAL___SHARE_PERCENT__CASE)
+} Caravan__Trade__V1__CategoryTotal__SharePercentCase;
+
+typedef enum {
+  CARAVAN__TRADE__V1__CATEGORY_TOTAL___SYNTHETIC_USD__NOT_SET = 0,
+  CARAVAN__TRADE__V1__CATEGORY_TOTAL___SYNTHETIC_USD_SYNTHETIC_USD = 4
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(CARAVAN__TRADE__V1__CATEGORY_TOTAL___SYNTHETIC_USD__CASE)
+} Caravan__Trade__V1__CategoryTotal__SyntheticUsdCase;
+
 struct  Caravan__Trade__V1__CategoryTotal
 {
   ProtobufCMessage base;
   char *category;
-  double value_usd;
-  /*
-   * Share of the year's recorded total (same country filter), in percent.
-   */
-  double share_percent;
-  /*
-   * The part of value_usd that comes from synthetic flows.
-   */
-  double synthetic_usd;
+  Caravan__Trade__V1__CategoryTotal__ValueUsdCase _value_usd_case;
+  union {
+    double value_usd;
+  };
+  Caravan__Trade__V1__CategoryTotal__SharePercentCase _share_percent_case;
+  union {
+    /*
+     * Share of the year's recorded total (same country filter), in percent.
+     */
+    double share_percent;
+  };
+  Caravan__Trade__V1__CategoryTotal__SyntheticUsdCase _synthetic_usd_case;
+  union {
+    /*
+     * The part of value_usd that comes from synthetic flows.
+     */
+    double synthetic_usd;
+  };
 };
 #define CARAVAN__TRADE__V1__CATEGORY_TOTAL__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&caravan__trade__v1__category_total__descriptor) \
-    , (char *)protobuf_c_empty_string, 0, 0, 0 }
+    , (char *)protobuf_c_empty_string, CARAVAN__TRADE__V1__CATEGORY_TOTAL___VALUE_USD__NOT_SET, {0}, CARAVAN__TRADE__V1__CATEGORY_TOTAL___SHARE_PERCENT__NOT_SET, {0}, CARAVAN__TRADE__V1__CATEGORY_TOTAL___SYNTHETIC_USD__NOT_SET, {0} }
 
 
 struct  Caravan__Trade__V1__TopCategoriesResponse
@@ -492,6 +636,12 @@ struct  Caravan__Trade__V1__TopCategoriesResponse
  { PROTOBUF_C_MESSAGE_INIT (&caravan__trade__v1__top_categories_response__descriptor) \
     , 0,NULL }
 
+
+typedef enum {
+  CARAVAN__TRADE__V1__LIVE_STREAM_SESSION___SALES_CNY__NOT_SET = 0,
+  CARAVAN__TRADE__V1__LIVE_STREAM_SESSION___SALES_CNY_SALES_CNY = 8
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(CARAVAN__TRADE__V1__LIVE_STREAM_SESSION___SALES_CNY__CASE)
+} Caravan__Trade__V1__LiveStreamSession__SalesCnyCase;
 
 /*
  * One live-streaming sales session at a cross-border e-commerce hub.
@@ -521,16 +671,25 @@ struct  Caravan__Trade__V1__LiveStreamSession
    * International followers gained during the session.
    */
   uint64_t new_followers;
-  double sales_cny;
   /*
    * True when generated rather than reported.
    */
   protobuf_c_boolean synthetic;
+  Caravan__Trade__V1__LiveStreamSession__SalesCnyCase _sales_cny_case;
+  union {
+    double sales_cny;
+  };
 };
 #define CARAVAN__TRADE__V1__LIVE_STREAM_SESSION__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&caravan__trade__v1__live_stream_session__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0, 0, 0 }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0, 0, CARAVAN__TRADE__V1__LIVE_STREAM_SESSION___SALES_CNY__NOT_SET, {0} }
 
+
+typedef enum {
+  CARAVAN__TRADE__V1__EXCHANGE_RATE___RATE__NOT_SET = 0,
+  CARAVAN__TRADE__V1__EXCHANGE_RATE___RATE_RATE = 3
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(CARAVAN__TRADE__V1__EXCHANGE_RATE___RATE__CASE)
+} Caravan__Trade__V1__ExchangeRate__RateCase;
 
 /*
  * A currency conversion: 1 unit of base_currency buys `rate` quote_currency.
@@ -546,20 +705,35 @@ struct  Caravan__Trade__V1__ExchangeRate
    * ISO 4217, e.g. "USD".
    */
   char *quote_currency;
-  /*
-   * e.g. 0.1394 USD per CNY, as implied by the published hub figures.
-   */
-  double rate;
   char *source;
   /*
    * ISO "YYYY-MM-DD" the rate applies to.
    */
   char *as_of_date;
+  Caravan__Trade__V1__ExchangeRate__RateCase _rate_case;
+  union {
+    /*
+     * e.g. 0.1394 USD per CNY, as implied by the published hub figures.
+     */
+    double rate;
+  };
 };
 #define CARAVAN__TRADE__V1__EXCHANGE_RATE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&caravan__trade__v1__exchange_rate__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, CARAVAN__TRADE__V1__EXCHANGE_RATE___RATE__NOT_SET, {0} }
 
+
+typedef enum {
+  CARAVAN__TRADE__V1__HUB_PUBLISHED_FIGURES___SALES_CNY__NOT_SET = 0,
+  CARAVAN__TRADE__V1__HUB_PUBLISHED_FIGURES___SALES_CNY_SALES_CNY = 3
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(CARAVAN__TRADE__V1__HUB_PUBLISHED_FIGURES___SALES_CNY__CASE)
+} Caravan__Trade__V1__HubPublishedFigures__SalesCnyCase;
+
+typedef enum {
+  CARAVAN__TRADE__V1__HUB_PUBLISHED_FIGURES___SALES_USD__NOT_SET = 0,
+  CARAVAN__TRADE__V1__HUB_PUBLISHED_FIGURES___SALES_USD_SALES_USD = 4
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(CARAVAN__TRADE__V1__HUB_PUBLISHED_FIGURES___SALES_USD__CASE)
+} Caravan__Trade__V1__HubPublishedFigures__SalesUsdCase;
 
 /*
  * Hub figures as published (e.g. 5 million followers, CNY 100 million by
@@ -576,17 +750,23 @@ struct  Caravan__Trade__V1__HubPublishedFigures
    * Published as "more than"; this is the lower bound.
    */
   uint64_t followers;
-  /*
-   * Published as "over"; this is the lower bound.
-   */
-  double sales_cny;
-  double sales_usd;
   char *description;
   char *source;
+  Caravan__Trade__V1__HubPublishedFigures__SalesCnyCase _sales_cny_case;
+  union {
+    /*
+     * Published as "over"; this is the lower bound.
+     */
+    double sales_cny;
+  };
+  Caravan__Trade__V1__HubPublishedFigures__SalesUsdCase _sales_usd_case;
+  union {
+    double sales_usd;
+  };
 };
 #define CARAVAN__TRADE__V1__HUB_PUBLISHED_FIGURES__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&caravan__trade__v1__hub_published_figures__descriptor) \
-    , (char *)protobuf_c_empty_string, 0, 0, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+    , (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, CARAVAN__TRADE__V1__HUB_PUBLISHED_FIGURES___SALES_CNY__NOT_SET, {0}, CARAVAN__TRADE__V1__HUB_PUBLISHED_FIGURES___SALES_USD__NOT_SET, {0} }
 
 
 struct  Caravan__Trade__V1__RecordStreamSessionRequest
@@ -632,6 +812,18 @@ struct  Caravan__Trade__V1__HubStatsRequest
     , (char *)protobuf_c_empty_string, 0, 0, 0 }
 
 
+typedef enum {
+  CARAVAN__TRADE__V1__CREATOR_TOTAL___SALES_CNY__NOT_SET = 0,
+  CARAVAN__TRADE__V1__CREATOR_TOTAL___SALES_CNY_SALES_CNY = 5
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(CARAVAN__TRADE__V1__CREATOR_TOTAL___SALES_CNY__CASE)
+} Caravan__Trade__V1__CreatorTotal__SalesCnyCase;
+
+typedef enum {
+  CARAVAN__TRADE__V1__CREATOR_TOTAL___SALES_USD__NOT_SET = 0,
+  CARAVAN__TRADE__V1__CREATOR_TOTAL___SALES_USD_SALES_USD = 6
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(CARAVAN__TRADE__V1__CREATOR_TOTAL___SALES_USD__CASE)
+} Caravan__Trade__V1__CreatorTotal__SalesUsdCase;
+
 /*
  * One creator's totals within a HubStats period.
  */
@@ -642,17 +834,35 @@ struct  Caravan__Trade__V1__CreatorTotal
   char *creator_country;
   uint64_t sessions;
   uint64_t new_followers;
-  double sales_cny;
-  double sales_usd;
   /*
    * True when any of the creator's sessions is synthetic.
    */
   protobuf_c_boolean synthetic;
+  Caravan__Trade__V1__CreatorTotal__SalesCnyCase _sales_cny_case;
+  union {
+    double sales_cny;
+  };
+  Caravan__Trade__V1__CreatorTotal__SalesUsdCase _sales_usd_case;
+  union {
+    double sales_usd;
+  };
 };
 #define CARAVAN__TRADE__V1__CREATOR_TOTAL__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&caravan__trade__v1__creator_total__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0, 0, 0 }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0, CARAVAN__TRADE__V1__CREATOR_TOTAL___SALES_CNY__NOT_SET, {0}, CARAVAN__TRADE__V1__CREATOR_TOTAL___SALES_USD__NOT_SET, {0} }
 
+
+typedef enum {
+  CARAVAN__TRADE__V1__HUB_STATS_RESPONSE___SALES_CNY__NOT_SET = 0,
+  CARAVAN__TRADE__V1__HUB_STATS_RESPONSE___SALES_CNY_SALES_CNY = 7
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(CARAVAN__TRADE__V1__HUB_STATS_RESPONSE___SALES_CNY__CASE)
+} Caravan__Trade__V1__HubStatsResponse__SalesCnyCase;
+
+typedef enum {
+  CARAVAN__TRADE__V1__HUB_STATS_RESPONSE___SALES_USD__NOT_SET = 0,
+  CARAVAN__TRADE__V1__HUB_STATS_RESPONSE___SALES_USD_SALES_USD = 8
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(CARAVAN__TRADE__V1__HUB_STATS_RESPONSE___SALES_USD__CASE)
+} Caravan__Trade__V1__HubStatsResponse__SalesUsdCase;
 
 struct  Caravan__Trade__V1__HubStatsResponse
 {
@@ -666,11 +876,6 @@ struct  Caravan__Trade__V1__HubStatsResponse
   uint64_t new_followers;
   uint64_t sessions;
   uint64_t synthetic_sessions;
-  double sales_cny;
-  /*
-   * sales_cny converted at cny_usd_rate.
-   */
-  double sales_usd;
   Caravan__Trade__V1__ExchangeRate *cny_usd_rate;
   /*
    * Largest sales_cny first.
@@ -681,10 +886,21 @@ struct  Caravan__Trade__V1__HubStatsResponse
    * Absent for a hub with no published figures.
    */
   Caravan__Trade__V1__HubPublishedFigures *published;
+  Caravan__Trade__V1__HubStatsResponse__SalesCnyCase _sales_cny_case;
+  union {
+    double sales_cny;
+  };
+  Caravan__Trade__V1__HubStatsResponse__SalesUsdCase _sales_usd_case;
+  union {
+    /*
+     * sales_cny converted at cny_usd_rate.
+     */
+    double sales_usd;
+  };
 };
 #define CARAVAN__TRADE__V1__HUB_STATS_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&caravan__trade__v1__hub_stats_response__descriptor) \
-    , (char *)protobuf_c_empty_string, 0, 0, 0, 0, 0, 0, 0, NULL, 0,NULL, NULL }
+    , (char *)protobuf_c_empty_string, 0, 0, 0, 0, 0, NULL, 0,NULL, NULL, CARAVAN__TRADE__V1__HUB_STATS_RESPONSE___SALES_CNY__NOT_SET, {0}, CARAVAN__TRADE__V1__HUB_STATS_RESPONSE___SALES_USD__NOT_SET, {0} }
 
 
 /* Caravan__Trade__V1__TradeFlow methods */

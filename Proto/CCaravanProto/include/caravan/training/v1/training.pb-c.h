@@ -380,6 +380,12 @@ struct  Caravan__Training__V1__StatisticsRequest
     , CARAVAN__TRAINING__V1__STATISTICS_GROUPING__STATISTICS_GROUPING_UNSPECIFIED, (char *)protobuf_c_empty_string }
 
 
+typedef enum {
+  CARAVAN__TRAINING__V1__TRAINING_STATISTICS_ROW___COMPLETION_RATE__NOT_SET = 0,
+  CARAVAN__TRAINING__V1__TRAINING_STATISTICS_ROW___COMPLETION_RATE_COMPLETION_RATE = 7
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(CARAVAN__TRAINING__V1__TRAINING_STATISTICS_ROW___COMPLETION_RATE__CASE)
+} Caravan__Training__V1__TrainingStatisticsRow__CompletionRateCase;
+
 /*
  * Counts for one group (or all groups, in `total`).
  */
@@ -402,17 +408,20 @@ struct  Caravan__Training__V1__TrainingStatisticsRow
   uint64_t waitlisted;
   uint64_t completed;
   /*
-   * completed / (enrolled + completed), in [0, 1]; 0 when both are 0.
-   */
-  double completion_rate;
-  /*
    * Programs in this group that are synthetic.
    */
   uint32_t synthetic_programs;
+  Caravan__Training__V1__TrainingStatisticsRow__CompletionRateCase _completion_rate_case;
+  union {
+    /*
+     * completed / (enrolled + completed), in [0, 1]; 0 when both are 0.
+     */
+    double completion_rate;
+  };
 };
 #define CARAVAN__TRAINING__V1__TRAINING_STATISTICS_ROW__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&caravan__training__v1__training_statistics_row__descriptor) \
-    , (char *)protobuf_c_empty_string, 0, 0, 0, 0, 0, 0, 0 }
+    , (char *)protobuf_c_empty_string, 0, 0, 0, 0, 0, 0, CARAVAN__TRAINING__V1__TRAINING_STATISTICS_ROW___COMPLETION_RATE__NOT_SET, {0} }
 
 
 struct  Caravan__Training__V1__StatisticsResponse
