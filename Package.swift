@@ -247,6 +247,7 @@ let package = Package(
                 "CaravanGatewayAPI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
+                .product(name: "Atomics", package: "swift-atomics"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -322,6 +323,15 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
             path: "Tests/CaravanTrainingTests",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "CaravanCLITests",
+            dependencies: [
+                "CaravanCLI", "CaravanServer", "CaravanEcho", "CaravanTCP", "CaravanServiceKit",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            path: "Tests/CaravanCLITests",
             swiftSettings: swiftSettings
         ),
         .testTarget(

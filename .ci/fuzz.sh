@@ -7,6 +7,7 @@
 #   FUZZ_SECONDS=0 .ci/fuzz.sh     fuzz until stopped
 #   FUZZ_JOBS=2 .ci/fuzz.sh        fuzz in 2 processes (libFuzzer -fork)
 #   .ci/fuzz.sh FILE...            replay inputs (e.g. a crash-* file) and exit
+#   FUZZ_CONFIG=debug .ci/fuzz.sh  a debug build (builds faster, runs ~15x slower)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -22,16 +23,22 @@ if ! ls /opt/swift/usr/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a >/dev/n
     exit 1
 fi
 
-flags=(-Xswiftc -sanitize=fuzzer,address -Xswiftc -DFUZZING)
-echo "fuzz.sh: building Tests/Fuzz (FrameFuzzer) with -sanitize=fuzzer,address"
-swift build --package-path Tests/Fuzz --scratch-path "$scratch" --product FrameFuzzer "${flags[@]}" 2>&1 \
-    | grep -v "Cannot export local symbol" || true
+config=${FUZZ_CONFIG:-release}
+# Optimised (preconditions stay on): ~7,000 inputs/s here against ~450 for debug.
+flags=(-c "$config" -Xswiftc -sanitize=fuzzer,address -Xswiftc -DFUZZING)
+echo "fuzz.sh: building Tests/Fuzz (FrameFuzzer, $config) with -sanitize=fuzzer,address"
+mkdir -p "$root/.fuzz"
+if ! swift build --package-path Tests/Fuzz --scratch-path "$scratch" --product FrameFuzzer "${flags[@]}" \
+    >"$root/.fuzz/build.log" 2>&1; then
+    grep -v "Cannot export local symbol" "$root/.fuzz/build.log" | grep -E "error|warning: unre" | head -40 >&2 || true
+    echo "fuzz.sh: the build failed (full log: .fuzz/build.log)" >&2
+    exit 1
+fi
 bin="$(swift build --package-path Tests/Fuzz --scratch-path "$scratch" --show-bin-path "${flags[@]}")/FrameFuzzer"
-[ -x "$bin" ] || { echo "fuzz.sh: the build failed" >&2; exit 1; }
 
 # Let libFuzzer and ASan report crashes, not the Swift runtime's backtracer.
 export SWIFT_BACKTRACE=enable=no
-export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=0:abort_on_error=0}"
+# Leak detection stays on (libFuzzer checks inputs that add coverage).
 
 if [ $# -gt 0 ]; then
     exec "$bin" -runs=1 "$@"
@@ -43,7 +50,9 @@ args=(-artifact_prefix="$root/.fuzz/" -max_len=4096 -timeout=10 -rss_limit_mb=20
 [ "$jobs" -gt 1 ] && args+=(-fork="$jobs")
 echo "fuzz.sh: fuzzing for ${seconds}s (0 = until stopped), corpus $corpus + seeds $seeds"
 set +e
-"$bin" "${args[@]}" "$corpus" "$seeds" 2>&1 | tee "$root/.fuzz/last-run.log" | grep -v "^#[0-9]*[[:space:]]*\(NEW\|REDUCE\|pulse\)"
+# The full log goes to .fuzz/last-run.log; the terminal gets the summary.
+"$bin" "${args[@]}" "$corpus" "$seeds" 2>&1 | tee "$root/.fuzz/last-run.log" \
+    | grep -v -e '^#[0-9]*[[:space:]]*\(NEW\|REDUCE\|pulse\)' -e '" # Uses: '
 status=${PIPESTATUS[0]}
 set -e
 if [ "$status" -ne 0 ]; then

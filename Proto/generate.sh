@@ -77,16 +77,29 @@ for f in "${files[@]}"; do
     mv "$work/c-raw/$stem.pb-c.h" "$work/c/include/$stem.pb-c.h"
 done
 
-# Replace the previous output. CCaravanProto/ is generated as a whole; in
-# Swift/<Module>/ only *.pb.swift files are ours.
-rm -rf "$out_dir/CCaravanProto"
-mkdir -p "$out_dir"
-cp -R "$work/c" "$out_dir/CCaravanProto"
+# Replace the previous output, touching only files whose content changed
+# (unchanged files keep their timestamps, so builds do not redo them).
+# CCaravanProto/ is generated as a whole; in Swift/<Module>/ only *.pb.swift
+# files are ours.
+sync_file() { # source destination
+    if ! cmp -s "$1" "$2"; then
+        mkdir -p "$(dirname "$2")"
+        cp "$1" "$2"
+    fi
+}
+mkdir -p "$out_dir/CCaravanProto"
+(cd "$work/c" && find . -type f) | while read -r f; do sync_file "$work/c/$f" "$out_dir/CCaravanProto/$f"; done
+(cd "$out_dir/CCaravanProto" && find . -type f) | while read -r f; do
+    [[ -e "$work/c/$f" ]] || rm -f "$out_dir/CCaravanProto/$f"
+done
+find "$out_dir/CCaravanProto" -type d -empty -delete
 for module_dir in "$work/swift"/*/; do
     module="$(basename "$module_dir")"
     mkdir -p "$out_dir/Swift/$module"
-    find "$out_dir/Swift/$module" -maxdepth 1 -name '*.pb.swift' -type f -delete
-    cp "$module_dir"*.pb.swift "$out_dir/Swift/$module/"
+    for f in "$module_dir"*.pb.swift; do sync_file "$f" "$out_dir/Swift/$module/$(basename "$f")"; done
+    for f in "$out_dir/Swift/$module"/*.pb.swift; do
+        [[ -e "$module_dir$(basename "$f")" ]] || rm -f "$f"
+    done
 done
 
 echo "generate.sh: generated ${#files[@]} files into $out_dir/CCaravanProto and $out_dir/Swift" >&2

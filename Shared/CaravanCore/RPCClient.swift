@@ -90,7 +90,7 @@ public struct RPCClient: Sendable {
     /// A retry is safe when the call never reached a server, or when it
     /// carries an idempotency key and failed with a retryable code.
     static func mayRetry(_ error: RPCError, options: ResolvedCallOptions, policy: RetryPolicy) -> Bool {
-        if error.neverSent && error.code != .deadlineExceeded { return true }
+        if error.neverSent && error.code == .unavailable { return true }
         return options.idempotencyKey != nil && policy.retryableCodes.contains(error.code)
     }
 

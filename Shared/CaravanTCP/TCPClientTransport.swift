@@ -85,6 +85,10 @@ public final class TCPClientTransport: ClientTransport, Sendable {
                 let (connection, unusable) = try await self.connect()
                 failures = 0
                 self.setSlot(index, .ready(connection))
+                if self.isShutdown {
+                    // close() ran while this connection was being made and did not see it.
+                    connection.eventLoop.execute { connection.handler.value.close() }
+                }
                 try? await unusable.get()
                 self.setSlot(index, .connecting)
             } catch {
@@ -307,6 +311,7 @@ public final class TCPClientTransport: ClientTransport, Sendable {
     ) async throws -> [UInt8] {
         let connection = try await self.connection(deadline: options.deadline)
         let header = try Self.encodeHeader(descriptor: descriptor, options: options)
+        try self.checkFrameSize(header.count + request.count, descriptor: descriptor)
         var frame = connection.channel.allocator.buffer(capacity: WireFormat.prefixSize + header.count + request.count)
         frame.writeFrame(kind: .request, flags: [.endStream, .hasMessage], callID: 0, header: header, payload: request)
         return try await connection.unary(frame: frame, deadline: options.deadline?.nioDeadline)
@@ -328,6 +333,7 @@ public final class TCPClientTransport: ClientTransport, Sendable {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask {
                     let writer = RawMessageWriter { bytes in
+                        try self.checkFrameSize(header.count + bytes.count, descriptor: descriptor)
                         if let header = opener.takeHeader() {
                             var frame = allocator.buffer(capacity: WireFormat.prefixSize + header.count + bytes.count)
                             frame.writeFrame(kind: .request, flags: .hasMessage, callID: 0, header: header, payload: bytes)
@@ -367,6 +373,18 @@ public final class TCPClientTransport: ClientTransport, Sendable {
             }
         } onCancel: {
             call.cancel()
+        }
+    }
+
+    /// Refuses, before sending, a frame the server would refuse for its size.
+    private func checkFrameSize(_ bodySize: Int, descriptor: MethodDescriptor) throws {
+        let length = WireFormat.fixedFieldsSize + bodySize
+        guard length <= self.configuration.maxFrameSize else {
+            throw RPCError(
+                code: .resourceExhausted,
+                message: "A \(length)-byte frame for \(descriptor.path) exceeds the limit of \(self.configuration.maxFrameSize) bytes.",
+                cause: CallNeverSent("frame too large")
+            )
         }
     }
 

@@ -165,13 +165,25 @@ struct ConnectionLifecycleTests {
         try await withServer(configuration: configuration) { _, port in
             try await withClient(port: port) { client, _ in
                 let echo = EchoClient(wrapping: client)
-                let sleep = SleepRequest(millis: 400)
-                async let first = echo.sleep(sleep)
-                async let second = echo.sleep(sleep)
-                try await Task.sleep(for: .milliseconds(100))
-                let error = await #expect(throws: RPCError.self) { _ = try await echo.sleep(sleep) }
-                #expect(error?.code == .resourceExhausted)
-                _ = try await (first, second)
+                // Three calls at once on one connection with a limit of two:
+                // exactly one is refused, whichever arrives last.
+                let outcomes = try await withThrowingTaskGroup(of: RPCError.Code?.self) { group in
+                    for _ in 0..<3 {
+                        group.addTask {
+                            do {
+                                _ = try await echo.sleep(SleepRequest(millis: 1_500))
+                                return nil
+                            } catch let error as RPCError {
+                                return error.code
+                            }
+                        }
+                    }
+                    var outcomes: [RPCError.Code?] = []
+                    for try await outcome in group { outcomes.append(outcome) }
+                    return outcomes
+                }
+                #expect(outcomes.filter { $0 == nil }.count == 2, "\(outcomes)")
+                #expect(outcomes.filter { $0 == .resourceExhausted }.count == 1, "\(outcomes)")
             }
         }
     }
@@ -196,6 +208,22 @@ struct ServerLimitTests {
                     #expect(error?.code == .unavailable || error?.code == .resourceExhausted)
                 }
                 _ = try await echo.unary(echoRequest("first again"))
+            }
+        }
+    }
+
+    @Test("A request over the client's own frame limit is refused before it is sent")
+    func clientFrameLimit() async throws {
+        try await withServer { _, port in
+            try await withClient(port: port, configuration: ClientConfiguration(maxFrameSize: 1024)) { client, _ in
+                let echo = EchoClient(wrapping: client)
+                let error = await #expect(throws: RPCError.self) {
+                    _ = try await echo.unary(echoRequest("big", payload: Array(repeating: 7, count: 2000)))
+                }
+                #expect(error?.code == .resourceExhausted)
+                #expect(error?.neverSent == true)
+                let small = try await echo.unary(echoRequest("small", payload: Array(repeating: 7, count: 500)))
+                #expect(small.payload.count == 500)
             }
         }
     }

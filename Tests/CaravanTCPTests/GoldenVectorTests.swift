@@ -108,6 +108,10 @@ struct GoldenVectorTests {
     /// checks its answers against the response-side vectors, byte for byte.
     @Test("A live server answers the documented requests with the documented bytes")
     func liveServer() async throws {
+        try await withTimeLimit(.seconds(30)) { try await Self.talkToLiveServer() }
+    }
+
+    static func talkToLiveServer() async throws {
         try await withServer { server, port in
             let connection = try await RawConnection.connect(port: port, sendPreface: false)
             try await connection.send(try Hex.bytes(GoldenVector.named("preface").hex))
@@ -146,23 +150,30 @@ struct GoldenVectorTests {
             let optionsAnswer = try await connection.nextFrame()
             #expect(optionsAnswer.callID == 6 && optionsAnswer.header.isEmpty && optionsAnswer.payload == [0x0A, 0x03, 1, 2, 3])
 
-            // PING gets the documented PONG.
+            // Call 7 sleeps. The PING after it gets the documented PONG, which also shows
+            // that the server has read call 7 (it handles frames in order).
+            let sleep = try SleepRequest(millis: 300).serializedBytes()
+            let sleepHeader = try RequestHeader(method: "/caravan.echo.v1.Echo/Sleep").serializedBytes()
+            try await connection.sendFrame(kind: .request, flags: [.endStream, .hasMessage], callID: 7, header: sleepHeader, payload: sleep)
             try await connection.send(try Hex.bytes(GoldenVector.named("ping").hex))
             let pong = try await connection.nextFrame()
             #expect(Hex.string(pong.bytes) == GoldenVector.named("pong").hex)
 
-            // Call 7 sleeps; a graceful shutdown then sends the documented GOAWAY (last call id 7),
-            // lets call 7 finish, and closes.
-            let sleep = try SleepRequest(millis: 300).serializedBytes()
-            let sleepHeader = try RequestHeader(method: "/caravan.echo.v1.Echo/Sleep").serializedBytes()
-            try await connection.sendFrame(kind: .request, flags: [.endStream, .hasMessage], callID: 7, header: sleepHeader, payload: sleep)
-            try await Task.sleep(for: .milliseconds(50))
+            // A graceful shutdown now sends the documented GOAWAY (last call id 7), lets call 7
+            // finish, and closes.
             server.beginGracefulShutdown()
             let goAway = try await connection.nextFrame()
             #expect(Hex.string(goAway.bytes) == GoldenVector.named("goaway").hex)
+            // A call opened after the GOAWAY is not processed: UNAVAILABLE, safe to retry.
+            let lateHeader = try RequestHeader(method: "/caravan.echo.v1.Echo/Unary").serializedBytes()
+            try await connection.sendFrame(
+                kind: .request, flags: [.endStream, .hasMessage], callID: 8, header: lateHeader, payload: [])
             let rest = try await connection.framesUntilClose()
-            #expect(rest.map(\.kind) == [.response])
-            #expect(rest.first?.callID == 7 && rest.first?.header == [], "the call in flight finishes OK")
+            #expect(rest.map(\.kind) == [.response, .response], "\(rest)")
+            let late = try #require(rest.first { $0.callID == 8 })
+            #expect(try ResponseHeader(serializedBytes: late.header).code == StatusCode.unavailable.rawValue)
+            let inFlight = try #require(rest.first { $0.callID == 7 })
+            #expect(inFlight.header.isEmpty && inFlight.flags == .hasMessage, "the call in flight finishes OK")
         }
     }
 }

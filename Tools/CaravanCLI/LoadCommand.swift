@@ -1,4 +1,5 @@
 import ArgumentParser
+import Atomics
 import CaravanCore
 import Foundation
 import CaravanServiceKit
@@ -8,7 +9,14 @@ struct LoadCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "load",
         abstract: "Drive load at a server and report throughput and latency percentiles.",
-        discussion: "Closed loop: each of --concurrency workers sends its next call when the last one finished."
+        discussion: """
+            Closed loop by default: each of --concurrency workers sends its next call when its last one \
+            finished. With --rps (or --rps-ramp) the load is an open loop: calls start on schedule whether \
+            or not earlier ones have answered, and latency is measured from the intended start, so a \
+            stalled server shows as latency rather than as fewer requests. --data may hold placeholders: \
+            {{n}} {{worker}} {{uuid}} {{now}} {{now_ms}} {{pick a|b}} {{rand LO HI}}. Ctrl-C stops the run \
+            and still writes the report.
+            """
     )
 
     @Argument(help: "Server address, host:port.")
@@ -17,10 +25,31 @@ struct LoadCommand: AsyncParsableCommand {
     @Option(name: .long, help: "The method to call.")
     var call: String
 
-    @Option(name: [.short, .long], help: "The request as JSON.")
-    var data: String = "{}"
+    @Option(name: [.short, .long], help: "The request as JSON (a template: see below).")
+    var data: String?
 
-    @Option(name: [.short, .long], help: "Calls in flight at once.")
+    @Option(name: .long, help: "Read the request (template) from this file.")
+    var dataFile: String?
+
+    @Option(name: .long, help: "Open loop: start this many calls per second.")
+    var rps: Double?
+
+    @Option(name: .long, help: "Open loop ramping FROM:TO:OVER calls per second, e.g. 100:5000:30s.")
+    var rpsRamp: String?
+
+    @Option(name: .long, help: "Run this long first without counting (e.g. 2s).")
+    var warmup: String?
+
+    @Flag(name: .long, help: "Give every call its own idempotency key (for writes).")
+    var idempotencyKeys = false
+
+    @Option(name: .long, help: "Compare with a JSON report from an earlier run; exit 3 past --threshold.")
+    var compare: String?
+
+    @Option(name: .long, help: "Allowed regression for --compare, in percent.")
+    var threshold: Double = 10
+
+    @Option(name: [.short, .long], help: "Calls in flight at once (closed loop); the most in flight (open loop).")
     var concurrency: Int = 1
 
     @Option(name: .long, help: "Connections the calls share.")
@@ -51,6 +80,9 @@ struct LoadCommand: AsyncParsableCommand {
         guard ["text", "json", "csv"].contains(self.format) else {
             throw ValidationError("--format must be text, json or csv.")
         }
+        if let rps = self.rps, !(rps > 0) { throw ValidationError("--rps must be positive.") }
+        if self.rps != nil && self.rpsRamp != nil { throw ValidationError("Give --rps or --rps-ramp, not both.") }
+        if self.data != nil && self.dataFile != nil { throw ValidationError("Give --data or --data-file, not both.") }
     }
 
     func run() async throws {
@@ -60,11 +92,28 @@ struct LoadCommand: AsyncParsableCommand {
         guard let method = SchemaRegistry.method(named: self.call) else {
             throw ValidationError("Unknown method '\(self.call)'.")
         }
-        let request: [UInt8]
+        let text: String
+        if let file = self.dataFile {
+            guard let contents = FileManager.default.contents(atPath: file) else {
+                throw ValidationError("Cannot read --data-file \(file).")
+            }
+            text = String(decoding: contents, as: UTF8.self)
+        } else {
+            text = self.data ?? "{}"
+        }
+        let template: RequestTemplate
         do {
-            request = try SchemaRegistry.encodeJSON(Data(self.data.utf8), as: method.inputType)
+            template = try RequestTemplate(text)
         } catch {
-            throw ValidationError("--data is not a valid \(method.inputType.protoMessageName) in JSON: \(error)")
+            throw ValidationError("\(error)")
+        }
+        // Check the request now (one rendering), not once per failed call.
+        let sample = template.render(number: 0, worker: 0)
+        let sampleBytes: [UInt8]
+        do {
+            sampleBytes = try SchemaRegistry.encodeJSON(Data(sample.utf8), as: method.inputType)
+        } catch {
+            throw ValidationError("The request is not a valid \(method.inputType.protoMessageName) in JSON: \(error)")
         }
         let stop: LoadPlan.Stop
         if let text = self.duration {
@@ -75,10 +124,39 @@ struct LoadCommand: AsyncParsableCommand {
         } else {
             stop = .duration(.seconds(10))
         }
+        var rate: RateSchedule?
+        if let rps = self.rps { rate = .constant(rps) }
+        if let ramp = self.rpsRamp {
+            guard let schedule = RateSchedule(ramp: ramp) else {
+                throw ValidationError("--rps-ramp must be FROM:TO:OVER, e.g. 100:5000:30s.")
+            }
+            rate = schedule
+        }
+        var warmup = Duration.zero
+        if let text = self.warmup {
+            guard let value = parseDuration(text) else { throw ValidationError("Bad --warmup '\(text)'.") }
+            warmup = value
+        }
+        let baseline: LoadReport? = try self.compare.map { path in
+            guard let data = FileManager.default.contents(atPath: path) else {
+                throw ValidationError("Cannot read the baseline \(path).")
+            }
+            do {
+                return try JSONDecoder().decode(LoadReport.self, from: data)
+            } catch {
+                throw ValidationError("\(path) is not a caravan load JSON report: \(error)")
+            }
+        }
         let options = try CommonOptions.callOptions(timeout: self.timeout, headers: self.header, idempotencyKey: nil)
         let plan = LoadPlan(
-            endpoint: endpoint, method: method, request: request, concurrency: self.concurrency,
-            connections: self.connections, stop: stop, timeout: options.timeout, metadata: options.metadata)
+            endpoint: endpoint, method: method,
+            request: template.isConstant ? .fixed(sampleBytes) : .template(template),
+            concurrency: rate == nil ? self.concurrency : max(self.concurrency, 10_000),
+            connections: self.connections, stop: stop, rate: rate, warmup: warmup,
+            timeout: options.timeout, metadata: options.metadata, idempotencyKeys: self.idempotencyKeys)
+        let interrupted = ManagedAtomic(false)
+        let signals = InterruptHandler { interrupted.store(true, ordering: .relaxed) }
+        defer { signals.cancel() }
         let showProgress = isatty(STDERR_FILENO) == 1
         var progress: (@Sendable (Int, Duration) -> Void)?
         if showProgress {
@@ -89,18 +167,23 @@ struct LoadCommand: AsyncParsableCommand {
                 FileHandle.standardError.write(Data(line.utf8))
             }
         }
-        let report = try await LoadGenerator.run(plan, progress: progress)
+        let report = try await LoadGenerator.run(plan, stop: interrupted, progress: progress)
         if showProgress { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
-        let text: String
+        let rendered: String
         switch self.format {
-        case "json": text = try report.json()
-        case "csv": text = report.csv()
-        default: text = report.text()
+        case "json": rendered = try report.json()
+        case "csv": rendered = report.csv()
+        default: rendered = report.text()
         }
         if let output = self.output {
-            try (text + "\n").write(toFile: output, atomically: true, encoding: .utf8)
+            try (rendered + "\n").write(toFile: output, atomically: true, encoding: .utf8)
         } else {
-            print(text)
+            print(rendered)
+        }
+        if let baseline {
+            let comparison = LoadComparison(baseline: baseline, current: report, threshold: self.threshold / 100)
+            Output.printError(comparison.text)
+            if !comparison.regressions.isEmpty { throw ExitCode(3) }
         }
     }
 }

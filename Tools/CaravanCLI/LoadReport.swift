@@ -1,4 +1,5 @@
 import CaravanCore
+import CaravanServiceKit
 import Foundation
 import Histogram
 
@@ -6,6 +7,12 @@ import Histogram
 public struct LoadReport: Codable, Sendable {
     public var method: String
     public var address: String
+    /// "closed" (a fixed number of calls in flight) or "open" (calls on a schedule).
+    public var model: String
+    /// The intended rate at the end of the schedule (open loop).
+    public var targetRPS: Double?
+    /// Calls made during the warm-up, not counted.
+    public var warmupCalls: Int
     public var concurrency: Int
     public var connections: Int
     public var calls: Int
@@ -31,7 +38,8 @@ public struct LoadReport: Codable, Sendable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case method, address, concurrency, connections, calls, errors, qps
+        case method, address, model, concurrency, connections, calls, errors, qps
+        case targetRPS = "target_rps", warmupCalls = "warmup_calls"
         case durationSeconds = "duration_s"
         case p50Us = "p50_us", p75Us = "p75_us", p90Us = "p90_us", p95Us = "p95_us"
         case p99Us = "p99_us", p999Us = "p999_us", maxUs = "max_us", meanUs = "mean_us"
@@ -45,6 +53,9 @@ public struct LoadReport: Codable, Sendable {
         }
         self.method = plan.method.descriptor.path
         self.address = plan.endpoint.description
+        self.model = plan.rate == nil ? "closed" : "open"
+        self.targetRPS = plan.rate?.to
+        self.warmupCalls = tally.warmupCalls
         self.concurrency = plan.concurrency
         self.connections = plan.connections
         self.calls = Int(histogram.totalCount)
@@ -76,7 +87,9 @@ public struct LoadReport: Codable, Sendable {
     public func text() -> String {
         var lines = [
             "Method:       \(self.method) at \(self.address)",
-            "Load:         closed loop, concurrency \(self.concurrency), connections \(self.connections)",
+            self.model == "open"
+                ? "Load:         open loop at \(String(format: "%.0f", self.targetRPS ?? 0)) calls/s (latency from intended start), at most \(self.concurrency) in flight, connections \(self.connections)"
+                : "Load:         closed loop, concurrency \(self.concurrency), connections \(self.connections)",
             "Calls:        \(self.calls) in \(String(format: "%.2f", self.durationSeconds)) s, \(self.errors) errors",
             "Throughput:   \(String(format: "%.0f", self.qps)) calls/s",
             "Latency (µs): p50 \(Self.format(self.p50Us))  p75 \(Self.format(self.p75Us))  p90 \(Self.format(self.p90Us))  p95 \(Self.format(self.p95Us))",

@@ -110,7 +110,8 @@ public struct TradeFlow: ProtoMessage {
     public var direction: TradeDirection
 
     /// Free text, e.g. "auto parts", "renewable-energy equipment". Data, not
-    /// an enum, so new categories need no API change.
+    /// an enum, so new categories need no API change. Compared and grouped
+    /// case-insensitively; surrounding spaces are dropped.
     public var category: String
     public var valueUsd: Double
 
@@ -1556,7 +1557,8 @@ public struct LiveStreamSession: ProtoMessage {
     /// Assigned by the server; ignored on RecordStreamSession.
     public var id: String
 
-    /// e.g. "Horgos Yiwu International Trade City".
+    /// A known hub, by name or short name, case-insensitive: e.g. "Horgos Yiwu
+    /// International Trade City" or "horgos". Answers carry the full name.
     public var hub: String
 
     /// The content creator's name or handle.
@@ -2009,6 +2011,7 @@ extension RecordStreamSessionResponse {
 
 /// The message `caravan.trade.v1.HubStatsRequest`.
 public struct HubStatsRequest: ProtoMessage {
+    /// A known hub, by name or short name (e.g. "horgos").
     public var hub: String
 
     /// Sessions starting in [from, to); 0 leaves the bound open.
@@ -2753,12 +2756,19 @@ public enum TradeService {
 
     /// The methods of `caravan.trade.v1.TradeService`.
     public enum Method {
-        /// Stores one flow. INVALID_ARGUMENT for a bad country code, month > 12,
-        /// a negative value or an unspecified direction.
+        /// Stores one flow, in one transaction with its idempotency key.
+        /// INVALID_ARGUMENT naming the field for: a country that is not an ISO
+        /// 3166-1 alpha-2 code or not one of the five Central Asian partners
+        /// (KZ, KG, TJ, TM, UZ); a year outside 1992..the current year; a month
+        /// above 12; an unspecified direction; an empty category or source; a
+        /// negative, non-finite or implausibly large value; an idempotency key
+        /// already used for a different request.
         public static let recordFlow = CaravanCore.MethodDescriptor(service: "caravan.trade.v1.TradeService", method: "RecordFlow")
         /// NOT_FOUND for an unknown id.
         public static let getFlow = CaravanCore.MethodDescriptor(service: "caravan.trade.v1.TradeService", method: "GetFlow")
-        /// Pages through flows, ordered by year, month, then id.
+        /// Pages through flows, ordered by year, month, then id. Page size: 100 by
+        /// default, at most 1000. INVALID_ARGUMENT `page_token` for a token this
+        /// service did not issue or issued for another filter.
         public static let listFlows = CaravanCore.MethodDescriptor(service: "caravan.trade.v1.TradeService", method: "ListFlows")
         /// Every matching flow, for bulk export without paging.
         public static let streamFlows = CaravanCore.MethodDescriptor(service: "caravan.trade.v1.TradeService", method: "StreamFlows")
@@ -2766,21 +2776,29 @@ public enum TradeService {
         public static let getSummary = CaravanCore.MethodDescriptor(service: "caravan.trade.v1.TradeService", method: "GetSummary")
         /// The year's largest categories by recorded value.
         public static let topCategories = CaravanCore.MethodDescriptor(service: "caravan.trade.v1.TradeService", method: "TopCategories")
-        /// Stores one live-streaming session.
+        /// Stores one live-streaming session. NOT_FOUND for an unknown hub.
         public static let recordStreamSession = CaravanCore.MethodDescriptor(service: "caravan.trade.v1.TradeService", method: "RecordStreamSession")
         /// A hub's recorded activity in a period, beside its published figures.
+        /// NOT_FOUND for an unknown hub.
         public static let hubStats = CaravanCore.MethodDescriptor(service: "caravan.trade.v1.TradeService", method: "HubStats")
     }
 }
 
 /// Implement `caravan.trade.v1.TradeService` by conforming to this protocol; register it with a router or server.
 public protocol TradeServiceProtocol: CaravanCore.RPCService {
-    /// Stores one flow. INVALID_ARGUMENT for a bad country code, month > 12,
-    /// a negative value or an unspecified direction.
+    /// Stores one flow, in one transaction with its idempotency key.
+    /// INVALID_ARGUMENT naming the field for: a country that is not an ISO
+    /// 3166-1 alpha-2 code or not one of the five Central Asian partners
+    /// (KZ, KG, TJ, TM, UZ); a year outside 1992..the current year; a month
+    /// above 12; an unspecified direction; an empty category or source; a
+    /// negative, non-finite or implausibly large value; an idempotency key
+    /// already used for a different request.
     func recordFlow(request: RecordFlowRequest, context: CaravanCore.ServerContext) async throws -> RecordFlowResponse
     /// NOT_FOUND for an unknown id.
     func getFlow(request: GetFlowRequest, context: CaravanCore.ServerContext) async throws -> GetFlowResponse
-    /// Pages through flows, ordered by year, month, then id.
+    /// Pages through flows, ordered by year, month, then id. Page size: 100 by
+    /// default, at most 1000. INVALID_ARGUMENT `page_token` for a token this
+    /// service did not issue or issued for another filter.
     func listFlows(request: ListFlowsRequest, context: CaravanCore.ServerContext) async throws -> ListFlowsResponse
     /// Every matching flow, for bulk export without paging.
     func streamFlows(request: StreamFlowsRequest, response: CaravanCore.RPCWriter<StreamFlowsResponse>, context: CaravanCore.ServerContext) async throws
@@ -2788,9 +2806,10 @@ public protocol TradeServiceProtocol: CaravanCore.RPCService {
     func getSummary(request: GetSummaryRequest, context: CaravanCore.ServerContext) async throws -> GetSummaryResponse
     /// The year's largest categories by recorded value.
     func topCategories(request: TopCategoriesRequest, context: CaravanCore.ServerContext) async throws -> TopCategoriesResponse
-    /// Stores one live-streaming session.
+    /// Stores one live-streaming session. NOT_FOUND for an unknown hub.
     func recordStreamSession(request: RecordStreamSessionRequest, context: CaravanCore.ServerContext) async throws -> RecordStreamSessionResponse
     /// A hub's recorded activity in a period, beside its published figures.
+    /// NOT_FOUND for an unknown hub.
     func hubStats(request: HubStatsRequest, context: CaravanCore.ServerContext) async throws -> HubStatsResponse
 }
 
@@ -2833,8 +2852,13 @@ public struct TradeServiceClient: Sendable {
         self.client = client
     }
 
-    /// Stores one flow. INVALID_ARGUMENT for a bad country code, month > 12,
-    /// a negative value or an unspecified direction.
+    /// Stores one flow, in one transaction with its idempotency key.
+    /// INVALID_ARGUMENT naming the field for: a country that is not an ISO
+    /// 3166-1 alpha-2 code or not one of the five Central Asian partners
+    /// (KZ, KG, TJ, TM, UZ); a year outside 1992..the current year; a month
+    /// above 12; an unspecified direction; an empty category or source; a
+    /// negative, non-finite or implausibly large value; an idempotency key
+    /// already used for a different request.
     public func recordFlow(_ request: RecordFlowRequest, options: CaravanCore.CallOptions = .defaults) async throws -> RecordFlowResponse {
         try await self.client.unary(request: request, descriptor: TradeService.Method.recordFlow, responseType: RecordFlowResponse.self, options: options)
     }
@@ -2844,7 +2868,9 @@ public struct TradeServiceClient: Sendable {
         try await self.client.unary(request: request, descriptor: TradeService.Method.getFlow, responseType: GetFlowResponse.self, options: options)
     }
 
-    /// Pages through flows, ordered by year, month, then id.
+    /// Pages through flows, ordered by year, month, then id. Page size: 100 by
+    /// default, at most 1000. INVALID_ARGUMENT `page_token` for a token this
+    /// service did not issue or issued for another filter.
     public func listFlows(_ request: ListFlowsRequest, options: CaravanCore.CallOptions = .defaults) async throws -> ListFlowsResponse {
         try await self.client.unary(request: request, descriptor: TradeService.Method.listFlows, responseType: ListFlowsResponse.self, options: options)
     }
@@ -2869,12 +2895,13 @@ public struct TradeServiceClient: Sendable {
         try await self.client.unary(request: request, descriptor: TradeService.Method.topCategories, responseType: TopCategoriesResponse.self, options: options)
     }
 
-    /// Stores one live-streaming session.
+    /// Stores one live-streaming session. NOT_FOUND for an unknown hub.
     public func recordStreamSession(_ request: RecordStreamSessionRequest, options: CaravanCore.CallOptions = .defaults) async throws -> RecordStreamSessionResponse {
         try await self.client.unary(request: request, descriptor: TradeService.Method.recordStreamSession, responseType: RecordStreamSessionResponse.self, options: options)
     }
 
     /// A hub's recorded activity in a period, beside its published figures.
+    /// NOT_FOUND for an unknown hub.
     public func hubStats(_ request: HubStatsRequest, options: CaravanCore.CallOptions = .defaults) async throws -> HubStatsResponse {
         try await self.client.unary(request: request, descriptor: TradeService.Method.hubStats, responseType: HubStatsResponse.self, options: options)
     }

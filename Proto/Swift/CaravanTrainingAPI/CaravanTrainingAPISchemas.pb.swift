@@ -35,6 +35,8 @@ public enum CaravanTrainingAPISchemas {
         CompleteResponse.self,
         StatisticsRequest.self,
         TrainingStatisticsRow.self,
+        ListEnrolmentsRequest.self,
+        ListEnrolmentsResponse.self,
         StatisticsResponse.self,
         TraineeHistoryRequest.self,
         TraineeHistoryEntry.self,

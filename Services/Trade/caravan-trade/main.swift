@@ -1,1 +1,49 @@
-// Replaced by the trade service.
+import ArgumentParser
+import CaravanServiceKit
+import CaravanTrade
+import Foundation
+
+/// `caravan-trade`: serves `caravan.trade.v1.TradeService`.
+struct TradeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "caravan-trade",
+        abstract: "The trade service: China–Central Asia trade flows, summaries beside published figures, the Horgos hub."
+    )
+
+    @OptionGroup var options: ServiceOptions
+
+    @Option(help: "Write this many synthetic flows (labelled synthetic, one transaction) into the database and exit.")
+    var generateSyntheticFlows: Int?
+
+    @Option(help: "Seed of the synthetic flows (the same seed gives the same flows).")
+    var syntheticSeed: UInt64 = 42
+
+    func run() async throws { try await self.start() }
+
+    /// Serves, or generates synthetic flows and exits.
+    func start() async throws {
+        let settings = try self.options.resolve(service: "trade", defaultPort: 7001)
+        if let count = self.generateSyntheticFlows {
+            guard count > 0 else { throw ValidationError("--generate-synthetic-flows must be positive.") }
+            let database = try ServiceDatabase.open(
+                directory: settings.dataDirectory, name: "trade", durability: settings.durability,
+                migrator: TradeMigrations.migrator)
+            let start = ContinuousClock.now
+            try await SyntheticFlowGenerator(seed: self.syntheticSeed).generate(count: count, into: database)
+            print("wrote \(count) synthetic flows to \(settings.dataDirectory)/trade.sqlite in \(start.duration(to: .now))")
+            return
+        }
+        try await ServiceMain.run(settings: settings, migrator: TradeMigrations.migrator) { database, logger in
+            [TradeServiceProvider(store: SQLiteTradeStore(database: database), logger: logger)]
+        }
+    }
+}
+
+// Called by name: from top-level code `run()` resolves to ArgumentParser's
+// synchronous default, which only prints the help.
+do {
+    let command = try TradeCommand.parse()
+    try await command.start()
+} catch {
+    TradeCommand.exit(withError: error)
+}

@@ -131,6 +131,14 @@ func fuzzOne(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
 }
 
 #if FUZZING
+/// libFuzzer's usual entry point. `-sanitize=fuzzer` links libFuzzer's own
+/// `main`, which refers to it; SwiftPM points `main` at this file's top-level
+/// code instead, which starts libFuzzer below, so both paths reach `fuzzOne`.
+@_cdecl("LLVMFuzzerTestOneInput")
+public func LLVMFuzzerTestOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
+    fuzzOne(data, size)
+}
+
 var argc = CommandLine.argc
 var argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = CommandLine.unsafeArgv
 exit(LLVMFuzzerRunDriver(&argc, &argv) { data, size in fuzzOne(data, size) })

@@ -1582,7 +1582,7 @@ void   caravan__logistics__v1__list_shipments_response__free_unpacked
   assert(message->base.descriptor == &caravan__logistics__v1__list_shipments_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
-static const ProtobufCFieldDescriptor caravan__logistics__v1__rail_city__field_descriptors[6] =
+static const ProtobufCFieldDescriptor caravan__logistics__v1__rail_city__field_descriptors[7] =
 {
   {
     "id",
@@ -1656,19 +1656,32 @@ static const ProtobufCFieldDescriptor caravan__logistics__v1__rail_city__field_d
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "note",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Caravan__Logistics__V1__RailCity, note),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned caravan__logistics__v1__rail_city__field_indices_by_name[] = {
   2,   /* field[2] = country */
   0,   /* field[0] = id */
   4,   /* field[4] = is_border_crossing */
   1,   /* field[1] = name */
+  6,   /* field[6] = note */
   3,   /* field[3] = region */
   5,   /* field[5] = synthetic */
 };
 static const ProtobufCIntRange caravan__logistics__v1__rail_city__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 6 }
+  { 0, 7 }
 };
 const ProtobufCMessageDescriptor caravan__logistics__v1__rail_city__descriptor =
 {
@@ -1678,14 +1691,14 @@ const ProtobufCMessageDescriptor caravan__logistics__v1__rail_city__descriptor =
   "Caravan__Logistics__V1__RailCity",
   "caravan.logistics.v1",
   sizeof(Caravan__Logistics__V1__RailCity),
-  6,
+  7,
   caravan__logistics__v1__rail_city__field_descriptors,
   caravan__logistics__v1__rail_city__field_indices_by_name,
   1,  caravan__logistics__v1__rail_city__number_ranges,
   (ProtobufCMessageInit) caravan__logistics__v1__rail_city__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor caravan__logistics__v1__rail_link__field_descriptors[8] =
+static const ProtobufCFieldDescriptor caravan__logistics__v1__rail_link__field_descriptors[9] =
 {
   {
     "id",
@@ -1783,6 +1796,18 @@ static const ProtobufCFieldDescriptor caravan__logistics__v1__rail_link__field_d
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "note",
+    9,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Caravan__Logistics__V1__RailLink, note),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned caravan__logistics__v1__rail_link__field_indices_by_name[] = {
   6,   /* field[6] = active */
@@ -1790,6 +1815,7 @@ static const unsigned caravan__logistics__v1__rail_link__field_indices_by_name[]
   4,   /* field[4] = distance_km */
   1,   /* field[1] = from_city_id */
   0,   /* field[0] = id */
+  8,   /* field[8] = note */
   7,   /* field[7] = synthetic */
   2,   /* field[2] = to_city_id */
   3,   /* field[3] = transit_hours */
@@ -1797,7 +1823,7 @@ static const unsigned caravan__logistics__v1__rail_link__field_indices_by_name[]
 static const ProtobufCIntRange caravan__logistics__v1__rail_link__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 8 }
+  { 0, 9 }
 };
 const ProtobufCMessageDescriptor caravan__logistics__v1__rail_link__descriptor =
 {
@@ -1807,14 +1833,14 @@ const ProtobufCMessageDescriptor caravan__logistics__v1__rail_link__descriptor =
   "Caravan__Logistics__V1__RailLink",
   "caravan.logistics.v1",
   sizeof(Caravan__Logistics__V1__RailLink),
-  8,
+  9,
   caravan__logistics__v1__rail_link__field_descriptors,
   caravan__logistics__v1__rail_link__field_indices_by_name,
   1,  caravan__logistics__v1__rail_link__number_ranges,
   (ProtobufCMessageInit) caravan__logistics__v1__rail_link__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor caravan__logistics__v1__cargo_category__field_descriptors[4] =
+static const ProtobufCFieldDescriptor caravan__logistics__v1__cargo_category__field_descriptors[5] =
 {
   {
     "id",
@@ -1864,17 +1890,30 @@ static const ProtobufCFieldDescriptor caravan__logistics__v1__cargo_category__fi
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "note",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Caravan__Logistics__V1__CargoCategory, note),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned caravan__logistics__v1__cargo_category__field_indices_by_name[] = {
   2,   /* field[2] = high_value */
   0,   /* field[0] = id */
   1,   /* field[1] = name */
+  4,   /* field[4] = note */
   3,   /* field[3] = synthetic */
 };
 static const ProtobufCIntRange caravan__logistics__v1__cargo_category__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 4 }
+  { 0, 5 }
 };
 const ProtobufCMessageDescriptor caravan__logistics__v1__cargo_category__descriptor =
 {
@@ -1884,7 +1923,7 @@ const ProtobufCMessageDescriptor caravan__logistics__v1__cargo_category__descrip
   "Caravan__Logistics__V1__CargoCategory",
   "caravan.logistics.v1",
   sizeof(Caravan__Logistics__V1__CargoCategory),
-  4,
+  5,
   caravan__logistics__v1__cargo_category__field_descriptors,
   caravan__logistics__v1__cargo_category__field_indices_by_name,
   1,  caravan__logistics__v1__cargo_category__number_ranges,
@@ -3089,7 +3128,7 @@ const ProtobufCMessageDescriptor caravan__logistics__v1__network_stats_request__
   (ProtobufCMessageInit) caravan__logistics__v1__network_stats_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor caravan__logistics__v1__network_stats_response__field_descriptors[9] =
+static const ProtobufCFieldDescriptor caravan__logistics__v1__network_stats_response__field_descriptors[13] =
 {
   {
     "chinese_cities",
@@ -3199,6 +3238,54 @@ static const ProtobufCFieldDescriptor caravan__logistics__v1__network_stats_resp
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "synthetic_links",
+    10,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Caravan__Logistics__V1__NetworkStatsResponse, synthetic_links),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "synthetic_cargo_categories",
+    11,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Caravan__Logistics__V1__NetworkStatsResponse, synthetic_cargo_categories),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "european_countries",
+    12,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Caravan__Logistics__V1__NetworkStatsResponse, european_countries),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "note",
+    13,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Caravan__Logistics__V1__NetworkStatsResponse, note),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned caravan__logistics__v1__network_stats_response__field_indices_by_name[] = {
   6,   /* field[6] = active_links */
@@ -3207,14 +3294,18 @@ static const unsigned caravan__logistics__v1__network_stats_response__field_indi
   5,   /* field[5] = border_crossings */
   4,   /* field[4] = cargo_categories */
   0,   /* field[0] = chinese_cities */
+  11,   /* field[11] = european_countries */
   1,   /* field[1] = european_destinations */
+  12,   /* field[12] = note */
   8,   /* field[8] = published */
+  10,   /* field[10] = synthetic_cargo_categories */
   7,   /* field[7] = synthetic_cities */
+  9,   /* field[9] = synthetic_links */
 };
 static const ProtobufCIntRange caravan__logistics__v1__network_stats_response__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 9 }
+  { 0, 13 }
 };
 const ProtobufCMessageDescriptor caravan__logistics__v1__network_stats_response__descriptor =
 {
@@ -3224,7 +3315,7 @@ const ProtobufCMessageDescriptor caravan__logistics__v1__network_stats_response_
   "Caravan__Logistics__V1__NetworkStatsResponse",
   "caravan.logistics.v1",
   sizeof(Caravan__Logistics__V1__NetworkStatsResponse),
-  9,
+  13,
   caravan__logistics__v1__network_stats_response__field_descriptors,
   caravan__logistics__v1__network_stats_response__field_indices_by_name,
   1,  caravan__logistics__v1__network_stats_response__number_ranges,
@@ -3665,7 +3756,7 @@ const ProtobufCMessageDescriptor caravan__logistics__v1__track_shipment_response
   (ProtobufCMessageInit) caravan__logistics__v1__track_shipment_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor caravan__logistics__v1__record_shipment_event_request__field_descriptors[6] =
+static const ProtobufCFieldDescriptor caravan__logistics__v1__record_shipment_event_request__field_descriptors[7] =
 {
   {
     "shipment_id",
@@ -3739,9 +3830,22 @@ static const ProtobufCFieldDescriptor caravan__logistics__v1__record_shipment_ev
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "delay_hours",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_DOUBLE,
+    offsetof(Caravan__Logistics__V1__RecordShipmentEventRequest, _delay_hours_case),
+    offsetof(Caravan__Logistics__V1__RecordShipmentEventRequest, delay_hours),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned caravan__logistics__v1__record_shipment_event_request__field_indices_by_name[] = {
   4,   /* field[4] = at_unix_seconds */
+  6,   /* field[6] = delay_hours */
   5,   /* field[5] = idempotency_key */
   1,   /* field[1] = kind */
   2,   /* field[2] = location_city_id */
@@ -3751,7 +3855,7 @@ static const unsigned caravan__logistics__v1__record_shipment_event_request__fie
 static const ProtobufCIntRange caravan__logistics__v1__record_shipment_event_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 6 }
+  { 0, 7 }
 };
 const ProtobufCMessageDescriptor caravan__logistics__v1__record_shipment_event_request__descriptor =
 {
@@ -3761,7 +3865,7 @@ const ProtobufCMessageDescriptor caravan__logistics__v1__record_shipment_event_r
   "Caravan__Logistics__V1__RecordShipmentEventRequest",
   "caravan.logistics.v1",
   sizeof(Caravan__Logistics__V1__RecordShipmentEventRequest),
-  6,
+  7,
   caravan__logistics__v1__record_shipment_event_request__field_descriptors,
   caravan__logistics__v1__record_shipment_event_request__field_indices_by_name,
   1,  caravan__logistics__v1__record_shipment_event_request__number_ranges,

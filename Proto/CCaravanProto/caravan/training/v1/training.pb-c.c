@@ -952,6 +952,96 @@ void   caravan__training__v1__training_statistics_row__free_unpacked
   assert(message->base.descriptor == &caravan__training__v1__training_statistics_row__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   caravan__training__v1__list_enrolments_request__init
+                     (Caravan__Training__V1__ListEnrolmentsRequest         *message)
+{
+  static const Caravan__Training__V1__ListEnrolmentsRequest init_value = CARAVAN__TRAINING__V1__LIST_ENROLMENTS_REQUEST__INIT;
+  *message = init_value;
+}
+size_t caravan__training__v1__list_enrolments_request__get_packed_size
+                     (const Caravan__Training__V1__ListEnrolmentsRequest *message)
+{
+  assert(message->base.descriptor == &caravan__training__v1__list_enrolments_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t caravan__training__v1__list_enrolments_request__pack
+                     (const Caravan__Training__V1__ListEnrolmentsRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &caravan__training__v1__list_enrolments_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t caravan__training__v1__list_enrolments_request__pack_to_buffer
+                     (const Caravan__Training__V1__ListEnrolmentsRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &caravan__training__v1__list_enrolments_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Caravan__Training__V1__ListEnrolmentsRequest *
+       caravan__training__v1__list_enrolments_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Caravan__Training__V1__ListEnrolmentsRequest *)
+     protobuf_c_message_unpack (&caravan__training__v1__list_enrolments_request__descriptor,
+                                allocator, len, data);
+}
+void   caravan__training__v1__list_enrolments_request__free_unpacked
+                     (Caravan__Training__V1__ListEnrolmentsRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &caravan__training__v1__list_enrolments_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   caravan__training__v1__list_enrolments_response__init
+                     (Caravan__Training__V1__ListEnrolmentsResponse         *message)
+{
+  static const Caravan__Training__V1__ListEnrolmentsResponse init_value = CARAVAN__TRAINING__V1__LIST_ENROLMENTS_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t caravan__training__v1__list_enrolments_response__get_packed_size
+                     (const Caravan__Training__V1__ListEnrolmentsResponse *message)
+{
+  assert(message->base.descriptor == &caravan__training__v1__list_enrolments_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t caravan__training__v1__list_enrolments_response__pack
+                     (const Caravan__Training__V1__ListEnrolmentsResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &caravan__training__v1__list_enrolments_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t caravan__training__v1__list_enrolments_response__pack_to_buffer
+                     (const Caravan__Training__V1__ListEnrolmentsResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &caravan__training__v1__list_enrolments_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Caravan__Training__V1__ListEnrolmentsResponse *
+       caravan__training__v1__list_enrolments_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Caravan__Training__V1__ListEnrolmentsResponse *)
+     protobuf_c_message_unpack (&caravan__training__v1__list_enrolments_response__descriptor,
+                                allocator, len, data);
+}
+void   caravan__training__v1__list_enrolments_response__free_unpacked
+                     (Caravan__Training__V1__ListEnrolmentsResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &caravan__training__v1__list_enrolments_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   caravan__training__v1__statistics_response__init
                      (Caravan__Training__V1__StatisticsResponse         *message)
 {
@@ -1132,7 +1222,7 @@ void   caravan__training__v1__trainee_history_response__free_unpacked
   assert(message->base.descriptor == &caravan__training__v1__trainee_history_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
-static const ProtobufCFieldDescriptor caravan__training__v1__training_program__field_descriptors[13] =
+static const ProtobufCFieldDescriptor caravan__training__v1__training_program__field_descriptors[14] =
 {
   {
     "id",
@@ -1290,9 +1380,22 @@ static const ProtobufCFieldDescriptor caravan__training__v1__training_program__f
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "completed",
+    14,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Caravan__Training__V1__TrainingProgram, completed),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned caravan__training__v1__training_program__field_indices_by_name[] = {
   7,   /* field[7] = capacity */
+  13,   /* field[13] = completed */
   5,   /* field[5] = country */
   9,   /* field[9] = end_date */
   11,   /* field[11] = enrolled */
@@ -1309,7 +1412,7 @@ static const unsigned caravan__training__v1__training_program__field_indices_by_
 static const ProtobufCIntRange caravan__training__v1__training_program__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 13 }
+  { 0, 14 }
 };
 const ProtobufCMessageDescriptor caravan__training__v1__training_program__descriptor =
 {
@@ -1319,7 +1422,7 @@ const ProtobufCMessageDescriptor caravan__training__v1__training_program__descri
   "Caravan__Training__V1__TrainingProgram",
   "caravan.training.v1",
   sizeof(Caravan__Training__V1__TrainingProgram),
-  13,
+  14,
   caravan__training__v1__training_program__field_descriptors,
   caravan__training__v1__training_program__field_indices_by_name,
   1,  caravan__training__v1__training_program__number_ranges,
@@ -2515,6 +2618,134 @@ const ProtobufCMessageDescriptor caravan__training__v1__training_statistics_row_
   (ProtobufCMessageInit) caravan__training__v1__training_statistics_row__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
+static const ProtobufCFieldDescriptor caravan__training__v1__list_enrolments_request__field_descriptors[4] =
+{
+  {
+    "program_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Caravan__Training__V1__ListEnrolmentsRequest, program_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "status",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Caravan__Training__V1__ListEnrolmentsRequest, status),
+    &caravan__training__v1__enrolment_status__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "page_size",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Caravan__Training__V1__ListEnrolmentsRequest, page_size),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "page_token",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Caravan__Training__V1__ListEnrolmentsRequest, page_token),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned caravan__training__v1__list_enrolments_request__field_indices_by_name[] = {
+  2,   /* field[2] = page_size */
+  3,   /* field[3] = page_token */
+  0,   /* field[0] = program_id */
+  1,   /* field[1] = status */
+};
+static const ProtobufCIntRange caravan__training__v1__list_enrolments_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 4 }
+};
+const ProtobufCMessageDescriptor caravan__training__v1__list_enrolments_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "caravan.training.v1.ListEnrolmentsRequest",
+  "ListEnrolmentsRequest",
+  "Caravan__Training__V1__ListEnrolmentsRequest",
+  "caravan.training.v1",
+  sizeof(Caravan__Training__V1__ListEnrolmentsRequest),
+  4,
+  caravan__training__v1__list_enrolments_request__field_descriptors,
+  caravan__training__v1__list_enrolments_request__field_indices_by_name,
+  1,  caravan__training__v1__list_enrolments_request__number_ranges,
+  (ProtobufCMessageInit) caravan__training__v1__list_enrolments_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor caravan__training__v1__list_enrolments_response__field_descriptors[2] =
+{
+  {
+    "enrolments",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Caravan__Training__V1__ListEnrolmentsResponse, n_enrolments),
+    offsetof(Caravan__Training__V1__ListEnrolmentsResponse, enrolments),
+    &caravan__training__v1__enrolment__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "next_page_token",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Caravan__Training__V1__ListEnrolmentsResponse, next_page_token),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned caravan__training__v1__list_enrolments_response__field_indices_by_name[] = {
+  0,   /* field[0] = enrolments */
+  1,   /* field[1] = next_page_token */
+};
+static const ProtobufCIntRange caravan__training__v1__list_enrolments_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor caravan__training__v1__list_enrolments_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "caravan.training.v1.ListEnrolmentsResponse",
+  "ListEnrolmentsResponse",
+  "Caravan__Training__V1__ListEnrolmentsResponse",
+  "caravan.training.v1",
+  sizeof(Caravan__Training__V1__ListEnrolmentsResponse),
+  2,
+  caravan__training__v1__list_enrolments_response__field_descriptors,
+  caravan__training__v1__list_enrolments_response__field_indices_by_name,
+  1,  caravan__training__v1__list_enrolments_response__number_ranges,
+  (ProtobufCMessageInit) caravan__training__v1__list_enrolments_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
 static const ProtobufCFieldDescriptor caravan__training__v1__statistics_response__field_descriptors[2] =
 {
   {
@@ -2770,7 +3001,7 @@ const ProtobufCEnumDescriptor caravan__training__v1__statistics_grouping__descri
   caravan__training__v1__statistics_grouping__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
-static const ProtobufCMethodDescriptor caravan__training__v1__training_service__method_descriptors[10] =
+static const ProtobufCMethodDescriptor caravan__training__v1__training_service__method_descriptors[11] =
 {
   { "CreateProgram", &caravan__training__v1__create_program_request__descriptor, &caravan__training__v1__create_program_response__descriptor },
   { "GetProgram", &caravan__training__v1__get_program_request__descriptor, &caravan__training__v1__get_program_response__descriptor },
@@ -2780,6 +3011,7 @@ static const ProtobufCMethodDescriptor caravan__training__v1__training_service__
   { "Enrol", &caravan__training__v1__enrol_request__descriptor, &caravan__training__v1__enrol_response__descriptor },
   { "Withdraw", &caravan__training__v1__withdraw_request__descriptor, &caravan__training__v1__withdraw_response__descriptor },
   { "Complete", &caravan__training__v1__complete_request__descriptor, &caravan__training__v1__complete_response__descriptor },
+  { "ListEnrolments", &caravan__training__v1__list_enrolments_request__descriptor, &caravan__training__v1__list_enrolments_response__descriptor },
   { "Statistics", &caravan__training__v1__statistics_request__descriptor, &caravan__training__v1__statistics_response__descriptor },
   { "TraineeHistory", &caravan__training__v1__trainee_history_request__descriptor, &caravan__training__v1__trainee_history_response__descriptor },
 };
@@ -2789,10 +3021,11 @@ const unsigned caravan__training__v1__training_service__method_indices_by_name[]
   5,        /* Enrol */
   1,        /* GetProgram */
   4,        /* GetTrainee */
+  8,        /* ListEnrolments */
   2,        /* ListPrograms */
   3,        /* RegisterTrainee */
-  8,        /* Statistics */
-  9,        /* TraineeHistory */
+  9,        /* Statistics */
+  10,        /* TraineeHistory */
   6         /* Withdraw */
 };
 const ProtobufCServiceDescriptor caravan__training__v1__training_service__descriptor =
@@ -2802,7 +3035,7 @@ const ProtobufCServiceDescriptor caravan__training__v1__training_service__descri
   "TrainingService",
   "Caravan__Training__V1__TrainingService",
   "caravan.training.v1",
-  10,
+  11,
   caravan__training__v1__training_service__method_descriptors,
   caravan__training__v1__training_service__method_indices_by_name
 };
@@ -2870,13 +3103,21 @@ void caravan__training__v1__training_service__complete(ProtobufCService *service
   assert(service->descriptor == &caravan__training__v1__training_service__descriptor);
   service->invoke(service, 7, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
+void caravan__training__v1__training_service__list_enrolments(ProtobufCService *service,
+                                                              const Caravan__Training__V1__ListEnrolmentsRequest *input,
+                                                              Caravan__Training__V1__ListEnrolmentsResponse_Closure closure,
+                                                              void *closure_data)
+{
+  assert(service->descriptor == &caravan__training__v1__training_service__descriptor);
+  service->invoke(service, 8, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
 void caravan__training__v1__training_service__statistics(ProtobufCService *service,
                                                          const Caravan__Training__V1__StatisticsRequest *input,
                                                          Caravan__Training__V1__StatisticsResponse_Closure closure,
                                                          void *closure_data)
 {
   assert(service->descriptor == &caravan__training__v1__training_service__descriptor);
-  service->invoke(service, 8, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 9, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void caravan__training__v1__training_service__trainee_history(ProtobufCService *service,
                                                               const Caravan__Training__V1__TraineeHistoryRequest *input,
@@ -2884,7 +3125,7 @@ void caravan__training__v1__training_service__trainee_history(ProtobufCService *
                                                               void *closure_data)
 {
   assert(service->descriptor == &caravan__training__v1__training_service__descriptor);
-  service->invoke(service, 9, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 10, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void caravan__training__v1__training_service__init (Caravan__Training__V1__TrainingService_Service *service,
                                                     Caravan__Training__V1__TrainingService_ServiceDestroy destroy)

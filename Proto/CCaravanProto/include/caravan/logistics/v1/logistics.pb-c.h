@@ -122,11 +122,20 @@ struct  Caravan__Logistics__V1__RailCity
    * Trains change jurisdiction here (e.g. Horgos/Khorgos, CN–KZ).
    */
   protobuf_c_boolean is_border_crossing;
+  /*
+   * Generated to reach the published figures, or a role (such as a border
+   * crossing) the published source does not name.
+   */
   protobuf_c_boolean synthetic;
+  /*
+   * Where the entry comes from, e.g. "generated station" or "real city;
+   * crossing role not in the published source".
+   */
+  char *note;
 };
 #define CARAVAN__LOGISTICS__V1__RAIL_CITY__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&caravan__logistics__v1__rail_city__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, CARAVAN__LOGISTICS__V1__REGION__REGION_UNSPECIFIED, 0, 0 }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, CARAVAN__LOGISTICS__V1__REGION__REGION_UNSPECIFIED, 0, 0, (char *)protobuf_c_empty_string }
 
 
 typedef enum {
@@ -162,7 +171,12 @@ struct  Caravan__Logistics__V1__RailLink
    * never routed over.
    */
   protobuf_c_boolean active;
+  /*
+   * Generated; hand-entered links between real cities carry approximate
+   * figures and say so in `note`.
+   */
   protobuf_c_boolean synthetic;
+  char *note;
   Caravan__Logistics__V1__RailLink__TransitHoursCase _transit_hours_case;
   union {
     double transit_hours;
@@ -174,7 +188,7 @@ struct  Caravan__Logistics__V1__RailLink
 };
 #define CARAVAN__LOGISTICS__V1__RAIL_LINK__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&caravan__logistics__v1__rail_link__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, CARAVAN__LOGISTICS__V1__RAIL_LINK___TRANSIT_HOURS__NOT_SET, {0}, CARAVAN__LOGISTICS__V1__RAIL_LINK___DISTANCE_KM__NOT_SET, {0} }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, (char *)protobuf_c_empty_string, CARAVAN__LOGISTICS__V1__RAIL_LINK___TRANSIT_HOURS__NOT_SET, {0}, CARAVAN__LOGISTICS__V1__RAIL_LINK___DISTANCE_KM__NOT_SET, {0} }
 
 
 /*
@@ -189,11 +203,15 @@ struct  Caravan__Logistics__V1__CargoCategory
    * A high-value export, e.g. auto parts, electronics, industrial machinery.
    */
   protobuf_c_boolean high_value;
+  /*
+   * The published source gives the count (53), not every name.
+   */
   protobuf_c_boolean synthetic;
+  char *note;
 };
 #define CARAVAN__LOGISTICS__V1__CARGO_CATEGORY__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&caravan__logistics__v1__cargo_category__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0 }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, (char *)protobuf_c_empty_string }
 
 
 typedef enum {
@@ -527,10 +545,17 @@ struct  Caravan__Logistics__V1__NetworkStatsResponse
   uint32_t active_links;
   uint32_t synthetic_cities;
   Caravan__Logistics__V1__PublishedNetworkFigures *published;
+  uint32_t synthetic_links;
+  uint32_t synthetic_cargo_categories;
+  uint32_t european_countries;
+  /*
+   * Plain words on how the held counts relate to the published figures.
+   */
+  char *note;
 };
 #define CARAVAN__LOGISTICS__V1__NETWORK_STATS_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&caravan__logistics__v1__network_stats_response__descriptor) \
-    , 0, 0, 0, 0, 0, 0, 0, 0, NULL }
+    , 0, 0, 0, 0, 0, 0, 0, 0, NULL, 0, 0, 0, (char *)protobuf_c_empty_string }
 
 
 struct  Caravan__Logistics__V1__FindRouteRequest
@@ -562,7 +587,8 @@ struct  Caravan__Logistics__V1__FindRouteResponse
 {
   ProtobufCMessage base;
   /*
-   * Fastest first; empty when no route satisfies the constraints.
+   * Fastest first; at least one (NOT_FOUND when no route satisfies the
+   * constraints).
    */
   size_t n_routes;
   Caravan__Logistics__V1__RailRoute **routes;
@@ -649,6 +675,12 @@ struct  Caravan__Logistics__V1__TrackShipmentResponse
     , NULL, 0,NULL }
 
 
+typedef enum {
+  CARAVAN__LOGISTICS__V1__RECORD_SHIPMENT_EVENT_REQUEST___DELAY_HOURS__NOT_SET = 0,
+  CARAVAN__LOGISTICS__V1__RECORD_SHIPMENT_EVENT_REQUEST___DELAY_HOURS_DELAY_HOURS = 7
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(CARAVAN__LOGISTICS__V1__RECORD_SHIPMENT_EVENT_REQUEST___DELAY_HOURS__CASE)
+} Caravan__Logistics__V1__RecordShipmentEventRequest__DelayHoursCase;
+
 struct  Caravan__Logistics__V1__RecordShipmentEventRequest
 {
   ProtobufCMessage base;
@@ -661,10 +693,17 @@ struct  Caravan__Logistics__V1__RecordShipmentEventRequest
    */
   int64_t at_unix_seconds;
   char *idempotency_key;
+  Caravan__Logistics__V1__RecordShipmentEventRequest__DelayHoursCase _delay_hours_case;
+  union {
+    /*
+     * DELAYED only: hours the eta moves by (>= 0).
+     */
+    double delay_hours;
+  };
 };
 #define CARAVAN__LOGISTICS__V1__RECORD_SHIPMENT_EVENT_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&caravan__logistics__v1__record_shipment_event_request__descriptor) \
-    , (char *)protobuf_c_empty_string, CARAVAN__LOGISTICS__V1__SHIPMENT_EVENT_KIND__SHIPMENT_EVENT_KIND_UNSPECIFIED, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string }
+    , (char *)protobuf_c_empty_string, CARAVAN__LOGISTICS__V1__SHIPMENT_EVENT_KIND__SHIPMENT_EVENT_KIND_UNSPECIFIED, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, CARAVAN__LOGISTICS__V1__RECORD_SHIPMENT_EVENT_REQUEST___DELAY_HOURS__NOT_SET, {0} }
 
 
 struct  Caravan__Logistics__V1__RecordShipmentEventResponse

@@ -104,7 +104,8 @@ struct  Caravan__Trade__V1__TradeFlow
   Caravan__Trade__V1__TradeDirection direction;
   /*
    * Free text, e.g. "auto parts", "renewable-energy equipment". Data, not
-   * an enum, so new categories need no API change.
+   * an enum, so new categories need no API change. Compared and grouped
+   * case-insensitively; surrounding spaces are dropped.
    */
   char *category;
   /*
@@ -654,7 +655,8 @@ struct  Caravan__Trade__V1__LiveStreamSession
    */
   char *id;
   /*
-   * e.g. "Horgos Yiwu International Trade City".
+   * A known hub, by name or short name, case-insensitive: e.g. "Horgos Yiwu
+   * International Trade City" or "horgos". Answers carry the full name.
    */
   char *hub;
   /*
@@ -796,6 +798,9 @@ struct  Caravan__Trade__V1__RecordStreamSessionResponse
 struct  Caravan__Trade__V1__HubStatsRequest
 {
   ProtobufCMessage base;
+  /*
+   * A known hub, by name or short name (e.g. "horgos").
+   */
   char *hub;
   /*
    * Sessions starting in [from, to); 0 leaves the bound open.

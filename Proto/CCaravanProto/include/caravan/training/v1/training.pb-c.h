@@ -36,6 +36,8 @@ typedef struct Caravan__Training__V1__CompleteRequest Caravan__Training__V1__Com
 typedef struct Caravan__Training__V1__CompleteResponse Caravan__Training__V1__CompleteResponse;
 typedef struct Caravan__Training__V1__StatisticsRequest Caravan__Training__V1__StatisticsRequest;
 typedef struct Caravan__Training__V1__TrainingStatisticsRow Caravan__Training__V1__TrainingStatisticsRow;
+typedef struct Caravan__Training__V1__ListEnrolmentsRequest Caravan__Training__V1__ListEnrolmentsRequest;
+typedef struct Caravan__Training__V1__ListEnrolmentsResponse Caravan__Training__V1__ListEnrolmentsResponse;
 typedef struct Caravan__Training__V1__StatisticsResponse Caravan__Training__V1__StatisticsResponse;
 typedef struct Caravan__Training__V1__TraineeHistoryRequest Caravan__Training__V1__TraineeHistoryRequest;
 typedef struct Caravan__Training__V1__TraineeHistoryEntry Caravan__Training__V1__TraineeHistoryEntry;
@@ -79,8 +81,9 @@ struct  Caravan__Training__V1__TrainingProgram
   char *id;
   char *title;
   /*
-   * e.g. "cross-border e-commerce", "car repair", "traditional Chinese
-   * medicine". Data, not an enum, so new fields need no API change.
+   * e.g. "e-commerce live-streaming", "vehicle sales and repair",
+   * "traditional Chinese medicine". Data, not an enum, so new fields need
+   * no API change.
    */
   char *field;
   /*
@@ -101,20 +104,26 @@ struct  Caravan__Training__V1__TrainingProgram
    */
   uint32_t capacity;
   /*
-   * ISO "YYYY-MM-DD"; end_date >= start_date.
+   * ISO "YYYY-MM-DD"; end_date >= start_date. Enrolment is open until
+   * the end date has passed.
    */
   char *start_date;
   char *end_date;
+  /*
+   * True when any of the program's figures (capacity, dates) are
+   * synthetic, i.e. generated rather than reported.
+   */
   protobuf_c_boolean synthetic;
   /*
-   * Set by the server: current ENROLLED and WAITLISTED counts.
+   * Set by the server: current ENROLLED, WAITLISTED and COMPLETED counts.
    */
   uint32_t enrolled;
   uint32_t waitlisted;
+  uint32_t completed;
 };
 #define CARAVAN__TRAINING__V1__TRAINING_PROGRAM__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&caravan__training__v1__training_program__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0 }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0, 0 }
 
 
 struct  Caravan__Training__V1__Trainee
@@ -220,9 +229,12 @@ struct  Caravan__Training__V1__ListProgramsRequest
   char *host_city;
   char *field;
   /*
-   * Only programs that have not started yet (full ones still waitlist).
+   * Only programs that have not finished (full ones still waitlist).
    */
   protobuf_c_boolean open_for_enrolment;
+  /*
+   * 1..500; 0 means 50.
+   */
   uint32_t page_size;
   char *page_token;
 };
@@ -235,7 +247,7 @@ struct  Caravan__Training__V1__ListProgramsResponse
 {
   ProtobufCMessage base;
   /*
-   * Ordered by start_date, then id.
+   * Ordered by id (creation order).
    */
   size_t n_programs;
   Caravan__Training__V1__TrainingProgram **programs;
@@ -422,6 +434,41 @@ struct  Caravan__Training__V1__TrainingStatisticsRow
 #define CARAVAN__TRAINING__V1__TRAINING_STATISTICS_ROW__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&caravan__training__v1__training_statistics_row__descriptor) \
     , (char *)protobuf_c_empty_string, 0, 0, 0, 0, 0, 0, CARAVAN__TRAINING__V1__TRAINING_STATISTICS_ROW___COMPLETION_RATE__NOT_SET, {0} }
+
+
+struct  Caravan__Training__V1__ListEnrolmentsRequest
+{
+  ProtobufCMessage base;
+  char *program_id;
+  /*
+   * Only enrolments in this status; UNSPECIFIED for all.
+   */
+  Caravan__Training__V1__EnrolmentStatus status;
+  /*
+   * 1..1000; 0 means 100.
+   */
+  uint32_t page_size;
+  char *page_token;
+};
+#define CARAVAN__TRAINING__V1__LIST_ENROLMENTS_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&caravan__training__v1__list_enrolments_request__descriptor) \
+    , (char *)protobuf_c_empty_string, CARAVAN__TRAINING__V1__ENROLMENT_STATUS__ENROLMENT_STATUS_UNSPECIFIED, 0, (char *)protobuf_c_empty_string }
+
+
+struct  Caravan__Training__V1__ListEnrolmentsResponse
+{
+  ProtobufCMessage base;
+  /*
+   * Ordered by id, which is the order the enrolments were decided in (and
+   * so the wait-list order).
+   */
+  size_t n_enrolments;
+  Caravan__Training__V1__Enrolment **enrolments;
+  char *next_page_token;
+};
+#define CARAVAN__TRAINING__V1__LIST_ENROLMENTS_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&caravan__training__v1__list_enrolments_response__descriptor) \
+    , 0,NULL, (char *)protobuf_c_empty_string }
 
 
 struct  Caravan__Training__V1__StatisticsResponse
@@ -877,6 +924,44 @@ Caravan__Training__V1__TrainingStatisticsRow *
 void   caravan__training__v1__training_statistics_row__free_unpacked
                      (Caravan__Training__V1__TrainingStatisticsRow *message,
                       ProtobufCAllocator *allocator);
+/* Caravan__Training__V1__ListEnrolmentsRequest methods */
+void   caravan__training__v1__list_enrolments_request__init
+                     (Caravan__Training__V1__ListEnrolmentsRequest         *message);
+size_t caravan__training__v1__list_enrolments_request__get_packed_size
+                     (const Caravan__Training__V1__ListEnrolmentsRequest   *message);
+size_t caravan__training__v1__list_enrolments_request__pack
+                     (const Caravan__Training__V1__ListEnrolmentsRequest   *message,
+                      uint8_t             *out);
+size_t caravan__training__v1__list_enrolments_request__pack_to_buffer
+                     (const Caravan__Training__V1__ListEnrolmentsRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Caravan__Training__V1__ListEnrolmentsRequest *
+       caravan__training__v1__list_enrolments_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   caravan__training__v1__list_enrolments_request__free_unpacked
+                     (Caravan__Training__V1__ListEnrolmentsRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Caravan__Training__V1__ListEnrolmentsResponse methods */
+void   caravan__training__v1__list_enrolments_response__init
+                     (Caravan__Training__V1__ListEnrolmentsResponse         *message);
+size_t caravan__training__v1__list_enrolments_response__get_packed_size
+                     (const Caravan__Training__V1__ListEnrolmentsResponse   *message);
+size_t caravan__training__v1__list_enrolments_response__pack
+                     (const Caravan__Training__V1__ListEnrolmentsResponse   *message,
+                      uint8_t             *out);
+size_t caravan__training__v1__list_enrolments_response__pack_to_buffer
+                     (const Caravan__Training__V1__ListEnrolmentsResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Caravan__Training__V1__ListEnrolmentsResponse *
+       caravan__training__v1__list_enrolments_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   caravan__training__v1__list_enrolments_response__free_unpacked
+                     (Caravan__Training__V1__ListEnrolmentsResponse *message,
+                      ProtobufCAllocator *allocator);
 /* Caravan__Training__V1__StatisticsResponse methods */
 void   caravan__training__v1__statistics_response__init
                      (Caravan__Training__V1__StatisticsResponse         *message);
@@ -1018,6 +1103,12 @@ typedef void (*Caravan__Training__V1__StatisticsRequest_Closure)
 typedef void (*Caravan__Training__V1__TrainingStatisticsRow_Closure)
                  (const Caravan__Training__V1__TrainingStatisticsRow *message,
                   void *closure_data);
+typedef void (*Caravan__Training__V1__ListEnrolmentsRequest_Closure)
+                 (const Caravan__Training__V1__ListEnrolmentsRequest *message,
+                  void *closure_data);
+typedef void (*Caravan__Training__V1__ListEnrolmentsResponse_Closure)
+                 (const Caravan__Training__V1__ListEnrolmentsResponse *message,
+                  void *closure_data);
 typedef void (*Caravan__Training__V1__StatisticsResponse_Closure)
                  (const Caravan__Training__V1__StatisticsResponse *message,
                   void *closure_data);
@@ -1069,6 +1160,10 @@ struct Caravan__Training__V1__TrainingService_Service
                    const Caravan__Training__V1__CompleteRequest *input,
                    Caravan__Training__V1__CompleteResponse_Closure closure,
                    void *closure_data);
+  void (*list_enrolments)(Caravan__Training__V1__TrainingService_Service *service,
+                          const Caravan__Training__V1__ListEnrolmentsRequest *input,
+                          Caravan__Training__V1__ListEnrolmentsResponse_Closure closure,
+                          void *closure_data);
   void (*statistics)(Caravan__Training__V1__TrainingService_Service *service,
                      const Caravan__Training__V1__StatisticsRequest *input,
                      Caravan__Training__V1__StatisticsResponse_Closure closure,
@@ -1093,6 +1188,7 @@ void caravan__training__v1__training_service__init (Caravan__Training__V1__Train
       function_prefix__ ## enrol,\
       function_prefix__ ## withdraw,\
       function_prefix__ ## complete,\
+      function_prefix__ ## list_enrolments,\
       function_prefix__ ## statistics,\
       function_prefix__ ## trainee_history  }
 void caravan__training__v1__training_service__create_program(ProtobufCService *service,
@@ -1127,6 +1223,10 @@ void caravan__training__v1__training_service__complete(ProtobufCService *service
                                                        const Caravan__Training__V1__CompleteRequest *input,
                                                        Caravan__Training__V1__CompleteResponse_Closure closure,
                                                        void *closure_data);
+void caravan__training__v1__training_service__list_enrolments(ProtobufCService *service,
+                                                              const Caravan__Training__V1__ListEnrolmentsRequest *input,
+                                                              Caravan__Training__V1__ListEnrolmentsResponse_Closure closure,
+                                                              void *closure_data);
 void caravan__training__v1__training_service__statistics(ProtobufCService *service,
                                                          const Caravan__Training__V1__StatisticsRequest *input,
                                                          Caravan__Training__V1__StatisticsResponse_Closure closure,
@@ -1161,6 +1261,8 @@ extern const ProtobufCMessageDescriptor caravan__training__v1__complete_request_
 extern const ProtobufCMessageDescriptor caravan__training__v1__complete_response__descriptor;
 extern const ProtobufCMessageDescriptor caravan__training__v1__statistics_request__descriptor;
 extern const ProtobufCMessageDescriptor caravan__training__v1__training_statistics_row__descriptor;
+extern const ProtobufCMessageDescriptor caravan__training__v1__list_enrolments_request__descriptor;
+extern const ProtobufCMessageDescriptor caravan__training__v1__list_enrolments_response__descriptor;
 extern const ProtobufCMessageDescriptor caravan__training__v1__statistics_response__descriptor;
 extern const ProtobufCMessageDescriptor caravan__training__v1__trainee_history_request__descriptor;
 extern const ProtobufCMessageDescriptor caravan__training__v1__trainee_history_entry__descriptor;

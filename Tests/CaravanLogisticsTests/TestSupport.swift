@@ -1,0 +1,55 @@
+import CaravanCore
+import CaravanInProcess
+import CaravanLogistics
+import CaravanLogisticsAPI
+import CaravanServiceKit
+import Testing
+
+/// A logistics service on a fresh in-memory database (seeded), and a typed
+/// client that reaches it through the in-process transport.
+struct TestService {
+    let provider: LogisticsServiceProvider
+    let client: LogisticsServiceClient
+
+    init(watchPollInterval: Duration = .seconds(2)) throws {
+        let database = try ServiceDatabase.inMemory(migrator: LogisticsMigrations.migrator())
+        self.provider = LogisticsServiceProvider(
+            store: GRDBLogisticsStore(database), watchPollInterval: watchPollInterval)
+        let transport = InProcessTransport(serving: [self.provider])
+        // No retries: a test must see the first answer.
+        self.client = LogisticsServiceClient(
+            wrapping: RPCClient(transport: transport, retryPolicy: RetryPolicy(maxAttempts: 1)))
+    }
+
+    func book(
+        _ origin: String = "xian", _ destination: String = "duisburg", teu: UInt32 = 2, key: String = ""
+    ) async throws -> Shipment {
+        let response = try await self.client.bookShipment(
+            BookShipmentRequest(
+                originCityId: origin, destinationCityId: destination, cargoCategoryId: "auto-parts",
+                containersTeu: teu, idempotencyKey: key))
+        return try #require(response.shipment)
+    }
+
+    func record(_ id: String, _ kind: ShipmentEventKind, at location: String = "", delay: Double = 0, key: String = "")
+        async throws -> RecordShipmentEventResponse
+    {
+        try await self.client.recordShipmentEvent(
+            RecordShipmentEventRequest(
+                shipmentId: id, kind: kind, locationCityId: location, idempotencyKey: key, delayHours: delay))
+    }
+}
+
+/// The RPC error `body` throws; records an issue when it succeeds.
+func rpcError(_ body: () async throws -> some Any) async -> RPCError? {
+    do {
+        _ = try await body()
+        Issue.record("expected an RPC error")
+        return nil
+    } catch let error as RPCError {
+        return error
+    } catch {
+        Issue.record("expected an RPC error, got \(error)")
+        return nil
+    }
+}

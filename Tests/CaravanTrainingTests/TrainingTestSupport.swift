@@ -1,0 +1,103 @@
+import CaravanCore
+import CaravanInProcess
+import CaravanServiceKit
+import CaravanTraining
+import CaravanTrainingAPI
+import Foundation
+import GRDB
+import Testing
+
+/// Fixed instants, so the calendar rules do not depend on today.
+enum TestClock {
+    /// 2027-01-15 12:00 UTC: before every seeded 2027 program starts.
+    static let january2027: Int64 = 1_800_014_400
+    /// 2027-08-01 12:00 UTC.
+    static let august2027: Int64 = 1_817_121_600
+}
+
+/// A service over a real SQLite store, called through the in-process transport.
+struct TrainingHarness {
+    let client: TrainingServiceClient
+    let store: SQLiteTrainingStore
+
+    init(writer: any DatabaseWriter, clock: Int64 = TestClock.january2027) {
+        let store = SQLiteTrainingStore(writer)
+        let provider = TrainingServiceProvider(store: store, clock: { clock })
+        self.store = store
+        self.client = TrainingServiceClient(
+            wrapping: RPCClient(transport: InProcessTransport(serving: [provider]), retryPolicy: .none))
+    }
+
+    static func inMemory(clock: Int64 = TestClock.january2027) throws -> TrainingHarness {
+        TrainingHarness(writer: try ServiceDatabase.inMemory(migrator: TrainingMigrations.migrator), clock: clock)
+    }
+
+    func createProgram(
+        capacity: UInt32, title: String = "Test program", field: String = "rail logistics", country: String = "KZ",
+        city: String = "Almaty", start: String = "2027-03-01", end: String = "2027-06-30"
+    ) async throws -> TrainingProgram {
+        let response = try await self.client.createProgram(
+            CreateProgramRequest(
+                program: TrainingProgram(
+                    title: title, field: field, hostCentre: "Test centre", hostCity: city, country: country,
+                    language: "ru", capacity: capacity, startDate: start, endDate: end, synthetic: true)))
+        return try #require(response.program)
+    }
+
+    func registerTrainee(_ name: String, country: String = "UZ") async throws -> Trainee {
+        let response = try await self.client.registerTrainee(
+            RegisterTraineeRequest(trainee: Trainee(name: name, country: country, synthetic: true)))
+        return try #require(response.trainee)
+    }
+
+    func enrol(_ trainee: Trainee, in program: TrainingProgram, key: String = "") async throws -> Enrolment {
+        let response = try await self.client.enrol(EnrolRequest(traineeId: trainee.id, programId: program.id, idempotencyKey: key))
+        return try #require(response.enrolment)
+    }
+
+    /// Every enrolment of a program, through the paged listing.
+    func allEnrolments(_ programID: String, status: EnrolmentStatus = .unspecified, pageSize: UInt32 = 7) async throws -> [Enrolment] {
+        var all: [Enrolment] = []
+        var token = ""
+        repeat {
+            let page = try await self.client.listEnrolments(
+                ListEnrolmentsRequest(programId: programID, status: status, pageSize: pageSize, pageToken: token))
+            all += page.enrolments
+            token = page.nextPageToken
+        } while !token.isEmpty
+        return all
+    }
+}
+
+/// Expects `body` to fail with `code`, and (when given) a message naming `field`.
+func expectRPCError(
+    _ code: RPCError.Code,
+    field: String? = nil,
+    sourceLocation: SourceLocation = #_sourceLocation,
+    _ body: () async throws -> Void
+) async {
+    do {
+        try await body()
+        Issue.record("expected \(code), but the call succeeded", sourceLocation: sourceLocation)
+    } catch let error as RPCError {
+        #expect(error.code == code, "\(error)", sourceLocation: sourceLocation)
+        if let field {
+            #expect(error.message.hasPrefix(field + ":"), "message does not name \(field): \(error.message)", sourceLocation: sourceLocation)
+        }
+    } catch {
+        Issue.record("expected RPCError \(code), got \(error)", sourceLocation: sourceLocation)
+    }
+}
+
+/// A directory under the system temp dir, removed by `remove()`.
+struct TemporaryDirectory {
+    let path: String
+
+    init() throws {
+        self.path = FileManager.default.temporaryDirectory
+            .appendingPathComponent("caravan-training-tests-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: self.path, withIntermediateDirectories: true)
+    }
+
+    func remove() { try? FileManager.default.removeItem(atPath: self.path) }
+}
