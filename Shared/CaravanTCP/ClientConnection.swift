@@ -15,7 +15,10 @@ struct ClientConnection: Sendable {
         let handler = self.handler
         let slot = NIOLoopBoundBox.makeEmptyBox(valueType: UInt32.self, eventLoop: eventLoop)
         return try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { continuation in
+            // Unsafe rather than checked: this is the per-call hot path, and the
+            // handler resumes each call exactly once (it removes the call from its
+            // table as it resumes it; see ClientConnectionHandler).
+            try await withUnsafeThrowingContinuation { continuation in
                 if eventLoop.inEventLoop {
                     handler.value.start(frame, sink: .unary(continuation), deadline: deadline, slot: slot)
                 } else {

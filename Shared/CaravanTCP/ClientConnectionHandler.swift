@@ -4,7 +4,7 @@ import NIOCore
 
 /// Where a call's answer goes.
 enum ClientCallSink {
-    case unary(CheckedContinuation<[UInt8], any Error>)
+    case unary(UnsafeContinuation<[UInt8], any Error>)
     case stream(RawMessageStream.Continuation)
 
     func fail(_ error: RPCError) {

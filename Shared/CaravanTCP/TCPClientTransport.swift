@@ -389,6 +389,9 @@ public final class TCPClientTransport: ClientTransport, Sendable {
     }
 
     private static func encodeHeader(descriptor: MethodDescriptor, options: ResolvedCallOptions) throws -> [UInt8] {
+        if options.deadline == nil, options.metadata.isEmpty, options.idempotencyKey == nil, options.trace == nil {
+            return try Self.plainHeader(for: descriptor)
+        }
         do {
             return try FrameHeaders.requestHeader(descriptor: descriptor, options: options).serializedBytes()
         } catch {
@@ -396,6 +399,28 @@ public final class TCPClientTransport: ClientTransport, Sendable {
                 code: .invalidArgument, message: "Cannot encode the request header: \(error)",
                 cause: CallNeverSent("bad header"))
         }
+    }
+}
+
+extension TCPClientTransport {
+    /// Headers of calls with no deadline, metadata, key or trace: the same
+    /// bytes every time for a method, so they are encoded once.
+    private static let plainHeaders = NIOLockedValueBox<[String: [UInt8]]>([:])
+
+    fileprivate static func plainHeader(for descriptor: MethodDescriptor) throws -> [UInt8] {
+        if let cached = Self.plainHeaders.withLockedValue({ $0[descriptor.path] }) { return cached }
+        let header: [UInt8]
+        do {
+            header = try FrameHeaders.requestHeader(descriptor: descriptor, options: ResolvedCallOptions()).serializedBytes()
+        } catch {
+            throw RPCError(
+                code: .invalidArgument, message: "Cannot encode the request header: \(error)",
+                cause: CallNeverSent("bad header"))
+        }
+        Self.plainHeaders.withLockedValue { cache in
+            if cache.count < 4096 { cache[descriptor.path] = header }
+        }
+        return header
     }
 }
 

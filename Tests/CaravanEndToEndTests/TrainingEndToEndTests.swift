@@ -260,7 +260,8 @@ struct TrainingEndToEndTests {
                 let trainee = try #require(
                     try await client.registerTrainee(RegisterTraineeRequest(trainee: Trainee(name: "T\(index)", country: "KZ")))
                         .trainee)
-                let enrolment = try await client.enrol(EnrolRequest(traineeId: trainee.id, programId: program.id))
+                let enrolment = try await client.enrol(
+                    EnrolRequest(traineeId: trainee.id, programId: program.id, idempotencyKey: "durable-\(index)"))
                 acknowledged.append(try #require(enrolment.enrolment?.id))
             }
             return (program.id, acknowledged)
@@ -275,6 +276,13 @@ struct TrainingEndToEndTests {
             #expect(listed.map(\.id) == acknowledged)
             #expect(listed.filter { $0.status == .enrolled }.count == 20)
             #expect(listed.filter { $0.status == .waitlisted }.count == count - 20)
+            // The ledger survived too: a client retrying after the crash
+            // gets the acknowledged answer, not a second place.
+            let trainee = try #require(listed.last?.traineeId)
+            let retried = try await client.enrol(
+                EnrolRequest(traineeId: trainee, programId: programID, idempotencyKey: "durable-\(count - 1)"))
+            #expect(retried.enrolment?.id == acknowledged.last)
+            #expect(try await allEnrolments(client, programID).count == count)
         }
         #expect(try await server.process.stop() == 0)
     }

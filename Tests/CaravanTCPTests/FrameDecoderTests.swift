@@ -10,9 +10,12 @@ struct FrameDecoderTests {
     @Test("Frames fed one byte at a time come out whole and in order")
     func byteByByte() throws {
         let frames = [
-            SampleFrame(kind: .request, flags: [.endStream, .hasMessage], callID: 1, header: Array("head".utf8), payload: [1, 2, 3]),
+            SampleFrame(
+                kind: .request, flags: [.endStream, .hasMessage], callID: 1, header: Array("head".utf8),
+                payload: [1, 2, 3]),
             SampleFrame(kind: .cancel, flags: [], callID: 2, header: [], payload: []),
-            SampleFrame(kind: .message, flags: .hasMessage, callID: 3, header: [], payload: Array(repeating: 0xAB, count: 300)),
+            SampleFrame(
+                kind: .message, flags: .hasMessage, callID: 3, header: [], payload: Array(repeating: 0xAB, count: 300)),
             SampleFrame(kind: .ping, flags: [], callID: 0, header: [], payload: [0, 0, 0, 0, 0, 0, 0, 1]),
             SampleFrame(kind: .response, flags: [], callID: 1, header: [8, 5], payload: []),
         ]
@@ -28,8 +31,9 @@ struct FrameDecoderTests {
                     return
                 }
                 decoded.append(SampleFrame(frame))
-                #expect(offset + 1 == frames.prefix(decoded.count).reduce(0) { $0 + $1.encoded.count },
-                        "a frame is produced exactly when its last byte arrives")
+                #expect(
+                    offset + 1 == frames.prefix(decoded.count).reduce(0) { $0 + $1.encoded.count },
+                    "a frame is produced exactly when its last byte arrives")
             }
         }
         #expect(decoded == frames)
@@ -41,7 +45,9 @@ struct FrameDecoderTests {
     func manyFramesInOneBuffer() throws {
         var buffer = ByteBuffer()
         for id in 1...2_000 {
-            buffer.writeFrame(kind: .message, flags: .hasMessage, callID: UInt32(id), header: [], payload: [UInt8(id & 0xFF), UInt8(id >> 8)])
+            buffer.writeFrame(
+                kind: .message, flags: .hasMessage, callID: UInt32(id), header: [],
+                payload: [UInt8(id & 0xFF), UInt8(id >> 8)])
         }
         // A partial frame at the end stays buffered.
         buffer.writeBytes([0, 0, 0, 20, 1])
@@ -104,8 +110,10 @@ struct FrameDecoderTests {
         let limit = 100
         var decoder = FrameDecoder(maxFrameSize: limit)
         var buffer = ByteBuffer()
-        buffer.writeFrame(kind: .request, flags: .hasMessage, callID: 1, header: [], payload: Array(repeating: 1, count: limit - 10))
-        buffer.writeFrame(kind: .request, flags: .hasMessage, callID: 2, header: [], payload: Array(repeating: 2, count: limit - 9))
+        buffer.writeFrame(
+            kind: .request, flags: .hasMessage, callID: 1, header: [], payload: Array(repeating: 1, count: limit - 10))
+        buffer.writeFrame(
+            kind: .request, flags: .hasMessage, callID: 2, header: [], payload: Array(repeating: 2, count: limit - 9))
         buffer.writeFrame(kind: .cancel, callID: 3)
 
         let firstEvent = try decoder.decode(buffer: &buffer)
@@ -128,7 +136,8 @@ struct FrameDecoderTests {
     func oversizedSkippedInPieces() throws {
         var decoder = FrameDecoder(maxFrameSize: 64)
         var frame = ByteBuffer()
-        frame.writeFrame(kind: .message, flags: .hasMessage, callID: 5, header: [], payload: Array(repeating: 7, count: 10_000))
+        frame.writeFrame(
+            kind: .message, flags: .hasMessage, callID: 5, header: [], payload: Array(repeating: 7, count: 10_000))
         frame.writeFrame(kind: .endOfStream, callID: 5)
         var bytes = Array(frame.readableBytesView)
         var buffer = ByteBuffer()
@@ -139,7 +148,8 @@ struct FrameDecoderTests {
             buffer.writeBytes(chunk)
             while let inbound = try decoder.decode(buffer: &buffer) {
                 switch inbound {
-                case .oversized(let kind, _, let callID, let length): events.append("oversized \(kind) \(callID) \(length)")
+                case .oversized(let kind, _, let callID, let length):
+                    events.append("oversized \(kind) \(callID) \(length)")
                 case .frame(let frame): events.append("frame \(frame.kind) \(frame.callID)")
                 }
             }
@@ -318,7 +328,9 @@ struct FrameDecoderTests {
                             "frame \(frame.kind.rawValue) \(frame.flags.rawValue) \(frame.callID) "
                                 + "\(Array(frame.header.readableBytesView)) \(Array(frame.payload.readableBytesView))")
                     case .oversized(let kind, let flags, let callID, let length):
-                        if Int(length) <= maxFrameSize { Issue.record("a frame within the limit was reported oversized") }
+                        if Int(length) <= maxFrameSize {
+                            Issue.record("a frame within the limit was reported oversized")
+                        }
                         events.append("oversized \(kind.rawValue) \(flags.rawValue) \(callID) \(length)")
                     }
                 }
@@ -360,12 +372,14 @@ struct SampleFrame: Equatable, Sendable, CustomStringConvertible {
 
     var encoded: [UInt8] {
         var buffer = ByteBuffer()
-        buffer.writeFrame(kind: self.kind, flags: self.flags, callID: self.callID, header: self.header, payload: self.payload)
+        buffer.writeFrame(
+            kind: self.kind, flags: self.flags, callID: self.callID, header: self.header, payload: self.payload)
         return Array(buffer.readableBytesView)
     }
 
     var description: String {
-        "\(self.kind) flags=\(self.flags.rawValue) call=\(self.callID) header=\(self.header.count)B payload=\(self.payload.count)B"
+        "\(self.kind) flags=\(self.flags.rawValue) call=\(self.callID) "
+            + "header=\(self.header.count)B payload=\(self.payload.count)B"
     }
 }
 

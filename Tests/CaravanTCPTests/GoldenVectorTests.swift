@@ -1,11 +1,12 @@
-import CaravanServer
 import CaravanCore
 import CaravanEchoAPI
 import CaravanEnvelope
-@testable import CaravanTCP
+import CaravanServer
 import Foundation
 import NIOCore
 import Testing
+
+@testable import CaravanTCP
 
 /// The test vectors of docs/PROTOCOL.md, byte for byte: the code produces
 /// them, the decoder reads them back, the document holds exactly these, and
@@ -96,7 +97,8 @@ struct GoldenVectorTests {
         var metadata = Metadata()
         metadata.addString("r-42", forKey: "x-request-id")
         let options = ResolvedCallOptions(
-            deadline: ContinuousClock.now.advanced(by: .milliseconds(1500)), metadata: metadata, idempotencyKey: "order-7f3a")
+            deadline: ContinuousClock.now.advanced(by: .milliseconds(1500)), metadata: metadata,
+            idempotencyKey: "order-7f3a")
         var header = FrameHeaders.requestHeader(descriptor: descriptor, options: options)
         #expect((1_000_000...1_500_000).contains(header.timeoutMicros), "the remaining time, measured now")
         header.timeoutMicros = 1_500_000
@@ -124,7 +126,8 @@ struct GoldenVectorTests {
             // Call 2: Echo/Fail with NOT_FOUND "no such flow"; the answer is response-not-found exactly.
             let fail = try FailRequest(code: 5, message: "no such flow").serializedBytes()
             let failHeader = try RequestHeader(method: "/caravan.echo.v1.Echo/Fail").serializedBytes()
-            try await connection.sendFrame(kind: .request, flags: [.endStream, .hasMessage], callID: 2, header: failHeader, payload: fail)
+            try await connection.sendFrame(
+                kind: .request, flags: [.endStream, .hasMessage], callID: 2, header: failHeader, payload: fail)
             let notFound = try await connection.nextFrame()
             #expect(Hex.string(notFound.bytes) == GoldenVector.named("response-not-found").hex)
 
@@ -141,20 +144,24 @@ struct GoldenVectorTests {
             #expect(try EchoResponse(serializedBytes: echoed.payload) == EchoResponse(text: "hi"))
             try await connection.sendFrame(kind: .endOfStream, callID: 5)
             let bidiEnd = try await connection.nextFrame()
-            #expect(bidiEnd.kind == .response && bidiEnd.callID == 5 && bidiEnd.header.isEmpty && bidiEnd.payload.isEmpty)
+            #expect(
+                bidiEnd.kind == .response && bidiEnd.callID == 5 && bidiEnd.header.isEmpty && bidiEnd.payload.isEmpty)
 
             // Call 6: the request with a deadline, metadata and an idempotency key (call id patched to 6).
             var options = try Hex.bytes(GoldenVector.named("unary-request-options").hex)
             options[9] = 6
             try await connection.send(options)
             let optionsAnswer = try await connection.nextFrame()
-            #expect(optionsAnswer.callID == 6 && optionsAnswer.header.isEmpty && optionsAnswer.payload == [0x0A, 0x03, 1, 2, 3])
+            #expect(
+                optionsAnswer.callID == 6 && optionsAnswer.header.isEmpty
+                    && optionsAnswer.payload == [0x0A, 0x03, 1, 2, 3])
 
             // Call 7 sleeps. The PING after it gets the documented PONG, which also shows
             // that the server has read call 7 (it handles frames in order).
             let sleep = try SleepRequest(millis: 300).serializedBytes()
             let sleepHeader = try RequestHeader(method: "/caravan.echo.v1.Echo/Sleep").serializedBytes()
-            try await connection.sendFrame(kind: .request, flags: [.endStream, .hasMessage], callID: 7, header: sleepHeader, payload: sleep)
+            try await connection.sendFrame(
+                kind: .request, flags: [.endStream, .hasMessage], callID: 7, header: sleepHeader, payload: sleep)
             try await connection.send(try Hex.bytes(GoldenVector.named("ping").hex))
             let pong = try await connection.nextFrame()
             #expect(Hex.string(pong.bytes) == GoldenVector.named("pong").hex)
@@ -276,7 +283,8 @@ struct GoldenVector: Sendable, CustomTestStringConvertible {
             name: "message",
             hex: "0000000e02020000000500000000" + "12026869",
             frame: FrameValues(
-                kind: .message, flags: .hasMessage, callID: 5, header: .none, payload: .echoRequest(EchoRequest(text: "hi")))),
+                kind: .message, flags: .hasMessage, callID: 5, header: .none,
+                payload: .echoRequest(EchoRequest(text: "hi")))),
         GoldenVector(
             name: "end-of-stream",
             hex: "0000000a04000000000400000000",
@@ -288,11 +296,13 @@ struct GoldenVector: Sendable, CustomTestStringConvertible {
         GoldenVector(
             name: "ping",
             hex: "00000012060000000000000000000102030405060708",
-            frame: FrameValues(kind: .ping, flags: [], callID: 0, header: .none, payload: .raw([1, 2, 3, 4, 5, 6, 7, 8]))),
+            frame: FrameValues(
+                kind: .ping, flags: [], callID: 0, header: .none, payload: .raw([1, 2, 3, 4, 5, 6, 7, 8]))),
         GoldenVector(
             name: "pong",
             hex: "00000012070000000000000000000102030405060708",
-            frame: FrameValues(kind: .pong, flags: [], callID: 0, header: .none, payload: .raw([1, 2, 3, 4, 5, 6, 7, 8]))),
+            frame: FrameValues(
+                kind: .pong, flags: [], callID: 0, header: .none, payload: .raw([1, 2, 3, 4, 5, 6, 7, 8]))),
         GoldenVector(
             name: "goaway",
             hex: "000000280800000000070000001e121c54686520736572766572206973207368757474696e6720646f776e2e",

@@ -56,7 +56,8 @@ final class RawConnection: Sendable {
             }
             .connect(host: "127.0.0.1", port: port).get()
         let reader = try await channel.eventLoop.submit {
-            NIOLoopBound(try channel.pipeline.syncOperations.handler(type: RawFrameReader.self), eventLoop: channel.eventLoop)
+            NIOLoopBound(
+                try channel.pipeline.syncOperations.handler(type: RawFrameReader.self), eventLoop: channel.eventLoop)
         }.get()
         let connection = RawConnection(channel: channel, reader: reader)
         if sendPreface { try await connection.send(WireFormat.preface) }

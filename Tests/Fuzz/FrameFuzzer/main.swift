@@ -71,7 +71,8 @@ func decodeEvents(_ input: UnsafeRawBufferPointer, chunkSizes: [Int]) -> [Event]
                 events.append(.oversized(kind: kind.rawValue, flags: flags.rawValue, callID: callID, length: length))
             }
         }
-        precondition(buffer.readableBytes <= maxFrameSize + WireFormat.prefixSize, "the decoder buffers more than a frame")
+        precondition(
+            buffer.readableBytes <= maxFrameSize + WireFormat.prefixSize, "the decoder buffers more than a frame")
     } while offset < input.count
     return events
 }
@@ -131,38 +132,38 @@ func fuzzOne(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
 }
 
 #if FUZZING
-/// libFuzzer's usual entry point. `-sanitize=fuzzer` links libFuzzer's own
-/// `main`, which refers to it; SwiftPM points `main` at this file's top-level
-/// code instead, which starts libFuzzer below, so both paths reach `fuzzOne`.
-@_cdecl("LLVMFuzzerTestOneInput")
-public func LLVMFuzzerTestOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
-    fuzzOne(data, size)
-}
+    /// libFuzzer's usual entry point. `-sanitize=fuzzer` links libFuzzer's own
+    /// `main`, which refers to it; SwiftPM points `main` at this file's top-level
+    /// code instead, which starts libFuzzer below, so both paths reach `fuzzOne`.
+    @_cdecl("LLVMFuzzerTestOneInput")
+    public func fuzzerTestOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
+        fuzzOne(data, size)
+    }
 
-var argc = CommandLine.argc
-var argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = CommandLine.unsafeArgv
-exit(LLVMFuzzerRunDriver(&argc, &argv) { data, size in fuzzOne(data, size) })
+    var argc = CommandLine.argc
+    var argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = CommandLine.unsafeArgv
+    exit(LLVMFuzzerRunDriver(&argc, &argv) { data, size in fuzzOne(data, size) })
 #else
-/// Replays inputs: each argument is a file, or a folder whose files are inputs.
-var files: [String] = []
-for argument in CommandLine.arguments.dropFirst() {
-    var isDirectory: ObjCBool = false
-    guard FileManager.default.fileExists(atPath: argument, isDirectory: &isDirectory) else {
-        print("No such file: \(argument)")
-        exit(2)
+    /// Replays inputs: each argument is a file, or a folder whose files are inputs.
+    var files: [String] = []
+    for argument in CommandLine.arguments.dropFirst() {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: argument, isDirectory: &isDirectory) else {
+            print("No such file: \(argument)")
+            exit(2)
+        }
+        if isDirectory.boolValue {
+            let names = (try? FileManager.default.contentsOfDirectory(atPath: argument)) ?? []
+            files += names.sorted().map { "\(argument)/\($0)" }
+        } else {
+            files.append(argument)
+        }
     }
-    if isDirectory.boolValue {
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: argument)) ?? []
-        files += names.sorted().map { "\(argument)/\($0)" }
-    } else {
-        files.append(argument)
+    for path in files {
+        guard let data = FileManager.default.contents(atPath: path) else { continue }
+        _ = data.withUnsafeBytes { bytes in
+            fuzzOne(bytes.bindMemory(to: UInt8.self).baseAddress, bytes.count)
+        }
     }
-}
-for path in files {
-    guard let data = FileManager.default.contents(atPath: path) else { continue }
-    _ = data.withUnsafeBytes { bytes in
-        fuzzOne(bytes.bindMemory(to: UInt8.self).baseAddress, bytes.count)
-    }
-}
-print("Replayed \(files.count) inputs without a failure.")
+    print("Replayed \(files.count) inputs without a failure.")
 #endif
