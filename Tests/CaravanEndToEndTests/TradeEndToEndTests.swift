@@ -16,7 +16,8 @@ struct TradeEndToEndTests {
     }
 
     func startTrade(_ dataDirectory: String) async throws -> ServerProcess {
-        try await ServerProcess("caravan-trade", ["--port", "0", "--data-dir", dataDirectory, "--log-level", "warning"])
+        try await ServerProcess(
+            "caravan-trade", ["--port", "0", "--data-dir", dataDirectory, "--log-level", "warning"])
     }
 
     func json(_ result: CommandResult) throws -> [String: Any] {
@@ -32,21 +33,25 @@ struct TradeEndToEndTests {
                 {"flow":{"year":2024,"month":6,"country":"kz","direction":"DIRECTION_EXPORT",\
                 "category":"wind turbine generators","valueUsd":2500000,"source":"e2e test"},"idempotencyKey":"e2e-1"}
                 """
-            let recorded = try await runCommand("caravan", ["call", address, "caravan.trade.v1.TradeService/RecordFlow", flow])
+            let recorded = try await runCommand(
+                "caravan", ["call", address, "caravan.trade.v1.TradeService/RecordFlow", flow])
             #expect(recorded.status == 0, "\(recorded.stderr)")
             let stored = try #require(try self.json(recorded)["flow"] as? [String: Any])
             let id = try #require(stored["id"] as? String)
             #expect(stored["country"] as? String == "KZ")
 
             // The same key again: the same answer, nothing new stored.
-            let repeated = try await runCommand("caravan", ["call", address, "caravan.trade.v1.TradeService/RecordFlow", flow])
+            let repeated = try await runCommand(
+                "caravan", ["call", address, "caravan.trade.v1.TradeService/RecordFlow", flow])
             #expect(repeated.stdout == recorded.stdout)
 
             // The key as metadata works the same way.
             let viaHeader = try await runCommand(
                 "caravan",
-                ["call", "--idempotency-key", "e2e-2", address, "caravan.trade.v1.TradeService/RecordFlow",
-                 #"{"flow":{"year":2023,"country":"UZ","direction":"DIRECTION_IMPORT","category":"cotton","valueUsd":1000000,"source":"e2e test"}}"#])
+                [
+                    "call", "--idempotency-key", "e2e-2", address, "caravan.trade.v1.TradeService/RecordFlow",
+                    #"{"flow":{"year":2023,"country":"UZ","direction":"DIRECTION_IMPORT","category":"cotton","valueUsd":1000000,"source":"e2e test"}}"#,
+                ])
             #expect(viaHeader.status == 0, "\(viaHeader.stderr)")
 
             let summary = try await runCommand(
@@ -62,8 +67,10 @@ struct TradeEndToEndTests {
             // Bad input: INVALID_ARGUMENT naming the field (exit 64 + 3); unknown id: NOT_FOUND (64 + 5).
             let bad = try await runCommand(
                 "caravan",
-                ["call", address, "caravan.trade.v1.TradeService/RecordFlow",
-                 #"{"flow":{"year":2024,"country":"XX","direction":"DIRECTION_EXPORT","category":"x","valueUsd":1,"source":"e2e"}}"#])
+                [
+                    "call", address, "caravan.trade.v1.TradeService/RecordFlow",
+                    #"{"flow":{"year":2024,"country":"XX","direction":"DIRECTION_EXPORT","category":"x","valueUsd":1,"source":"e2e"}}"#,
+                ])
             #expect(bad.status == 64 + 3)
             #expect(bad.stderr.contains("INVALID_ARGUMENT: flow.country"), "\(bad.stderr)")
             let missing = try await runCommand(
@@ -77,8 +84,10 @@ struct TradeEndToEndTests {
             let token = try #require(page["nextPageToken"] as? String)
             let foreign = try await runCommand(
                 "caravan",
-                ["call", address, "caravan.trade.v1.TradeService/ListFlows",
-                 #"{"filter":{"country":"TJ"},"pageToken":"\#(token)"}"#])
+                [
+                    "call", address, "caravan.trade.v1.TradeService/ListFlows",
+                    #"{"filter":{"country":"TJ"},"pageToken":"\#(token)"}"#,
+                ])
             #expect(foreign.status == 64 + 3)
             #expect(foreign.stderr.contains("page_token"))
 

@@ -237,6 +237,33 @@ struct LogisticsServiceTests {
         #expect(fromSpain.map(\.id) == [viaCall.shipment?.id])
     }
 
+    @Test("Shipments page by key, with filters bound to their token")
+    func shipmentPaging() async throws {
+        let service = try TestService()
+        var booked: [String] = []
+        for destination in ["duisburg", "almaty", "hamburg", "tashkent", "madrid", "almaty", "lodz"] {
+            booked.append(try await service.book("xian", destination).id)
+        }
+        var token = ""
+        var seen: [String] = []
+        repeat {
+            let page = try await service.client.listShipments(ListShipmentsRequest(pageSize: 3, pageToken: token))
+            #expect(page.shipments.count <= 3)
+            seen += page.shipments.map(\.id)
+            token = page.nextPageToken
+        } while !token.isEmpty && seen.count < 100
+        #expect(seen == booked)
+        let kazakh = try await service.client.listShipments(ListShipmentsRequest(country: "kz", pageSize: 1))
+        #expect(kazakh.shipments.map(\.id) == [booked[1]])
+        let wrongFilter = await rpcError {
+            try await service.client.listShipments(ListShipmentsRequest(country: "UZ", pageToken: kazakh.nextPageToken))
+        }
+        #expect(wrongFilter?.code == .invalidArgument)
+        let next = try await service.client.listShipments(
+            ListShipmentsRequest(country: "KZ", pageSize: 1, pageToken: kazakh.nextPageToken))
+        #expect(next.shipments.map(\.id) == [booked[5]])
+    }
+
     @Test("Status events: legal transitions only; refused ones store nothing")
     func lifecycle() async throws {
         let service = try TestService()

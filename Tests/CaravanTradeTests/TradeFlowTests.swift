@@ -21,21 +21,28 @@ struct TradeFlowTests {
         #expect(fetched.flow == stored)
     }
 
-    @Test("Unknown and malformed ids are NOT_FOUND; an empty id is INVALID_ARGUMENT", arguments: ["999", "abc", "-1", "0"])
+    @Test(
+        "Unknown and malformed ids are NOT_FOUND; an empty id is INVALID_ARGUMENT",
+        arguments: ["999", "abc", "-1", "0"])
     func unknownID(id: String) async throws {
         let harness = try TradeHarness()
         try await harness.record(sampleFlow())
         await expectRPCError(.notFound, mentioning: id) { _ = try await harness.client.getFlow(GetFlowRequest(id: id)) }
-        await expectRPCError(.invalidArgument, mentioning: "id") { _ = try await harness.client.getFlow(GetFlowRequest(id: "")) }
+        await expectRPCError(.invalidArgument, mentioning: "id") {
+            _ = try await harness.client.getFlow(GetFlowRequest(id: ""))
+        }
     }
 
     @Test("Filters: year range, country, direction, category (case-insensitive)")
     func filters() async throws {
         let harness = try TradeHarness()
-        try await harness.record(sampleFlow(year: 2022, country: "KZ", direction: .directionExport, category: "auto parts"))
+        try await harness.record(
+            sampleFlow(year: 2022, country: "KZ", direction: .directionExport, category: "auto parts"))
         try await harness.record(sampleFlow(year: 2023, country: "UZ", direction: .directionImport, category: "cotton"))
-        try await harness.record(sampleFlow(year: 2024, country: "UZ", direction: .directionExport, category: "Wind turbine generators"))
-        try await harness.record(sampleFlow(year: 2024, country: "KG", direction: .directionImport, category: "auto parts"))
+        try await harness.record(
+            sampleFlow(year: 2024, country: "UZ", direction: .directionExport, category: "Wind turbine generators"))
+        try await harness.record(
+            sampleFlow(year: 2024, country: "KG", direction: .directionImport, category: "auto parts"))
 
         func count(_ filter: TradeFlowFilter) async throws -> Int {
             try await harness.client.listFlows(ListFlowsRequest(filter: filter)).flows.count
@@ -47,7 +54,11 @@ struct TradeFlowTests {
         #expect(try await count(TradeFlowFilter(country: "uz")) == 2)
         #expect(try await count(TradeFlowFilter(direction: .directionImport)) == 2)
         #expect(try await count(TradeFlowFilter(category: "AUTO PARTS")) == 2)
-        #expect(try await count(TradeFlowFilter(yearFrom: 2024, country: "UZ", direction: .directionExport, category: "wind turbine generators")) == 1)
+        #expect(
+            try await count(
+                TradeFlowFilter(
+                    yearFrom: 2024, country: "UZ", direction: .directionExport, category: "wind turbine generators"))
+                == 1)
         #expect(try await count(TradeFlowFilter(country: "TJ")) == 0)
     }
 
@@ -58,7 +69,9 @@ struct TradeFlowTests {
         for index in 0..<53 {
             let year = UInt32(2020 + index % 5)
             let month = UInt32(index % 13)
-            recorded.append(try await harness.record(sampleFlow(year: year, month: month, country: index % 2 == 0 ? "KZ" : "UZ", value: Double(index))))
+            recorded.append(
+                try await harness.record(
+                    sampleFlow(year: year, month: month, country: index % 2 == 0 ? "KZ" : "UZ", value: Double(index))))
         }
         let listed = try await harness.listAll(pageSize: 7)
         let expected = recorded.sorted { ($0.year, $0.month, Int64($0.id)!) < ($1.year, $1.month, Int64($1.id)!) }
@@ -88,16 +101,19 @@ struct TradeFlowTests {
     func foreignTokens() async throws {
         let harness = try TradeHarness()
         for index in 0..<5 { try await harness.record(sampleFlow(value: Double(index))) }
-        let page = try await harness.client.listFlows(ListFlowsRequest(filter: TradeFlowFilter(country: "KZ"), pageSize: 2))
+        let page = try await harness.client.listFlows(
+            ListFlowsRequest(filter: TradeFlowFilter(country: "KZ"), pageSize: 2))
         #expect(!page.nextPageToken.isEmpty)
 
         for token in ["garbage", "1.5.6.7", page.nextPageToken + "x", String(page.nextPageToken.dropLast())] {
             await expectRPCError(.invalidArgument, mentioning: "page_token") {
-                _ = try await harness.client.listFlows(ListFlowsRequest(filter: TradeFlowFilter(country: "KZ"), pageToken: token))
+                _ = try await harness.client.listFlows(
+                    ListFlowsRequest(filter: TradeFlowFilter(country: "KZ"), pageToken: token))
             }
         }
         await expectRPCError(.invalidArgument, mentioning: "page_token") {
-            _ = try await harness.client.listFlows(ListFlowsRequest(filter: TradeFlowFilter(country: "UZ"), pageToken: page.nextPageToken))
+            _ = try await harness.client.listFlows(
+                ListFlowsRequest(filter: TradeFlowFilter(country: "UZ"), pageToken: page.nextPageToken))
         }
         // The same filter takes it.
         let next = try await harness.client.listFlows(

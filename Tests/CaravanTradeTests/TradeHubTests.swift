@@ -42,18 +42,23 @@ struct TradeHubTests {
     func sessions() async throws {
         let harness = try TradeHarness()
         let recorded = try await harness.client.recordStreamSession(
-            RecordStreamSessionRequest(session: self.session(creator: "Aigerim", followers: 1_000, salesCNY: 50_000), idempotencyKey: "s-1"))
+            RecordStreamSessionRequest(
+                session: self.session(creator: "Aigerim", followers: 1_000, salesCNY: 50_000), idempotencyKey: "s-1"))
         let stored = try #require(recorded.session)
         #expect(!stored.id.isEmpty)
         #expect(stored.hub == "Horgos Yiwu International Trade City")
         _ = try await harness.client.recordStreamSession(
-            RecordStreamSessionRequest(session: self.session(creator: "Aigerim", followers: 1_000, salesCNY: 50_000), idempotencyKey: "s-1"))
+            RecordStreamSessionRequest(
+                session: self.session(creator: "Aigerim", followers: 1_000, salesCNY: 50_000), idempotencyKey: "s-1"))
         _ = try await harness.client.recordStreamSession(
-            RecordStreamSessionRequest(session: self.session(creator: "Jasur", country: "UZ", followers: 500, salesCNY: 80_000)))
+            RecordStreamSessionRequest(
+                session: self.session(creator: "Jasur", country: "UZ", followers: 500, salesCNY: 80_000)))
         _ = try await harness.client.recordStreamSession(
-            RecordStreamSessionRequest(session: self.session(creator: "Bot", followers: 7, salesCNY: 10, synthetic: true)))
+            RecordStreamSessionRequest(
+                session: self.session(creator: "Bot", followers: 7, salesCNY: 10, synthetic: true)))
         _ = try await harness.client.recordStreamSession(
-            RecordStreamSessionRequest(session: self.session(creator: "Late", start: Self.endOf2024 + 3_600, salesCNY: 1e6)))
+            RecordStreamSessionRequest(
+                session: self.session(creator: "Late", start: Self.endOf2024 + 3_600, salesCNY: 1e6)))
 
         let stats = try await harness.client.hubStats(HubStatsRequest(hub: "HORGOS", toUnixSeconds: Self.endOf2024))
         #expect(stats.sessions == 3)
@@ -99,14 +104,21 @@ struct TradeHubTests {
             ("session.start_unix_seconds", self.session(creator: "A", start: 99_999_999_999)),
             ("session.sales_cny", self.session(creator: "A", salesCNY: -5)),
             ("session.sales_cny", self.session(creator: "A", salesCNY: .nan)),
-            ("session.duration_minutes", { var s = self.session(creator: "A"); s.durationMinutes = 0; return s }()),
+            (
+                "session.duration_minutes",
+                {
+                    var s = self.session(creator: "A"); s.durationMinutes = 0; return s
+                }()
+            ),
         ]
         for (field, session) in cases {
             await expectRPCError(.invalidArgument, mentioning: field) {
                 _ = try await harness.client.recordStreamSession(RecordStreamSessionRequest(session: session))
             }
         }
-        await expectRPCError(.invalidArgument, mentioning: "hub") { _ = try await harness.client.hubStats(HubStatsRequest()) }
+        await expectRPCError(.invalidArgument, mentioning: "hub") {
+            _ = try await harness.client.hubStats(HubStatsRequest())
+        }
         await expectRPCError(.invalidArgument, mentioning: "to_unix_seconds") {
             _ = try await harness.client.hubStats(HubStatsRequest(hub: "horgos", fromUnixSeconds: 10, toUnixSeconds: 5))
         }

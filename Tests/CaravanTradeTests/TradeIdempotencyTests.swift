@@ -23,7 +23,8 @@ struct TradeIdempotencyTests {
         let second = try await harness.client.recordFlow(request, options: options)
         #expect(first == second)
         // The same key in the field is the same write.
-        let third = try await harness.client.recordFlow(RecordFlowRequest(flow: sampleFlow(value: 7), idempotencyKey: "meta-1"))
+        let third = try await harness.client.recordFlow(
+            RecordFlowRequest(flow: sampleFlow(value: 7), idempotencyKey: "meta-1"))
         #expect(third == first)
         #expect(try await harness.client.listFlows(ListFlowsRequest()).flows.count == 1)
         // Two different keys at once are refused.
@@ -45,7 +46,8 @@ struct TradeIdempotencyTests {
             hub: "horgos", creator: "Aigerim", creatorCountry: "KZ", startUnixSeconds: 1_730_000_000,
             durationMinutes: 60, newFollowers: 10, salesCny: 100)
         await expectRPCError(.invalidArgument, mentioning: "idempotency_key") {
-            _ = try await harness.client.recordStreamSession(RecordStreamSessionRequest(session: session, idempotencyKey: "k"))
+            _ = try await harness.client.recordStreamSession(
+                RecordStreamSessionRequest(session: session, idempotencyKey: "k"))
         }
         let flows = try await harness.client.listFlows(ListFlowsRequest()).flows
         #expect(flows.map(\.valueUsd) == [1])

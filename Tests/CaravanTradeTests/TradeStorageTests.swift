@@ -68,7 +68,9 @@ struct TradeStorageTests {
         let c = try await firstFlows(seed: 6)
         #expect(a.count == 200)
         func strip(_ flows: [TradeFlow]) -> [TradeFlow] {
-            flows.map { var flow = $0; flow.recordedAtUnixSeconds = 0; return flow }
+            flows.map {
+                var flow = $0; flow.recordedAtUnixSeconds = 0; return flow
+            }
         }
         #expect(strip(a) == strip(b))
         #expect(strip(a) != strip(c))

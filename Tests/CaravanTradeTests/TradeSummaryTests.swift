@@ -31,10 +31,17 @@ struct TradeSummaryTests {
         let harness = try TradeHarness()
         try await harness.record(sampleFlow(year: 2023, country: "KZ", value: 400))
         try await harness.record(sampleFlow(year: 2023, country: "UZ", value: 100))
-        try await harness.record(sampleFlow(year: 2024, country: "KZ", direction: .directionExport, category: "Auto parts", value: 300))
-        try await harness.record(sampleFlow(year: 2024, country: "KZ", direction: .directionImport, category: "auto parts", value: 50))
-        try await harness.record(sampleFlow(year: 2024, country: "UZ", direction: .directionExport, category: "wind turbine generators", value: 200))
-        try await harness.record(sampleFlow(year: 2024, country: "UZ", direction: .directionImport, category: "cotton", value: 70, synthetic: true))
+        try await harness.record(
+            sampleFlow(year: 2024, country: "KZ", direction: .directionExport, category: "Auto parts", value: 300))
+        try await harness.record(
+            sampleFlow(year: 2024, country: "KZ", direction: .directionImport, category: "auto parts", value: 50))
+        try await harness.record(
+            sampleFlow(
+                year: 2024, country: "UZ", direction: .directionExport, category: "wind turbine generators", value: 200)
+        )
+        try await harness.record(
+            sampleFlow(
+                year: 2024, country: "UZ", direction: .directionImport, category: "cotton", value: 70, synthetic: true))
 
         let summary = try await harness.client.getSummary(GetSummaryRequest(year: 2024))
         #expect(summary.recordedTotalUsd == 620)

@@ -68,7 +68,9 @@ func expectRPCError(
     } catch let error as RPCError {
         #expect(error.code == code, "\(error)", sourceLocation: sourceLocation)
         if let text {
-            #expect(error.message.contains(text), "\"\(error.message)\" should mention \(text)", sourceLocation: sourceLocation)
+            #expect(
+                error.message.contains(text), "\"\(error.message)\" should mention \(text)",
+                sourceLocation: sourceLocation)
         }
         return error.message
     } catch {

@@ -29,7 +29,11 @@ struct TradeValidationTests {
         BadFlow(field: "flow.category", flow: sampleFlow(category: String(repeating: "x", count: 300))),
         BadFlow(field: "flow.direction", flow: sampleFlow(direction: .directionUnspecified)),
         BadFlow(field: "flow.direction", flow: sampleFlow(direction: TradeDirection(rawValue: 9))),
-        BadFlow(field: "flow.source", flow: { var flow = sampleFlow(); flow.source = ""; return flow }()),
+        BadFlow(
+            field: "flow.source",
+            flow: {
+                var flow = sampleFlow(); flow.source = ""; return flow
+            }()),
     ]
 
     @Test("Bad flows are refused", arguments: badFlows)
@@ -47,14 +51,17 @@ struct TradeValidationTests {
     @Test("A missing flow is refused")
     func missingFlow() async throws {
         let harness = try TradeHarness()
-        await expectRPCError(.invalidArgument, mentioning: "flow") { _ = try await harness.client.recordFlow(RecordFlowRequest()) }
+        await expectRPCError(.invalidArgument, mentioning: "flow") {
+            _ = try await harness.client.recordFlow(RecordFlowRequest())
+        }
     }
 
     @Test("Bad filters and summary requests name their field")
     func badQueries() async throws {
         let harness = try TradeHarness()
         await expectRPCError(.invalidArgument, mentioning: "filter.year_to") {
-            _ = try await harness.client.listFlows(ListFlowsRequest(filter: TradeFlowFilter(yearFrom: 2024, yearTo: 2020)))
+            _ = try await harness.client.listFlows(
+                ListFlowsRequest(filter: TradeFlowFilter(yearFrom: 2024, yearTo: 2020)))
         }
         await expectRPCError(.invalidArgument, mentioning: "filter.year_from") {
             _ = try await harness.client.listFlows(ListFlowsRequest(filter: TradeFlowFilter(yearFrom: 1800)))
@@ -62,7 +69,9 @@ struct TradeValidationTests {
         await expectRPCError(.invalidArgument, mentioning: "filter.country") {
             _ = try await harness.client.listFlows(ListFlowsRequest(filter: TradeFlowFilter(country: "QQ")))
         }
-        await expectRPCError(.invalidArgument, mentioning: "year") { _ = try await harness.client.getSummary(GetSummaryRequest()) }
+        await expectRPCError(.invalidArgument, mentioning: "year") {
+            _ = try await harness.client.getSummary(GetSummaryRequest())
+        }
         await expectRPCError(.invalidArgument, mentioning: "year") {
             _ = try await harness.client.getSummary(GetSummaryRequest(year: 3000))
         }

@@ -19,6 +19,12 @@ public struct GRDBLogisticsStore: LogisticsStore {
         try await self.database.read { db in try Self.network(db) }
     }
 
+    public func networkVersion() async throws -> Int64 {
+        try await self.database.read { db in
+            try Int64.fetchOne(db, sql: "SELECT version FROM network_meta WHERE id = 1") ?? 0
+        }
+    }
+
     public func addLink(_ link: RailLink, write: WriteKey) async throws -> (AddLinkResponse, NetworkData) {
         try await self.database.write { db in
             let response = try IdempotencyLedger.once(db, key: write.key, method: write.method, request: write.request)

@@ -25,17 +25,19 @@ public struct LogisticsServiceProvider: LogisticsServiceProtocol {
     let logger: Logger
     let now: @Sendable () -> Int64
     /// How often a watcher also looks in the database, for events recorded
-    /// by another process sharing it.
+    /// by another process sharing it (link changes are rechecked as often,
+    /// by `networkRecheckInterval`).
     let watchPollInterval: Duration
 
     public init(
         store: any LogisticsStore,
         logger: Logger = Logger(label: "caravan.logistics"),
         watchPollInterval: Duration = .seconds(2),
+        networkRecheckInterval: Duration = .seconds(2),
         now: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }
     ) {
         self.store = store
-        self.network = NetworkState(store: store)
+        self.network = NetworkState(store: store, recheckInterval: networkRecheckInterval)
         self.broadcaster = ShipmentEventBroadcaster()
         self.logger = logger
         self.watchPollInterval = watchPollInterval

@@ -52,6 +52,10 @@ public protocol LogisticsStore: Sendable {
     /// The whole network at its current version.
     func loadNetwork() async throws -> NetworkData
 
+    /// The network's current version (cheap: to see whether a held
+    /// snapshot is stale).
+    func networkVersion() async throws -> Int64
+
     /// Adds an active link; answers the link and the network after it.
     func addLink(_ link: RailLink, write: WriteKey) async throws -> (AddLinkResponse, NetworkData)
 

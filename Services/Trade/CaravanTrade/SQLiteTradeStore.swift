@@ -56,7 +56,8 @@ public struct SQLiteTradeStore: TradeStore {
     static func publishedFigure(_ db: Database, year: Int, country: String) throws -> PublishedFigure? {
         try Row.fetchOne(
             db,
-            sql: "SELECT year, country, value_usd, description, source FROM published_figure WHERE year = ? AND country = ?",
+            sql:
+                "SELECT year, country, value_usd, description, source FROM published_figure WHERE year = ? AND country = ?",
             arguments: [year, country]
         ).map { row in
             PublishedFigure(

@@ -39,7 +39,8 @@ public enum TradeSeed {
                 Self.source,
             ])
         try db.execute(
-            sql: "INSERT OR IGNORE INTO trade_milestone (name, target_usd, description, source) VALUES ('usd-100-billion', ?, ?, ?)",
+            sql:
+                "INSERT OR IGNORE INTO trade_milestone (name, target_usd, description, source) VALUES ('usd-100-billion', ?, ?, ?)",
             arguments: [
                 Self.milestoneUSD, "The USD 100 billion China–Central Asia trade milestone the 2024 total approaches",
                 Self.source,

@@ -112,7 +112,9 @@ public struct TradeServiceProvider: TradeServiceProtocol {
         var cursor: FlowCursor?
         while true {
             try Task.checkCancellation()
-            let flows = try await Self.storage { try await self.store.flows(matching: query, after: cursor, limit: batch) }
+            let flows = try await Self.storage {
+                try await self.store.flows(matching: query, after: cursor, limit: batch)
+            }
             for flow in flows { try await response.write(StreamFlowsResponse(flow: flow)) }
             guard flows.count == batch, let last = flows.last, let next = FlowCursor(after: last) else { return }
             cursor = next
@@ -129,7 +131,9 @@ public struct TradeServiceProvider: TradeServiceProtocol {
         return TradeSummaryBuilder.summary(year: year, country: country, figures: figures)
     }
 
-    public func topCategories(request: TopCategoriesRequest, context: ServerContext) async throws -> TopCategoriesResponse {
+    public func topCategories(request: TopCategoriesRequest, context: ServerContext) async throws
+        -> TopCategoriesResponse
+    {
         let validation = self.validation
         let year = try validation.year(request.year, field: "year")
         let country = try validation.optionalPartner(request.country, field: "country")
@@ -171,15 +175,18 @@ public struct TradeServiceProvider: TradeServiceProtocol {
         }
         let limit =
             request.topCreatorsLimit == 0
-            ? self.configuration.defaultTopCreators : min(Int(request.topCreatorsLimit), self.configuration.maxTopCreators)
+            ? self.configuration.defaultTopCreators
+            : min(Int(request.topCreatorsLimit), self.configuration.maxTopCreators)
         let store = self.store
         let (activity, rate) = try await Self.storage {
-            async let activity = store.hubActivity(hub: hub, period: request.fromUnixSeconds..<upper, topCreators: limit)
+            async let activity = store.hubActivity(
+                hub: hub, period: request.fromUnixSeconds..<upper, topCreators: limit)
             async let rate = store.exchangeRate(base: "CNY", quote: "USD")
             return (try await activity, try await rate)
         }
         guard let rate else {
-            throw RPCError(code: .failedPrecondition, message: "No CNY→USD exchange rate is recorded; sales cannot be converted.")
+            throw RPCError(
+                code: .failedPrecondition, message: "No CNY→USD exchange rate is recorded; sales cannot be converted.")
         }
         var response = HubStatsResponse()
         response.hub = activity.hub

@@ -29,7 +29,8 @@ public protocol TradeStore: Sendable {
 
     /// Stores a validated session at `hub` (a name or short name); throws
     /// ``TradeError/unknownHub(_:)`` when there is no such hub.
-    func recordSession(_ session: LiveStreamSession, claim: IdempotencyClaim?) async throws -> RecordStreamSessionResponse
+    func recordSession(_ session: LiveStreamSession, claim: IdempotencyClaim?) async throws
+        -> RecordStreamSessionResponse
 
     /// A hub's recorded activity and published figures for a period;
     /// throws ``TradeError/unknownHub(_:)`` when there is no such hub.

@@ -33,7 +33,8 @@ struct TradeValidation: Sendable {
         var clean = TradeFlow()
         clean.year = UInt32(try self.year(flow.year, field: "flow.year"))
         guard flow.month <= 12 else {
-            throw RPCError.invalidArgument(field: "flow.month", "must be 1 to 12, or 0 for a whole year; got \(flow.month)")
+            throw RPCError.invalidArgument(
+                field: "flow.month", "must be 1 to 12, or 0 for a whole year; got \(flow.month)")
         }
         clean.month = flow.month
         clean.country = try Self.partner(flow.country, field: "flow.country")
@@ -49,7 +50,8 @@ struct TradeValidation: Sendable {
             throw RPCError.invalidArgument(field: "flow.value_usd", "must not be negative; got \(flow.valueUsd)")
         }
         guard flow.valueUsd <= Self.maxFlowUSD else {
-            throw RPCError.invalidArgument(field: "flow.value_usd", "must be at most \(Self.maxFlowUSD); got \(flow.valueUsd)")
+            throw RPCError.invalidArgument(
+                field: "flow.value_usd", "must be at most \(Self.maxFlowUSD); got \(flow.valueUsd)")
         }
         clean.valueUsd = flow.valueUsd
         clean.source = try Self.text(flow.source, field: "flow.source")
@@ -61,7 +63,8 @@ struct TradeValidation: Sendable {
     func year(_ year: UInt32, field: String) throws(RPCError) -> Int {
         guard year != 0 else { throw RPCError.invalidArgument(field: field, "is required") }
         guard (Self.firstYear...self.currentYear).contains(Int(year)) else {
-            throw RPCError.invalidArgument(field: field, "must be between \(Self.firstYear) and \(self.currentYear); got \(year)")
+            throw RPCError.invalidArgument(
+                field: field, "must be between \(Self.firstYear) and \(self.currentYear); got \(year)")
         }
         return Int(year)
     }
@@ -73,13 +76,15 @@ struct TradeValidation: Sendable {
         if filter.yearFrom != 0 { query.yearFrom = try self.year(filter.yearFrom, field: "filter.year_from") }
         if filter.yearTo != 0 { query.yearTo = try self.year(filter.yearTo, field: "filter.year_to") }
         if let from = query.yearFrom, let to = query.yearTo, from > to {
-            throw RPCError.invalidArgument(field: "filter.year_to", "must not be before filter.year_from (\(from)); got \(to)")
+            throw RPCError.invalidArgument(
+                field: "filter.year_to", "must not be before filter.year_from (\(from)); got \(to)")
         }
         if !filter.country.isEmpty { query.country = try Self.partner(filter.country, field: "filter.country") }
         switch filter.direction {
         case .directionUnspecified: break
         case .directionExport, .directionImport: query.direction = filter.direction
-        default: throw RPCError.invalidArgument(field: "filter.direction", "unknown direction \(filter.direction.rawValue)")
+        default:
+            throw RPCError.invalidArgument(field: "filter.direction", "unknown direction \(filter.direction.rawValue)")
         }
         let category = try Self.text(filter.category, field: "filter.category", required: false)
         if !category.isEmpty { query.category = category }
@@ -98,7 +103,8 @@ struct TradeValidation: Sendable {
         guard CountryCode.centralAsia.contains(code) else {
             throw RPCError.invalidArgument(
                 field: field,
-                "\"\(code)\" is not one of the five Central Asian partners (\(CountryCode.centralAsia.joined(separator: ", ")))")
+                "\"\(code)\" is not one of the five Central Asian partners (\(CountryCode.centralAsia.joined(separator: ", ")))"
+            )
         }
         return code
     }
@@ -118,22 +124,26 @@ struct TradeValidation: Sendable {
         let latestStart = self.nowUnixSeconds + 24 * 3600
         guard (Self.firstSessionUnixSeconds...latestStart).contains(session.startUnixSeconds) else {
             throw RPCError.invalidArgument(
-                field: "session.start_unix_seconds", "must be between 2010-01-01 and now; got \(session.startUnixSeconds)")
+                field: "session.start_unix_seconds",
+                "must be between 2010-01-01 and now; got \(session.startUnixSeconds)")
         }
         clean.startUnixSeconds = session.startUnixSeconds
         guard (1...Self.maxSessionMinutes).contains(session.durationMinutes) else {
             throw RPCError.invalidArgument(
-                field: "session.duration_minutes", "must be 1 to \(Self.maxSessionMinutes); got \(session.durationMinutes)")
+                field: "session.duration_minutes",
+                "must be 1 to \(Self.maxSessionMinutes); got \(session.durationMinutes)")
         }
         clean.durationMinutes = session.durationMinutes
         guard session.newFollowers <= Self.maxSessionFollowers else {
             throw RPCError.invalidArgument(
-                field: "session.new_followers", "must be at most \(Self.maxSessionFollowers); got \(session.newFollowers)")
+                field: "session.new_followers",
+                "must be at most \(Self.maxSessionFollowers); got \(session.newFollowers)")
         }
         clean.newFollowers = session.newFollowers
         guard session.salesCny.isFinite, session.salesCny >= 0, session.salesCny <= Self.maxSessionCNY else {
             throw RPCError.invalidArgument(
-                field: "session.sales_cny", "must be a finite amount from 0 to \(Self.maxSessionCNY); got \(session.salesCny)")
+                field: "session.sales_cny",
+                "must be a finite amount from 0 to \(Self.maxSessionCNY); got \(session.salesCny)")
         }
         clean.salesCny = session.salesCny
         clean.synthetic = session.synthetic

@@ -7,7 +7,8 @@ import Foundation
 struct TradeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "caravan-trade",
-        abstract: "The trade service: China–Central Asia trade flows, summaries beside published figures, the Horgos hub."
+        abstract:
+            "The trade service: China–Central Asia trade flows, summaries beside published figures, the Horgos hub."
     )
 
     @OptionGroup var options: ServiceOptions
@@ -30,7 +31,9 @@ struct TradeCommand: AsyncParsableCommand {
                 migrator: TradeMigrations.migrator)
             let start = ContinuousClock.now
             try await SyntheticFlowGenerator(seed: self.syntheticSeed).generate(count: count, into: database)
-            print("wrote \(count) synthetic flows to \(settings.dataDirectory)/trade.sqlite in \(start.duration(to: .now))")
+            print(
+                "wrote \(count) synthetic flows to \(settings.dataDirectory)/trade.sqlite in \(start.duration(to: .now))"
+            )
             return
         }
         try await ServiceMain.run(settings: settings, migrator: TradeMigrations.migrator) { database, logger in
