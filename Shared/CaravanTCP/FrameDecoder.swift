@@ -97,6 +97,27 @@ final class PrefaceHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundOut = ByteBuffer
 
     private var received: ByteBuffer?
+    /// A client has this long to send the preface (as for any frame).
+    private let timeout: TimeAmount
+    private var timer: Scheduled<Void>?
+
+    init(timeout: TimeAmount) {
+        self.timeout = timeout
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
+        let timeout = self.timeout
+        self.timer = context.eventLoop.scheduleTask(in: timeout) {
+            loopBound.value.fireErrorCaught(
+                FrameProtocolError("No connection preface within \(timeout.nanoseconds / 1_000_000) ms."))
+        }
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.timer?.cancel()
+        self.timer = nil
+    }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         var bytes = Self.unwrapInboundIn(data)

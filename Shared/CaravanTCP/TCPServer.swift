@@ -102,7 +102,7 @@ public final class TCPServer: Sendable {
                             router: router, configuration: configuration, logger: logger, finished: finished,
                             refusal: refusal)
                         try channel.pipeline.syncOperations.addHandlers(
-                            PrefaceHandler(),
+                            PrefaceHandler(timeout: configuration.frameTimeout.nio),
                             FrameDecodingHandler(
                                 maxFrameSize: configuration.maxFrameSize, frameTimeout: configuration.frameTimeout.nio),
                             handler

@@ -109,6 +109,20 @@ struct BadInputTests {
         }
     }
 
+    @Test("Half a preface left hanging is cut off after the frame timeout with GOAWAY INTERNAL")
+    func partialPrefaceLeftHanging() async throws {
+        try await Self.withBadInputServer({ $0.frameTimeout = .milliseconds(300) }) { _, port in
+            let raw = try await RawConnection.connect(port: port, sendPreface: false)
+            let start = ContinuousClock.now
+            try await raw.send(Array(WireFormat.preface.prefix(4)))
+            try await Self.expectEchoWorks(port: port)
+            let goAway = try await Self.expectGoAwayThenClose(raw, code: .internal)
+            let elapsed = start.duration(to: .now)
+            #expect(goAway.message.contains("No connection preface within 300 ms"), "\(goAway.message)")
+            #expect(elapsed >= .milliseconds(250), "not before the timeout: \(elapsed)")
+        }
+    }
+
     @Test("A length shorter than the fixed fields gets GOAWAY INTERNAL, then the close")
     func lengthTooShort() async throws {
         try await Self.withBadInputServer { _, port in

@@ -75,7 +75,8 @@ public final class NetworkSnapshot: Sendable {
         return node
     }
 
-    /// The message form of a path found on this snapshot's graph.
+    /// The message form of a path found on this snapshot's graph; totals
+    /// are summed leg by leg in travel order, as a reader would add them.
     public func route(for path: RoutePath) -> RailRoute {
         var route = RailRoute()
         for (position, edge) in path.edges.enumerated() {
@@ -95,7 +96,6 @@ public final class NetworkSnapshot: Sendable {
             if !link.crossingCityId.isEmpty { route.crossings.append(link.crossingCityId) }
             if link.synthetic { route.synthetic = true }
         }
-        // Summed leg by leg in travel order, as a reader would add them up.
         return route
     }
 }
