@@ -29,8 +29,10 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     }
 
     private let configuration: ClientConfiguration
-    /// Tells the pool this connection takes no new calls (GOAWAY or close).
-    private let onUnusable: @Sendable () -> Void
+    /// Tells the pool this connection takes no new calls: `true` when the
+    /// server asked us to leave in good order (GOAWAY with OK: idle or
+    /// shutting down), `false` when it failed or closed.
+    private let onUnusable: @Sendable (_ graceful: Bool) -> Void
 
     private var context: ChannelHandlerContext?
     private var calls: [UInt32: Call] = [:]
@@ -46,7 +48,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     private var lastReadAt = NIODeadline.now()
     private var pingSentAt: NIODeadline?
 
-    init(configuration: ClientConfiguration, onUnusable: @escaping @Sendable () -> Void) {
+    init(configuration: ClientConfiguration, onUnusable: @escaping @Sendable (_ graceful: Bool) -> Void) {
         self.configuration = configuration
         self.onUnusable = onUnusable
     }
@@ -88,7 +90,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         if callID == UInt32.max - 1 {
             // Ids are spent: finish this call, then make way for a new connection.
             self.goAwayLastCallID = callID
-            self.onUnusable()
+            self.onUnusable(false)
         }
         self.nextCallID &+= 1
         var frame = frame
@@ -227,7 +229,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         let goAway = try? FrameHeaders.decode(GoAway.self, from: header)
         let reason = goAway?.message ?? ""
         self.goAwayLastCallID = min(lastCallID, self.goAwayLastCallID ?? .max)
-        self.onUnusable()
+        self.onUnusable(goAway?.code == 0)
         for callID in self.calls.keys where callID > lastCallID {
             let call = self.calls.removeValue(forKey: callID)!
             call.timer?.cancel()
@@ -262,7 +264,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
             call.timer?.cancel()
             call.sink.fail(RPCError(code: .unavailable, message: "The connection to the server was lost."))
         }
-        self.onUnusable()
+        self.onUnusable(false)
         context.fireChannelInactive()
     }
 
@@ -325,7 +327,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
             context.close(promise: nil)
         } else {
             self.goAwayLastCallID = self.nextCallID &- 1
-            self.onUnusable()
+            self.onUnusable(false)
         }
     }
 }

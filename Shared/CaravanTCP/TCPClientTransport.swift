@@ -24,6 +24,9 @@ public final class TCPClientTransport: ClientTransport, Sendable {
         case connecting
         case ready(ClientConnection)
         case failing(String)
+        /// The server closed the connection in good order (idle or
+        /// draining); a new one is made when a call needs it.
+        case idle
     }
 
     private struct PoolState {
@@ -33,6 +36,8 @@ public final class TCPClientTransport: ClientTransport, Sendable {
         var isShutdown = false
         /// Wakes slot loops (reconnect now, or shut down).
         var wakeups: [Int: EventLoopPromise<Void>] = [:]
+        /// Idle slots a call asked to reconnect (possibly before they slept).
+        var wakeRequests: Set<Int> = []
     }
 
     public init(
@@ -89,7 +94,13 @@ public final class TCPClientTransport: ClientTransport, Sendable {
                     // close() ran while this connection was being made and did not see it.
                     connection.eventLoop.execute { connection.handler.value.close() }
                 }
-                try? await unusable.get()
+                let graceful = (try? await unusable.get()) ?? false
+                if graceful {
+                    // Do not reconnect at once: the server may have closed it for
+                    // being idle. The next call that needs it wakes the slot.
+                    self.setSlot(index, .idle)
+                    await self.pause(.seconds(86_400 * 365), slot: index)
+                }
                 self.setSlot(index, .connecting)
             } catch {
                 failures += 1
@@ -102,18 +113,18 @@ public final class TCPClientTransport: ClientTransport, Sendable {
         }
     }
 
-    private func connect() async throws -> (ClientConnection, EventLoopFuture<Void>) {
+    private func connect() async throws -> (ClientConnection, EventLoopFuture<Bool>) {
         let configuration = self.configuration
         let eventLoop = self.group.next()
-        let unusable = eventLoop.makePromise(of: Void.self)
+        let unusable = eventLoop.makePromise(of: Bool.self)
         let channel = try await ClientBootstrap(group: eventLoop)
             .connectTimeout(configuration.connectTimeout.nio)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelOption(.maxMessagesPerRead, value: 16)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    let handler = ClientConnectionHandler(configuration: configuration) {
-                        unusable.succeed(())
+                    let handler = ClientConnectionHandler(configuration: configuration) { graceful in
+                        unusable.succeed(graceful)
                     }
                     try channel.pipeline.syncOperations.addHandlers(
                         FrameDecodingHandler(
@@ -131,7 +142,7 @@ public final class TCPClientTransport: ClientTransport, Sendable {
         var preface = channel.allocator.buffer(capacity: WireFormat.preface.count)
         preface.writeBytes(WireFormat.preface)
         try await channel.writeAndFlush(preface)
-        channel.closeFuture.whenComplete { _ in unusable.succeed(()) }
+        channel.closeFuture.whenComplete { _ in unusable.succeed(false) }
         return (connection, unusable.futureResult)
     }
 
@@ -169,7 +180,7 @@ public final class TCPClientTransport: ClientTransport, Sendable {
         let eventLoop = self.group.next()
         let wakeup = eventLoop.makePromise(of: Void.self)
         let registered = self.state.withLockedValue { state -> Bool in
-            guard !state.isShutdown else { return false }
+            guard !state.isShutdown, state.wakeRequests.remove(index) == nil else { return false }
             state.wakeups[index] = wakeup
             return true
         }
@@ -224,6 +235,8 @@ public final class TCPClientTransport: ClientTransport, Sendable {
 
     private func pick() -> Pick {
         let start = self.nextPick.loadThenWrappingIncrement(ordering: .relaxed)
+        var toWake: [EventLoopPromise<Void>] = []
+        defer { for wakeup in toWake { wakeup.succeed(()) } }
         return self.state.withLockedValue { state in
             if state.isShutdown {
                 return .fail(RPCError(code: .unavailable, message: "The client is closed.", cause: CallNeverSent("closed")))
@@ -241,10 +254,18 @@ public final class TCPClientTransport: ClientTransport, Sendable {
             var allFailing = true
             var reason = ""
             for offset in 0..<count {
-                switch state.slots[(start &+ offset) % count] {
+                let index = (start &+ offset) % count
+                switch state.slots[index] {
                 case .ready(let connection): return .connection(connection)
                 case .connecting: allFailing = false
                 case .failing(let why): reason = why
+                case .idle:
+                    allFailing = false
+                    if let wakeup = state.wakeups.removeValue(forKey: index) {
+                        toWake.append(wakeup)
+                    } else {
+                        state.wakeRequests.insert(index)
+                    }
                 }
             }
             return allFailing ? .fail(self.unavailable(reason)) : .wait
