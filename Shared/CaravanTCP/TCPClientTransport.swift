@@ -167,7 +167,7 @@ public final class TCPClientTransport: ClientTransport, Sendable {
                 let waiters = Array(state.waiters.values)
                 state.waiters.removeAll()
                 return (waiters, .failure(self.unavailable(reason)))
-            case .connecting:
+            case .connecting, .idle:
                 return ([], nil)
             }
         }
@@ -330,12 +330,23 @@ public final class TCPClientTransport: ClientTransport, Sendable {
         request: [UInt8],
         options: ResolvedCallOptions
     ) async throws -> [UInt8] {
-        let connection = try await self.connection(deadline: options.deadline)
         let header = try Self.encodeHeader(descriptor: descriptor, options: options)
         try self.checkFrameSize(header.count + request.count, descriptor: descriptor)
-        var frame = connection.channel.allocator.buffer(capacity: WireFormat.prefixSize + header.count + request.count)
-        frame.writeFrame(kind: .request, flags: [.endStream, .hasMessage], callID: 0, header: header, payload: request)
-        return try await connection.unary(frame: frame, deadline: options.deadline?.nioDeadline)
+        var attempt = 1
+        while true {
+            let connection = try await self.connection(deadline: options.deadline)
+            var frame = connection.channel.allocator.buffer(capacity: WireFormat.prefixSize + header.count + request.count)
+            frame.writeFrame(kind: .request, flags: [.endStream, .hasMessage], callID: 0, header: header, payload: request)
+            do {
+                return try await connection.unary(frame: frame, deadline: options.deadline?.nioDeadline)
+            } catch let error as RPCError where error.neverSent && error.code == .unavailable && attempt < 5 {
+                // The connection went away (GOAWAY, close) between choosing it
+                // and sending: the call never left, so sending it on another
+                // connection cannot repeat it. Whatever the caller's retry policy.
+                attempt += 1
+                try await Task.sleep(for: .milliseconds(attempt - 1))
+            }
+        }
     }
 
     public func streaming<Result: Sendable>(
