@@ -1,51 +1,98 @@
 #!/usr/bin/env bash
-# Runs Caravan locally on its embedded defaults: builds in release mode,
-# starts the servers as separate processes with their own logs, waits until
-# each reports SERVING, shows a call, and stops them cleanly on Ctrl-C.
+# Runs the whole of Caravan on this machine, each service as its own process:
+# builds in release mode once, starts caravan-trade (:7001),
+# caravan-logistics (:7002), caravan-training (:7003) and, when the package
+# has it, caravan-gateway (:7000, HTTP :8080), each with its own data
+# directory (./data/<service>) and log (./data/logs/<service>.log), waits
+# until each reports SERVING (`caravan health`), prints the addresses, and
+# on Ctrl-C stops them all with SIGTERM and waits for their drain.
 #
-# Today the system is the echo server (the services land with their issues).
+# One service alone, while the others keep serving (from another terminal):
+#   deploy/local/service.sh restart logistics
+#
+# Settings: the executables' own environment variables
+# (CARAVAN_<SERVICE>_HOST, _PORT, _DATA_DIR, _LOG_LEVEL, _SYNC; see
+# docs/DEPLOYMENT.md), CARAVAN_STATE_DIR (default ./data) and CARAVAN_BIN
+# (a directory of already-built executables: skips the build).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-deploy/install-deps.sh
+# shellcheck source=deploy/local/lib.sh
+source deploy/local/lib.sh
 
-swift build -c release --product caravan
-bin="$(swift build -c release --show-bin-path)"
-state="${CARAVAN_STATE_DIR:-./data}"
-mkdir -p "$state/logs"
+services=("${CARAVAN_BACKENDS[@]}")
+if [[ -n "${CARAVAN_BIN:-}" ]]; then
+    # Executables built elsewhere (tests, an installed copy): no build.
+    caravan_bin="$CARAVAN_BIN"
+    [[ -x "$caravan_bin/caravan-gateway" ]] && services+=(gateway)
+else
+    deploy/install-deps.sh
+    echo "Building (release)…"
+    swift build -c release
+    caravan_bin="$(swift build -c release --show-bin-path)"
+    # The gateway is started only when the package has that product.
+    if swift build -c release --product caravan-gateway >/dev/null 2>&1 \
+        && [[ -x "$caravan_bin/caravan-gateway" ]]; then
+        services+=(gateway)
+    fi
+fi
+[[ " ${services[*]} " == *" gateway "* ]] \
+    || echo "(no caravan-gateway executable: starting the backends only)"
 
-pids=()
+for service in "${services[@]}"; do
+    if pid="$(caravan_running_pid "$service")"; then
+        echo "caravan-$service is already running (pid $pid, $(caravan_pid_file "$service")):" >&2
+        echo "stop it first: deploy/local/service.sh stop $service" >&2
+        exit 1
+    fi
+done
+
+stopping=0
 stop_all() {
+    ((stopping)) && return
+    stopping=1
     trap - INT TERM EXIT
     echo
-    echo "Stopping…"
-    for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-    for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+    echo "Stopping (SIGTERM, then waiting for each to drain)…"
+    local index
+    # The gateway first, then the backends: reverse start order.
+    for ((index = ${#services[@]} - 1; index >= 0; index--)); do
+        caravan_stop "${services[index]}" || true
+    done
     echo "Stopped."
 }
-trap stop_all INT TERM EXIT
+trap stop_all EXIT
+trap 'exit 0' INT
+trap 'exit 143' TERM
 
-start() { # name, address, command…
-    local name=$1 address=$2
-    shift 2
-    "$@" >>"$state/logs/$name.log" 2>&1 &
-    pids+=($!)
-    for _ in $(seq 1 100); do
-        if "$bin/caravan" health --timeout 500ms "$address" >/dev/null 2>&1; then
-            echo "  $name  SERVING at $address  (log: $state/logs/$name.log)"
-            return
-        fi
-        sleep 0.1
+echo "Starting Caravan (state in $caravan_state):"
+for service in "${services[@]}"; do
+    caravan_start "$service" || exit 1
+done
+
+echo
+echo "Caravan is running:"
+for service in "${services[@]}"; do
+    printf '  %-10s RPC  %s\n' "$service" "$(caravan_address "$service")"
+done
+if [[ " ${services[*]} " == *" gateway "* ]] && "$caravan_bin/caravan-gateway" --help 2>&1 | grep -qi http; then
+    printf '  %-10s HTTP http://127.0.0.1:%s/\n' gateway "${CARAVAN_GATEWAY_HTTP_PORT:-8080}"
+fi
+echo
+echo "Try: $caravan_bin/caravan list $(caravan_address trade)"
+echo "One service alone: deploy/local/service.sh stop|start|restart|status SERVICE"
+echo "Ctrl-C stops everything."
+
+# Keep running while anything is up; a service restarted with service.sh is
+# not our child, so watch the pid files rather than `wait`.
+while true; do
+    any=0
+    for service in "${services[@]}"; do
+        if caravan_running_pid "$service" >/dev/null; then any=1; fi
     done
-    echo "$name did not become SERVING; see $state/logs/$name.log" >&2
-    exit 1
-}
-
-echo "Starting Caravan:"
-start echo 127.0.0.1:7100 "$bin/caravan" echo-server --host 127.0.0.1 --port 7100
-
-echo
-echo "A call: caravan call 127.0.0.1:7100 caravan.echo.v1.Echo/Unary '{\"text\":\"Salem from Horgos\"}'"
-"$bin/caravan" call 127.0.0.1:7100 caravan.echo.v1.Echo/Unary '{"text":"Salem from Horgos"}'
-echo
-echo "Running. Try: $bin/caravan list 127.0.0.1:7100   — Ctrl-C stops everything."
-wait
+    if ((!any)); then
+        echo "Every service has stopped."
+        break
+    fi
+    sleep 1 &
+    wait $! || true
+done

@@ -1,0 +1,664 @@
+"""Checks of deploy/: systemd units, container files, Kubernetes manifests,
+the local run scripts, and docs/DEPLOYMENT.md against the executables' flags.
+
+Run by Tests/deploy/run.sh (which installs the tools); each check that needs
+a missing tool is skipped with the reason, never passed silently.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+DEPLOY = ROOT / "deploy"
+BACKENDS = {"trade": 7001, "logistics": 7002, "training": 7003}
+SERVICES = {**BACKENDS, "gateway": 7000}
+KUBERNETES_VERSION = "1.31.0"  # the schemas the manifests are validated against
+DRAIN_GRACE_SECONDS = 10  # ServerConfiguration.shutdownGracePeriod's default
+
+
+def run(command, **kwargs):
+    kwargs.setdefault("capture_output", True)
+    kwargs.setdefault("text", True)
+    kwargs.setdefault("timeout", 120)
+    return subprocess.run(command, **kwargs)
+
+
+def need(tool: str) -> str:
+    path = shutil.which(tool)
+    if path is None:
+        pytest.skip(f"{tool} is not installed (Tests/deploy/run.sh installs it)")
+    return path
+
+
+# --------------------------------------------------------------------- systemd
+
+def unit_path(service: str) -> Path:
+    return DEPLOY / "systemd" / f"caravan-{service}.service"
+
+
+def parse_unit(path: Path) -> dict[str, list[str]]:
+    """Key → every value (sections flattened; keys are unique enough here)."""
+    values: dict[str, list[str]] = {}
+    for line in path.read_text().splitlines():
+        line = line.strip()
+        if not line or line.startswith(("#", ";", "[")):
+            continue
+        key, _, value = line.partition("=")
+        values.setdefault(key.strip(), []).append(value.strip())
+    return values
+
+
+def systemd_verify(unit_text: str, name: str, executable_exists: bool = True) -> subprocess.CompletedProcess:
+    """`systemd-analyze verify` on UNIT_TEXT saved as NAME, its ExecStart
+    binary (under /usr/local/bin/) pointed at a real executable stub. Returns
+    the process; a unit passes only with exit 0 and no output at all."""
+    with tempfile.TemporaryDirectory() as directory:
+        bin_dir = Path(directory, "bin")
+        bin_dir.mkdir()
+        for executable in re.findall(r"/usr/local/bin/([\w.-]+)", unit_text):
+            if executable_exists:
+                stub = bin_dir / executable
+                stub.write_text("#!/bin/sh\nexit 0\n")
+                stub.chmod(0o755)
+        unit = Path(directory, name)
+        unit.write_text(unit_text.replace("/usr/local/bin/", f"{bin_dir}/"))
+        return run(["systemd-analyze", "verify", "--man=no", "--generators=no", str(unit)])
+
+
+def assert_verified(result: subprocess.CompletedProcess) -> None:
+    output = (result.stdout + result.stderr).strip()
+    assert result.returncode == 0 and not output, f"systemd-analyze verify: rc={result.returncode}\n{output}"
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_systemd_unit_verifies(service):
+    need("systemd-analyze")
+    assert_verified(systemd_verify(unit_path(service).read_text(), unit_path(service).name))
+
+
+def test_systemd_verify_catches_broken_units():
+    """The check above must be able to fail: an unknown key, a bad value and
+    a missing executable each make it fail."""
+    need("systemd-analyze")
+    good = unit_path("trade").read_text()
+    name = unit_path("trade").name
+    broken = {
+        "unknown key": good.replace("[Service]\n", "[Service]\nProtectSystm=strict\n"),
+        "bad value": good.replace("Restart=on-failure", "Restart=sometimes"),
+        "bad section": good.replace("[Install]", "[Instal]"),
+    }
+    for what, text in broken.items():
+        assert text != good, what
+        with pytest.raises(AssertionError):
+            assert_verified(systemd_verify(text, name))
+    with pytest.raises(AssertionError):
+        assert_verified(systemd_verify(good, name, executable_exists=False))
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_systemd_unit_is_hardened(service):
+    unit = parse_unit(unit_path(service))
+    first = {key: values[-1] for key, values in unit.items()}
+    assert first.get("DynamicUser") == "yes" or first.get("User") == "caravan"
+    for key, value in {
+        "ProtectSystem": "strict",
+        "NoNewPrivileges": "yes",
+        "PrivateTmp": "yes",
+        "ProtectHome": "yes",
+        "Restart": "on-failure",
+        "KillSignal": "SIGTERM",
+        "CapabilityBoundingSet": "",
+    }.items():
+        assert first.get(key) == value, f"{key}={first.get(key)!r}"
+    assert set(first["RestrictAddressFamilies"].split()) <= {"AF_INET", "AF_INET6", "AF_UNIX"}
+    stop = re.fullmatch(r"(\d+)s", first["TimeoutStopSec"])
+    assert stop and int(stop.group(1)) > DRAIN_GRACE_SECONDS + 5
+    assert f"-/etc/caravan/{service}.env" in unit["EnvironmentFile"]
+    exec_start = first["ExecStart"]
+    assert exec_start.startswith(f"/usr/local/bin/caravan-{service} ")
+    if service in BACKENDS:
+        assert first["StateDirectory"] == f"caravan/{service}"
+        assert "--data-dir ${STATE_DIRECTORY}" in exec_start
+    else:
+        for backend in BACKENDS:
+            assert f"--{backend} ${{CARAVAN_GATEWAY_{backend.upper()}}}" in exec_start
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_systemd_exposure_is_low(service):
+    """systemd's own hardening score (0 = locked down, 10 = exposed) stays
+    at or under 2.0; a unit with no hardening scores 9.6 and fails this."""
+    need("systemd-analyze")
+    with tempfile.TemporaryDirectory() as directory:
+        unit = Path(directory, unit_path(service).name)
+        unit.write_text(unit_path(service).read_text())
+        result = run(["systemd-analyze", "security", "--offline=yes", "--threshold=20", str(unit)])
+        assert result.returncode == 0, result.stdout[-2000:] + result.stderr
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_systemd_environment_file_example(service):
+    path = DEPLOY / "systemd" / "env" / f"{service}.env"
+    prefix = f"CARAVAN_{service.upper()}_"
+    names = set()
+    for line in path.read_text().splitlines():
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        name, equals, _ = line.partition("=")
+        assert equals and re.fullmatch(r"[A-Z0-9_]+", name), f"not NAME=value: {line!r}"
+        assert name.startswith(prefix), name
+        names.add(name)
+    assert {prefix + "HOST", prefix + "PORT", prefix + "LOG_LEVEL", prefix + "ARGS"} <= names
+    port = re.search(rf"^{prefix}PORT=(\d+)$", path.read_text(), re.M)
+    assert port and int(port.group(1)) == SERVICES[service]
+
+
+# ------------------------------------------------------------------ containers
+
+CONTAINER = DEPLOY / "container"
+
+
+def test_dockerfile_shape():
+    text = (CONTAINER / "Dockerfile").read_text()
+    stages = re.findall(r"^FROM\s+(\S+)", text, re.M)
+    assert len(stages) == 2
+    assert re.fullmatch(r"swift:\$\{SWIFT_VERSION\}-bookworm", stages[0])
+    assert re.search(r"^ARG SWIFT_VERSION=6\.\d+$", text, re.M)
+    assert stages[1] == "debian:bookworm-slim"
+    assert "libprotobuf-c1" in text and "libsqlite3-0" in text
+    assert re.search(r"^ARG SERVICE=", text, re.M)
+    user = re.findall(r"^USER\s+(\S+)", text, re.M)
+    assert user and not user[-1].startswith(("root", "0"))
+    assert re.search(r"^HEALTHCHECK .*caravan-healthcheck", text, re.M)
+    assert "caravan health" in (CONTAINER / "healthcheck.sh").read_text()
+
+
+def test_hadolint():
+    hadolint = need("hadolint")
+    result = run([hadolint, str(CONTAINER / "Dockerfile")])
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def make_fake(directory: Path, name: str, body: str) -> Path:
+    path = directory / name
+    path.write_text("#!/bin/sh\n" + body)
+    path.chmod(0o755)
+    return path
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_container_entrypoint_and_healthcheck(service, tmp_path):
+    """The entry point execs caravan-SERVICE with container defaults (every
+    interface, /var/lib/caravan) that the service's variables override; the
+    health check probes the service's port with `caravan health`."""
+    make_fake(tmp_path, f"caravan-{service}", 'env | grep ^CARAVAN_ | sort; echo "args: $*"\n')
+    make_fake(tmp_path, "caravan", 'echo "caravan $*"\n')
+    prefix = f"CARAVAN_{service.upper()}_"
+    env = {"PATH": os.environ["PATH"], "CARAVAN_SERVICE": service, "CARAVAN_BIN_DIR": str(tmp_path)}
+    result = run(["sh", str(CONTAINER / "entrypoint.sh"), "--log-level", "debug"], env=env)
+    assert result.returncode == 0, result.stderr
+    assert f"{prefix}HOST=0.0.0.0" in result.stdout
+    assert ("args: --log-level debug") in result.stdout
+    assert (f"{prefix}DATA_DIR=/var/lib/caravan" in result.stdout) == (service in BACKENDS)
+    result = run(["sh", str(CONTAINER / "entrypoint.sh")], env={**env, prefix + "HOST": "::"})
+    assert f"{prefix}HOST=::" in result.stdout
+    result = run(["sh", str(CONTAINER / "healthcheck.sh")], env=env)
+    assert result.stdout.strip() == f"caravan health --timeout 3s 127.0.0.1:{SERVICES[service]}"
+    result = run(["sh", str(CONTAINER / "healthcheck.sh")], env={**env, prefix + "PORT": "9999"})
+    assert result.stdout.strip().endswith("127.0.0.1:9999")
+
+
+def load_compose() -> dict:
+    return yaml.safe_load((CONTAINER / "compose.yaml").read_text())
+
+
+def test_compose_shape():
+    compose = load_compose()
+    services = compose["services"]
+    assert set(services) == set(SERVICES)
+    for name, port in SERVICES.items():
+        service = services[name]
+        assert service["build"]["args"]["SERVICE"] == name
+        assert service["build"]["dockerfile"] == "deploy/container/Dockerfile"
+        test = service["healthcheck"]["test"]
+        assert test[0] == "CMD" and test[1].endswith("/caravan") and test[2] == "health"
+        assert test[-1] == f"127.0.0.1:{port}"
+        if name in BACKENDS:
+            volume = f"{name}-data"
+            assert f"{volume}:/var/lib/caravan" in service["volumes"]
+            assert volume in compose["volumes"]
+            assert service["environment"][f"CARAVAN_{name.upper()}_PORT"] == str(port)
+    gateway = services["gateway"]
+    for backend, port in BACKENDS.items():
+        assert gateway["command"][gateway["command"].index(f"--{backend}") + 1] == f"{backend}:{port}"
+        assert gateway["depends_on"][backend]["condition"] == "service_healthy"
+
+
+def compose_command() -> list[str]:
+    docker = shutil.which("docker")
+    if docker and run([docker, "compose", "version"]).returncode == 0:
+        return [docker, "compose"]
+    if shutil.which("docker-compose"):
+        return ["docker-compose"]
+    pytest.skip("neither `docker compose` nor docker-compose is installed")
+
+
+def test_docker_compose_config():
+    """`compose config` parses, interpolates and validates the file against
+    the Compose schema; it needs no Docker engine."""
+    command = compose_command()
+    result = run([*command, "-f", str(CONTAINER / "compose.yaml"), "config", "--quiet"], cwd=ROOT)
+    assert result.returncode == 0, result.stdout + result.stderr
+    broken = load_compose()
+    broken["services"]["trade"]["healthcheck"]["retries"] = "many"
+    with tempfile.NamedTemporaryFile("w", suffix=".yaml", dir=CONTAINER) as file:
+        yaml.safe_dump(broken, file)
+        file.flush()
+        result = run([*command, "-f", file.name, "config", "--quiet"], cwd=ROOT)
+        assert result.returncode != 0, "a broken compose file passed `config`"
+
+
+# ------------------------------------------------------------------ Kubernetes
+
+KUBERNETES = DEPLOY / "kubernetes"
+
+
+def kustomize(directory: Path) -> list[dict]:
+    kubectl = need("kubectl")
+    result = run([kubectl, "kustomize", str(directory)])
+    assert result.returncode == 0, result.stderr
+    return [document for document in yaml.safe_load_all(result.stdout) if document]
+
+
+def kubernetes_validate(documents: list[dict], tmp_path: Path) -> None:
+    validator = need("kubernetes-validate")
+    path = tmp_path / "manifests.yaml"
+    path.write_text(yaml.safe_dump_all(documents))
+    result = run([validator, "--strict", "--quiet", "-k", KUBERNETES_VERSION, str(path)])
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def by_kind(documents: list[dict]) -> dict[tuple[str, str], dict]:
+    return {(document["kind"], document["metadata"]["name"]): document for document in documents}
+
+
+@pytest.mark.parametrize("overlay", ["base", "overlays/replicas"])
+def test_kustomize_builds_and_validates(overlay, tmp_path):
+    documents = kustomize(KUBERNETES / overlay)
+    kubernetes_validate(documents, tmp_path)
+    assert all(document["metadata"].get("namespace", "caravan") == "caravan" for document in documents)
+
+
+def test_kubernetes_validate_rejects_a_broken_manifest(tmp_path):
+    documents = kustomize(KUBERNETES / "base")
+    deployment = by_kind(documents)[("Deployment", "trade")]
+    deployment["spec"]["template"]["spec"]["containers"][0]["readinessProbe"]["exec"]["comand"] = ["x"]
+    with pytest.raises(AssertionError):
+        kubernetes_validate(documents, tmp_path)
+
+
+def test_kubernetes_base_shape():
+    resources = by_kind(kustomize(KUBERNETES / "base"))
+    for name, port in SERVICES.items():
+        deployment = resources[("Deployment", name)]
+        pod = deployment["spec"]["template"]["spec"]
+        assert pod["securityContext"]["runAsNonRoot"] is True
+        (container,) = pod["containers"]
+        assert container["securityContext"]["readOnlyRootFilesystem"] is True
+        assert container["securityContext"]["allowPrivilegeEscalation"] is False
+        assert set(container["resources"]) == {"requests", "limits"}
+        for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
+            command = container[probe]["exec"]["command"]
+            assert command[0].endswith("/caravan") and command[1] == "health", probe
+            assert command[-1] == f"127.0.0.1:{port}", probe
+        assert pod["terminationGracePeriodSeconds"] > DRAIN_GRACE_SECONDS + 5
+        mounts = {mount["mountPath"]: mount["name"] for mount in container["volumeMounts"]}
+        volumes = {volume["name"]: volume for volume in pod["volumes"]}
+        if name in BACKENDS:
+            data = volumes[mounts["/var/lib/caravan"]]
+            claim = data["persistentVolumeClaim"]["claimName"]
+            assert ("PersistentVolumeClaim", claim) in resources
+            args = container["args"]
+            assert args[args.index("--data-dir") + 1] == "/var/lib/caravan"
+            assert args[args.index("--port") + 1] == str(port)
+            assert deployment["spec"]["replicas"] == 1
+            assert deployment["spec"]["strategy"]["type"] == "Recreate"
+            headless = resources[("Service", f"{name}-replicas")]
+            assert headless["spec"]["clusterIP"] == "None"
+            assert headless["spec"]["selector"] == deployment["spec"]["selector"]["matchLabels"]
+            assert resources[("Service", name)]["spec"]["ports"][0]["port"] == port
+        else:
+            args = container["args"]
+            for backend, backend_port in BACKENDS.items():
+                assert args[args.index(f"--{backend}") + 1] == f"{backend}-replicas:{backend_port}"
+            service = resources[("Service", "gateway")]
+            assert service["spec"]["type"] in ("LoadBalancer", "NodePort")
+            assert {port["port"] for port in service["spec"]["ports"]} == {7000, 8080}
+
+
+def test_kubernetes_replicas_overlay():
+    resources = by_kind(kustomize(KUBERNETES / "overlays/replicas"))
+    assert resources[("Deployment", "gateway")]["spec"]["replicas"] >= 2
+    for name in BACKENDS:
+        deployment = resources[("Deployment", name)]
+        assert deployment["spec"]["replicas"] == 2
+        assert deployment["spec"]["strategy"]["type"] == "RollingUpdate"
+        (term,) = deployment["spec"]["template"]["spec"]["affinity"]["podAffinity"][
+            "requiredDuringSchedulingIgnoredDuringExecution"
+        ]
+        assert term["topologyKey"] == "kubernetes.io/hostname"
+        assert term["labelSelector"]["matchLabels"] == deployment["spec"]["selector"]["matchLabels"]
+        # The patch keeps the base's probes and security settings.
+        container = deployment["spec"]["template"]["spec"]["containers"][0]
+        assert container["readinessProbe"]["exec"]["command"][1] == "health"
+
+
+# ------------------------------------------------------------- local scripts
+
+SERVICE_SH = DEPLOY / "local" / "service.sh"
+RUN_SH = DEPLOY / "local" / "run.sh"
+
+
+def test_shellcheck():
+    shellcheck = need("shellcheck")
+    scripts = sorted(str(path.relative_to(ROOT)) for path in (DEPLOY / "local").glob("*.sh"))
+    result = run([shellcheck, "-x", *scripts], cwd=ROOT)
+    assert result.returncode == 0, result.stdout
+    scripts = sorted(str(path) for path in CONTAINER.glob("*.sh"))
+    result = run([shellcheck, "-s", "sh", *scripts])
+    assert result.returncode == 0, result.stdout
+
+
+@pytest.mark.parametrize(
+    "arguments, message",
+    [
+        ([], "usage:"),
+        (["stop"], "usage:"),
+        (["stop", "trade", "extra"], "usage:"),
+        (["halt", "trade"], "unknown command 'halt'"),
+        (["stop", "warehouse"], "unknown service 'warehouse'"),
+        (["start", ""], "unknown service ''"),
+    ],
+)
+def test_service_sh_rejects_bad_arguments(arguments, message, tmp_path):
+    result = run([str(SERVICE_SH), *arguments], env={**os.environ, "CARAVAN_STATE_DIR": str(tmp_path)})
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert not any(tmp_path.iterdir()), "a rejected command must not touch the state directory"
+
+
+def test_service_sh_stop_and_status_when_nothing_runs(tmp_path):
+    env = {**os.environ, "CARAVAN_STATE_DIR": str(tmp_path)}
+    result = run([str(SERVICE_SH), "status", "trade"], env=env)
+    assert result.returncode == 3 and "trade not running" in result.stdout
+    result = run([str(SERVICE_SH), "stop", "trade"], env=env)
+    assert result.returncode == 0 and "not running" in result.stdout
+    # A stale pid file naming a process that is not caravan-trade is ignored.
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "trade.pid").write_text(f"{os.getpid()}\n")
+    result = run([str(SERVICE_SH), "stop", "trade"], env=env)
+    assert result.returncode == 0 and "not running" in result.stdout
+    assert not (tmp_path / "run" / "trade.pid").exists()
+
+
+FAKE_SERVER = textwrap.dedent(
+    """\
+    #!{python}
+    # A stand-in for a Caravan executable: listens on its port, logs its
+    # arguments, and on SIGTERM logs it and exits after a short drain.
+    import os, signal, socket, sys, time
+    name = os.path.basename(sys.argv[0]).removeprefix("caravan-")
+    port = int(os.environ.get(f"CARAVAN_{{name.upper()}}_PORT", "0"))
+    print("args:", " ".join(sys.argv[1:]), "data:", os.environ.get(f"CARAVAN_{{name.upper()}}_DATA_DIR"), flush=True)
+    server = socket.socket()
+    server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    server.bind(("127.0.0.1", port))
+    server.listen()
+    def stop(signum, frame):
+        print("got", signal.Signals(signum).name, flush=True)
+        time.sleep(0.3)
+        sys.exit(0)
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    while True:
+        connection, _ = server.accept()
+        connection.close()
+    """
+)
+
+FAKE_HEALTH = textwrap.dedent(
+    """\
+    #!{python}
+    # `caravan health [--timeout T] HOST:PORT`: exit 0 when something accepts.
+    import socket, sys
+    assert sys.argv[1] == "health", sys.argv
+    host, _, port = sys.argv[-1].rpartition(":")
+    try:
+        socket.create_connection((host, int(port)), timeout=0.5).close()
+    except OSError:
+        sys.exit(1)
+    print("SERVING")
+    """
+)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def fake_system(tmp_path):
+    """A bin directory of stand-in executables, a state directory, and an
+    environment giving every service a free port."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for service in SERVICES:
+        path = bin_dir / f"caravan-{service}"
+        path.write_text(FAKE_SERVER.format(python=sys.executable))
+        path.chmod(0o755)
+    (bin_dir / "caravan").write_text(FAKE_HEALTH.format(python=sys.executable))
+    (bin_dir / "caravan").chmod(0o755)
+    state = tmp_path / "state"
+    env = {**os.environ, "CARAVAN_BIN": str(bin_dir), "CARAVAN_STATE_DIR": str(state), "CARAVAN_START_TIMEOUT": "20"}
+    for service in SERVICES:
+        env[f"CARAVAN_{service.upper()}_PORT"] = str(free_port())
+    yield bin_dir, state, env
+    for pid_file in (state / "run").glob("*.pid") if (state / "run").exists() else []:
+        try:
+            os.kill(int(pid_file.read_text()), signal.SIGKILL)
+        except (ProcessLookupError, ValueError):
+            pass
+
+
+def healthy(bin_dir: Path, env: dict, service: str) -> bool:
+    address = f"127.0.0.1:{env[f'CARAVAN_{service.upper()}_PORT']}"
+    return run([str(bin_dir / "caravan"), "health", address]).returncode == 0
+
+
+def test_service_sh_lifecycle_with_stand_ins(fake_system):
+    bin_dir, state, env = fake_system
+    for service in BACKENDS:
+        result = run([str(SERVICE_SH), "start", service], env=env)
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert "SERVING" in result.stdout
+    log = (state / "logs" / "logistics.log").read_text()
+    assert f"data: {state}/logistics" in log
+    old_pid = (state / "run" / "logistics.pid").read_text().strip()
+    result = run([str(SERVICE_SH), "start", "logistics"], env=env)
+    assert result.returncode == 0 and "already running" in result.stdout
+
+    result = run([str(SERVICE_SH), "restart", "logistics"], env=env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert healthy(bin_dir, env, "trade") and healthy(bin_dir, env, "training")
+    assert healthy(bin_dir, env, "logistics")
+    assert (state / "run" / "logistics.pid").read_text().strip() != old_pid
+    assert "got SIGTERM" in (state / "logs" / "logistics.log").read_text()
+
+    result = run([str(SERVICE_SH), "stop", "trade"], env=env)
+    assert result.returncode == 0 and "trade stopped" in result.stdout
+    assert not healthy(bin_dir, env, "trade")
+    assert healthy(bin_dir, env, "training") and healthy(bin_dir, env, "logistics")
+    assert run([str(SERVICE_SH), "status", "trade"], env=env).returncode == 3
+    assert run([str(SERVICE_SH), "status", "training"], env=env).returncode == 0
+    for service in ("logistics", "training"):
+        assert run([str(SERVICE_SH), "stop", service], env=env).returncode == 0
+    assert not list((state / "run").glob("*.pid"))
+
+
+def test_service_sh_start_reports_a_crash(fake_system):
+    bin_dir, state, env = fake_system
+    (bin_dir / "caravan-trade").write_text("#!/bin/sh\necho 'cannot open the database' >&2\nexit 1\n")
+    result = run([str(SERVICE_SH), "start", "trade"], env=env)
+    assert result.returncode == 1
+    assert "exited before SERVING" in result.stderr and "cannot open the database" in result.stderr
+    assert not (state / "run" / "trade.pid").exists()
+
+
+def test_run_sh_starts_everything_and_stops_on_ctrl_c(fake_system):
+    """run.sh with already-built executables (CARAVAN_BIN): starts every
+    service including the gateway, lets service.sh restart one, and on
+    SIGINT (Ctrl-C) stops each with SIGTERM and exits 0."""
+    bin_dir, state, env = fake_system
+    process = subprocess.Popen(
+        [str(RUN_SH)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True
+    )
+    output = []
+    try:
+        deadline = time.monotonic() + 60
+        for line in process.stdout:
+            output.append(line)
+            if "Ctrl-C stops everything" in line or time.monotonic() > deadline:
+                break
+        text = "".join(output)
+        assert "Ctrl-C stops everything" in text, text
+        for service in SERVICES:
+            assert f"{service} SERVING" in text
+            assert healthy(bin_dir, env, service)
+        gateway_args = (state / "logs" / "gateway.log").read_text()
+        for backend in BACKENDS:
+            assert f"--{backend} 127.0.0.1:{env[f'CARAVAN_{backend.upper()}_PORT']}" in gateway_args
+        # Another run.sh refuses to start over a running system.
+        second = run([str(RUN_SH)], env=env, timeout=30)
+        assert second.returncode == 1 and "already running" in second.stderr
+
+        result = run([str(SERVICE_SH), "restart", "training"], env=env)
+        assert result.returncode == 0, result.stdout + result.stderr
+        pids = {service: int((state / "run" / f"{service}.pid").read_text()) for service in SERVICES}
+
+        os.killpg(process.pid, signal.SIGINT)  # what the terminal's Ctrl-C sends
+        rest, _ = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+    assert process.returncode == 0, rest
+    for service in SERVICES:
+        assert f"{service} stopped" in rest
+        assert not alive(pids[service]), service
+        log = (state / "logs" / f"{service}.log").read_text()
+        assert "got SIGTERM" in log and "got SIGINT" not in log, log
+    # The gateway goes first, the backends after it.
+    assert rest.index("gateway stopped") < min(rest.index(f"{b} stopped") for b in BACKENDS)
+    assert not list((state / "run").glob("*.pid"))
+
+
+def alive(pid: int) -> bool:
+    """True while PID runs (a zombie whose parent is gone but not reaped by
+    this container's init is not running)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    return state not in ("Z", "X")
+
+
+def built_executables() -> Path | None:
+    """The debug build's bin directory when it has every backend (CI builds
+    it in Tests/run.sh before this suite runs)."""
+    for candidate in (ROOT / ".build" / "debug", ROOT / ".build" / "release"):
+        if all((candidate / f"caravan-{name}").exists() for name in [*BACKENDS, ""] if name) and (
+            candidate / "caravan"
+        ).exists():
+            return candidate
+    return None
+
+
+def test_service_sh_with_the_real_executables(tmp_path):
+    """The real thing: three backends started by service.sh on free ports;
+    restarting logistics leaves trade and training SERVING throughout."""
+    bin_dir = built_executables()
+    if bin_dir is None:
+        pytest.skip("no built caravan-trade/-logistics/-training (run swift build first)")
+    env = {**os.environ, "CARAVAN_BIN": str(bin_dir), "CARAVAN_STATE_DIR": str(tmp_path), "CARAVAN_START_TIMEOUT": "60"}
+    for service in BACKENDS:
+        env[f"CARAVAN_{service.upper()}_PORT"] = str(free_port())
+    try:
+        for service in BACKENDS:
+            result = run([str(SERVICE_SH), "start", service], env=env)
+            assert result.returncode == 0, result.stdout + result.stderr + (
+                tmp_path / "logs" / f"{service}.log").read_text()
+        assert (tmp_path / "trade" / "trade.sqlite").exists()
+        restart = subprocess.Popen([str(SERVICE_SH), "restart", "logistics"], env=env, stdout=subprocess.PIPE, text=True)
+        while restart.poll() is None:
+            assert healthy(bin_dir, env, "trade") and healthy(bin_dir, env, "training")
+            time.sleep(0.1)
+        assert restart.returncode == 0
+        assert healthy(bin_dir, env, "logistics")
+        assert "Draining" in (tmp_path / "logs" / "logistics.log").read_text()
+    finally:
+        for service in BACKENDS:
+            run([str(SERVICE_SH), "stop", service], env=env)
+    assert not list((tmp_path / "run").glob("*.pid"))
+
+
+# ------------------------------------------------------------------------ docs
+
+def swift_options(path: Path) -> list[str]:
+    """The long flags an ArgumentParser file declares (camelCase → kebab)."""
+    text = path.read_text()
+    flags = []
+    for match in re.finditer(r"@(?:Option|Flag)\b[^\n]*\n\s*(?:public\s+)?var\s+(\w+)", text):
+        flags.append("--" + re.sub(r"(?<!^)(?=[A-Z])", "-", match.group(1)).lower())
+    return flags
+
+
+def test_deployment_doc_covers_every_flag_and_variable():
+    doc = (ROOT / "docs" / "DEPLOYMENT.md").read_text()
+    kit = ROOT / "Shared" / "CaravanServiceKit"
+    common = swift_options(kit / "ServiceOptions.swift") + swift_options(kit / "ServerLimitOptions.swift")
+    assert "--data-dir" in common and "--shutdown-grace" in common
+    mains = sorted(ROOT.glob("Services/*/caravan-*/main.swift"))
+    assert len(mains) >= 3
+    missing = [flag for flag in common if f"`{flag}" not in doc]
+    for main in mains:
+        missing += [f"{main.parent.name} {flag}" for flag in swift_options(main) if f"`{flag}" not in doc]
+    assert not missing, f"docs/DEPLOYMENT.md does not mention: {missing}"
+    variables = re.findall(r'prefix \+ "(\w+)"|value\(self\.\w+, "(\w+)"\)', (kit / "ServiceOptions.swift").read_text())
+    names = {name for pair in variables for name in pair if name}
+    assert names == {"PORT", "HOST", "DATA_DIR", "LOG_LEVEL", "SYNC"}
+    for service in BACKENDS:
+        for name in names:
+            assert f"CARAVAN_{service.upper()}_{name}" in doc, f"CARAVAN_{service.upper()}_{name}"
+    for main in mains:
+        text = main.read_text()
+        if "CARAVAN_GATEWAY_" not in text:
+            continue
+        for name in re.findall(r'value\((?:[^()]|\([^()]*\))*?, "(\w+)"\)', text):
+            assert f"CARAVAN_GATEWAY_{name}" in doc, f"CARAVAN_GATEWAY_{name}"
+    for topic in ("VACUUM INTO", ".backup", "Not run here"):
+        assert topic in doc, topic
