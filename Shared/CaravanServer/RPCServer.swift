@@ -44,6 +44,9 @@ public struct RPCServer: Service {
         get async throws { try await self.transport.listeningAddress }
     }
 
+    /// Connections open now.
+    public var connectionCount: Int { self.transport.connectionCount }
+
     /// Serves until graceful shutdown completes.
     public func run() async throws {
         try await withGracefulShutdownHandler {

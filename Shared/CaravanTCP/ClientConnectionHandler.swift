@@ -39,11 +39,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     private var nextCallID: UInt32 = 1
     private var goAwayLastCallID: UInt32?
     private var isClosed = false
-    private var isReading = false
-    private var needsFlush = false
-    private var flushScheduled = false
-    /// Frames written since the last flush.
-    private var unflushedFrames = 0
+    private let writer = FrameWriteBatcher()
     private var housekeeping: RepeatedTask?
     private var lastReadAt = NIODeadline.now()
     private var pingSentAt: NIODeadline?
@@ -148,7 +144,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     // MARK: Inbound
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        self.isReading = true
+        self.writer.beginRead()
         switch Self.unwrapInboundIn(data) {
         case .frame(let frame):
             self.handle(frame, context: context)
@@ -244,14 +240,9 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
-        self.isReading = false
         self.lastReadAt = .now()
         self.pingSentAt = nil
-        if self.needsFlush {
-            self.needsFlush = false
-            self.unflushedFrames = 0
-            context.flush()
-        }
+        self.writer.endRead(context: context)
         context.fireChannelReadComplete()
     }
 
@@ -298,26 +289,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     /// Writes now; flushes once per read batch or event-loop turn.
     private func write(_ buffer: ByteBuffer) {
         guard let context = self.context, !self.isClosed else { return }
-        context.write(Self.wrapOutboundOut(buffer), promise: nil)
-        self.unflushedFrames += 1
-        if self.unflushedFrames >= WireFormat.framesPerFlush {
-            // A partial flush lets the peer start on these while we go on
-            // producing the rest: both ends work at once instead of in turn.
-            self.unflushedFrames = 0
-            self.needsFlush = false
-            context.flush()
-        } else if self.isReading {
-            self.needsFlush = true
-        } else if !self.flushScheduled {
-            self.flushScheduled = true
-            let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
-            context.eventLoop.execute {
-                let handler = loopBound.value
-                handler.flushScheduled = false
-                handler.unflushedFrames = 0
-                handler.context?.flush()
-            }
-        }
+        self.writer.write(buffer, context: context)
     }
 
     /// Asks the server to stop; open calls finish first.

@@ -35,11 +35,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     private var liveTasks = 0
     private var isDraining = false
     private var isClosed = false
-    private var isReading = false
-    private var needsFlush = false
-    private var flushScheduled = false
-    /// Frames written since the last flush.
-    private var unflushedFrames = 0
+    private let writer = FrameWriteBatcher()
     private var peer = "unknown"
 
     private var housekeeping: RepeatedTask?
@@ -99,7 +95,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard self.refusal == nil else { return }
-        self.isReading = true
+        self.writer.beginRead()
         switch Self.unwrapInboundIn(data) {
         case .frame(let frame):
             self.handle(frame)
@@ -109,14 +105,9 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
-        self.isReading = false
         self.lastReadAt = .now()
         self.pingSentAt = nil
-        if self.needsFlush {
-            self.needsFlush = false
-            self.unflushedFrames = 0
-            context.flush()
-        }
+        self.writer.endRead(context: context)
         context.fireChannelReadComplete()
     }
 
@@ -450,26 +441,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     /// many answers share one system call.
     private func write(_ buffer: ByteBuffer) {
         guard let context = self.context, !self.isClosed else { return }
-        context.write(Self.wrapOutboundOut(buffer), promise: nil)
-        self.unflushedFrames += 1
-        if self.unflushedFrames >= WireFormat.framesPerFlush {
-            // A partial flush lets the peer start on these while we go on
-            // producing the rest: both ends work at once instead of in turn.
-            self.unflushedFrames = 0
-            self.needsFlush = false
-            context.flush()
-        } else if self.isReading {
-            self.needsFlush = true
-        } else if !self.flushScheduled {
-            self.flushScheduled = true
-            let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
-            context.eventLoop.execute {
-                let handler = loopBound.value
-                handler.flushScheduled = false
-                handler.unflushedFrames = 0
-                handler.context?.flush()
-            }
-        }
+        self.writer.write(buffer, context: context)
     }
 
     // MARK: Connection lifecycle

@@ -50,7 +50,9 @@ struct BadInputTests {
             var random = SplitMix64(seed: 0xBAD_1A9E7)
             for round in 0..<6 {
                 let raw = try await RawConnection.connect(port: port)
-                try await raw.send(random.bytes(count: 4096))
+                // The server may reject the garbage and close before all of it
+                // is written; the write failing then is expected, not an error.
+                try? await raw.send(random.bytes(count: 4096))
                 if round == 0 { try await Self.expectEchoWorks(port: port) }
                 let frames = try await raw.framesUntilClose(within: .seconds(5))
                 #expect(frames.allSatisfy { $0.kind == .goAway || $0.kind == .response }, "\(frames)")
