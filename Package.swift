@@ -15,6 +15,7 @@ let package = Package(
         .executable(name: "caravan-trade", targets: ["caravan-trade"]),
         .executable(name: "caravan-logistics", targets: ["caravan-logistics"]),
         .executable(name: "caravan-training", targets: ["caravan-training"]),
+        .executable(name: "caravan-gateway", targets: ["caravan-gateway"]),
         .library(name: "CaravanCore", targets: ["CaravanCore"]),
         .library(name: "CaravanTCP", targets: ["CaravanTCP"]),
         .library(name: "CaravanServer", targets: ["CaravanServer"]),
@@ -30,6 +31,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-atomics.git", from: "1.3.0"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
     ],
     targets: [
         // MARK: C: libprotobuf-c and the protoc-c output
@@ -227,6 +230,45 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // MARK: The gateway: the services' client stubs, never their implementations
+        .target(
+            name: "CaravanGateway",
+            dependencies: [
+                "CaravanCore", "CaravanTCP", "CaravanServer", "CaravanServiceKit", "CaravanHealthAPI",
+                "CaravanTradeAPI", "CaravanLogisticsAPI", "CaravanTrainingAPI", "CaravanGatewayAPI",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            path: "Services/Gateway/CaravanGateway",
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "CaravanGatewayHTTP",
+            dependencies: [
+                "CaravanGateway", "CaravanCore", "CaravanGatewayAPI", "CaravanServiceKit",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            path: "Services/Gateway/CaravanGatewayHTTP",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "caravan-gateway",
+            dependencies: [
+                "CaravanGateway", "CaravanGatewayHTTP", "CaravanServiceKit", "CaravanTCP", "CaravanServer", "CaravanCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            path: "Services/Gateway/caravan-gateway",
+            swiftSettings: swiftSettings
+        ),
+
         // MARK: Tools
         .target(
             name: "CaravanCLI",
@@ -332,6 +374,15 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
             path: "Tests/CaravanCLITests",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "CaravanGatewayTests",
+            dependencies: [
+                "CaravanGateway", "CaravanGatewayHTTP", "CaravanCore", "CaravanGatewayAPI", "CaravanTradeAPI",
+                "CaravanLogisticsAPI", "CaravanTrainingAPI", "CaravanServiceKit",
+            ],
+            path: "Tests/CaravanGatewayTests",
             swiftSettings: swiftSettings
         ),
         .testTarget(

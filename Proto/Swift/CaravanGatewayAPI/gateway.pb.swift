@@ -28,7 +28,7 @@ public struct SectionStatus: ProtoEnum {
     public static let failed = SectionStatus(rawValue: 2)
     /// The gateway's per-section deadline passed first.
     public static let timedOut = SectionStatus(rawValue: 3)
-    /// Not asked for or not applicable (e.g. no hub activity to report).
+    /// Not asked for: no replica of the backing service is configured.
     public static let skipped = SectionStatus(rawValue: 4)
 
     /// The values this version of the schema knows, in declaration order.
@@ -1628,20 +1628,28 @@ public enum Gateway {
 
     /// The methods of `caravan.gateway.v1.Gateway`.
     public enum Method {
-        /// One partner country's view. INVALID_ARGUMENT for a bad country code;
-        /// otherwise answers OK even when every section failed (see `partial`).
+        /// One partner country's view. INVALID_ARGUMENT for a country that is not
+        /// one of the five partners or a year outside 1992..this year. Sections
+        /// that could not be answered are reported in place (see `partial`); the
+        /// call fails, UNAVAILABLE (DEADLINE_EXCEEDED when all timed out), only
+        /// when none of the required sections (trade, logistics, training) is OK.
         public static let countryProfile = CaravanCore.MethodDescriptor(service: "caravan.gateway.v1.Gateway", method: "CountryProfile")
-        /// The whole China–Central Asia partnership for a year.
+        /// The whole China–Central Asia partnership for a year. Fails, as
+        /// CountryProfile does, only when no section is OK.
         public static let partnershipOverview = CaravanCore.MethodDescriptor(service: "caravan.gateway.v1.Gateway", method: "PartnershipOverview")
     }
 }
 
 /// Implement `caravan.gateway.v1.Gateway` by conforming to this protocol; register it with a router or server.
 public protocol GatewayServiceProtocol: CaravanCore.RPCService {
-    /// One partner country's view. INVALID_ARGUMENT for a bad country code;
-    /// otherwise answers OK even when every section failed (see `partial`).
+    /// One partner country's view. INVALID_ARGUMENT for a country that is not
+    /// one of the five partners or a year outside 1992..this year. Sections
+    /// that could not be answered are reported in place (see `partial`); the
+    /// call fails, UNAVAILABLE (DEADLINE_EXCEEDED when all timed out), only
+    /// when none of the required sections (trade, logistics, training) is OK.
     func countryProfile(request: CountryProfileRequest, context: CaravanCore.ServerContext) async throws -> CountryProfileResponse
-    /// The whole China–Central Asia partnership for a year.
+    /// The whole China–Central Asia partnership for a year. Fails, as
+    /// CountryProfile does, only when no section is OK.
     func partnershipOverview(request: PartnershipOverviewRequest, context: CaravanCore.ServerContext) async throws -> PartnershipOverviewResponse
 }
 
@@ -1666,13 +1674,17 @@ public struct GatewayClient: Sendable {
         self.client = client
     }
 
-    /// One partner country's view. INVALID_ARGUMENT for a bad country code;
-    /// otherwise answers OK even when every section failed (see `partial`).
+    /// One partner country's view. INVALID_ARGUMENT for a country that is not
+    /// one of the five partners or a year outside 1992..this year. Sections
+    /// that could not be answered are reported in place (see `partial`); the
+    /// call fails, UNAVAILABLE (DEADLINE_EXCEEDED when all timed out), only
+    /// when none of the required sections (trade, logistics, training) is OK.
     public func countryProfile(_ request: CountryProfileRequest, options: CaravanCore.CallOptions = .defaults) async throws -> CountryProfileResponse {
         try await self.client.unary(request: request, descriptor: Gateway.Method.countryProfile, responseType: CountryProfileResponse.self, options: options)
     }
 
-    /// The whole China–Central Asia partnership for a year.
+    /// The whole China–Central Asia partnership for a year. Fails, as
+    /// CountryProfile does, only when no section is OK.
     public func partnershipOverview(_ request: PartnershipOverviewRequest, options: CaravanCore.CallOptions = .defaults) async throws -> PartnershipOverviewResponse {
         try await self.client.unary(request: request, descriptor: Gateway.Method.partnershipOverview, responseType: PartnershipOverviewResponse.self, options: options)
     }

@@ -44,7 +44,7 @@ typedef enum _Caravan__Gateway__V1__SectionStatus {
    */
   CARAVAN__GATEWAY__V1__SECTION_STATUS__SECTION_STATUS_TIMED_OUT = 3,
   /*
-   * Not asked for or not applicable (e.g. no hub activity to report).
+   * Not asked for: no replica of the backing service is configured.
    */
   CARAVAN__GATEWAY__V1__SECTION_STATUS__SECTION_STATUS_SKIPPED = 4
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(CARAVAN__GATEWAY__V1__SECTION_STATUS)

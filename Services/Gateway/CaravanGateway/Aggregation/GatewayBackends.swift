@@ -1,0 +1,64 @@
+import CaravanCore
+import CaravanLogisticsAPI
+import CaravanTradeAPI
+import CaravanTrainingAPI
+
+/// The backend calls the aggregates make. The real one goes through the
+/// pools; tests hand in fakes that answer, fail or stall on cue.
+public protocol GatewayBackends: Sendable {
+    /// Whether any replica of `backend` is configured.
+    func isConfigured(_ backend: Backend) -> Bool
+    func tradeSummary(_ request: GetSummaryRequest, options: CallOptions) async throws -> GetSummaryResponse
+    func topCategories(_ request: TopCategoriesRequest, options: CallOptions) async throws -> TopCategoriesResponse
+    func hubStats(_ request: HubStatsRequest, options: CallOptions) async throws -> HubStatsResponse
+    func networkStats(_ request: NetworkStatsRequest, options: CallOptions) async throws -> NetworkStatsResponse
+    func listCities(_ request: ListCitiesRequest, options: CallOptions) async throws -> ListCitiesResponse
+    func listShipments(_ request: ListShipmentsRequest, options: CallOptions) async throws -> ListShipmentsResponse
+    func trainingStatistics(_ request: StatisticsRequest, options: CallOptions) async throws -> StatisticsResponse
+}
+
+/// ``GatewayBackends`` over the services' generated clients.
+public struct ClientBackends: GatewayBackends {
+    public let trade: TradeServiceClient
+    public let logistics: LogisticsServiceClient
+    public let training: TrainingServiceClient
+    private let configured: Set<Backend>
+
+    public init(trade: any ClientTransport, logistics: any ClientTransport, training: any ClientTransport, configured: Set<Backend>) {
+        // The pools retry what is safe to retry; the client must not multiply that.
+        self.trade = TradeServiceClient(wrapping: RPCClient(transport: trade, retryPolicy: .none))
+        self.logistics = LogisticsServiceClient(wrapping: RPCClient(transport: logistics, retryPolicy: .none))
+        self.training = TrainingServiceClient(wrapping: RPCClient(transport: training, retryPolicy: .none))
+        self.configured = configured
+    }
+
+    public func isConfigured(_ backend: Backend) -> Bool { self.configured.contains(backend) }
+
+    public func tradeSummary(_ request: GetSummaryRequest, options: CallOptions) async throws -> GetSummaryResponse {
+        try await self.trade.getSummary(request, options: options)
+    }
+
+    public func topCategories(_ request: TopCategoriesRequest, options: CallOptions) async throws -> TopCategoriesResponse {
+        try await self.trade.topCategories(request, options: options)
+    }
+
+    public func hubStats(_ request: HubStatsRequest, options: CallOptions) async throws -> HubStatsResponse {
+        try await self.trade.hubStats(request, options: options)
+    }
+
+    public func networkStats(_ request: NetworkStatsRequest, options: CallOptions) async throws -> NetworkStatsResponse {
+        try await self.logistics.networkStats(request, options: options)
+    }
+
+    public func listCities(_ request: ListCitiesRequest, options: CallOptions) async throws -> ListCitiesResponse {
+        try await self.logistics.listCities(request, options: options)
+    }
+
+    public func listShipments(_ request: ListShipmentsRequest, options: CallOptions) async throws -> ListShipmentsResponse {
+        try await self.logistics.listShipments(request, options: options)
+    }
+
+    public func trainingStatistics(_ request: StatisticsRequest, options: CallOptions) async throws -> StatisticsResponse {
+        try await self.training.statistics(request, options: options)
+    }
+}

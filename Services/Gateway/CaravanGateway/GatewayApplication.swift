@@ -1,0 +1,64 @@
+import CaravanCore
+import CaravanLogisticsAPI
+import CaravanServer
+import CaravanServiceKit
+import CaravanTCP
+import CaravanTradeAPI
+import CaravanTrainingAPI
+import Logging
+import NIOCore
+import ServiceLifecycle
+
+/// The gateway wired together: a pool per backend, the forwarding routes
+/// for every backend method, the aggregate service, and the server. The
+/// executable only parses flags and runs ``services`` in a `ServiceGroup`.
+public struct GatewayApplication: Sendable {
+    public let pools: [Backend: BackendPool]
+    public let server: RPCServer
+
+    public init(settings: GatewaySettings, logger: Logger) {
+        var pools: [Backend: BackendPool] = [:]
+        let client = settings.client
+        for backend in Backend.allCases {
+            pools[backend] = BackendPool(
+                name: backend.rawValue,
+                healthService: Self.schema(of: backend).name,
+                addresses: settings.backends[backend] ?? [],
+                configuration: settings.pool,
+                logger: logger
+            ) { endpoint in
+                TCPClientTransport(host: endpoint.host, port: endpoint.port, configuration: client)
+            }
+        }
+        let backends = ClientBackends(
+            trade: pools[.trade]!, logistics: pools[.logistics]!, training: pools[.training]!,
+            configured: Set(Backend.allCases.filter { pools[$0]!.isConfigured }))
+        var services: [any RPCService] = [GatewayProvider(backends: backends, split: settings.split, logger: logger)]
+        for backend in Backend.allCases {
+            services.append(ForwardingService(schema: Self.schema(of: backend), transport: pools[backend]!))
+        }
+        self.pools = pools
+        self.server = RPCServer(services: services, configuration: settings.server, logger: logger)
+    }
+
+    /// The backend's API schema: the methods routed to it.
+    public static func schema(of backend: Backend) -> ServiceSchema {
+        switch backend {
+        case .trade: return TradeService.schema
+        case .logistics: return LogisticsService.schema
+        case .training: return TrainingService.schema
+        }
+    }
+
+    /// In start order: the pools first, so that on shutdown (reverse
+    /// order) the server drains its calls while the pools still serve them;
+    /// the health mirror last, so it stops before the server drains.
+    public var services: [any Service] {
+        Backend.allCases.map { self.pools[$0]! as any Service }
+            + [self.server, BackendHealthMirror(pools: self.pools, health: self.server.health)]
+    }
+
+    public var listeningAddress: SocketAddress {
+        get async throws { try await self.server.listeningAddress }
+    }
+}

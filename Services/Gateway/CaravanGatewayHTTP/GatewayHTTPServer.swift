@@ -1,0 +1,135 @@
+import CaravanCore
+import CaravanGateway
+import CaravanGatewayAPI
+import CaravanServiceKit
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+
+/// The gateway's HTTP/JSON door (Hummingbird 2): the aggregates as
+/// `GET /v1/countries/{code}/profile?year=` and `GET /v1/overview?year=`,
+/// any routed unary method as `POST /v1/{package.Service}/{Method}`,
+/// `/healthz`, `/readyz`, and the dashboard at `/`.
+public enum GatewayHTTPServer {
+    /// The replicas' state per backend, as `/readyz` reports it.
+    struct Readiness: Codable {
+        struct Replica: Codable {
+            var address: String
+            var healthy: Bool
+            var ejected: Bool
+            var outstanding: Int
+        }
+        struct BackendState: Codable {
+            var configured: Bool
+            var ready: Bool
+            var replicas: [Replica]
+        }
+        var ready: Bool
+        var backends: [String: BackendState]
+    }
+
+    /// Ready when every configured backend has a usable replica (and at least one is configured).
+    static func readiness(_ pools: [Backend: BackendPool]) -> Readiness {
+        let now = ContinuousClock.now
+        var backends: [String: Readiness.BackendState] = [:]
+        for (backend, pool) in pools {
+            backends[backend.rawValue] = Readiness.BackendState(
+                configured: pool.isConfigured, ready: pool.isReady,
+                replicas: pool.replicas.map {
+                    Readiness.Replica(
+                        address: $0.endpoint.description, healthy: $0.healthy,
+                        ejected: $0.ejectedUntil.map { $0 > now } ?? false, outstanding: $0.outstanding)
+                })
+        }
+        let configured = backends.values.filter(\.configured)
+        return Readiness(ready: !configured.isEmpty && configured.allSatisfy(\.ready), backends: backends)
+    }
+
+    public static func router(caller: HTTPGatewayCaller, pools: [Backend: BackendPool]) -> Router<BasicRequestContext> {
+        let router = Router()
+        router.get("/") { _, _ in
+            Response(
+                status: .ok, headers: [.contentType: "text/html; charset=utf-8"],
+                body: .init(byteBuffer: ByteBuffer(string: DashboardPage.html)))
+        }
+        router.get("/healthz") { _, _ in Self.json(200, Data(#"{"status":"alive"}"#.utf8)) }
+        router.get("/readyz") { _, _ in
+            let readiness = Self.readiness(pools)
+            let body = (try? JSONEncoder().encode(readiness)) ?? Data()
+            return Self.json(readiness.ready ? 200 : 503, body)
+        }
+        router.get("/v1/countries/:code/profile") { request, context in
+            guard let year = Self.year(request) else { return Self.badYear() }
+            let message = CountryProfileRequest(country: context.parameters.get("code") ?? "", year: year)
+            return Self.respond(await caller.call(Gateway.Method.countryProfile, message: message, headers: Self.headers(request)))
+        }
+        router.get("/v1/overview") { request, _ in
+            guard let year = Self.year(request) else { return Self.badYear() }
+            let message = PartnershipOverviewRequest(year: year)
+            return Self.respond(await caller.call(Gateway.Method.partnershipOverview, message: message, headers: Self.headers(request)))
+        }
+        router.post("/v1/:service/:method") { request, context in
+            let body = try await request.body.collect(upTo: 4 * 1024 * 1024)
+            let answer = await caller.call(
+                service: context.parameters.get("service") ?? "", method: context.parameters.get("method") ?? "",
+                json: Data(body.readableBytesView), headers: Self.headers(request))
+            return Self.respond(answer)
+        }
+        return router
+    }
+
+    /// The year from `?year=`; this year's previous year when absent
+    /// (the latest with published figures); nil when not a number.
+    static func year(_ request: Request) -> UInt32? {
+        guard let text = request.uri.queryParameters.get("year") else {
+            return UInt32(Calendar(identifier: .gregorian).component(.year, from: Date()) - 1)
+        }
+        return UInt32(text)
+    }
+
+    static func badYear() -> Response {
+        Self.respond(HTTPGatewayCaller.error(RPCError.invalidArgument(field: "year", "must be a number")))
+    }
+
+    /// `Grpc-Timeout`-like `X-Caravan-Timeout: 2s`, `Idempotency-Key`, `traceparent`, `tracestate`.
+    static func headers(_ request: Request) -> HTTPGatewayCaller.CallHeaders {
+        func header(_ name: String) -> String? { HTTPField.Name(name).flatMap { request.headers[$0] } }
+        return HTTPGatewayCaller.CallHeaders(
+            timeout: header("x-caravan-timeout").flatMap(parseDuration),
+            idempotencyKey: header("idempotency-key"),
+            traceparent: header("traceparent"),
+            tracestate: header("tracestate"))
+    }
+
+    static func respond(_ answer: HTTPGatewayCaller.Answer) -> Response {
+        Self.json(answer.status, answer.json)
+    }
+
+    static func json(_ status: Int, _ body: Data) -> Response {
+        Response(
+            status: HTTPResponse.Status(code: status), headers: [.contentType: "application/json"],
+            body: .init(byteBuffer: ByteBuffer(bytes: body)))
+    }
+
+    /// The HTTP server as a swift-service-lifecycle `Service`;
+    /// `onListening` gets the bound address (for port 0).
+    public static func application(
+        caller: HTTPGatewayCaller,
+        pools: [Backend: BackendPool],
+        host: String,
+        port: Int,
+        logger: Logger,
+        onListening: @escaping @Sendable (SocketAddress) async -> Void
+    ) -> some ApplicationProtocol {
+        Application(
+            router: Self.router(caller: caller, pools: pools),
+            configuration: .init(address: .hostname(host, port: port), serverName: "caravan-gateway"),
+            onServerRunning: { channel in
+                if let address = channel.localAddress { await onListening(address) }
+            },
+            logger: logger
+        )
+    }
+}

@@ -1,0 +1,120 @@
+import CaravanCore
+import CaravanGateway
+import CaravanGatewayAPI
+import Foundation
+
+/// Runs HTTP/JSON requests as calls on the gateway's own RPC router, so
+/// HTTP clients get exactly what RPC clients get: the same aggregates, the
+/// same routing to the pools, the same interceptors.
+public struct HTTPGatewayCaller: Sendable {
+    /// An HTTP answer: status and JSON body.
+    public struct Answer: Sendable {
+        public var status: Int
+        public var json: Data
+    }
+
+    /// The JSON error body: `{code, message, details}`, as grpc-gateway writes it.
+    struct ErrorBody: Codable {
+        var code: Int32
+        var message: String
+        var details: [String]
+    }
+
+    let router: RPCRouter
+    let defaultTimeout: Duration
+    private let methods: [String: MethodSchema]
+
+    public init(router: RPCRouter, defaultTimeout: Duration = .seconds(10)) {
+        self.router = router
+        self.defaultTimeout = defaultTimeout
+        var methods: [String: MethodSchema] = [:]
+        for schema in router.services { for method in schema.methods { methods[method.descriptor.path] = method } }
+        self.methods = methods
+    }
+
+    /// Per-call choices read from HTTP headers.
+    public struct CallHeaders: Sendable {
+        public var timeout: Duration?
+        public var idempotencyKey: String?
+        public var traceparent: String?
+        public var tracestate: String?
+
+        public init(timeout: Duration? = nil, idempotencyKey: String? = nil, traceparent: String? = nil, tracestate: String? = nil) {
+            self.timeout = timeout
+            self.idempotencyKey = idempotencyKey
+            self.traceparent = traceparent
+            self.tracestate = tracestate
+        }
+    }
+
+    /// `POST /v1/{package.Service}/{Method}` with a JSON body.
+    public func call(service: String, method: String, json: Data, headers: CallHeaders) async -> Answer {
+        let path = "/\(service)/\(method)"
+        guard let schema = self.methods[path] else {
+            return Self.error(RPCError(code: .unimplemented, message: "No method \(path) is routed by this gateway."))
+        }
+        guard schema.kind == .unary else {
+            return Self.error(
+                RPCError(code: .unimplemented, message: "\(path) streams; HTTP/JSON serves unary methods only."))
+        }
+        let request: [UInt8]
+        do {
+            request = try Self.encode(json.isEmpty ? Data("{}".utf8) : json, schema.inputType)
+        } catch {
+            return Self.error(
+                RPCError(code: .invalidArgument, message: "The body is not a valid \(schema.inputType.protoMessageName) in JSON: \(error)"))
+        }
+        return await self.call(schema, request: request, headers: headers)
+    }
+
+    /// Calls a method with an already built request.
+    public func call(_ descriptor: MethodDescriptor, message: some ProtoMessage, headers: CallHeaders) async -> Answer {
+        guard let schema = self.methods[descriptor.path] else {
+            return Self.error(RPCError(code: .unimplemented, message: "No method \(descriptor.path) is routed."))
+        }
+        do {
+            return await self.call(schema, request: try message.serializedBytes(), headers: headers)
+        } catch {
+            return Self.error(RPCError(code: .invalidArgument, message: "Cannot encode the request: \(error)"))
+        }
+    }
+
+    private func call(_ schema: MethodSchema, request: [UInt8], headers: CallHeaders) async -> Answer {
+        guard let route = self.router.route(forPath: schema.descriptor.path), case .unary(let handler) = route.handler else {
+            return Self.error(RPCError(code: .unimplemented, message: "No unary route for \(schema.descriptor.path)."))
+        }
+        let context = ServerContext(
+            descriptor: schema.descriptor,
+            deadline: ContinuousClock.now.advanced(by: headers.timeout ?? self.defaultTimeout),
+            idempotencyKey: headers.idempotencyKey,
+            trace: headers.traceparent.map { TraceContext(traceparent: $0, tracestate: headers.tracestate ?? "") },
+            peer: "http"
+        )
+        switch await self.router.handleUnary(handler, request: request, context: context) {
+        case .success(let bytes):
+            do {
+                return Answer(status: 200, json: try Self.decode(bytes, schema.outputType))
+            } catch {
+                return Self.error(RPCError(code: .internal, message: "Cannot turn the answer into JSON: \(error)"))
+            }
+        case .failure(let error):
+            return Self.error(error)
+        }
+    }
+
+    static func error(_ error: RPCError) -> Answer {
+        let body = ErrorBody(code: error.code.rawValue, message: error.message, details: [])
+        let json = (try? JSONEncoder().encode(body)) ?? Data("{}".utf8)
+        return Answer(status: HTTPStatusMapping.httpStatus(for: error.code), json: json)
+    }
+
+    private static func encode<Message: ProtoMessage>(_ json: Data, _ type: Message.Type) throws -> [UInt8] {
+        try JSONDecoder().decode(Message.self, from: json).serializedBytes()
+    }
+
+    private static func decode<Message: ProtoMessage>(_ bytes: [UInt8], _ type: Message.Type) throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return try encoder.encode(try Message(serializedBytes: bytes))
+    }
+}

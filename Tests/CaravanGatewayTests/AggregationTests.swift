@@ -1,0 +1,129 @@
+import CaravanCore
+import CaravanGateway
+import CaravanGatewayAPI
+import Testing
+
+private func context(deadline: Duration?) -> ServerContext {
+    ServerContext(
+        descriptor: Gateway.Method.countryProfile, deadline: deadline.map { ContinuousClock.now.advanced(by: $0) })
+}
+
+@Suite("Aggregation: fan-out, section outcomes, required sections, deadline split")
+struct AggregationTests {
+    @Test("The deadline split keeps a margin: 5% of what is left, at least 5 ms, at most 100 ms")
+    func split() {
+        let split = DeadlineSplit.defaults
+        let now = ContinuousClock.now
+        #expect(split.sectionDeadline(callerDeadline: now.advanced(by: .seconds(1)), now: now) == now.advanced(by: .milliseconds(950)))
+        #expect(split.sectionDeadline(callerDeadline: now.advanced(by: .milliseconds(50)), now: now) == now.advanced(by: .milliseconds(45)))
+        #expect(split.sectionDeadline(callerDeadline: now.advanced(by: .seconds(10)), now: now) == now.advanced(by: .milliseconds(9900)))
+        #expect(split.sectionDeadline(callerDeadline: now.advanced(by: .milliseconds(3)), now: now) == now)
+        #expect(split.sectionDeadline(callerDeadline: nil, now: now) == now.advanced(by: .seconds(5)))
+    }
+
+    @Test("A complete profile, with the sections fetched concurrently")
+    func complete() async throws {
+        var backends = FakeBackends()
+        backends.trade = .delay(.milliseconds(200))
+        backends.logistics = .delay(.milliseconds(200))
+        backends.training = .delay(.milliseconds(200))
+        let provider = GatewayProvider(backends: backends)
+        let start = ContinuousClock.now
+        let response = try await provider.countryProfile(
+            request: CountryProfileRequest(country: "kz", year: 2024), context: context(deadline: .seconds(5)))
+        #expect(start.duration(to: .now) < .milliseconds(550), "sequential would take 800 ms or more")
+        #expect(response.country == "KZ" && !response.partial)
+        #expect(response.trade?.outcome?.status == .ok && response.trade?.totalUsd == 94.8e9)
+        #expect(response.trade?.topCategories.first?.category == "auto parts")
+        #expect(response.logistics?.cities == 2 && response.logistics?.borderCrossings == 1)
+        #expect(response.logistics?.shipmentsDelivered == 1)
+        #expect(response.training?.programs == 3)
+        #expect(response.hub?.sessions == 2 && response.hub?.newFollowers == 7)
+        #expect((response.trade?.outcome?.latencyMicros ?? 0) >= 200_000)
+    }
+
+    @Test("A failed backend fails its section only, with code and message")
+    func failedSection() async throws {
+        var backends = FakeBackends()
+        backends.logistics = .fail(.unavailable)
+        let response = try await GatewayProvider(backends: backends).partnershipOverview(
+            request: PartnershipOverviewRequest(year: 2024), context: context(deadline: .seconds(5)))
+        #expect(response.partial)
+        #expect(response.logistics?.outcome?.status == .failed)
+        #expect(response.logistics?.outcome?.rpcStatusCode == 14)
+        #expect(response.logistics?.outcome?.message.contains("UNAVAILABLE") == true)
+        #expect(response.trade?.outcome?.status == .ok && response.trade?.milestone == nil)
+        #expect(response.logistics?.cities == 0)
+    }
+
+    @Test("A stalled backend times out within the caller's deadline; the rest arrive")
+    func timedOut() async throws {
+        var backends = FakeBackends()
+        backends.training = .stall
+        let start = ContinuousClock.now
+        let response = try await GatewayProvider(backends: backends).countryProfile(
+            request: CountryProfileRequest(country: "UZ", year: 2024), context: context(deadline: .seconds(1)))
+        let elapsed = start.duration(to: .now)
+        // The sections stop at 950 ms; the slack only absorbs a busy test machine.
+        #expect(elapsed >= .milliseconds(900) && elapsed < .milliseconds(1200), "\(elapsed)")
+        #expect(response.training?.outcome?.status == .timedOut)
+        #expect(response.training?.outcome?.rpcStatusCode == 4)
+        #expect(response.trade?.outcome?.status == .ok && response.partial)
+        // Every backend call was given at most what was left minus the margin.
+        #expect(backends.seenTimeouts.all.allSatisfy { $0 <= .milliseconds(950) })
+    }
+
+    @Test("A backend with no replicas configured is SKIPPED, without a call; not partial")
+    func skipped() async throws {
+        var backends = FakeBackends()
+        backends.configured = [.trade, .logistics]
+        let response = try await GatewayProvider(backends: backends).countryProfile(
+            request: CountryProfileRequest(country: "KG", year: 2024), context: context(deadline: .seconds(1)))
+        #expect(response.training?.outcome?.status == .skipped)
+        #expect(!response.partial)
+    }
+
+    @Test("The call fails only when every required section failed")
+    func everyRequiredFailed() async throws {
+        var backends = FakeBackends()
+        backends.trade = .fail(.unavailable)
+        backends.logistics = .fail(.internal)
+        backends.training = .fail(.unavailable)
+        let error = await #expect(throws: RPCError.self) {
+            try await GatewayProvider(backends: backends).countryProfile(
+                request: CountryProfileRequest(country: "KZ", year: 2024), context: context(deadline: .seconds(1)))
+        }
+        #expect(error?.code == .unavailable)
+        #expect(error?.message.contains("logistics: SECTION_STATUS_FAILED") == true)
+        // All timed out: DEADLINE_EXCEEDED.
+        backends = FakeBackends(trade: .stall, logistics: .stall, training: .stall)
+        let timeout = await #expect(throws: RPCError.self) {
+            try await GatewayProvider(backends: backends).partnershipOverview(
+                request: PartnershipOverviewRequest(year: 2024), context: context(deadline: .milliseconds(100)))
+        }
+        #expect(timeout?.code == .deadlineExceeded)
+    }
+
+    @Test("Required sections are data: an optional section alone does not make an answer")
+    func plan() {
+        var outcomes: [SectionName: SectionOutcome] = [:]
+        for name in SectionName.allCases { outcomes[name] = SectionOutcome(status: .failed) }
+        outcomes[.hub] = SectionOutcome(status: .ok)
+        #expect(AggregatePlan.countryProfile.verdict(outcomes) != nil)
+        #expect(AggregatePlan.partnershipOverview.verdict(outcomes) == nil)
+        #expect(AggregatePlan.countryProfile.sections.filter(\.required).map(\.name) == [.trade, .logistics, .training])
+    }
+
+    @Test("Invalid requests fail INVALID_ARGUMENT before any backend call")
+    func invalid() async throws {
+        let backends = FakeBackends()
+        let provider = GatewayProvider(backends: backends)
+        for request in [CountryProfileRequest(country: "FR", year: 2024), CountryProfileRequest(country: "KZ", year: 1800)] {
+            let error = await #expect(throws: RPCError.self) {
+                try await provider.countryProfile(request: request, context: context(deadline: .seconds(1)))
+            }
+            #expect(error?.code == .invalidArgument)
+        }
+        #expect(backends.seenTimeouts.all.isEmpty)
+    }
+}

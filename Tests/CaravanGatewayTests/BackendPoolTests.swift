@@ -1,0 +1,87 @@
+import CaravanCore
+import CaravanGateway
+import CaravanServiceKit
+import Testing
+
+@Suite("Backend pool over fake replicas")
+struct BackendPoolTests {
+    @Test("Calls spread over both replicas")
+    func spreads() async throws {
+        let fake = FakePool(2)
+        for _ in 0..<10 { _ = try await fake.call() }
+        #expect(fake[0].calls == 5 && fake[1].calls == 5)
+    }
+
+    @Test("A call never sent is retried on the other replica, without a key")
+    func neverSentRetried() async throws {
+        let fake = FakePool(2)
+        fake[0].set(.refuse)
+        for _ in 0..<6 { #expect(try await fake.call() == "127.0.0.1:7011") }
+        // After three refusals replica 0 is ejected and no longer tried first.
+        #expect(fake[0].calls == 3)
+    }
+
+    @Test("A call lost after sending is retried only with an idempotency key")
+    func lostCallNeedsKey() async throws {
+        let fake = FakePool(2)
+        fake[0].set(.lose)
+        fake[1].set(.lose)
+        await #expect(throws: RPCError.self) { try await fake.call() }
+        #expect(fake[0].calls + fake[1].calls == 1)
+        fake[1].set(.answer)
+        // Round robin may land on either; with a key it always ends on replica 1.
+        for index in 0..<4 { #expect(try await fake.call(idempotencyKey: "k\(index)") == "127.0.0.1:7011") }
+    }
+
+    @Test("Application errors are answers: not retried, no ejection")
+    func applicationErrors() async throws {
+        let fake = FakePool(2)
+        fake[0].set(.fail(.notFound))
+        fake[1].set(.fail(.notFound))
+        for _ in 0..<6 {
+            let error = await #expect(throws: RPCError.self) { try await fake.call(idempotencyKey: "k") }
+            #expect(error?.code == .notFound)
+        }
+        #expect(fake[0].calls + fake[1].calls == 6)
+        #expect(fake.pool.replicas.allSatisfy { $0.ejectedUntil == nil })
+    }
+
+    @Test("The retry budget stops retries of sent calls once half drained")
+    func budget() async throws {
+        let fake = FakePool(
+            3, configuration: BackendPoolConfiguration(ejectionThreshold: 1000, retryBudget: RetryBudget(maxTokens: 4, tokenRatio: 0)))
+        for index in 0..<3 { fake[index].set(.lose) }
+        // Each call's first failure takes a token; retries stop once 2 tokens are left.
+        for index in 0..<4 {
+            await #expect(throws: RPCError.self) { try await fake.call(idempotencyKey: "k\(index)") }
+        }
+        let attempts = (0..<3).map { fake[$0].calls }.reduce(0, +)
+        #expect(attempts == 5, "4 first attempts + 1 retry; got \(attempts)")
+        #expect(fake.pool.retryTokens == 0)
+    }
+
+    @Test("Past the cap, calls fail RESOURCE_EXHAUSTED at once")
+    func cap() async throws {
+        let fake = FakePool(1, configuration: BackendPoolConfiguration(maxOutstandingCalls: 2))
+        fake[0].set(.delay(.milliseconds(300)))
+        async let first = fake.call()
+        async let second = fake.call()
+        try await Task.sleep(for: .milliseconds(50))
+        let start = ContinuousClock.now
+        let error = await #expect(throws: RPCError.self) { try await fake.call() }
+        #expect(error?.code == .resourceExhausted)
+        #expect(start.duration(to: .now) < .milliseconds(100))
+        _ = try await (first, second)
+        #expect(try await fake.call() == "127.0.0.1:7001")
+    }
+
+    @Test("No retry after the deadline")
+    func deadline() async throws {
+        let fake = FakePool(2)
+        fake[0].set(.delay(.milliseconds(10)))
+        fake[1].set(.lose)
+        fake[0].set(.lose)
+        await #expect(throws: RPCError.self) { try await fake.call(idempotencyKey: "k", deadline: .zero) }
+        #expect(fake[0].calls + fake[1].calls == 1)
+    }
+}
