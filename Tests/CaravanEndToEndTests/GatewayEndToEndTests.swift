@@ -252,6 +252,8 @@ struct GatewayEndToEndTests {
             #expect(dom.contains("more than 5,000,000 followers"))
             #expect(dom.contains("synthetic") && !dom.contains("NaN"))
             #expect(dom.contains("ready"))
+        } else if ProcessInfo.processInfo.environment["CI"] != nil {
+            Issue.record("Chromium is not installed; Tests/run.sh installs it for the dashboard check.")
         }
 
         // With logistics gone the gateway is alive but not ready.
