@@ -49,8 +49,8 @@ private func curl(_ arguments: [String]) async throws -> (status: Int, body: Str
     let out = Pipe()
     process.standardOutput = out
     try process.run()
-    let data = await Task.detached { out.fileHandleForReading.readDataToEndOfFile() }.value
-    process.waitUntilExit()
+    let data = await readToEnd(out)
+    await waitForExit(process)
     var lines = String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
     let status = Int(lines.popLast() ?? "") ?? 0
     return (status, lines.joined(separator: "\n"))
@@ -70,8 +70,8 @@ private func renderedDOM(_ chromium: String, url: String) async throws -> String
     process.standardOutput = out
     process.standardError = FileHandle.nullDevice
     try process.run()
-    let data = await Task.detached { out.fileHandleForReading.readDataToEndOfFile() }.value
-    process.waitUntilExit()
+    let data = await readToEnd(out)
+    await waitForExit(process)
     return String(decoding: data, as: UTF8.self)
 }
 

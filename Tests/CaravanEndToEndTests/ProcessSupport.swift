@@ -47,9 +47,9 @@ func runCommand(
     try process.run()
     if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
     try input.fileHandleForWriting.close()
-    // Read both pipes concurrently so neither fills up and blocks the child.
-    async let stdout = Task.detached { out.fileHandleForReading.readDataToEndOfFile() }.value
-    async let stderr = Task.detached { err.fileHandleForReading.readDataToEndOfFile() }.value
+    // Read both pipes as data arrives, so neither fills up and blocks the child.
+    async let stdout = readToEnd(out)
+    async let stderr = readToEnd(err)
     let deadline = ContinuousClock.now.advanced(by: timeout)
     while process.isRunning {
         if ContinuousClock.now > deadline {
@@ -59,7 +59,7 @@ func runCommand(
         }
         try await Task.sleep(for: .milliseconds(20))
     }
-    process.waitUntilExit()
+    await waitForExit(process)
     return CommandResult(
         status: process.terminationStatus,
         stdout: String(decoding: await stdout, as: UTF8.self),
@@ -144,4 +144,44 @@ final class SharedText: Sendable {
     private let storage = Mutex("")
     func append(_ text: String) { self.storage.withLock { $0 += text } }
     var text: String { self.storage.withLock { $0 } }
+}
+
+/// Reads a pipe until its end without holding a Swift concurrency thread
+/// (the cooperative pool has one thread per core; a blocking read there
+/// starves every other test running meanwhile).
+func readToEnd(_ pipe: Pipe) async -> Data {
+    let collected = SharedData()
+    return await withCheckedContinuation { continuation in
+        pipe.fileHandleForReading.readabilityHandler = { handle in
+            let chunk = handle.availableData
+            if chunk.isEmpty {
+                handle.readabilityHandler = nil
+                if let data = collected.finish() { continuation.resume(returning: data) }
+            } else {
+                collected.append(chunk)
+            }
+        }
+    }
+}
+
+/// Waits for a process to exit without blocking a thread.
+func waitForExit(_ process: Process) async {
+    while process.isRunning {
+        try? await Task.sleep(for: .milliseconds(10))
+    }
+    process.waitUntilExit()  // returns at once now; settles terminationStatus
+}
+
+/// Bytes a pipe's handler appends to; handed out once, at the end.
+final class SharedData: Sendable {
+    private let storage = Mutex<(data: Data, finished: Bool)>((Data(), false))
+    func append(_ chunk: Data) { self.storage.withLock { $0.data.append(chunk) } }
+    /// The bytes, the first time only.
+    func finish() -> Data? {
+        self.storage.withLock { state in
+            guard !state.finished else { return nil }
+            state.finished = true
+            return state.data
+        }
+    }
 }
