@@ -30,7 +30,7 @@ struct AggregationTests {
         let provider = GatewayProvider(backends: backends)
         let start = ContinuousClock.now
         let response = try await provider.countryProfile(
-            request: CountryProfileRequest(country: "kz", year: 2024), context: context(deadline: .seconds(5)))
+            request: CountryProfileRequest(country: "kz", year: 2024), context: context(deadline: .seconds(20)))
         let elapsed = start.duration(to: .now)
         // Concurrent, not one after another: the call took less than the sum
         // of its sections' latencies (a ratio within this run, not a bound).
@@ -39,7 +39,9 @@ struct AggregationTests {
             response.training?.outcome?.latencyMicros,
         ].compactMap { $0 }.map { Double($0) }
         #expect(sectionMicros.count == 3)
-        #expect(Double(elapsed.components.seconds) * 1e6 + Double(elapsed.components.attoseconds) / 1e12 < sectionMicros.reduce(0, +) * 0.8)
+        let elapsedMicros = Double(elapsed.components.seconds) * 1e6 + Double(elapsed.components.attoseconds) / 1e12
+        let sumOfSections = sectionMicros.reduce(0, +)
+        #expect(elapsedMicros < sumOfSections * 0.8, "elapsed \(elapsedMicros) µs, sections \(sectionMicros)")
         #expect(response.country == "KZ" && !response.partial)
         #expect(response.trade?.outcome?.status == .ok && response.trade?.totalUsd == 94.8e9)
         #expect(response.trade?.topCategories.first?.category == "auto parts")
@@ -72,8 +74,9 @@ struct AggregationTests {
         let response = try await GatewayProvider(backends: backends).countryProfile(
             request: CountryProfileRequest(country: "UZ", year: 2024), context: context(deadline: .seconds(1)))
         let elapsed = start.duration(to: .now)
-        // The sections stop at 950 ms; the slack only absorbs a busy test machine.
-        #expect(elapsed >= .milliseconds(900) && elapsed < .milliseconds(1200), "\(elapsed)")
+        // The sections stop at 950 ms; the generous upper bound only catches a
+        // hang (a busy test machine can delay the answer, never speed it up).
+        #expect(elapsed >= .milliseconds(900) && elapsed < .seconds(5), "\(elapsed)")
         #expect(response.training?.outcome?.status == .timedOut)
         #expect(response.training?.outcome?.rpcStatusCode == 4)
         #expect(response.trade?.outcome?.status == .ok && response.partial)
@@ -86,7 +89,7 @@ struct AggregationTests {
         var backends = FakeBackends()
         backends.configured = [.trade, .logistics]
         let response = try await GatewayProvider(backends: backends).countryProfile(
-            request: CountryProfileRequest(country: "KG", year: 2024), context: context(deadline: .seconds(1)))
+            request: CountryProfileRequest(country: "KG", year: 2024), context: context(deadline: .seconds(20)))
         #expect(response.training?.outcome?.status == .skipped)
         #expect(!response.partial)
     }
@@ -99,7 +102,7 @@ struct AggregationTests {
         backends.training = .fail(.unavailable)
         let error = await #expect(throws: RPCError.self) {
             try await GatewayProvider(backends: backends).countryProfile(
-                request: CountryProfileRequest(country: "KZ", year: 2024), context: context(deadline: .seconds(1)))
+                request: CountryProfileRequest(country: "KZ", year: 2024), context: context(deadline: .seconds(20)))
         }
         #expect(error?.code == .unavailable)
         #expect(error?.message.contains("logistics: SECTION_STATUS_FAILED") == true)
