@@ -146,20 +146,14 @@ final class SharedText: Sendable {
     var text: String { self.storage.withLock { $0 } }
 }
 
-/// Reads a pipe until its end without holding a Swift concurrency thread
-/// (the cooperative pool has one thread per core; a blocking read there
-/// starves every other test running meanwhile).
+/// Reads a pipe until its end on a thread of its own, not on a Swift
+/// concurrency thread (the cooperative pool has one thread per core; a
+/// blocking read there starves every other test running meanwhile).
 func readToEnd(_ pipe: Pipe) async -> Data {
-    let collected = SharedData()
+    let handle = pipe.fileHandleForReading
     return await withCheckedContinuation { continuation in
-        pipe.fileHandleForReading.readabilityHandler = { handle in
-            let chunk = handle.availableData
-            if chunk.isEmpty {
-                handle.readabilityHandler = nil
-                if let data = collected.finish() { continuation.resume(returning: data) }
-            } else {
-                collected.append(chunk)
-            }
+        Thread.detachNewThread {
+            continuation.resume(returning: handle.readDataToEndOfFile())
         }
     }
 }
@@ -170,18 +164,4 @@ func waitForExit(_ process: Process) async {
         try? await Task.sleep(for: .milliseconds(10))
     }
     process.waitUntilExit()  // returns at once now; settles terminationStatus
-}
-
-/// Bytes a pipe's handler appends to; handed out once, at the end.
-final class SharedData: Sendable {
-    private let storage = Mutex<(data: Data, finished: Bool)>((Data(), false))
-    func append(_ chunk: Data) { self.storage.withLock { $0.data.append(chunk) } }
-    /// The bytes, the first time only.
-    func finish() -> Data? {
-        self.storage.withLock { state in
-            guard !state.finished else { return nil }
-            state.finished = true
-            return state.data
-        }
-    }
 }
