@@ -72,16 +72,16 @@ struct AggregationTests {
         backends.training = .stall
         let start = ContinuousClock.now
         let response = try await GatewayProvider(backends: backends).countryProfile(
-            request: CountryProfileRequest(country: "UZ", year: 2024), context: context(deadline: .seconds(1)))
+            request: CountryProfileRequest(country: "UZ", year: 2024), context: context(deadline: .seconds(5)))
         let elapsed = start.duration(to: .now)
-        // The sections stop at 950 ms; the generous upper bound only catches a
-        // hang (a busy test machine can delay the answer, never speed it up).
-        #expect(elapsed >= .milliseconds(900) && elapsed < .seconds(5), "\(elapsed)")
+        // The sections stop at 4.9 s (the margin is at most 100 ms); the upper
+        // bound only catches a hang (a busy machine delays, never speeds up).
+        #expect(elapsed >= .milliseconds(4_850) && elapsed < .seconds(15), "\(elapsed)")
         #expect(response.training?.outcome?.status == .timedOut)
         #expect(response.training?.outcome?.rpcStatusCode == 4)
         #expect(response.trade?.outcome?.status == .ok && response.partial)
         // Every backend call was given at most what was left minus the margin.
-        #expect(backends.seenTimeouts.all.allSatisfy { $0 <= .milliseconds(950) })
+        #expect(backends.seenTimeouts.all.allSatisfy { $0 <= .milliseconds(4_900) })
     }
 
     @Test("A backend with no replicas configured is SKIPPED, without a call; not partial")
