@@ -9,4 +9,8 @@ if ! command -v chromium >/dev/null; then
         || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null; }
 fi
 swift build --build-tests
-swift test --skip-build "$@"
+# The gateway's deadline tests measure time against fan-out; they run on
+# their own, after the rest, so that other suites' start-up work (seeding
+# databases, starting processes) on the two cores cannot eat their deadlines.
+swift test --skip-build --skip 'CaravanGatewayTests|GatewayEndToEnd' "$@"
+swift test --skip-build --filter 'CaravanGatewayTests|GatewayEndToEnd' "$@"
