@@ -15,9 +15,12 @@ import Darwin
 public enum AddressResolver {
     /// Whether `host` is an IPv4 or IPv6 literal, which needs no lookup.
     public static func isIPLiteral(_ host: String) -> Bool {
-        var v4 = in_addr()
-        var v6 = in6_addr()
-        return inet_pton(AF_INET, host, &v4) == 1 || inet_pton(AF_INET6, host, &v6) == 1
+        // A raw 16-byte buffer (room for either address) rather than in_addr()
+        // and in6_addr(): release builds attribute those C types to NIO's
+        // internal CNIOLinux module, whose initialisers are then not visible.
+        withUnsafeTemporaryAllocation(byteCount: 16, alignment: 8) { buffer in
+            inet_pton(AF_INET, host, buffer.baseAddress) == 1 || inet_pton(AF_INET6, host, buffer.baseAddress) == 1
+        }
     }
 
     /// Resolves every configured address; a name that does not resolve
