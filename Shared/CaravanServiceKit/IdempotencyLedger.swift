@@ -59,3 +59,28 @@ public enum IdempotencyLedger {
         return response
     }
 }
+
+/// One write's idempotency: the caller's key (nil or empty for none), the
+/// method, and the serialized request, which the ledger compares on a repeat.
+public struct IdempotentWrite: Sendable, Hashable {
+    public var key: String?
+    public var method: String
+    public var request: [UInt8]
+
+    public init(key: String?, method: String, request: [UInt8]) {
+        self.key = key
+        self.method = method
+        self.request = request
+    }
+}
+
+extension IdempotencyLedger {
+    /// Runs `write` once per key of `idempotent` (see ``once(_:key:method:request:_:)``).
+    public static func once<Response: ProtoMessage>(
+        _ db: Database,
+        _ idempotent: IdempotentWrite,
+        _ write: () throws -> Response
+    ) throws -> Response {
+        try Self.once(db, key: idempotent.key, method: idempotent.method, request: idempotent.request, write)
+    }
+}

@@ -25,9 +25,9 @@ public struct GRDBLogisticsStore: LogisticsStore {
         }
     }
 
-    public func addLink(_ link: RailLink, write: WriteKey) async throws -> (AddLinkResponse, NetworkData) {
+    public func addLink(_ link: RailLink, write: IdempotentWrite) async throws -> (AddLinkResponse, NetworkData) {
         try await self.database.write { db in
-            let response = try IdempotencyLedger.once(db, key: write.key, method: write.method, request: write.request)
+            let response = try IdempotencyLedger.once(db, write)
             {
                 let seq = (try Int64.fetchOne(db, sql: "SELECT MAX(seq) FROM rail_link") ?? 0) + 1
                 var stored = link
@@ -41,9 +41,9 @@ public struct GRDBLogisticsStore: LogisticsStore {
         }
     }
 
-    public func retireLink(id: String, write: WriteKey) async throws -> (RetireLinkResponse, NetworkData) {
+    public func retireLink(id: String, write: IdempotentWrite) async throws -> (RetireLinkResponse, NetworkData) {
         try await self.database.write { db in
-            let response = try IdempotencyLedger.once(db, key: write.key, method: write.method, request: write.request)
+            let response = try IdempotencyLedger.once(db, write)
             {
                 guard let row = try Row.fetchOne(db, sql: "SELECT * FROM rail_link WHERE id = ?", arguments: [id])
                 else {
@@ -104,9 +104,9 @@ public struct GRDBLogisticsStore: LogisticsStore {
 
     // MARK: Shipments
 
-    public func bookShipment(_ draft: ShipmentDraft, write: WriteKey) async throws -> BookShipmentResponse {
+    public func bookShipment(_ draft: ShipmentDraft, write: IdempotentWrite) async throws -> BookShipmentResponse {
         try await self.database.write { db in
-            try IdempotencyLedger.once(db, key: write.key, method: write.method, request: write.request) {
+            try IdempotencyLedger.once(db, write) {
                 // The single writer makes MAX + 1 safe; ids never reuse a number.
                 let seq = (try Int64.fetchOne(db, sql: "SELECT MAX(seq) FROM shipment") ?? 0) + 1
                 var shipment = draft.shipment
@@ -145,10 +145,10 @@ public struct GRDBLogisticsStore: LogisticsStore {
     public func recordEvent(
         shipmentID: String,
         _ draft: ShipmentStateMachine.EventDraft,
-        write: WriteKey
+        write: IdempotentWrite
     ) async throws -> RecordShipmentEventResponse {
         try await self.database.write { db in
-            try IdempotencyLedger.once(db, key: write.key, method: write.method, request: write.request) {
+            try IdempotencyLedger.once(db, write) {
                 guard let (seq, shipment) = try Self.fetchShipment(db, id: shipmentID) else {
                     throw RPCError(code: .notFound, message: "No shipment \"\(shipmentID)\".")
                 }

@@ -60,9 +60,9 @@ public struct LogisticsServiceProvider: LogisticsServiceProtocol {
 
     /// The idempotency record of a write: the request's key field, else the
     /// call's key.
-    func writeKey(_ field: String, request: some ProtoMessage, context: ServerContext) throws -> WriteKey {
+    func writeKey(_ field: String, request: some ProtoMessage, context: ServerContext) throws -> IdempotentWrite {
         let key = field.isEmpty ? context.idempotencyKey : field
-        return WriteKey(
+        return IdempotentWrite(
             key: key, method: context.descriptor.path,
             request: try encodeMessage(request, failureCode: .internal))
     }

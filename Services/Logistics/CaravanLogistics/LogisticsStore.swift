@@ -1,19 +1,5 @@
 import CaravanLogisticsAPI
-
-/// What a write needs for idempotency: the caller's key (nil or empty for
-/// none), the method and the serialized request, recorded in the same
-/// transaction as the write.
-public struct WriteKey: Sendable, Hashable {
-    public var key: String?
-    public var method: String
-    public var request: [UInt8]
-
-    public init(key: String?, method: String, request: [UInt8]) {
-        self.key = key
-        self.method = method
-        self.request = request
-    }
-}
+import CaravanServiceKit
 
 /// A shipment about to be booked: everything but its id.
 public struct ShipmentDraft: Sendable, Equatable {
@@ -57,21 +43,21 @@ public protocol LogisticsStore: Sendable {
     func networkVersion() async throws -> Int64
 
     /// Adds an active link; answers the link and the network after it.
-    func addLink(_ link: RailLink, write: WriteKey) async throws -> (AddLinkResponse, NetworkData)
+    func addLink(_ link: RailLink, write: IdempotentWrite) async throws -> (AddLinkResponse, NetworkData)
 
     /// Marks a link inactive (NOT_FOUND for an unknown id); answers the
     /// link and the network after it.
-    func retireLink(id: String, write: WriteKey) async throws -> (RetireLinkResponse, NetworkData)
+    func retireLink(id: String, write: IdempotentWrite) async throws -> (RetireLinkResponse, NetworkData)
 
     /// Stores a new shipment and its BOOKED event; assigns the id.
-    func bookShipment(_ draft: ShipmentDraft, write: WriteKey) async throws -> BookShipmentResponse
+    func bookShipment(_ draft: ShipmentDraft, write: IdempotentWrite) async throws -> BookShipmentResponse
 
     /// A shipment and its events, oldest first; nil when unknown.
     func shipment(id: String) async throws -> TrackShipmentResponse?
 
     /// Records an event if ``ShipmentStateMachine`` allows it (NOT_FOUND
     /// for an unknown shipment).
-    func recordEvent(shipmentID: String, _ draft: ShipmentStateMachine.EventDraft, write: WriteKey) async throws
+    func recordEvent(shipmentID: String, _ draft: ShipmentStateMachine.EventDraft, write: IdempotentWrite) async throws
         -> RecordShipmentEventResponse
 
     /// Shipments after storage key `after`, oldest first, filtered by status

@@ -30,12 +30,5 @@ struct LogisticsCommand: ParsableCommand {
     }
 }
 
-// Top-level code resolves ArgumentParser's `run()`/`main()` to their
-// synchronous overloads (which print help), so parse and serve by hand;
-// `parse()` throws for --help and bad flags, and `exit(withError:)` reports.
-do {
-    let command = try LogisticsCommand.parse()
-    try await command.serve()
-} catch {
-    LogisticsCommand.exit(withError: error)
-}
+// ParsableCommand.parseAndRun (CaravanServiceKit) explains why not main().
+await LogisticsCommand.parseAndRun { try await $0.serve() }

@@ -42,11 +42,5 @@ struct TradeCommand: AsyncParsableCommand {
     }
 }
 
-// Called by name: from top-level code `run()` resolves to ArgumentParser's
-// synchronous default, which only prints the help.
-do {
-    let command = try TradeCommand.parse()
-    try await command.start()
-} catch {
-    TradeCommand.exit(withError: error)
-}
+// ParsableCommand.parseAndRun (CaravanServiceKit) explains why not main().
+await TradeCommand.parseAndRun { try await $0.start() }

@@ -77,7 +77,7 @@ public struct SQLiteTrainingStore: TrainingStore {
 
     public func createProgram(_ program: TrainingProgram, write: IdempotentWrite) async throws -> CreateProgramResponse {
         try await self.transaction { db in
-            try IdempotencyLedger.once(db, key: write.key, method: write.method, request: write.request) {
+            try IdempotencyLedger.once(db, write) {
                 try db.execute(
                     sql: """
                         INSERT INTO program (title, field, host_centre, host_city, country, language,
@@ -154,7 +154,7 @@ public struct SQLiteTrainingStore: TrainingStore {
 
     public func registerTrainee(_ trainee: Trainee, write: IdempotentWrite) async throws -> RegisterTraineeResponse {
         try await self.transaction { db in
-            try IdempotencyLedger.once(db, key: write.key, method: write.method, request: write.request) {
+            try IdempotencyLedger.once(db, write) {
                 try Self.insert(trainee, db)
                 return RegisterTraineeResponse(trainee: try Self.fetchTrainee(db, id: db.lastInsertedRowID))
             }
@@ -232,7 +232,7 @@ public struct SQLiteTrainingStore: TrainingStore {
         -> EnrolResponse
     {
         try await self.transaction { db in
-            try IdempotencyLedger.once(db, key: write.key, method: write.method, request: write.request) {
+            try IdempotencyLedger.once(db, write) {
                 let programText = TrainingID.format(TrainingID.program, programID)
                 let traineeText = TrainingID.format(TrainingID.trainee, traineeID)
                 guard let program = try Self.counts(db, programID: programID) else {
@@ -280,7 +280,7 @@ public struct SQLiteTrainingStore: TrainingStore {
 
     public func withdraw(enrolmentID: Int64, now: Int64, write: IdempotentWrite) async throws -> WithdrawResponse {
         try await self.transaction { db in
-            try IdempotencyLedger.once(db, key: write.key, method: write.method, request: write.request) {
+            try IdempotencyLedger.once(db, write) {
                 let enrolmentText = TrainingID.format(TrainingID.enrolment, enrolmentID)
                 guard let row = try Row.fetchOne(
                     db, sql: "SELECT program_id, status FROM enrolment WHERE id = ?", arguments: [enrolmentID])
@@ -321,7 +321,7 @@ public struct SQLiteTrainingStore: TrainingStore {
 
     public func complete(enrolmentID: Int64, now: Int64, write: IdempotentWrite) async throws -> CompleteResponse {
         try await self.transaction { db in
-            try IdempotencyLedger.once(db, key: write.key, method: write.method, request: write.request) {
+            try IdempotencyLedger.once(db, write) {
                 let enrolmentText = TrainingID.format(TrainingID.enrolment, enrolmentID)
                 guard let row = try Row.fetchOne(
                     db, sql: "SELECT program_id, status FROM enrolment WHERE id = ?", arguments: [enrolmentID])

@@ -1,4 +1,5 @@
 import CaravanTrainingAPI
+import CaravanServiceKit
 
 /// Where the training service keeps its programs, trainees and places.
 ///
@@ -28,20 +29,6 @@ public protocol TrainingStore: Sendable {
     func statistics(grouping: StatisticsGrouping, country: String?) async throws -> [TrainingStatisticsRow]
     /// nil for an unknown trainee.
     func history(traineeID: Int64) async throws -> TraineeHistoryResponse?
-}
-
-/// The idempotency of one write: its key (if any), the method, and the
-/// serialized request, which the ledger compares on a repeat.
-public struct IdempotentWrite: Sendable {
-    public var key: String?
-    public var method: String
-    public var request: [UInt8]
-
-    public init(key: String?, method: String, request: [UInt8]) {
-        self.key = key
-        self.method = method
-        self.request = request
-    }
 }
 
 /// The filters of a program listing, normalised.

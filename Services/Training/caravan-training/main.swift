@@ -36,12 +36,5 @@ struct TrainingCommand: AsyncParsableCommand {
     }
 }
 
-// ArgumentParser's `main()` picks its synchronous overload (which prints
-// the help) from top-level code, so parse and run by hand, calling a method
-// whose name leaves no overload to pick.
-do {
-    let command = try TrainingCommand.parse()
-    try await command.execute()
-} catch {
-    TrainingCommand.exit(withError: error)
-}
+// ParsableCommand.parseAndRun (CaravanServiceKit) explains why not main().
+await TrainingCommand.parseAndRun { try await $0.execute() }
