@@ -46,6 +46,7 @@ struct AggregationTests {
         #expect(response.trade?.outcome?.status == .ok && response.trade?.totalUsd == 94.8e9)
         #expect(response.trade?.topCategories.first?.category == "auto parts")
         #expect(response.logistics?.cities == 2 && response.logistics?.borderCrossings == 1)
+        #expect(response.logistics?.railLinks == 2 && response.logistics?.crossBorderLinks == 1)
         #expect(response.logistics?.shipmentsDelivered == 1)
         #expect(response.training?.programs == 3)
         #expect(response.hub?.sessions == 2 && response.hub?.newFollowers == 7)

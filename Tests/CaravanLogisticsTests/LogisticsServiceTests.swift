@@ -344,6 +344,28 @@ struct LogisticsServiceTests {
         #expect(missing?.code == .notFound)
     }
 
+    @Test("Links by country: an end in it or its crossing; other links left out; bad codes refused")
+    func linksByCountry() async throws {
+        let service = try TestService()
+        let all = try await service.client.listLinks(ListLinksRequest(pageSize: 1_000)).links
+        var cityCountry: [String: String] = [:]
+        var token = ""
+        repeat {
+            let page = try await service.client.listCities(ListCitiesRequest(pageSize: 1_000, pageToken: token))
+            for city in page.cities { cityCountry[city.id] = city.country }
+            token = page.nextPageToken
+        } while !token.isEmpty
+        let kazakh = try await service.client.listLinks(ListLinksRequest(pageSize: 1_000, country: "kz")).links
+        let expected = all.filter { link in
+            [link.fromCityId, link.toCityId, link.crossingCityId].contains { cityCountry[$0] == "KZ" }
+        }
+        #expect(!kazakh.isEmpty && kazakh.count < all.count)
+        #expect(kazakh.map(\.id) == expected.map(\.id))
+        #expect(kazakh.contains { !$0.crossingCityId.isEmpty })
+        let bad = await rpcError { try await service.client.listLinks(ListLinksRequest(country: "XX")) }
+        #expect(bad?.code == .invalidArgument)
+    }
+
     @Test("A watcher gets the history, then events recorded by another client, and ends at delivery")
     func watch() async throws {
         let service = try TestService()

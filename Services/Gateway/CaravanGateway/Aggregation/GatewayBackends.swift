@@ -13,6 +13,7 @@ public protocol GatewayBackends: Sendable {
     func hubStats(_ request: HubStatsRequest, options: CallOptions) async throws -> HubStatsResponse
     func networkStats(_ request: NetworkStatsRequest, options: CallOptions) async throws -> NetworkStatsResponse
     func listCities(_ request: ListCitiesRequest, options: CallOptions) async throws -> ListCitiesResponse
+    func listLinks(_ request: ListLinksRequest, options: CallOptions) async throws -> ListLinksResponse
     func listShipments(_ request: ListShipmentsRequest, options: CallOptions) async throws -> ListShipmentsResponse
     func trainingStatistics(_ request: StatisticsRequest, options: CallOptions) async throws -> StatisticsResponse
 }
@@ -52,6 +53,10 @@ public struct ClientBackends: GatewayBackends {
 
     public func listCities(_ request: ListCitiesRequest, options: CallOptions) async throws -> ListCitiesResponse {
         try await self.logistics.listCities(request, options: options)
+    }
+
+    public func listLinks(_ request: ListLinksRequest, options: CallOptions) async throws -> ListLinksResponse {
+        try await self.logistics.listLinks(request, options: options)
     }
 
     public func listShipments(_ request: ListShipmentsRequest, options: CallOptions) async throws -> ListShipmentsResponse {

@@ -61,15 +61,20 @@ struct SectionFetchers: Sendable {
         async let delivered = self.countShipments(.delivered, country: country, options: options)
         var section = LogisticsSection()
         if let country {
+            async let linksCall = self.allLinks(country: country, options: options)
             let cities = try await self.allCities(country: country, options: options)
             section.cities = UInt32(cities.count)
             section.syntheticCities = UInt32(cities.filter(\.synthetic).count)
             section.borderCrossings = UInt32(cities.filter(\.isBorderCrossing).count)
+            let links = try await linksCall
+            section.railLinks = UInt32(links.count)
+            section.crossBorderLinks = UInt32(links.filter { !$0.crossingCityId.isEmpty }.count)
         } else {
             let stats = try await self.backends.networkStats(NetworkStatsRequest(), options: options)
             section.cities = stats.chineseCities + stats.europeanDestinations + stats.asianCities
             section.syntheticCities = stats.syntheticCities
             section.borderCrossings = stats.borderCrossings
+            section.railLinks = stats.activeLinks
             if let published = stats.published {
                 section.published = GatewayNetworkFigures(
                     chineseCities: published.chineseCities?.value ?? 0,
@@ -143,6 +148,20 @@ struct SectionFetchers: Sendable {
             if token.isEmpty { break }
         }
         return cities
+    }
+
+    /// Active links with an end in `country` or crossing its border: the routes through it.
+    private func allLinks(country: String, options: CallOptions) async throws -> [RailLink] {
+        var links: [RailLink] = []
+        var token = ""
+        for _ in 0..<self.maxPages {
+            let page = try await self.backends.listLinks(
+                ListLinksRequest(pageSize: self.pageSize, pageToken: token, country: country), options: options)
+            links += page.links
+            token = page.nextPageToken
+            if token.isEmpty { break }
+        }
+        return links
     }
 
     private func countShipments(_ status: ShipmentStatus, country: String?, options: CallOptions) async throws -> UInt64 {

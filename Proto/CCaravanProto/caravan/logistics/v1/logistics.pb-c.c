@@ -2804,7 +2804,7 @@ const ProtobufCMessageDescriptor caravan__logistics__v1__get_city_response__desc
   (ProtobufCMessageInit) caravan__logistics__v1__get_city_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor caravan__logistics__v1__list_links_request__field_descriptors[4] =
+static const ProtobufCFieldDescriptor caravan__logistics__v1__list_links_request__field_descriptors[5] =
 {
   {
     "city_id",
@@ -2854,9 +2854,22 @@ static const ProtobufCFieldDescriptor caravan__logistics__v1__list_links_request
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "country",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Caravan__Logistics__V1__ListLinksRequest, country),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned caravan__logistics__v1__list_links_request__field_indices_by_name[] = {
   0,   /* field[0] = city_id */
+  4,   /* field[4] = country */
   1,   /* field[1] = include_retired */
   2,   /* field[2] = page_size */
   3,   /* field[3] = page_token */
@@ -2864,7 +2877,7 @@ static const unsigned caravan__logistics__v1__list_links_request__field_indices_
 static const ProtobufCIntRange caravan__logistics__v1__list_links_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 4 }
+  { 0, 5 }
 };
 const ProtobufCMessageDescriptor caravan__logistics__v1__list_links_request__descriptor =
 {
@@ -2874,7 +2887,7 @@ const ProtobufCMessageDescriptor caravan__logistics__v1__list_links_request__des
   "Caravan__Logistics__V1__ListLinksRequest",
   "caravan.logistics.v1",
   sizeof(Caravan__Logistics__V1__ListLinksRequest),
-  4,
+  5,
   caravan__logistics__v1__list_links_request__field_descriptors,
   caravan__logistics__v1__list_links_request__field_indices_by_name,
   1,  caravan__logistics__v1__list_links_request__number_ranges,

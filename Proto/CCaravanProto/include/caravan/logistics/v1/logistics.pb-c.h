@@ -449,10 +449,15 @@ struct  Caravan__Logistics__V1__ListLinksRequest
   protobuf_c_boolean include_retired;
   uint32_t page_size;
   char *page_token;
+  /*
+   * Only links with an end in this country (ISO 3166-1 alpha-2) or crossing
+   * the border at one of its crossings; "" for all. Combines with city_id.
+   */
+  char *country;
 };
 #define CARAVAN__LOGISTICS__V1__LIST_LINKS_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&caravan__logistics__v1__list_links_request__descriptor) \
-    , (char *)protobuf_c_empty_string, 0, 0, (char *)protobuf_c_empty_string }
+    , (char *)protobuf_c_empty_string, 0, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
 
 
 struct  Caravan__Logistics__V1__ListLinksResponse
