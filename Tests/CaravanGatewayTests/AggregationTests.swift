@@ -47,7 +47,7 @@ struct AggregationTests {
         #expect(response.trade?.topCategories.first?.category == "auto parts")
         #expect(response.logistics?.cities == 2 && response.logistics?.borderCrossings == 1)
         #expect(response.logistics?.railLinks == 2 && response.logistics?.crossBorderLinks == 1)
-        #expect(response.logistics?.shipmentsDelivered == 1)
+        #expect(response.logistics?.shipmentsDelivered == 1 && response.logistics?.shipmentsUnderWay == 5)
         #expect(response.training?.programs == 3)
         #expect(response.hub?.sessions == 2 && response.hub?.newFollowers == 7)
         #expect((response.trade?.outcome?.latencyMicros ?? 0) >= 200_000)

@@ -186,9 +186,9 @@ struct FakeBackends: GatewayBackends {
         ])
     }
 
-    func listShipments(_ request: ListShipmentsRequest, options: CallOptions) async throws -> ListShipmentsResponse {
+    func countShipments(_ request: CountShipmentsRequest, options: CallOptions) async throws -> CountShipmentsResponse {
         try await self.behave(self.logistics, options)
-        return ListShipmentsResponse(shipments: request.status == .delivered ? [Shipment(id: "s1")] : [])
+        return CountShipmentsResponse(booked: 2, inTransit: 3, delivered: 1)
     }
 
     func trainingStatistics(_ request: StatisticsRequest, options: CallOptions) async throws -> StatisticsResponse {

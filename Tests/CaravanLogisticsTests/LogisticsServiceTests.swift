@@ -264,6 +264,25 @@ struct LogisticsServiceTests {
         #expect(next.shipments.map(\.id) == [booked[5]])
     }
 
+    @Test("Shipments counted by status, in all and by country")
+    func counts() async throws {
+        let service = try TestService()
+        #expect(try await service.client.countShipments(CountShipmentsRequest()) == CountShipmentsResponse())
+        let toAlmaty = try await service.book("xian", "almaty")
+        let toDuisburg = try await service.book("xian", "duisburg")
+        _ = try await service.book("xian", "tashkent")
+        _ = try await service.record(toAlmaty.id, .departed)
+        _ = try await service.record(toDuisburg.id, .cancelled)
+        #expect(
+            try await service.client.countShipments(CountShipmentsRequest())
+                == CountShipmentsResponse(booked: 1, inTransit: 1, delivered: 0, cancelled: 1))
+        #expect(
+            try await service.client.countShipments(CountShipmentsRequest(country: "kz"))
+                == CountShipmentsResponse(inTransit: 1))
+        let bad = await rpcError { try await service.client.countShipments(CountShipmentsRequest(country: "K")) }
+        #expect(bad?.code == .invalidArgument)
+    }
+
     @Test("Status events: legal transitions only; refused ones store nothing")
     func lifecycle() async throws {
         let service = try TestService()

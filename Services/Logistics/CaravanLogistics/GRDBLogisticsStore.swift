@@ -193,6 +193,22 @@ public struct GRDBLogisticsStore: LogisticsStore {
         }
     }
 
+    public func countShipments(country: String) async throws -> [ShipmentStatus: UInt64] {
+        try await self.database.read { db in
+            var sql = "SELECT status, COUNT(*) FROM shipment"
+            var arguments: StatementArguments = []
+            if !country.isEmpty {
+                sql += " WHERE origin_country = ? OR destination_country = ?"
+                arguments = [country, country]
+            }
+            var counts: [ShipmentStatus: UInt64] = [:]
+            for row in try Row.fetchAll(db, sql: sql + " GROUP BY status", arguments: arguments) {
+                counts[ShipmentStatus(rawValue: row[0]), default: 0] += UInt64(row[1] as Int64)
+            }
+            return counts
+        }
+    }
+
     static func shipmentID(_ seq: Int64) -> String {
         let digits = String(seq)
         return "shp-" + String(repeating: "0", count: max(0, 8 - digits.count)) + digits

@@ -14,7 +14,7 @@ public protocol GatewayBackends: Sendable {
     func networkStats(_ request: NetworkStatsRequest, options: CallOptions) async throws -> NetworkStatsResponse
     func listCities(_ request: ListCitiesRequest, options: CallOptions) async throws -> ListCitiesResponse
     func listLinks(_ request: ListLinksRequest, options: CallOptions) async throws -> ListLinksResponse
-    func listShipments(_ request: ListShipmentsRequest, options: CallOptions) async throws -> ListShipmentsResponse
+    func countShipments(_ request: CountShipmentsRequest, options: CallOptions) async throws -> CountShipmentsResponse
     func trainingStatistics(_ request: StatisticsRequest, options: CallOptions) async throws -> StatisticsResponse
 }
 
@@ -59,8 +59,8 @@ public struct ClientBackends: GatewayBackends {
         try await self.logistics.listLinks(request, options: options)
     }
 
-    public func listShipments(_ request: ListShipmentsRequest, options: CallOptions) async throws -> ListShipmentsResponse {
-        try await self.logistics.listShipments(request, options: options)
+    public func countShipments(_ request: CountShipmentsRequest, options: CallOptions) async throws -> CountShipmentsResponse {
+        try await self.logistics.countShipments(request, options: options)
     }
 
     public func trainingStatistics(_ request: StatisticsRequest, options: CallOptions) async throws -> StatisticsResponse {
