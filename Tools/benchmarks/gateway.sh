@@ -43,4 +43,5 @@ for port in "$base" $((base + 1)) $((base + 2)) $((base + 3)); do
 done
 
 "$bin/caravan-gateway-bench" --gateway "127.0.0.1:$base" --trade "127.0.0.1:$((base + 1))" \
-    --logistics "127.0.0.1:$((base + 2))" --training "127.0.0.1:$((base + 3))" --calls "$calls" --rounds "$rounds"
+    --logistics "127.0.0.1:$((base + 2))" --training "127.0.0.1:$((base + 3))" --calls "$calls" --rounds "$rounds" \
+    || { tail -n 20 "$state"/*.log; exit 1; }
