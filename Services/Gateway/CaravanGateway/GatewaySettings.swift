@@ -15,8 +15,12 @@ public struct GatewaySettings: Sendable {
     /// The HTTP/JSON door's port; nil turns it off.
     public var httpPort: Int? = 8080
 
+    /// The gateway's handlers only wait on other servers and never block,
+    /// so they run on the connection's event loop: no hand-off to Swift's
+    /// global executor and back per call (overviews/s at C=64 +17–70 % in
+    /// A/B runs; see docs/BENCHMARKS.md).
     public init(
-        server: ServerConfiguration = ServerConfiguration(host: "127.0.0.1", port: 7000),
+        server: ServerConfiguration = ServerConfiguration(host: "127.0.0.1", port: 7000, handlerExecution: .eventLoop),
         backends: [Backend: [Endpoint]] = [:],
         pool: BackendPoolConfiguration = .defaults,
         client: ClientConfiguration = GatewaySettings.defaultClient,
