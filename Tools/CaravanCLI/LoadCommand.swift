@@ -4,7 +4,7 @@ import CaravanCore
 import Foundation
 import CaravanServiceKit
 
-/// `caravan load`: closed-loop load against one server.
+/// `caravan load`: closed- or open-loop load against one server, one method or a scenario.
 struct LoadCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "load",

@@ -143,8 +143,7 @@ public struct LoadStep: Sendable {
     }
 }
 
-/// A tally of calls; each worker keeps its own, merged at the end, so
-/// closed-loop workers share no locks.
+/// A tally of calls: latencies, status codes, error messages.
 struct WorkerTally: Sendable {
     var latencies = Histogram<UInt64>(
         lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000_000, numberOfSignificantValueDigits: .three)
@@ -285,23 +284,21 @@ private final class Run: Sendable {
         // Workers run on the connections' event loops, so a call and its
         // answer cost no thread hand-offs in the load generator itself.
         let executors = self.transport.readyEventLoops.map { EventLoopExecutor(eventLoop: $0) }
-        return await withTaskGroup(of: RunTally.self) { workers in
+        let tallies = SharedTally.shards(executors.count, steps: self.plan.steps.count)
+        await withDiscardingTaskGroup { workers in
             for worker in 0..<self.plan.concurrency {
                 let executor = executors.isEmpty ? nil : executors[worker % executors.count]
+                let tally = tallies[worker % tallies.count]
                 workers.addTask(executorPreference: executor) {
-                    var tally = RunTally(steps: self.plan.steps.count)
                     while let number = self.nextCall() {
                         let callStart = ContinuousClock.now
                         let outcome = await self.call(number: number, worker: worker)
-                        self.count(outcome, intendedStart: callStart, into: &tally)
+                        tally.update { self.count(outcome, intendedStart: callStart, into: &$0) }
                     }
-                    return tally
                 }
             }
-            var total = RunTally(steps: self.plan.steps.count)
-            for await tally in workers { total.merge(tally) }
-            return total
         }
+        return SharedTally.total(of: tallies)
     }
 
     /// Calls start on the schedule whether or not earlier ones have
@@ -309,9 +306,9 @@ private final class Run: Sendable {
     /// intended start.
     func openLoop() async -> RunTally {
         let schedule = self.plan.rate!
-        let shared = SharedTally(steps: self.plan.steps.count)
         let inFlight = ManagedAtomic<Int>(0)
         let executors = self.transport.readyEventLoops.map { EventLoopExecutor(eventLoop: $0) }
+        let tallies = SharedTally.shards(executors.count, steps: self.plan.steps.count)
         await withDiscardingTaskGroup { calls in
             while let number = self.nextCall() {
                 let intended = self.start.advanced(by: .seconds(schedule.intendedOffset(ofCall: number)))
@@ -320,27 +317,24 @@ private final class Run: Sendable {
                 if inFlight.load(ordering: .relaxed) >= self.plan.concurrency {
                     // Saturated: the call is counted as failed, not silently skipped
                     // (as the step it would have been, so the mix stays exact).
-                    var tally = RunTally(steps: self.plan.steps.count)
                     let outcome = CallOutcome(
                         step: self.mix.prepare(number: number, worker: number % max(1, self.plan.concurrency)).step,
                         code: StatusCode.resourceExhausted.rawValue,
                         message: "load generator: more than \(self.plan.concurrency) calls in flight")
-                    self.count(outcome, intendedStart: intended, into: &tally)
-                    shared.merge(tally)
+                    tallies[0].update { self.count(outcome, intendedStart: intended, into: &$0) }
                     continue
                 }
                 inFlight.wrappingIncrement(ordering: .relaxed)
                 let executor = executors.isEmpty ? nil : executors[number % executors.count]
+                let tally = tallies[number % tallies.count]
                 calls.addTask(executorPreference: executor) {
                     let outcome = await self.call(number: number, worker: number % max(1, self.plan.concurrency))
-                    var tally = RunTally(steps: self.plan.steps.count)
-                    self.count(outcome, intendedStart: intended, into: &tally)
-                    shared.merge(tally)
+                    tally.update { self.count(outcome, intendedStart: intended, into: &$0) }
                     inFlight.wrappingDecrement(ordering: .relaxed)
                 }
             }
         }
-        return shared.total
+        return SharedTally.total(of: tallies)
     }
 
     private func count(_ outcome: CallOutcome, intendedStart: ContinuousClock.Instant, into tally: inout RunTally) {
@@ -402,10 +396,25 @@ extension Duration {
     }
 }
 
-/// A tally many call tasks add to (open loop).
+/// A tally the calls of a run add to, one shard per connection event loop:
+/// the calls on a loop run on its thread, so its shard's lock is in effect
+/// uncontended. Calls record into it (a histogram increment) rather than
+/// each filling a tally of its own: an empty histogram is about 270 KB, and
+/// making and merging one per call capped the open loop at a few thousand
+/// calls/s (and one per worker and step would cost gigabytes at -c 1000).
 private final class SharedTally: Sendable {
     private let tally: Mutex<RunTally>
     init(steps: Int) { self.tally = Mutex(RunTally(steps: steps)) }
-    func merge(_ other: RunTally) { self.tally.withLock { $0.merge(other) } }
+    func update(_ body: (inout RunTally) -> Void) { self.tally.withLock { body(&$0) } }
     var total: RunTally { self.tally.withLock { $0 } }
+
+    static func shards(_ count: Int, steps: Int) -> [SharedTally] {
+        (0..<max(1, count)).map { _ in SharedTally(steps: steps) }
+    }
+
+    static func total(of shards: [SharedTally]) -> RunTally {
+        var total = shards[0].total
+        for shard in shards.dropFirst() { total.merge(shard.total) }
+        return total
+    }
 }
