@@ -60,18 +60,6 @@ struct RateScheduleTests {
 
 @Suite("Load runs against a real server", .serialized, .timeLimit(.minutes(2)))
 struct LoadRunTests {
-    func withEchoServer<T: Sendable>(_ body: (Endpoint) async throws -> T) async throws -> T {
-        let server = RPCServer(services: [EchoService()], configuration: ServerConfiguration(host: "127.0.0.1", port: 0))
-        return try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await server.run() }
-            let port = try await server.listeningAddress.port!
-            let result = try await body(Endpoint(host: "127.0.0.1", port: port))
-            server.beginGracefulShutdown()
-            try await group.waitForAll()
-            return result
-        }
-    }
-
     func sleepPlan(_ endpoint: Endpoint, millis: Int, rate: RateSchedule? = nil, stop: LoadPlan.Stop) throws -> LoadPlan {
         let method = try #require(SchemaRegistry.method(named: "caravan.echo.v1.Echo/Sleep"))
         let request = try SchemaRegistry.encodeJSON(Data(#"{"millis":\#(millis)}"#.utf8), as: method.inputType)

@@ -4,7 +4,7 @@ import CaravanCore
 import Foundation
 import CaravanServiceKit
 
-/// `caravan load`: closed-loop load against one server.
+/// `caravan load`: closed- or open-loop load against one server, one method or a scenario.
 struct LoadCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "load",
@@ -15,15 +15,25 @@ struct LoadCommand: AsyncParsableCommand {
             or not earlier ones have answered, and latency is measured from the intended start, so a \
             stalled server shows as latency rather than as fewer requests. --data may hold placeholders: \
             {{n}} {{worker}} {{uuid}} {{now}} {{now_ms}} {{pick a|b}} {{rand LO HI}}. Ctrl-C stops the run \
-            and still writes the report.
+            and still writes the report. --scenario runs a weighted mix of a service's calls instead of one \
+            method: a built-in one (--list-scenarios) or a JSON file (docs/LOAD-TESTING.md), reported per method.
             """
     )
 
     @Argument(help: "Server address, host:port.")
-    var address: String
+    var address: String?
 
     @Option(name: .long, help: "The method to call.")
-    var call: String
+    var call: String?
+
+    @Option(name: .long, help: "Run a scenario: a built-in name (see --list-scenarios) or a scenario file.")
+    var scenario: String?
+
+    @Option(name: .long, help: "Run the scenario in this JSON file.")
+    var scenarioFile: String?
+
+    @Flag(name: .long, help: "List the built-in scenarios and exit.")
+    var listScenarios = false
 
     @Option(name: [.short, .long], help: "The request as JSON (a template: see below).")
     var data: String?
@@ -74,6 +84,15 @@ struct LoadCommand: AsyncParsableCommand {
     var output: String?
 
     func validate() throws {
+        if self.listScenarios { return }
+        guard self.address != nil else { throw ValidationError("Missing the server address (host:port).") }
+        let sources = [self.call, self.scenario, self.scenarioFile].compactMap { $0 }
+        guard sources.count == 1 else {
+            throw ValidationError("Give one of --call METHOD, --scenario NAME or --scenario-file PATH.")
+        }
+        if self.call == nil && (self.data != nil || self.dataFile != nil) {
+            throw ValidationError("--data and --data-file go with --call; a scenario has its own data.")
+        }
         guard self.concurrency >= 1 else { throw ValidationError("--concurrency must be at least 1.") }
         guard self.connections >= 1 else { throw ValidationError("--connections must be at least 1.") }
         if let count = self.count, count < 1 { throw ValidationError("-n must be at least 1.") }
@@ -86,12 +105,66 @@ struct LoadCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        guard let endpoint = Endpoint(self.address) else {
-            throw ValidationError("'\(self.address)' is not an address of the form host:port.")
+        if self.listScenarios {
+            print(try BuiltInScenarios.listing())
+            return
         }
-        guard let method = SchemaRegistry.method(named: self.call) else {
-            throw ValidationError("Unknown method '\(self.call)'.")
+        let address = self.address ?? ""
+        guard let endpoint = Endpoint(address) else {
+            throw ValidationError("'\(address)' is not an address of the form host:port.")
         }
+        let options = try CommonOptions.callOptions(timeout: self.timeout, headers: self.header, idempotencyKey: nil)
+        let (stop, rate, warmup) = try self.schedule()
+        let baseline = try self.baseline()
+        let concurrency = rate == nil ? self.concurrency : max(self.concurrency, 10_000)
+        let plan: LoadPlan
+        if let call = self.call {
+            plan = LoadPlan(
+                endpoint: endpoint, method: try Self.method(call), request: try self.request(for: call),
+                concurrency: concurrency, connections: self.connections, stop: stop, rate: rate, warmup: warmup,
+                timeout: options.timeout, metadata: options.metadata, idempotencyKeys: self.idempotencyKeys)
+        } else {
+            plan = LoadPlan(
+                endpoint: endpoint, scenario: try self.loadScenario(), concurrency: concurrency,
+                connections: self.connections, stop: stop, rate: rate, warmup: warmup, timeout: options.timeout,
+                metadata: options.metadata, idempotencyKeys: self.idempotencyKeys)
+        }
+        try await self.execute(plan, baseline: baseline)
+    }
+
+    static func method(_ name: String) throws -> MethodSchema {
+        guard let method = SchemaRegistry.method(named: name) else {
+            throw ValidationError("Unknown method '\(name)'.")
+        }
+        return method
+    }
+
+    /// The scenario of --scenario (a built-in name or a file) or --scenario-file.
+    func loadScenario() throws -> LoadScenario {
+        let path: String
+        if let name = self.scenario {
+            if let builtIn = try BuiltInScenarios.named(name) { return builtIn }
+            guard FileManager.default.fileExists(atPath: name) else {
+                throw ValidationError(
+                    "No built-in scenario '\(name)' (built in: \(BuiltInScenarios.names.joined(separator: ", "))) and no file of that name.")
+            }
+            path = name
+        } else {
+            path = self.scenarioFile ?? ""
+        }
+        guard let contents = FileManager.default.contents(atPath: path) else {
+            throw ValidationError("Cannot read the scenario file \(path).")
+        }
+        do {
+            return try LoadScenario(json: contents)
+        } catch {
+            throw ValidationError("\(path): \(error.description)")
+        }
+    }
+
+    /// The request of --call, from --data or --data-file.
+    func request(for call: String) throws -> LoadPlan.Request {
+        let method = try Self.method(call)
         let text: String
         if let file = self.dataFile {
             guard let contents = FileManager.default.contents(atPath: file) else {
@@ -115,6 +188,11 @@ struct LoadCommand: AsyncParsableCommand {
         } catch {
             throw ValidationError("The request is not a valid \(method.inputType.protoMessageName) in JSON: \(error)")
         }
+        return template.isConstant ? .fixed(sampleBytes) : .template(template)
+    }
+
+    /// When to stop, the open-loop rate (nil: closed loop) and the warm-up.
+    func schedule() throws -> (LoadPlan.Stop, RateSchedule?, Duration) {
         let stop: LoadPlan.Stop
         if let text = self.duration {
             guard let duration = parseDuration(text), duration > .zero else { throw ValidationError("Bad --duration '\(text)'.") }
@@ -137,7 +215,12 @@ struct LoadCommand: AsyncParsableCommand {
             guard let value = parseDuration(text) else { throw ValidationError("Bad --warmup '\(text)'.") }
             warmup = value
         }
-        let baseline: LoadReport? = try self.compare.map { path in
+        return (stop, rate, warmup)
+    }
+
+    /// The --compare baseline.
+    func baseline() throws -> LoadReport? {
+        try self.compare.map { path in
             guard let data = FileManager.default.contents(atPath: path) else {
                 throw ValidationError("Cannot read the baseline \(path).")
             }
@@ -147,13 +230,10 @@ struct LoadCommand: AsyncParsableCommand {
                 throw ValidationError("\(path) is not a caravan load JSON report: \(error)")
             }
         }
-        let options = try CommonOptions.callOptions(timeout: self.timeout, headers: self.header, idempotencyKey: nil)
-        let plan = LoadPlan(
-            endpoint: endpoint, method: method,
-            request: template.isConstant ? .fixed(sampleBytes) : .template(template),
-            concurrency: rate == nil ? self.concurrency : max(self.concurrency, 10_000),
-            connections: self.connections, stop: stop, rate: rate, warmup: warmup,
-            timeout: options.timeout, metadata: options.metadata, idempotencyKeys: self.idempotencyKeys)
+    }
+
+    /// Runs the plan, writes the report and applies --compare.
+    func execute(_ plan: LoadPlan, baseline: LoadReport?) async throws {
         let interrupted = ManagedAtomic(false)
         let signals = InterruptHandler { interrupted.store(true, ordering: .relaxed) }
         defer { signals.cancel() }

@@ -26,6 +26,15 @@ public struct LoadComparison: Sendable {
             change("p99_us", baseline.p99Us, current.p99Us, higherIsWorse: true),
             change("error_rate", Self.errorRate(baseline), Self.errorRate(current), higherIsWorse: true),
         ]
+        // In a scenario, each method's throughput and p99 too: one slower
+        // method can hide in a mix whose overall figures hold.
+        if baseline.scenario != nil, current.scenario != nil {
+            for method in current.methods ?? [] {
+                guard let old = baseline.methods?.first(where: { $0.name == method.name }) else { continue }
+                self.rows.append(change("\(method.name) qps", old.qps, method.qps, higherIsWorse: false))
+                self.rows.append(change("\(method.name) p99_us", old.p99Us, method.p99Us, higherIsWorse: true))
+            }
+        }
         self.threshold = threshold
     }
 
@@ -46,7 +55,7 @@ public struct LoadComparison: Sendable {
             let mark = self.regressions.contains { $0.metric == row.metric } ? "  REGRESSION" : ""
             lines.append(
                 String(
-                    format: "  %-10@ %12.1f → %12.1f  (%+.1f%%)%@", row.metric as NSString, row.baseline, row.current,
+                    format: "  %-28@ %12.1f → %12.1f  (%+.1f%%)%@", row.metric as NSString, row.baseline, row.current,
                     (row.baseline == 0 ? 0 : (row.current - row.baseline) / row.baseline * 100), mark as NSString))
         }
         return lines.joined(separator: "\n")

@@ -22,8 +22,10 @@ public struct LoadPlan: Sendable {
     }
 
     public var endpoint: Endpoint
-    public var method: MethodSchema
-    public var request: Request
+    /// What the calls are: one step for a single method, a weighted mix for a scenario.
+    public var steps: [LoadStep]
+    /// The scenario's name; nil for a single method.
+    public var scenario: String?
     /// Closed loop: calls in flight at once. Open loop: the most allowed in flight.
     public var concurrency: Int
     /// Connections the calls share.
@@ -33,33 +35,115 @@ public struct LoadPlan: Sendable {
     public var rate: RateSchedule?
     /// Calls started before this much time has passed are not counted.
     public var warmup: Duration
-    /// Per-call timeout; none when nil.
-    public var timeout: Duration?
-    public var metadata: Metadata
-    /// Give every call its own idempotency key (for writes).
-    public var idempotencyKeys: Bool
 
+    /// The method of a single-method run (the first step's in a scenario).
+    public var method: MethodSchema { self.steps[0].method }
+
+    /// One method, every call alike but for its template.
     public init(
         endpoint: Endpoint, method: MethodSchema, request: Request, concurrency: Int, connections: Int,
         stop: Stop, rate: RateSchedule? = nil, warmup: Duration = .zero, timeout: Duration? = nil,
         metadata: Metadata = [:], idempotencyKeys: Bool = false
     ) {
+        let step = LoadStep(
+            name: method.descriptor.method, method: method, request: request, timeout: timeout, metadata: metadata,
+            idempotencyKeys: idempotencyKeys)
+        self.init(
+            endpoint: endpoint, steps: [step], scenario: nil, concurrency: concurrency, connections: connections,
+            stop: stop, rate: rate, warmup: warmup)
+    }
+
+    /// A scenario; `timeout`, `metadata` and `idempotencyKeys` apply to
+    /// every step (a step's own timeout and metadata win).
+    public init(
+        endpoint: Endpoint, scenario: LoadScenario, concurrency: Int, connections: Int, stop: Stop,
+        rate: RateSchedule? = nil, warmup: Duration = .zero, timeout: Duration? = nil, metadata: Metadata = [:],
+        idempotencyKeys: Bool = false
+    ) {
+        let steps = scenario.steps.map {
+            LoadStep($0, timeout: timeout, metadata: metadata, idempotencyKeys: idempotencyKeys)
+        }
+        self.init(
+            endpoint: endpoint, steps: steps, scenario: scenario.name, concurrency: concurrency,
+            connections: connections, stop: stop, rate: rate, warmup: warmup)
+    }
+
+    public init(
+        endpoint: Endpoint, steps: [LoadStep], scenario: String?, concurrency: Int, connections: Int, stop: Stop,
+        rate: RateSchedule?, warmup: Duration
+    ) {
         self.endpoint = endpoint
-        self.method = method
-        self.request = request
+        self.steps = steps
+        self.scenario = scenario
         self.concurrency = concurrency
         self.connections = connections
         self.stop = stop
         self.rate = rate
         self.warmup = warmup
-        self.timeout = timeout
-        self.metadata = metadata
-        self.idempotencyKeys = idempotencyKeys
     }
 }
 
-/// A tally of calls; each worker keeps its own, merged at the end, so
-/// closed-loop workers share no locks.
+/// One kind of call in a run, with everything needed to make it.
+public struct LoadStep: Sendable {
+    public var name: String
+    public var method: MethodSchema
+    public var request: LoadPlan.Request
+    public var weight: Int
+    /// Per-call timeout; none when nil.
+    public var timeout: Duration?
+    public var metadata: Metadata
+    /// Give every call its own idempotency key (for writes).
+    public var idempotencyKeys: Bool
+    public var captures: [ScenarioStep.Capture]
+    /// The captured values the request reads (kept, as the mix checks them on every call).
+    let poolReads: [RequestTemplate.PoolRead]
+
+    public init(
+        name: String, method: MethodSchema, request: LoadPlan.Request, weight: Int = 1, timeout: Duration? = nil,
+        metadata: Metadata = [:], idempotencyKeys: Bool = false, captures: [ScenarioStep.Capture] = []
+    ) {
+        self.name = name
+        self.method = method
+        self.request = request
+        self.weight = weight
+        self.timeout = timeout
+        self.metadata = metadata
+        self.idempotencyKeys = idempotencyKeys
+        self.captures = captures
+        if case .template(let template) = request { self.poolReads = template.poolReads } else { self.poolReads = [] }
+    }
+
+    /// A scenario step, with the run's defaults under its own settings.
+    init(_ step: ScenarioStep, timeout: Duration?, metadata: Metadata, idempotencyKeys: Bool) {
+        var merged = metadata
+        for element in step.metadata {
+            merged.removeAll(element.key)
+            merged.add(element)
+        }
+        var request = LoadPlan.Request.template(step.template)
+        if step.template.isConstant,
+            let bytes = try? SchemaRegistry.encodeJSON(Data(step.template.render(number: 0, worker: 0).utf8), as: step.method.inputType)
+        {
+            request = .fixed(bytes)
+        }
+        self.init(
+            name: step.name, method: step.method, request: request, weight: step.weight, timeout: step.timeout ?? timeout,
+            metadata: merged, idempotencyKeys: step.idempotencyKeys || idempotencyKeys, captures: step.captures)
+    }
+
+    /// The serialized request of call `number`.
+    func request(number: Int, worker: Int, captured: [String: String]) -> Result<[UInt8], any Error> {
+        switch self.request {
+        case .fixed(let bytes):
+            return .success(bytes)
+        case .template(let template):
+            let text = template.render(number: number, worker: worker, captured: captured)
+            return Result { try SchemaRegistry.encodeJSON(Data(text.utf8), as: self.method.inputType) }
+        }
+    }
+}
+
+/// A tally of calls: latencies, status codes, error messages.
 struct WorkerTally: Sendable {
     var latencies = Histogram<UInt64>(
         lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000_000, numberOfSignificantValueDigits: .three)
@@ -81,6 +165,32 @@ struct WorkerTally: Sendable {
         self.errorMessages.merge(other.errorMessages, uniquingKeysWith: +)
         self.warmupCalls += other.warmupCalls
     }
+}
+
+/// A tally per step of the plan.
+struct RunTally: Sendable {
+    var steps: [WorkerTally]
+
+    init(steps: Int) { self.steps = Array(repeating: WorkerTally(), count: steps) }
+
+    mutating func merge(_ other: RunTally) {
+        for index in self.steps.indices { self.steps[index].merge(other.steps[index]) }
+    }
+
+    /// All steps together.
+    var total: WorkerTally {
+        var total = WorkerTally()
+        for step in self.steps { total.merge(step) }
+        return total
+    }
+}
+
+/// How one call went.
+struct CallOutcome: Sendable {
+    var step: Int
+    var code: Int32
+    /// On failure.
+    var message: String?
 }
 
 /// Drives load at one server and measures it: closed loop (a fixed number
@@ -143,9 +253,11 @@ private final class Run: Sendable {
     let end: ContinuousClock.Instant?
     let limit: Int
     let measureFrom: ContinuousClock.Instant
+    let mix: StepMix
 
     init(plan: LoadPlan, transport: TCPClientTransport, stop: ManagedAtomic<Bool>) {
         self.plan = plan
+        self.mix = StepMix(steps: plan.steps)
         self.transport = transport
         self.stop = stop
         switch plan.stop {
@@ -168,107 +280,106 @@ private final class Run: Sendable {
     }
 
     /// Each of `concurrency` workers sends its next call when the last ends.
-    func closedLoop() async -> WorkerTally {
+    func closedLoop() async -> RunTally {
         // Workers run on the connections' event loops, so a call and its
         // answer cost no thread hand-offs in the load generator itself.
         let executors = self.transport.readyEventLoops.map { EventLoopExecutor(eventLoop: $0) }
-        return await withTaskGroup(of: WorkerTally.self) { workers in
+        let tallies = SharedTally.shards(executors.count, steps: self.plan.steps.count)
+        await withDiscardingTaskGroup { workers in
             for worker in 0..<self.plan.concurrency {
                 let executor = executors.isEmpty ? nil : executors[worker % executors.count]
+                let tally = tallies[worker % tallies.count]
                 workers.addTask(executorPreference: executor) {
-                    var tally = WorkerTally()
                     while let number = self.nextCall() {
                         let callStart = ContinuousClock.now
-                        let (code, message) = await self.call(number: number, worker: worker)
-                        self.count(code: code, message: message, intendedStart: callStart, into: &tally)
+                        let outcome = await self.call(number: number, worker: worker)
+                        tally.update { self.count(outcome, intendedStart: callStart, into: &$0) }
                     }
-                    return tally
                 }
             }
-            var total = WorkerTally()
-            for await tally in workers { total.merge(tally) }
-            return total
         }
+        return SharedTally.total(of: tallies)
     }
 
     /// Calls start on the schedule whether or not earlier ones have
     /// answered (up to `concurrency` in flight); latency counts from the
     /// intended start.
-    func openLoop() async -> WorkerTally {
+    func openLoop() async -> RunTally {
         let schedule = self.plan.rate!
-        let shared = SharedTally()
         let inFlight = ManagedAtomic<Int>(0)
         let executors = self.transport.readyEventLoops.map { EventLoopExecutor(eventLoop: $0) }
+        let tallies = SharedTally.shards(executors.count, steps: self.plan.steps.count)
         await withDiscardingTaskGroup { calls in
             while let number = self.nextCall() {
                 let intended = self.start.advanced(by: .seconds(schedule.intendedOffset(ofCall: number)))
                 if intended > .now { try? await Task.sleep(until: intended, clock: .continuous) }
                 if self.stop.load(ordering: .relaxed) { break }
                 if inFlight.load(ordering: .relaxed) >= self.plan.concurrency {
-                    // Saturated: the call is counted as failed, not silently skipped.
-                    var tally = WorkerTally()
-                    self.count(
+                    // Saturated: the call is counted as failed, not silently skipped
+                    // (as the step it would have been, so the mix stays exact).
+                    let outcome = CallOutcome(
+                        step: self.mix.prepare(number: number, worker: number % max(1, self.plan.concurrency)).step,
                         code: StatusCode.resourceExhausted.rawValue,
-                        message: "load generator: more than \(self.plan.concurrency) calls in flight",
-                        intendedStart: intended, into: &tally)
-                    shared.merge(tally)
+                        message: "load generator: more than \(self.plan.concurrency) calls in flight")
+                    tallies[0].update { self.count(outcome, intendedStart: intended, into: &$0) }
                     continue
                 }
                 inFlight.wrappingIncrement(ordering: .relaxed)
                 let executor = executors.isEmpty ? nil : executors[number % executors.count]
+                let tally = tallies[number % tallies.count]
                 calls.addTask(executorPreference: executor) {
-                    let (code, message) = await self.call(number: number, worker: number % max(1, self.plan.concurrency))
-                    var tally = WorkerTally()
-                    self.count(code: code, message: message, intendedStart: intended, into: &tally)
-                    shared.merge(tally)
+                    let outcome = await self.call(number: number, worker: number % max(1, self.plan.concurrency))
+                    tally.update { self.count(outcome, intendedStart: intended, into: &$0) }
                     inFlight.wrappingDecrement(ordering: .relaxed)
                 }
             }
         }
-        return shared.total
+        return SharedTally.total(of: tallies)
     }
 
-    private func count(code: Int32, message: String?, intendedStart: ContinuousClock.Instant, into tally: inout WorkerTally) {
+    private func count(_ outcome: CallOutcome, intendedStart: ContinuousClock.Instant, into tally: inout RunTally) {
         self.finished.wrappingIncrement(ordering: .relaxed)
         if intendedStart < self.measureFrom {
-            tally.warmupCalls += 1
+            tally.steps[outcome.step].warmupCalls += 1
         } else {
-            tally.record(code: code, latency: intendedStart.duration(to: .now), message: message)
+            tally.steps[outcome.step].record(
+                code: outcome.code, latency: intendedStart.duration(to: .now), message: outcome.message)
         }
     }
 
-    /// One call; its status code and, on failure, its message.
-    func call(number: Int, worker: Int) async -> (Int32, String?) {
-        let plan = self.plan
+    /// One call of the step the mix chooses; its status code and, on failure, its message.
+    func call(number: Int, worker: Int) async -> CallOutcome {
+        let (index, prepared) = self.mix.prepare(number: number, worker: worker)
+        let step = self.mix.steps[index]
         var options = ResolvedCallOptions(
-            deadline: plan.timeout.map { ContinuousClock.now.advanced(by: $0) },
-            metadata: plan.metadata
+            deadline: step.timeout.map { ContinuousClock.now.advanced(by: $0) },
+            metadata: step.metadata
         )
-        if plan.idempotencyKeys { options.idempotencyKey = "load-\(UUID().uuidString.lowercased())" }
+        if step.idempotencyKeys { options.idempotencyKey = "load-\(UUID().uuidString.lowercased())" }
         do {
             let request: [UInt8]
-            switch plan.request {
-            case .fixed(let bytes):
-                request = bytes
-            case .template(let template):
-                let text = template.render(number: number, worker: worker)
-                request = try SchemaRegistry.encodeJSON(Data(text.utf8), as: plan.method.inputType)
+            switch prepared {
+            case .success(let bytes): request = bytes
+            case .failure(let error):
+                return CallOutcome(step: index, code: StatusCode.invalidArgument.rawValue, message: "request template: \(error)")
             }
-            if plan.method.kind == .unary {
-                _ = try await self.transport.unary(descriptor: plan.method.descriptor, request: request, options: options)
+            if step.method.kind == .unary {
+                let response = try await self.transport.unary(descriptor: step.method.descriptor, request: request, options: options)
+                self.mix.capture(step: index, response: response)
             } else {
+                let mix = self.mix
                 try await self.transport.streaming(
-                    descriptor: plan.method.descriptor,
+                    descriptor: step.method.descriptor,
                     options: options,
                     requests: { writer in try await writer.write(request) },
-                    responses: { stream in for try await _ in stream {} }
+                    responses: { stream in for try await message in stream { mix.capture(step: index, response: message) } }
                 )
             }
-            return (0, nil)
+            return CallOutcome(step: index, code: 0)
         } catch let error as RPCError {
-            return (error.code.rawValue, "\(error.code): \(error.message)")
+            return CallOutcome(step: index, code: error.code.rawValue, message: "\(error.code): \(error.message)")
         } catch {
-            return (StatusCode.invalidArgument.rawValue, "request template: \(error)")
+            return CallOutcome(step: index, code: StatusCode.unknown.rawValue, message: "\(error)")
         }
     }
 }
@@ -285,9 +396,25 @@ extension Duration {
     }
 }
 
-/// A tally many call tasks add to (open loop).
+/// A tally the calls of a run add to, one shard per connection event loop:
+/// the calls on a loop run on its thread, so its shard's lock is in effect
+/// uncontended. Calls record into it (a histogram increment) rather than
+/// each filling a tally of its own: an empty histogram is about 270 KB, and
+/// making and merging one per call capped the open loop at a few thousand
+/// calls/s (and one per worker and step would cost gigabytes at -c 1000).
 private final class SharedTally: Sendable {
-    private let tally = Mutex(WorkerTally())
-    func merge(_ other: WorkerTally) { self.tally.withLock { $0.merge(other) } }
-    var total: WorkerTally { self.tally.withLock { $0 } }
+    private let tally: Mutex<RunTally>
+    init(steps: Int) { self.tally = Mutex(RunTally(steps: steps)) }
+    func update(_ body: (inout RunTally) -> Void) { self.tally.withLock { body(&$0) } }
+    var total: RunTally { self.tally.withLock { $0 } }
+
+    static func shards(_ count: Int, steps: Int) -> [SharedTally] {
+        (0..<max(1, count)).map { _ in SharedTally(steps: steps) }
+    }
+
+    static func total(of shards: [SharedTally]) -> RunTally {
+        var total = shards[0].total
+        for shard in shards.dropFirst() { total.merge(shard.total) }
+        return total
+    }
 }

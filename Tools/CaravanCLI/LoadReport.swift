@@ -3,9 +3,17 @@ import CaravanServiceKit
 import Foundation
 import Histogram
 
-/// The outcome of a load run: throughput, latency percentiles, status codes.
+/// The outcome of a load run: throughput, latency percentiles, status codes,
+/// overall and per step.
+///
+/// The top-level JSON fields are those of the first single-method reports
+/// (baselines for `--compare` read them); `scenario` and `methods` were added
+/// for scenarios, so an older report decodes with them absent.
 public struct LoadReport: Codable, Sendable {
+    /// The method path, or `scenario NAME` for a scenario.
     public var method: String
+    /// The scenario's name; absent for a single-method run.
+    public var scenario: String?
     public var address: String
     /// "closed" (a fixed number of calls in flight) or "open" (calls on a schedule).
     public var model: String
@@ -31,6 +39,8 @@ public struct LoadReport: Codable, Sendable {
     public var statusCodes: [String: Int]
     /// The most frequent error messages, most frequent first.
     public var topErrors: [ErrorCount]
+    /// One section per step (for a single method, one alike the whole).
+    public var methods: [MethodReport]?
 
     public struct ErrorCount: Codable, Sendable {
         public var message: String
@@ -38,7 +48,7 @@ public struct LoadReport: Codable, Sendable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case method, address, model, concurrency, connections, calls, errors, qps
+        case method, scenario, methods, address, model, concurrency, connections, calls, errors, qps
         case targetRPS = "target_rps", warmupCalls = "warmup_calls"
         case durationSeconds = "duration_s"
         case p50Us = "p50_us", p75Us = "p75_us", p90Us = "p90_us", p95Us = "p95_us"
@@ -46,35 +56,34 @@ public struct LoadReport: Codable, Sendable {
         case statusCodes = "status_codes", topErrors = "top_errors"
     }
 
-    init(plan: LoadPlan, tally: WorkerTally, elapsed: Duration) {
-        let histogram = tally.latencies
-        func micros(_ percentile: Double) -> Double {
-            histogram.totalCount == 0 ? 0 : Double(histogram.valueAtPercentile(percentile)) / 1000
-        }
-        self.method = plan.method.descriptor.path
+    init(plan: LoadPlan, tally: RunTally, elapsed: Duration) {
+        let overall = MethodReport(
+            name: plan.scenario ?? plan.method.descriptor.method, method: plan.scenario.map { "scenario \($0)" } ?? plan.method.descriptor.path,
+            weight: plan.steps.map(\.weight).reduce(0, +), tally: tally.total, elapsed: elapsed)
+        self.method = overall.method
+        self.scenario = plan.scenario
         self.address = plan.endpoint.description
         self.model = plan.rate == nil ? "closed" : "open"
         self.targetRPS = plan.rate?.to
-        self.warmupCalls = tally.warmupCalls
+        self.warmupCalls = overall.warmupCalls
         self.concurrency = plan.concurrency
         self.connections = plan.connections
-        self.calls = Int(histogram.totalCount)
-        self.errors = tally.codes.filter { $0.key != 0 }.values.reduce(0, +)
+        self.calls = overall.calls
+        self.errors = overall.errors
         self.durationSeconds = elapsed.secondsDouble
-        self.qps = self.durationSeconds > 0 ? Double(self.calls) / self.durationSeconds : 0
-        self.p50Us = micros(50)
-        self.p75Us = micros(75)
-        self.p90Us = micros(90)
-        self.p95Us = micros(95)
-        self.p99Us = micros(99)
-        self.p999Us = micros(99.9)
-        self.maxUs = histogram.totalCount == 0 ? 0 : Double(histogram.max) / 1000
-        self.meanUs = histogram.totalCount == 0 ? 0 : histogram.mean / 1000
-        self.statusCodes = Dictionary(
-            tally.codes.map { (StatusCode(rawValue: $0.key)?.name ?? "\($0.key)", $0.value) },
-            uniquingKeysWith: +)
-        self.topErrors = tally.errorMessages.sorted { $0.value > $1.value }.prefix(10).map {
-            ErrorCount(message: $0.key, count: $0.value)
+        self.qps = overall.qps
+        self.p50Us = overall.p50Us
+        self.p75Us = overall.p75Us
+        self.p90Us = overall.p90Us
+        self.p95Us = overall.p95Us
+        self.p99Us = overall.p99Us
+        self.p999Us = overall.p999Us
+        self.maxUs = overall.maxUs
+        self.meanUs = overall.meanUs
+        self.statusCodes = overall.statusCodes
+        self.topErrors = overall.topErrors
+        self.methods = zip(plan.steps, tally.steps).map { step, tally in
+            MethodReport(name: step.name, method: step.method.descriptor.path, weight: step.weight, tally: tally, elapsed: elapsed)
         }
     }
 
@@ -86,7 +95,7 @@ public struct LoadReport: Codable, Sendable {
 
     public func text() -> String {
         var lines = [
-            "Method:       \(self.method) at \(self.address)",
+            self.scenario.map { "Scenario:     \($0) at \(self.address)" } ?? "Method:       \(self.method) at \(self.address)",
             self.model == "open"
                 ? "Load:         open loop at \(String(format: "%.0f", self.targetRPS ?? 0)) calls/s (latency from intended start), at most \(self.concurrency) in flight, connections \(self.connections)"
                 : "Load:         closed loop, concurrency \(self.concurrency), connections \(self.connections)",
@@ -94,23 +103,45 @@ public struct LoadReport: Codable, Sendable {
             "Throughput:   \(String(format: "%.0f", self.qps)) calls/s",
             "Latency (µs): p50 \(Self.format(self.p50Us))  p75 \(Self.format(self.p75Us))  p90 \(Self.format(self.p90Us))  p95 \(Self.format(self.p95Us))",
             "              p99 \(Self.format(self.p99Us))  p99.9 \(Self.format(self.p999Us))  max \(Self.format(self.maxUs))  mean \(Self.format(self.meanUs))",
-            "Status codes: " + self.statusCodes.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "),
+            "Status codes: " + Self.codes(self.statusCodes),
         ]
         for error in self.topErrors {
             lines.append("  \(error.count) × \(error.message)")
         }
+        if self.scenario != nil, let methods = self.methods {
+            lines.append("")
+            lines.append("Per method (latency in µs):")
+            lines += MethodReport.table(methods, totalCalls: self.calls)
+        }
         return lines.joined(separator: "\n")
     }
 
+    static func codes(_ codes: [String: Int]) -> String {
+        codes.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+    }
+
+    /// A header and one row for the run; in a scenario, then a row per step
+    /// (its name in the method column).
     public func csv() -> String {
         let header = "method,address,concurrency,connections,calls,errors,duration_s,qps,p50_us,p75_us,p90_us,p95_us,p99_us,p999_us,max_us,mean_us"
-        let row = [
-            self.method, self.address, "\(self.concurrency)", "\(self.connections)", "\(self.calls)", "\(self.errors)",
-            String(format: "%.3f", self.durationSeconds), String(format: "%.1f", self.qps),
-            Self.format(self.p50Us), Self.format(self.p75Us), Self.format(self.p90Us), Self.format(self.p95Us),
-            Self.format(self.p99Us), Self.format(self.p999Us), Self.format(self.maxUs), Self.format(self.meanUs),
-        ].joined(separator: ",")
-        return header + "\n" + row
+        func row(_ method: String, _ calls: Int, _ errors: Int, _ qps: Double, _ latencies: [Double]) -> String {
+            ([
+                method, self.address, "\(self.concurrency)", "\(self.connections)", "\(calls)", "\(errors)",
+                String(format: "%.3f", self.durationSeconds), String(format: "%.1f", qps),
+            ] + latencies.map(Self.format)).joined(separator: ",")
+        }
+        var rows = [
+            header,
+            row(
+                self.method, self.calls, self.errors, self.qps,
+                [self.p50Us, self.p75Us, self.p90Us, self.p95Us, self.p99Us, self.p999Us, self.maxUs, self.meanUs]),
+        ]
+        if self.scenario != nil {
+            for method in self.methods ?? [] {
+                rows.append(row(method.name, method.calls, method.errors, method.qps, method.latencies))
+            }
+        }
+        return rows.joined(separator: "\n")
     }
 
     static func format(_ value: Double) -> String { String(format: "%.1f", value) }

@@ -7,6 +7,9 @@ import Foundation
 /// worker number, `{{uuid}}` a random UUID, `{{now}}` Unix seconds,
 /// `{{now_ms}}` Unix milliseconds, `{{pick a|b|c}}` one of the listed
 /// values at random, `{{rand LO HI}}` a random integer in LO...HI.
+/// In a scenario, `{{use NAME}}` is a value an earlier call captured (kept
+/// for later calls) and `{{take NAME}}` one it captured, used up (each
+/// value goes to one call only).
 public struct RequestTemplate: Sendable {
     enum Part: Sendable, Equatable {
         case text(String)
@@ -17,12 +20,27 @@ public struct RequestTemplate: Sendable {
         case nowMillis
         case pick([String])
         case random(ClosedRange<Int>)
+        case captured(PoolRead)
+    }
+
+    /// A read of a pool of captured values.
+    public struct PoolRead: Sendable, Hashable {
+        public var pool: String
+        /// `take` (the value is used up) rather than `use`.
+        public var consumes: Bool
     }
 
     let parts: [Part]
 
     /// Whether the text has any placeholder (a constant request is encoded once).
     public var isConstant: Bool { self.parts.allSatisfy { if case .text = $0 { return true } else { return false } } }
+
+    /// The pools this template reads, each once, in order of appearance.
+    public var poolReads: [PoolRead] {
+        var reads: [PoolRead] = []
+        for case .captured(let read) in self.parts where !reads.contains(read) { reads.append(read) }
+        return reads
+    }
 
     public init(_ text: String) throws {
         var parts: [Part] = []
@@ -57,13 +75,21 @@ public struct RequestTemplate: Sendable {
                 throw TemplateError("{{rand}} needs two integers LO HI with LO <= HI.")
             }
             return .random(bounds[0]...bounds[1])
+        case "use", "take":
+            let pool = words.count > 1 ? words[1].trimmingCharacters(in: .whitespaces) : ""
+            guard !pool.isEmpty, !pool.contains(" ") else {
+                throw TemplateError("{{\(words[0])}} needs the name of a captured value: {{\(words[0]) shipment}}.")
+            }
+            return .captured(PoolRead(pool: pool, consumes: words[0] == "take"))
         default:
-            throw TemplateError("Unknown placeholder '{{\(body)}}'; known: n, worker, uuid, now, now_ms, pick, rand.")
+            throw TemplateError(
+                "Unknown placeholder '{{\(body)}}'; known: n, worker, uuid, now, now_ms, pick, rand, use, take.")
         }
     }
 
-    /// The request text for call `number` made by `worker`.
-    public func render(number: Int, worker: Int) -> String {
+    /// The request text for call `number` made by `worker`; `captured`
+    /// holds a value for each pool in ``poolReads`` (missing ones render empty).
+    public func render(number: Int, worker: Int, captured: [String: String] = [:]) -> String {
         var output = ""
         for part in self.parts {
             switch part {
@@ -75,6 +101,7 @@ public struct RequestTemplate: Sendable {
             case .nowMillis: output += String(Int(Date().timeIntervalSince1970 * 1000))
             case .pick(let choices): output += choices.randomElement()!
             case .random(let range): output += String(Int.random(in: range))
+            case .captured(let read): output += captured[read.pool] ?? ""
             }
         }
         return output
