@@ -11,7 +11,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -21,6 +20,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+
+from release_system import alive, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
@@ -350,13 +351,36 @@ def test_kubernetes_base_shape():
             assert {port["port"] for port in service["spec"]["ports"]} == {7000, 8080}
 
 
+COREDNS_TTL_SECONDS = 5  # how long a cluster DNS answer may be cached (CoreDNS's default)
+
+
+def gateway_resolve_seconds(gateway_args: list[str]) -> int:
+    """How often the gateway re-resolves its backends' names: the manifest's
+    --resolve-interval, else the pool's default in the source."""
+    if "--resolve-interval" in gateway_args:
+        text = gateway_args[gateway_args.index("--resolve-interval") + 1]
+    else:
+        source = ROOT / "Services" / "Gateway" / "CaravanGateway" / "Pool" / "BackendPoolConfiguration.swift"
+        match = re.search(r"resolveInterval: Duration = \.seconds\((\d+)\)", source.read_text())
+        assert match, "the pool's default resolve interval moved: update this test"
+        text = f"{match.group(1)}s"
+    match = re.fullmatch(r"(\d+)s", text)
+    assert match, f"--resolve-interval {text}: whole seconds expected here"
+    return int(match.group(1))
+
+
 def test_kubernetes_replicas_overlay():
     resources = by_kind(kustomize(KUBERNETES / "overlays/replicas"))
-    assert resources[("Deployment", "gateway")]["spec"]["replicas"] >= 2
+    gateway = resources[("Deployment", "gateway")]
+    assert gateway["spec"]["replicas"] >= 2
+    resolve = gateway_resolve_seconds(gateway["spec"]["template"]["spec"]["containers"][0]["args"])
     for name in BACKENDS:
         deployment = resources[("Deployment", name)]
         assert deployment["spec"]["replicas"] == 2
         assert deployment["spec"]["strategy"]["type"] == "RollingUpdate"
+        # A new pod must be in the gateway's replica set (its next lookup,
+        # past the DNS cache) before the rollout takes the last old one down.
+        assert deployment["spec"].get("minReadySeconds", 0) > resolve + COREDNS_TTL_SECONDS, name
         (term,) = deployment["spec"]["template"]["spec"]["affinity"]["podAffinity"][
             "requiredDuringSchedulingIgnoredDuringExecution"
         ]
@@ -454,12 +478,6 @@ FAKE_HEALTH = textwrap.dedent(
     print("SERVING")
     """
 )
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture
@@ -575,16 +593,6 @@ def test_run_sh_starts_everything_and_stops_on_ctrl_c(fake_system):
     # The gateway goes first, the backends after it.
     assert rest.index("gateway stopped") < min(rest.index(f"{b} stopped") for b in BACKENDS)
     assert not list((state / "run").glob("*.pid"))
-
-
-def alive(pid: int) -> bool:
-    """True while PID runs (a zombie whose parent is gone but not reaped by
-    this container's init is not running)."""
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (FileNotFoundError, ProcessLookupError):
-        return False
-    return state not in ("Z", "X")
 
 
 def built_executables() -> Path | None:
