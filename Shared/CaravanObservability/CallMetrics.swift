@@ -14,20 +14,35 @@ public final class CallMetrics: Sendable {
         public static let inFlight = "caravan_rpc_server_in_flight"
     }
 
-    private struct MethodInstruments: Sendable {
+    /// One method's instruments; its counters by status are made on first use.
+    final class MethodInstruments: Sendable {
+        let label: String
         let started: Counter
         let duration: CoreMetrics.Timer
-    }
+        private let factory: any MetricsFactory
+        private let handled = Mutex<[Counter?]>(Array(repeating: nil, count: StatusCode.allCases.count))
 
-    private struct HandledKey: Hashable {
-        var method: String
-        var code: Int32
+        init(label: String, factory: any MetricsFactory) {
+            self.label = label
+            self.factory = factory
+            self.started = Counter(label: Name.started, dimensions: [("method", label)], factory: factory)
+            self.duration = CoreMetrics.Timer(label: Name.duration, dimensions: [("method", label)], factory: factory)
+        }
+
+        func handled(_ code: StatusCode) -> Counter {
+            self.handled.withLock { counters in
+                if let counter = counters[Int(code.rawValue)] { return counter }
+                let counter = Counter(
+                    label: Name.handled, dimensions: [("method", self.label), ("code", code.name)], factory: self.factory)
+                counters[Int(code.rawValue)] = counter
+                return counter
+            }
+        }
     }
 
     private let factory: any MetricsFactory
     private let inFlight: Meter
     private let methods = Mutex<[String: MethodInstruments]>([:])
-    private let handled = Mutex<[HandledKey: Counter]>([:])
 
     public init(factory: any MetricsFactory = MetricsSystem.factory) {
         self.factory = factory
@@ -39,36 +54,22 @@ public final class CallMetrics: Sendable {
         "\(descriptor.service)/\(descriptor.method)"
     }
 
-    func callStarted(_ descriptor: MethodDescriptor) {
-        self.instruments(descriptor).started.increment()
-        self.inFlight.increment()
-    }
-
-    func callFinished(_ descriptor: MethodDescriptor, code: StatusCode, nanoseconds: Int64) {
-        self.inFlight.decrement()
-        self.instruments(descriptor).duration.recordNanoseconds(nanoseconds)
-        let key = HandledKey(method: descriptor.path, code: code.rawValue)
-        let counter = self.handled.withLock { counters in
-            if let counter = counters[key] { return counter }
-            let counter = Counter(
-                label: Name.handled, dimensions: [("method", Self.label(descriptor)), ("code", code.name)],
-                factory: self.factory)
-            counters[key] = counter
-            return counter
-        }
-        counter.increment()
-    }
-
-    private func instruments(_ descriptor: MethodDescriptor) -> MethodInstruments {
-        self.methods.withLock { methods in
+    /// Counts a call in; returns its method's instruments for ``callFinished(_:code:nanoseconds:)``.
+    func callStarted(_ descriptor: MethodDescriptor) -> MethodInstruments {
+        let instruments = self.methods.withLock { methods in
             if let instruments = methods[descriptor.path] { return instruments }
-            let method = Self.label(descriptor)
-            let instruments = MethodInstruments(
-                started: Counter(label: Name.started, dimensions: [("method", method)], factory: self.factory),
-                duration: CoreMetrics.Timer(label: Name.duration, dimensions: [("method", method)], factory: self.factory)
-            )
+            let instruments = MethodInstruments(label: Self.label(descriptor), factory: self.factory)
             methods[descriptor.path] = instruments
             return instruments
         }
+        instruments.started.increment()
+        self.inFlight.increment()
+        return instruments
+    }
+
+    func callFinished(_ instruments: MethodInstruments, code: StatusCode, nanoseconds: Int64) {
+        self.inFlight.decrement()
+        instruments.duration.recordNanoseconds(nanoseconds)
+        instruments.handled(code).increment()
     }
 }

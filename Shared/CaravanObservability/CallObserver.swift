@@ -25,30 +25,36 @@ public struct CallObserver: ServerInterceptor {
         next: (ServerContext) async throws -> Void
     ) async throws {
         var context = context
-        let (span, parentID) = TraceContext.span(childOf: context.trace)
-        context.trace = span
-        let descriptor = context.descriptor
-        self.metrics?.callStarted(descriptor)
+        let parent = context.trace
+        context.trace = TraceContext.span(childOf: parent)
+        let instruments = self.metrics?.callStarted(context.descriptor)
         let start = ContinuousClock.now
-        var failure: RPCError?
         do {
             try await next(context)
         } catch {
-            failure = Self.status(of: error, context: context)
-            self.finish(context, start: start, parentID: parentID, failure: failure)
-            throw failure!
+            let failure = Self.status(of: error, context: context)
+            self.finish(context, instruments, start: start, parent: parent, failure: failure)
+            throw failure
         }
-        self.finish(context, start: start, parentID: parentID, failure: nil)
+        self.finish(context, instruments, start: start, parent: parent, failure: nil)
     }
 
-    private func finish(_ context: ServerContext, start: ContinuousClock.Instant, parentID: String?, failure: RPCError?) {
+    private func finish(
+        _ context: ServerContext, _ instruments: CallMetrics.MethodInstruments?, start: ContinuousClock.Instant,
+        parent: TraceContext?, failure: RPCError?
+    ) {
         let elapsed = start.duration(to: .now)
         let code = failure?.code.status ?? StatusCode.ok
-        self.metrics?.callFinished(
-            context.descriptor, code: code,
-            nanoseconds: elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000)
+        if let instruments {
+            self.metrics?.callFinished(
+                instruments, code: code,
+                nanoseconds: elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000)
+        }
         guard let level = self.callLogLevel else { return }
-        self.logger.log(level: level, "Call finished", metadata: Self.metadata(context, code, elapsed, parentID, failure))
+        // An autoclosure: the metadata is built only when the line is logged.
+        self.logger.log(
+            level: level, "Call finished",
+            metadata: Self.metadata(context, code, elapsed, parent?.parts?.parentID, failure))
     }
 
     static func metadata(

@@ -88,7 +88,7 @@ public struct HTTPGatewayCaller: Sendable {
         // A well-formed incoming `traceparent` is continued, otherwise a
         // trace starts here, so that the answer can name it.
         let incoming = headers.traceparent.map { TraceContext(traceparent: $0, tracestate: headers.tracestate ?? "") }
-        let trace = incoming?.parts == nil ? TraceContext.newTrace() : incoming!
+        let trace = incoming.flatMap { $0.isWellFormed ? $0 : nil } ?? TraceContext.newTrace()
         let context = ServerContext(
             descriptor: schema.descriptor,
             deadline: ContinuousClock.now.advanced(by: headers.timeout ?? self.defaultTimeout),
