@@ -33,6 +33,8 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
     ],
     targets: [
         // MARK: C: libprotobuf-c and the protoc-c output
@@ -132,6 +134,7 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Atomics", package: "swift-atomics"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
             ],
             path: "Shared/CaravanTCP",
             swiftSettings: swiftSettings
@@ -143,10 +146,26 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "CaravanObservability",
+            dependencies: [
+                "CaravanCore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Shared/CaravanObservability",
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "CaravanServer",
             dependencies: [
                 "CaravanCore",
                 "CaravanTCP",
+                "CaravanObservability",
                 "CaravanHealthAPI",
                 "CaravanReflectionAPI",
                 .product(name: "Logging", package: "swift-log"),
@@ -169,6 +188,7 @@ let package = Package(
                 "CaravanCore",
                 "CaravanTCP",
                 "CaravanServer",
+                "CaravanObservability",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -237,6 +257,7 @@ let package = Package(
                 "CaravanCore", "CaravanTCP", "CaravanServer", "CaravanServiceKit", "CaravanHealthAPI",
                 "CaravanTradeAPI", "CaravanLogisticsAPI", "CaravanTrainingAPI", "CaravanGatewayAPI",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
@@ -246,8 +267,9 @@ let package = Package(
         .target(
             name: "CaravanGatewayHTTP",
             dependencies: [
-                "CaravanGateway", "CaravanCore", "CaravanGatewayAPI", "CaravanServiceKit",
+                "CaravanGateway", "CaravanCore", "CaravanGatewayAPI", "CaravanServiceKit", "CaravanObservability",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -259,6 +281,7 @@ let package = Package(
             name: "caravan-gateway",
             dependencies: [
                 "CaravanGateway", "CaravanGatewayHTTP", "CaravanServiceKit", "CaravanTCP", "CaravanServer", "CaravanCore",
+                "CaravanObservability",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -274,6 +297,7 @@ let package = Package(
             name: "CaravanCLI",
             dependencies: [
                 "CaravanServiceKit",
+                "CaravanObservability",
                 "CProtobufC",
                 "CCaravanProto",
                 "CaravanCore",
@@ -394,6 +418,18 @@ let package = Package(
                 "CaravanLogisticsAPI", "CaravanTrainingAPI", "CaravanServiceKit",
             ],
             path: "Tests/CaravanGatewayTests",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "CaravanObservabilityTests",
+            dependencies: [
+                "CaravanObservability", "CaravanCore", "CaravanServer", "CaravanTCP", "CaravanEcho", "CaravanEchoAPI",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            path: "Tests/CaravanObservabilityTests",
             swiftSettings: swiftSettings
         ),
         .testTarget(

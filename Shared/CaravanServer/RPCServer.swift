@@ -22,7 +22,8 @@ public struct RPCServer: Service {
         services: [any RPCService],
         configuration: ServerConfiguration = .defaults,
         interceptors: [any ServerInterceptor] = [],
-        logger: Logger = Logger(label: "caravan.server")
+        logger: Logger = Logger(label: "caravan.server"),
+        transportMetrics: TransportMetrics? = nil
     ) {
         let health = HealthStatusProvider()
         var router = RPCRouter()
@@ -36,7 +37,7 @@ public struct RPCServer: Service {
         self.health = health
         self.router = router
         self.logger = logger
-        self.transport = TCPServer(router: router, configuration: configuration, logger: logger)
+        self.transport = TCPServer(router: router, configuration: configuration, logger: logger, metrics: transportMetrics)
     }
 
     /// The bound address (waits until the server listens).

@@ -1,4 +1,5 @@
 import CaravanCore
+import CaravanObservability
 import CaravanServer
 import CaravanTCP
 import Foundation
@@ -19,12 +20,7 @@ public enum ServiceMain {
         migrator: DatabaseMigrator,
         makeServices: (DatabasePool, Logger) throws -> [any RPCService]
     ) async throws {
-        let level = settings.logLevel
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
+        let observability = Observability.bootstrap(settings.observability)
         let logger = Logger(label: "caravan.\(settings.service)")
         let database = try ServiceDatabase.open(
             directory: settings.dataDirectory,
@@ -34,9 +30,16 @@ public enum ServiceMain {
         )
         logger.info("Database ready", metadata: ["path": "\(database.path)", "sync": "\(settings.durability.rawValue)"])
         let server = RPCServer(
-            services: try makeServices(database, logger), configuration: settings.server, logger: logger)
-        let group = ServiceGroup(services: [server], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+            services: try makeServices(database, logger), configuration: settings.server,
+            interceptors: [observability.callObserver(logger: logger)], logger: logger,
+            transportMetrics: observability.transportMetrics())
         let name = "caravan-\(settings.service)"
+        var services: [any Service] = [server]
+        if let metrics = observability.metricsServer(name: name, host: settings.server.host, logger: logger) {
+            // Before the server: on shutdown (reverse order) metrics stay up while calls drain.
+            services.insert(metrics, at: 0)
+        }
+        let group = ServiceGroup(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         let host = settings.server.host
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CaravanObservability
 import CaravanTCP
 import Foundation
 import Logging
@@ -23,6 +24,8 @@ public struct ServiceOptions: ParsableArguments {
     public var sync: String?
 
     @OptionGroup public var limits: ServerLimitOptions
+
+    @OptionGroup public var observability: ObservabilityOptions
 
     public init() {}
 
@@ -58,7 +61,8 @@ public struct ServiceOptions: ParsableArguments {
             server: server,
             dataDirectory: value(self.dataDir, "DATA_DIR") ?? "./data/\(service)",
             logLevel: level,
-            durability: synchronous
+            durability: synchronous,
+            observability: try self.observability.resolve(service: service, logLevel: level, environment: environment)
         )
     }
 }
@@ -70,4 +74,5 @@ public struct ServiceSettings: Sendable {
     public var dataDirectory: String
     public var logLevel: Logger.Level
     public var durability: DatabaseDurability
+    public var observability: ObservabilitySettings
 }

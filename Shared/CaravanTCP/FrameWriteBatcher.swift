@@ -11,6 +11,13 @@ final class FrameWriteBatcher {
     private var needsFlush = false
     private var flushScheduled = false
     private var unflushedFrames = 0
+    /// Counted out at each flush (frames and bytes out); `nil` counts nothing.
+    private let metrics: TransportMetrics?
+    private var unreported = TrafficTally()
+
+    init(metrics: TransportMetrics? = nil) {
+        self.metrics = metrics
+    }
 
     /// A read batch begins: flushes wait for ``endRead(context:)``.
     func beginRead() {
@@ -26,6 +33,8 @@ final class FrameWriteBatcher {
     }
 
     func write(_ buffer: ByteBuffer, context: ChannelHandlerContext) {
+        self.unreported.framesOut += 1
+        self.unreported.bytesOut += buffer.readableBytes
         context.write(NIOAny(buffer), promise: nil)
         self.unflushedFrames += 1
         if self.unflushedFrames >= WireFormat.framesPerFlush {
@@ -47,5 +56,12 @@ final class FrameWriteBatcher {
         self.needsFlush = false
         self.unflushedFrames = 0
         context.flush()
+        self.reportUnflushed()
+    }
+
+    /// Adds the frames written since the last report to the metrics (at
+    /// each flush, and when the connection closes after a direct flush).
+    func reportUnflushed() {
+        if let metrics = self.metrics { self.unreported.flushOut(to: metrics) }
     }
 }

@@ -24,6 +24,9 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     private let router: RPCRouter
     private let configuration: ServerConfiguration
     private let logger: Logger
+    private let metrics: TransportMetrics?
+    /// Frames and bytes read since the last report to ``metrics``.
+    private var inbound = TrafficTally()
     /// Succeeds when the channel has closed and every call task has ended.
     let finished: EventLoopPromise<Void>
 
@@ -35,7 +38,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     private var liveTasks = 0
     private var isDraining = false
     private var isClosed = false
-    private let writer = FrameWriteBatcher()
+    private let writer: FrameWriteBatcher
     private var peer = "unknown"
 
     private var housekeeping: RepeatedTask?
@@ -52,9 +55,12 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         configuration: ServerConfiguration,
         logger: Logger,
         finished: EventLoopPromise<Void>,
-        refusal: String? = nil
+        refusal: String? = nil,
+        metrics: TransportMetrics? = nil
     ) {
         self.refusal = refusal
+        self.metrics = metrics
+        self.writer = FrameWriteBatcher(metrics: metrics)
         self.router = router
         self.configuration = configuration
         self.logger = logger
@@ -98,8 +104,13 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         self.writer.beginRead()
         switch Self.unwrapInboundIn(data) {
         case .frame(let frame):
+            self.inbound.framesIn += 1
+            self.inbound.bytesIn += WireFormat.prefixSize + frame.header.readableBytes + frame.payload.readableBytes
             self.handle(frame)
         case .oversized(let kind, _, let callID, let length):
+            self.inbound.framesIn += 1
+            self.inbound.bytesIn += 4 + Int(length)
+            self.metrics?.rejected(.frameTooLarge)
             self.handleOversized(kind: kind, callID: callID, length: length)
         }
     }
@@ -108,6 +119,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         self.lastReadAt = .now()
         self.pingSentAt = nil
         self.writer.endRead(context: context)
+        if let metrics = self.metrics { self.inbound.flushIn(to: metrics) }
         context.fireChannelReadComplete()
     }
 
@@ -121,12 +133,15 @@ final class ServerConnectionHandler: ChannelInboundHandler {
             call.requests?.finish(throwing: RPCError(code: .cancelled, message: "The connection closed."))
         }
         self.calls.removeAll()
+        if let metrics = self.metrics { self.inbound.flushIn(to: metrics) }
+        self.writer.reportUnflushed()
         self.completeIfDone()
         context.fireChannelInactive()
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         if let error = error as? FrameProtocolError {
+            self.metrics?.rejected(.badFrame)
             self.failConnection(code: .internal, message: error.message)
         } else {
             self.logger.debug("Connection error", metadata: ["peer": "\(self.peer)", "error": "\(error)"])
@@ -159,6 +174,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
             self.isDraining = true
             self.closeIfDrained()
         default:
+            self.metrics?.rejected(.badFrame)
             self.failConnection(code: .internal, message: "Unexpected \(frame.kind) frame from a client.")
         }
     }
@@ -166,6 +182,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     private func startCall(_ frame: Frame) {
         let callID = frame.callID
         guard callID > self.lastCallID else {
+            self.metrics?.rejected(.badFrame)
             self.failConnection(
                 code: .internal,
                 message: "Call id \(callID) is not greater than the last one (\(self.lastCallID)); ids must increase."
@@ -174,10 +191,12 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         }
         self.lastCallID = callID
         if self.isDraining {
+            self.metrics?.rejected(.shuttingDown)
             self.reject(callID, RPCError(code: .unavailable, message: "The server is shutting down; call not processed."))
             return
         }
         guard self.calls.count < self.configuration.maxConcurrentCallsPerConnection else {
+            self.metrics?.rejected(.concurrencyLimit)
             self.reject(
                 callID,
                 RPCError(
@@ -190,11 +209,13 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         do {
             header = try FrameHeaders.decode(RequestHeader.self, from: frame.header)
         } catch {
+            self.metrics?.rejected(.badRequest)
             self.reject(callID, RPCError(code: .invalidArgument, message: "Malformed request header: \(error)"))
             return
         }
         let metadata = FrameHeaders.metadata(header.metadata)
         if metadata.encodedSize > self.configuration.maxMetadataSize {
+            self.metrics?.rejected(.metadataTooLarge)
             self.reject(
                 callID,
                 RPCError(
@@ -204,10 +225,12 @@ final class ServerConnectionHandler: ChannelInboundHandler {
             return
         }
         if let bad = metadata.first(where: { !Metadata.isValidKey($0.key) }) {
+            self.metrics?.rejected(.badRequest)
             self.reject(callID, RPCError(code: .invalidArgument, message: "Invalid metadata key \"\(bad.key)\"."))
             return
         }
         guard let route = self.router.route(forPath: header.method) else {
+            self.metrics?.rejected(.unknownMethod)
             self.reject(callID, RPCError(code: .unimplemented, message: "Unknown method \(header.method)."))
             return
         }
@@ -231,6 +254,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         switch route.handler {
         case .unary(let handler):
             guard let request = firstMessage else {
+                self.metrics?.rejected(.badRequest)
                 self.reject(callID, Self.missingMessage(route.descriptor))
                 return
             }
@@ -239,6 +263,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
             }
         case .serverStreaming(let handler):
             guard let request = firstMessage else {
+                self.metrics?.rejected(.badRequest)
                 self.reject(callID, Self.missingMessage(route.descriptor))
                 return
             }
@@ -380,6 +405,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
                 RPCError(code: .cancelled, message: "The call has ended."))
         }
         let promise = context.eventLoop.makePromise(of: Void.self)
+        self.metrics?.wroteFrame(bytes: buffer.readableBytes)
         context.writeAndFlush(Self.wrapOutboundOut(buffer), promise: promise)
         return promise.futureResult
     }

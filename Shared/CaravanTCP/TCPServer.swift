@@ -18,6 +18,7 @@ public final class TCPServer: Sendable {
     private let state = NIOLockedValueBox(State())
     private let bound = NIOLockedValueBox<BoundState>(.notYet([]))
     private let openConnections = ManagedAtomic<Int>(0)
+    private let metrics: TransportMetrics?
 
     private struct State {
         var listener: (any Channel)?
@@ -35,8 +36,10 @@ public final class TCPServer: Sendable {
         router: RPCRouter,
         configuration: ServerConfiguration = .defaults,
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
-        logger: Logger = Logger(label: "caravan.tcp.server")
+        logger: Logger = Logger(label: "caravan.tcp.server"),
+        metrics: TransportMetrics? = nil
     ) {
+        self.metrics = metrics
         self.router = router
         self.configuration = configuration
         self.group = group
@@ -80,6 +83,7 @@ public final class TCPServer: Sendable {
         let router = self.router
         let logger = self.logger
         let openConnections = self.openConnections
+        let metrics = self.metrics
         let listener: NIOAsyncChannel<AcceptedConnection, Never>
         do {
             listener = try await ServerBootstrap(group: self.group)
@@ -92,15 +96,18 @@ public final class TCPServer: Sendable {
                         // Counted here, before the channel reads anything, so an
                         // excess connection is refused before any call runs.
                         let count = openConnections.wrappingIncrementThenLoad(ordering: .relaxed)
+                        metrics?.connectionOpened()
                         channel.closeFuture.whenComplete { _ in
                             openConnections.wrappingDecrement(ordering: .relaxed)
+                            metrics?.connectionClosed()
                         }
                         let refusal = count > configuration.maxConnections
                             ? "Too many connections (limit \(configuration.maxConnections))." : nil
+                        if refusal != nil { metrics?.rejected(.connectionLimit) }
                         let finished = channel.eventLoop.makePromise(of: Void.self)
                         let handler = ServerConnectionHandler(
                             router: router, configuration: configuration, logger: logger, finished: finished,
-                            refusal: refusal)
+                            refusal: refusal, metrics: metrics)
                         try channel.pipeline.syncOperations.addHandlers(
                             PrefaceHandler(timeout: configuration.frameTimeout.nio),
                             FrameDecodingHandler(

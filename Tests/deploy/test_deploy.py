@@ -648,7 +648,9 @@ def swift_options(path: Path) -> list[str]:
 def test_deployment_doc_covers_every_flag_and_variable():
     doc = (ROOT / "docs" / "DEPLOYMENT.md").read_text()
     kit = ROOT / "Shared" / "CaravanServiceKit"
-    common = swift_options(kit / "ServiceOptions.swift") + swift_options(kit / "ServerLimitOptions.swift")
+    common = (swift_options(kit / "ServiceOptions.swift") + swift_options(kit / "ServerLimitOptions.swift")
+              + swift_options(kit / "ObservabilityOptions.swift"))
+    assert "--metrics-port" in common and "--log-format" in common
     assert "--data-dir" in common and "--shutdown-grace" in common
     mains = sorted(ROOT.glob("Services/*/caravan-*/main.swift"))
     assert len(mains) >= 3
@@ -656,12 +658,17 @@ def test_deployment_doc_covers_every_flag_and_variable():
     for main in mains:
         missing += [f"{main.parent.name} {flag}" for flag in swift_options(main) if f"`{flag}" not in doc]
     assert not missing, f"docs/DEPLOYMENT.md does not mention: {missing}"
-    variables = re.findall(r'prefix \+ "(\w+)"|value\(self\.\w+, "(\w+)"\)', (kit / "ServiceOptions.swift").read_text())
+    variables = re.findall(r'prefix \+ "(\w+)"|value\((?:[^()]|\([^()]*\))*?, "(\w+)"\)',
+                           (kit / "ServiceOptions.swift").read_text() + (kit / "ObservabilityOptions.swift").read_text())
     names = {name for pair in variables for name in pair if name}
-    assert names == {"PORT", "HOST", "DATA_DIR", "LOG_LEVEL", "SYNC"}
+    assert names == {"PORT", "HOST", "DATA_DIR", "LOG_LEVEL", "SYNC", "LOG_FORMAT", "CALL_LOG_LEVEL", "LOG_REDACT",
+                     "METRICS_PORT"}
     for service in BACKENDS:
         for name in names:
             assert f"CARAVAN_{service.upper()}_{name}" in doc, f"CARAVAN_{service.upper()}_{name}"
+    # The gateway takes the logging and metrics options too.
+    for name in re.findall(r'value\((?:[^()]|\([^()]*\))*?, "(\w+)"\)', (kit / "ObservabilityOptions.swift").read_text()):
+        assert f"CARAVAN_GATEWAY_{name}" in doc, f"CARAVAN_GATEWAY_{name}"
     for main in mains:
         text = main.read_text()
         if "CARAVAN_GATEWAY_" not in text:

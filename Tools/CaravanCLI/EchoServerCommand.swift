@@ -1,6 +1,7 @@
 import Foundation
 import ArgumentParser
 import CaravanEcho
+import CaravanObservability
 import CaravanServer
 import CaravanServiceKit
 import CaravanTCP
@@ -25,17 +26,32 @@ struct EchoServerCommand: AsyncParsableCommand {
 
     @OptionGroup var limits: ServerLimitOptions
 
+    @OptionGroup var observability: ObservabilityOptions
+
     func run() async throws {
-        var logger = Logger(label: "caravan.echo-server")
-        logger.logLevel = Logger.Level(rawValue: self.logLevel) ?? .info
+        guard let level = Logger.Level(rawValue: self.logLevel) else {
+            throw ValidationError("Unknown log level '\(self.logLevel)'.")
+        }
+        // The per-call line defaults to debug here: a benchmark server
+        // answers too many calls to log each at info.
+        let observability = Observability.bootstrap(
+            try self.observability.resolve(service: "echo", logLevel: level, callLogLevel: "debug"))
+        let logger = Logger(label: "caravan.echo-server")
         // The echo handlers never block, so they run on the connections'
         // event loops unless told otherwise.
         var configuration = try self.limits.apply(to: ServerConfiguration(handlerExecution: .eventLoop))
         configuration.host = self.host
         configuration.port = self.port
-        let server = RPCServer(services: [EchoService()], configuration: configuration, logger: logger)
+        let server = RPCServer(
+            services: [EchoService()], configuration: configuration,
+            interceptors: [observability.callObserver(logger: logger)], logger: logger,
+            transportMetrics: observability.transportMetrics())
+        var services: [any Service] = [server]
+        if let metrics = observability.metricsServer(name: "caravan echo-server", host: self.host, logger: logger) {
+            services.insert(metrics, at: 0)
+        }
         let group = ServiceGroup(
-            services: [server], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+            services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         let host = self.host
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }

@@ -25,6 +25,7 @@ public struct BackendHealthMirror: Service {
         var last: [Backend: Bool] = [:]
         while !Task.isCancelled, !Task.isShuttingDownGracefully {
             for (backend, pool) in self.pools {
+                pool.metrics?.sample(pool)
                 let ready = pool.isReady
                 guard last[backend] != ready else { continue }
                 last[backend] = ready

@@ -16,7 +16,15 @@ public struct GatewayApplication: Sendable {
     public let pools: [Backend: BackendPool]
     public let server: RPCServer
 
-    public init(settings: GatewaySettings, logger: Logger) {
+    /// `interceptors` run around every call (the call observer);
+    /// `transportMetrics` and `poolMetrics` count when metrics are on.
+    public init(
+        settings: GatewaySettings,
+        logger: Logger,
+        interceptors: [any ServerInterceptor] = [],
+        transportMetrics: TransportMetrics? = nil,
+        poolMetrics: Bool = false
+    ) {
         var pools: [Backend: BackendPool] = [:]
         let client = settings.client
         for backend in Backend.allCases {
@@ -25,7 +33,8 @@ public struct GatewayApplication: Sendable {
                 healthService: Self.schema(of: backend).name,
                 addresses: settings.backends[backend] ?? [],
                 configuration: settings.pool,
-                logger: logger
+                logger: logger,
+                metrics: poolMetrics ? PoolMetrics(backend: backend.rawValue) : nil
             ) { endpoint in
                 TCPClientTransport(host: endpoint.host, port: endpoint.port, configuration: client)
             }
@@ -38,7 +47,9 @@ public struct GatewayApplication: Sendable {
             services.append(ForwardingService(schema: Self.schema(of: backend), transport: pools[backend]!))
         }
         self.pools = pools
-        self.server = RPCServer(services: services, configuration: settings.server, logger: logger)
+        self.server = RPCServer(
+            services: services, configuration: settings.server, interceptors: interceptors, logger: logger,
+            transportMetrics: transportMetrics)
     }
 
     /// The backend's API schema: the methods routed to it.

@@ -7,11 +7,12 @@ import HTTPTypes
 import Hummingbird
 import Logging
 import NIOCore
+import Prometheus
 
 /// The gateway's HTTP/JSON door (Hummingbird 2): the aggregates as
 /// `GET /v1/countries/{code}/profile?year=` and `GET /v1/overview?year=`,
 /// any routed unary method as `POST /v1/{package.Service}/{Method}`,
-/// `/healthz`, `/readyz`, and the dashboard at `/`.
+/// `/healthz`, `/readyz`, `/metrics` when metrics are on, and the dashboard at `/`.
 public enum GatewayHTTPServer {
     /// The replicas' state per backend, as `/readyz` reports it.
     struct Readiness: Codable {
@@ -47,8 +48,17 @@ public enum GatewayHTTPServer {
         return Readiness(ready: !configured.isEmpty && configured.allSatisfy(\.ready), backends: backends)
     }
 
-    public static func router(caller: HTTPGatewayCaller, pools: [Backend: BackendPool]) -> Router<BasicRequestContext> {
+    public static func router(
+        caller: HTTPGatewayCaller, pools: [Backend: BackendPool], metrics: PrometheusCollectorRegistry? = nil
+    ) -> Router<BasicRequestContext> {
         let router = Router()
+        if let metrics {
+            router.get("/metrics") { _, _ in
+                Response(
+                    status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                    body: .init(byteBuffer: ByteBuffer(bytes: metrics.emitToBuffer())))
+            }
+        }
         router.get("/") { _, _ in
             Response(
                 status: .ok, headers: [.contentType: "text/html; charset=utf-8"],
@@ -104,8 +114,13 @@ public enum GatewayHTTPServer {
     }
 
     static func respond(_ answer: HTTPGatewayCaller.Answer) -> Response {
-        Self.json(answer.status, answer.json)
+        var response = Self.json(answer.status, answer.json)
+        // The trace the call ran in, so that a client can find its log lines.
+        if let traceID = answer.traceID { response.headers[Self.traceIDHeader] = traceID }
+        return response
     }
+
+    static let traceIDHeader = HTTPField.Name("X-Trace-Id")!
 
     static func json(_ status: Int, _ body: Data) -> Response {
         Response(
@@ -121,10 +136,11 @@ public enum GatewayHTTPServer {
         host: String,
         port: Int,
         logger: Logger,
+        metrics: PrometheusCollectorRegistry? = nil,
         onListening: @escaping @Sendable (SocketAddress) async -> Void
     ) -> some ApplicationProtocol {
         Application(
-            router: Self.router(caller: caller, pools: pools),
+            router: Self.router(caller: caller, pools: pools, metrics: metrics),
             configuration: .init(address: .hostname(host, port: port), serverName: "caravan-gateway"),
             onServerRunning: { channel in
                 if let address = channel.localAddress { await onListening(address) }

@@ -11,6 +11,8 @@ public struct HTTPGatewayCaller: Sendable {
     public struct Answer: Sendable {
         public var status: Int
         public var json: Data
+        /// The trace the call ran in (absent when it never reached the router).
+        public var traceID: String?
     }
 
     /// The JSON error body: `{code, message, details}`, as grpc-gateway writes it.
@@ -83,23 +85,30 @@ public struct HTTPGatewayCaller: Sendable {
         guard let route = self.router.route(forPath: schema.descriptor.path), case .unary(let handler) = route.handler else {
             return Self.error(RPCError(code: .unimplemented, message: "No unary route for \(schema.descriptor.path)."))
         }
+        // A well-formed incoming `traceparent` is continued, otherwise a
+        // trace starts here, so that the answer can name it.
+        let incoming = headers.traceparent.map { TraceContext(traceparent: $0, tracestate: headers.tracestate ?? "") }
+        let trace = incoming.flatMap { $0.isWellFormed ? $0 : nil } ?? TraceContext.newTrace()
         let context = ServerContext(
             descriptor: schema.descriptor,
             deadline: ContinuousClock.now.advanced(by: headers.timeout ?? self.defaultTimeout),
             idempotencyKey: headers.idempotencyKey,
-            trace: headers.traceparent.map { TraceContext(traceparent: $0, tracestate: headers.tracestate ?? "") },
+            trace: trace,
             peer: "http"
         )
+        var answer: Answer
         switch await self.router.handleUnary(handler, request: request, context: context) {
         case .success(let bytes):
             do {
-                return Answer(status: 200, json: try Self.decode(bytes, schema.outputType))
+                answer = Answer(status: 200, json: try Self.decode(bytes, schema.outputType))
             } catch {
-                return Self.error(RPCError(code: .internal, message: "Cannot turn the answer into JSON: \(error)"))
+                answer = Self.error(RPCError(code: .internal, message: "Cannot turn the answer into JSON: \(error)"))
             }
         case .failure(let error):
-            return Self.error(error)
+            answer = Self.error(error)
         }
+        answer.traceID = trace.parts?.traceID
+        return answer
     }
 
     static func error(_ error: RPCError) -> Answer {

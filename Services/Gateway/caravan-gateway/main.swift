@@ -2,6 +2,7 @@ import ArgumentParser
 import CaravanCore
 import CaravanGateway
 import CaravanGatewayHTTP
+import CaravanObservability
 import CaravanServer
 import CaravanServiceKit
 import CaravanTCP
@@ -51,6 +52,8 @@ struct GatewayCommand: AsyncParsableCommand {
     var logLevel: String?
 
     @OptionGroup var limits: ServerLimitOptions
+
+    @OptionGroup var observability: ObservabilityOptions
 
     func run() async throws { try await self.start() }
 
@@ -109,17 +112,20 @@ struct GatewayCommand: AsyncParsableCommand {
     func start() async throws {
         let settings = try self.settings()
         let level = settings.logLevel
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
+        let observability = Observability.bootstrap(
+            try self.observability.resolve(service: "gateway", logLevel: level))
         let logger = Logger(label: "caravan.gateway")
         for backend in Backend.allCases where settings.backends[backend, default: []].isEmpty {
             logger.warning("No \(backend.rawValue) replicas configured; its methods answer UNAVAILABLE")
         }
-        let application = GatewayApplication(settings: settings, logger: logger)
+        let application = GatewayApplication(
+            settings: settings, logger: logger, interceptors: [observability.callObserver(logger: logger)],
+            transportMetrics: observability.transportMetrics(), poolMetrics: observability.registry != nil)
         var services = application.services
+        if let metrics = observability.metricsServer(name: "caravan-gateway", host: settings.server.host, logger: logger) {
+            // First: on shutdown (reverse order) it stops last.
+            services.insert(metrics, at: 0)
+        }
         let (httpAddresses, httpListening) = AsyncStream.makeStream(of: SocketAddress.self)
         if let httpPort = settings.httpPort {
             // Hummingbird announces "listening on" at info; scripts and tests
@@ -128,7 +134,7 @@ struct GatewayCommand: AsyncParsableCommand {
             httpLogger.logLevel = max(level, .notice)
             let http = GatewayHTTPServer.application(
                 caller: HTTPGatewayCaller(router: application.server.router), pools: application.pools,
-                host: settings.server.host, port: httpPort, logger: httpLogger
+                host: settings.server.host, port: httpPort, logger: httpLogger, metrics: observability.registry
             ) { address in
                 httpListening.yield(address)
             }

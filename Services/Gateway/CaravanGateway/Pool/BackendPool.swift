@@ -24,6 +24,8 @@ public final class BackendPool: ClientTransport, Service, Sendable {
     private let makeTransport: @Sendable (Endpoint) -> any ReplicaTransport
     private let resolve: @Sendable ([Endpoint]) async -> [Endpoint]
     private let logger: Logger
+    /// Retries and budget drops are counted here; `nil` counts nothing.
+    public let metrics: PoolMetrics?
     private let state: Mutex<State>
 
     private struct State {
@@ -40,6 +42,7 @@ public final class BackendPool: ClientTransport, Service, Sendable {
         addresses: [Endpoint],
         configuration: BackendPoolConfiguration = .defaults,
         logger: Logger = Logger(label: "caravan.gateway.pool"),
+        metrics: PoolMetrics? = nil,
         resolve: @escaping @Sendable ([Endpoint]) async -> [Endpoint] = AddressResolver.resolve,
         makeTransport: @escaping @Sendable (Endpoint) -> any ReplicaTransport
     ) {
@@ -49,6 +52,7 @@ public final class BackendPool: ClientTransport, Service, Sendable {
         self.configuration = configuration
         self.makeTransport = makeTransport
         self.resolve = resolve
+        self.metrics = metrics
         var logger = logger
         logger[metadataKey: "backend"] = "\(name)"
         self.logger = logger
@@ -70,6 +74,9 @@ public final class BackendPool: ClientTransport, Service, Sendable {
 
     /// Retry tokens left.
     public var retryTokens: Double { self.state.withLock { $0.budget.tokens } }
+
+    /// Replicas ejected since the pool started.
+    public var ejectionTotal: Int { self.state.withLock { $0.book.ejectionTotal } }
 
     /// Whether a call could go to a healthy, non-ejected replica now.
     public var isReady: Bool { self.state.withLock { $0.book.hasEligibleReplica() } }
@@ -99,6 +106,7 @@ public final class BackendPool: ClientTransport, Service, Sendable {
                 guard attempt < self.configuration.maxAttempts, self.mayRetry(rpcError, options: options) else {
                     throw rpcError
                 }
+                self.metrics?.retried()
                 self.logger.debug(
                     "Retrying on another replica",
                     metadata: ["rpc.method": "\(descriptor.path)", "replica": "\(endpoint)", "rpc.code": "\(rpcError.code)"])
@@ -175,7 +183,9 @@ public final class BackendPool: ClientTransport, Service, Sendable {
         if let deadline = options.deadline, deadline <= .now { return false }
         if Task.isCancelled { return false }
         if error.neverSent { return true }
-        return self.state.withLock { $0.budget.allowsRetry }
+        let allowed = self.state.withLock { $0.budget.allowsRetry }
+        if !allowed { self.metrics?.retryRefused() }
+        return allowed
     }
 
     // MARK: Keeping replicas up

@@ -26,6 +26,8 @@ public struct ReplicaBook: Sendable {
 
     public private(set) var replicas: [Replica] = []
     public private(set) var outstanding = 0
+    /// Ejections since the book was made, for metrics.
+    public private(set) var ejectionTotal = 0
     private var cursor = 0
     private let configuration: BackendPoolConfiguration
 
@@ -118,6 +120,7 @@ public struct ReplicaBook: Sendable {
         for _ in 0..<min(self.replicas[index].ejections, 16) { length = length * 2 }
         length = min(length, self.configuration.maxEjection)
         self.replicas[index].ejections += 1
+        self.ejectionTotal += 1
         self.replicas[index].consecutiveFailures = 0
         self.replicas[index].ejectedUntil = now.advanced(by: length)
     }
