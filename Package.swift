@@ -33,6 +33,8 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
     ],
     targets: [
         // MARK: C: libprotobuf-c and the protoc-c output
@@ -62,6 +64,14 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Shared/CaravanCore",
+            swiftSettings: swiftSettings
+        ),
+
+        // MARK: Bearer tokens (HS256 JWT), for the gateway and the CLI
+        .target(
+            name: "CaravanAuth",
+            dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+            path: "Shared/CaravanAuth",
             swiftSettings: swiftSettings
         ),
 
@@ -130,6 +140,8 @@ let package = Package(
                 "CaravanEnvelope",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOTLS", package: "swift-nio"),
                 .product(name: "Atomics", package: "swift-atomics"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -234,7 +246,7 @@ let package = Package(
         .target(
             name: "CaravanGateway",
             dependencies: [
-                "CaravanCore", "CaravanTCP", "CaravanServer", "CaravanServiceKit", "CaravanHealthAPI",
+                "CaravanCore", "CaravanTCP", "CaravanServer", "CaravanServiceKit", "CaravanHealthAPI", "CaravanAuth",
                 "CaravanTradeAPI", "CaravanLogisticsAPI", "CaravanTrainingAPI", "CaravanGatewayAPI",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -259,6 +271,7 @@ let package = Package(
             name: "caravan-gateway",
             dependencies: [
                 "CaravanGateway", "CaravanGatewayHTTP", "CaravanServiceKit", "CaravanTCP", "CaravanServer", "CaravanCore",
+                "CaravanAuth",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -274,6 +287,7 @@ let package = Package(
             name: "CaravanCLI",
             dependencies: [
                 "CaravanServiceKit",
+                "CaravanAuth",
                 "CProtobufC",
                 "CCaravanProto",
                 "CaravanCore",
@@ -380,14 +394,14 @@ let package = Package(
             name: "CaravanGatewayTests",
             dependencies: [
                 "CaravanGateway", "CaravanGatewayHTTP", "CaravanCore", "CaravanGatewayAPI", "CaravanTradeAPI",
-                "CaravanLogisticsAPI", "CaravanTrainingAPI", "CaravanServiceKit",
+                "CaravanLogisticsAPI", "CaravanTrainingAPI", "CaravanServiceKit", "CaravanAuth", "CaravanServer",
             ],
             path: "Tests/CaravanGatewayTests",
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "CaravanEndToEndTests",
-            dependencies: ["CaravanCLI"],
+            dependencies: ["CaravanCLI", "CaravanAuth"],
             path: "Tests/CaravanEndToEndTests",
             swiftSettings: swiftSettings
         ),

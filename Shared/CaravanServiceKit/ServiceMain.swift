@@ -34,7 +34,8 @@ public enum ServiceMain {
         )
         logger.info("Database ready", metadata: ["path": "\(database.path)", "sync": "\(settings.durability.rawValue)"])
         let server = RPCServer(
-            services: try makeServices(database, logger), configuration: settings.server, logger: logger)
+            services: try makeServices(database, logger), configuration: settings.server,
+            interceptors: settings.serviceToken.map { [ServiceTokenInterceptor(token: $0)] } ?? [], logger: logger)
         let group = ServiceGroup(services: [server], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         let name = "caravan-\(settings.service)"
         let host = settings.server.host

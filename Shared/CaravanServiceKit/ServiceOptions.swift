@@ -23,6 +23,8 @@ public struct ServiceOptions: ParsableArguments {
     public var sync: String?
 
     @OptionGroup public var limits: ServerLimitOptions
+    @OptionGroup public var tls: TLSServerOptions
+    @OptionGroup public var serviceToken: ServiceTokenOptions
 
     public init() {}
 
@@ -53,13 +55,16 @@ public struct ServiceOptions: ParsableArguments {
         var server = try self.limits.apply(to: ServerConfiguration())
         server.host = value(self.host, "HOST") ?? "127.0.0.1"
         server.port = port
-        return ServiceSettings(
+        server.tls = try self.tls.resolve(prefix: prefix, environment: environment)
+        var settings = ServiceSettings(
             service: service,
             server: server,
             dataDirectory: value(self.dataDir, "DATA_DIR") ?? "./data/\(service)",
             logLevel: level,
             durability: synchronous
         )
+        settings.serviceToken = try self.serviceToken.resolve(prefix: prefix, environment: environment)
+        return settings
     }
 }
 
@@ -70,4 +75,6 @@ public struct ServiceSettings: Sendable {
     public var dataDirectory: String
     public var logLevel: Logger.Level
     public var durability: DatabaseDurability
+    /// Calls (but health) must carry it; nil admits any caller.
+    public var serviceToken: String? = nil
 }

@@ -24,6 +24,7 @@ struct EchoServerCommand: AsyncParsableCommand {
     var logLevel: String = "info"
 
     @OptionGroup var limits: ServerLimitOptions
+    @OptionGroup var tls: TLSServerOptions
 
     func run() async throws {
         var logger = Logger(label: "caravan.echo-server")
@@ -33,6 +34,7 @@ struct EchoServerCommand: AsyncParsableCommand {
         var configuration = try self.limits.apply(to: ServerConfiguration(handlerExecution: .eventLoop))
         configuration.host = self.host
         configuration.port = self.port
+        configuration.tls = try self.tls.resolve(prefix: "CARAVAN_ECHO_", environment: ProcessInfo.processInfo.environment)
         let server = RPCServer(services: [EchoService()], configuration: configuration, logger: logger)
         let group = ServiceGroup(
             services: [server], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)

@@ -19,6 +19,7 @@ public struct GatewayApplication: Sendable {
     public init(settings: GatewaySettings, logger: Logger) {
         var pools: [Backend: BackendPool] = [:]
         let client = settings.client
+        let serviceToken = settings.security.serviceToken
         for backend in Backend.allCases {
             pools[backend] = BackendPool(
                 name: backend.rawValue,
@@ -27,7 +28,8 @@ public struct GatewayApplication: Sendable {
                 configuration: settings.pool,
                 logger: logger
             ) { endpoint in
-                TCPClientTransport(host: endpoint.host, port: endpoint.port, configuration: client)
+                ServiceTokenTransport(
+                    TCPClientTransport(host: endpoint.host, port: endpoint.port, configuration: client), token: serviceToken)
             }
         }
         let backends = ClientBackends(
@@ -38,7 +40,9 @@ public struct GatewayApplication: Sendable {
             services.append(ForwardingService(schema: Self.schema(of: backend), transport: pools[backend]!))
         }
         self.pools = pools
-        self.server = RPCServer(services: services, configuration: settings.server, logger: logger)
+        self.server = RPCServer(
+            services: services, configuration: settings.server, interceptors: settings.security.makeInterceptors(),
+            logger: logger)
     }
 
     /// The backend's API schema: the methods routed to it.

@@ -14,6 +14,8 @@ public struct GatewaySettings: Sendable {
     public var logLevel: Logger.Level
     /// The HTTP/JSON door's port; nil turns it off.
     public var httpPort: Int? = 8080
+    /// Tokens, rate limits and the service token (docs/SECURITY.md).
+    public var security = GatewaySecurity()
 
     public init(
         server: ServerConfiguration = ServerConfiguration(host: "127.0.0.1", port: 7000),

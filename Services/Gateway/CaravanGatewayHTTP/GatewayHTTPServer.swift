@@ -93,18 +93,26 @@ public enum GatewayHTTPServer {
         Self.respond(HTTPGatewayCaller.error(RPCError.invalidArgument(field: "year", "must be a number")))
     }
 
-    /// `Grpc-Timeout`-like `X-Caravan-Timeout: 2s`, `Idempotency-Key`, `traceparent`, `tracestate`.
+    /// `Grpc-Timeout`-like `X-Caravan-Timeout: 2s`, `Idempotency-Key`, `traceparent`, `tracestate`, `Authorization`.
     static func headers(_ request: Request) -> HTTPGatewayCaller.CallHeaders {
         func header(_ name: String) -> String? { HTTPField.Name(name).flatMap { request.headers[$0] } }
         return HTTPGatewayCaller.CallHeaders(
             timeout: header("x-caravan-timeout").flatMap(parseDuration),
             idempotencyKey: header("idempotency-key"),
             traceparent: header("traceparent"),
-            tracestate: header("tracestate"))
+            tracestate: header("tracestate"),
+            authorization: request.headers[.authorization])
     }
 
+    /// The answer as JSON; 401 says which scheme to use, 429 when to retry.
     static func respond(_ answer: HTTPGatewayCaller.Answer) -> Response {
-        Self.json(answer.status, answer.json)
+        var response = Self.json(answer.status, answer.json)
+        if answer.status == 401 { response.headers[.wwwAuthenticate] = "Bearer" }
+        if let milliseconds = answer.retryAfterMilliseconds {
+            // Retry-After counts whole seconds; round up so a client waiting it out is not refused again.
+            response.headers[.retryAfter] = String(max(1, (milliseconds + 999) / 1000))
+        }
+        return response
     }
 
     static func json(_ status: Int, _ body: Data) -> Response {

@@ -51,6 +51,7 @@ struct GatewayCommand: AsyncParsableCommand {
     var logLevel: String?
 
     @OptionGroup var limits: ServerLimitOptions
+    @OptionGroup var security: GatewaySecurityOptions
 
     func run() async throws { try await self.start() }
 
@@ -102,6 +103,7 @@ struct GatewayCommand: AsyncParsableCommand {
         let levelText = value(self.logLevel, "LOG_LEVEL") ?? "info"
         guard let level = Logger.Level(rawValue: levelText) else { throw ValidationError("Unknown log level '\(levelText)'.") }
         settings.logLevel = level
+        try self.security.apply(to: &settings, environment: environment)
         return settings
     }
 
