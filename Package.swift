@@ -35,6 +35,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
     ],
     targets: [
         // MARK: C: libprotobuf-c and the protoc-c output
@@ -64,6 +66,14 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Shared/CaravanCore",
+            swiftSettings: swiftSettings
+        ),
+
+        // MARK: Bearer tokens (HS256 JWT), for the gateway and the CLI
+        .target(
+            name: "CaravanAuth",
+            dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+            path: "Shared/CaravanAuth",
             swiftSettings: swiftSettings
         ),
 
@@ -132,6 +142,8 @@ let package = Package(
                 "CaravanEnvelope",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOTLS", package: "swift-nio"),
                 .product(name: "Atomics", package: "swift-atomics"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
@@ -254,7 +266,7 @@ let package = Package(
         .target(
             name: "CaravanGateway",
             dependencies: [
-                "CaravanCore", "CaravanTCP", "CaravanServer", "CaravanServiceKit", "CaravanHealthAPI",
+                "CaravanCore", "CaravanTCP", "CaravanServer", "CaravanServiceKit", "CaravanHealthAPI", "CaravanAuth",
                 "CaravanTradeAPI", "CaravanLogisticsAPI", "CaravanTrainingAPI", "CaravanGatewayAPI",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
@@ -282,6 +294,7 @@ let package = Package(
             dependencies: [
                 "CaravanGateway", "CaravanGatewayHTTP", "CaravanServiceKit", "CaravanTCP", "CaravanServer", "CaravanCore",
                 "CaravanObservability",
+                "CaravanAuth",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -298,6 +311,7 @@ let package = Package(
             dependencies: [
                 "CaravanServiceKit",
                 "CaravanObservability",
+                "CaravanAuth",
                 "CProtobufC",
                 "CCaravanProto",
                 "CaravanCore",
@@ -415,7 +429,7 @@ let package = Package(
             name: "CaravanGatewayTests",
             dependencies: [
                 "CaravanGateway", "CaravanGatewayHTTP", "CaravanCore", "CaravanGatewayAPI", "CaravanTradeAPI",
-                "CaravanLogisticsAPI", "CaravanTrainingAPI", "CaravanServiceKit",
+                "CaravanLogisticsAPI", "CaravanTrainingAPI", "CaravanServiceKit", "CaravanAuth", "CaravanServer",
             ],
             path: "Tests/CaravanGatewayTests",
             swiftSettings: swiftSettings
@@ -434,7 +448,7 @@ let package = Package(
         ),
         .testTarget(
             name: "CaravanEndToEndTests",
-            dependencies: ["CaravanCLI"],
+            dependencies: ["CaravanCLI", "CaravanAuth"],
             path: "Tests/CaravanEndToEndTests",
             swiftSettings: swiftSettings
         ),

@@ -31,8 +31,9 @@ public enum ServiceMain {
         logger.info("Database ready", metadata: ["path": "\(database.path)", "sync": "\(settings.durability.rawValue)"])
         let server = RPCServer(
             services: try makeServices(database, logger), configuration: settings.server,
-            interceptors: [observability.callObserver(logger: logger)], logger: logger,
-            transportMetrics: observability.transportMetrics())
+            interceptors: [observability.callObserver(logger: logger)]
+                + (settings.serviceToken.map { [ServiceTokenInterceptor(token: $0)] } ?? []),
+            logger: logger, transportMetrics: observability.transportMetrics())
         let name = "caravan-\(settings.service)"
         var services: [any Service] = [server]
         if let metrics = observability.metricsServer(name: name, host: settings.server.host, logger: logger) {

@@ -24,6 +24,8 @@ public struct ServiceOptions: ParsableArguments {
     public var sync: String?
 
     @OptionGroup public var limits: ServerLimitOptions
+    @OptionGroup public var tls: TLSServerOptions
+    @OptionGroup public var serviceToken: ServiceTokenOptions
 
     @OptionGroup public var observability: ObservabilityOptions
 
@@ -56,7 +58,8 @@ public struct ServiceOptions: ParsableArguments {
         var server = try self.limits.apply(to: ServerConfiguration())
         server.host = value(self.host, "HOST") ?? "127.0.0.1"
         server.port = port
-        return ServiceSettings(
+        server.tls = try self.tls.resolve(prefix: prefix, environment: environment)
+        var settings = ServiceSettings(
             service: service,
             server: server,
             dataDirectory: value(self.dataDir, "DATA_DIR") ?? "./data/\(service)",
@@ -64,6 +67,8 @@ public struct ServiceOptions: ParsableArguments {
             durability: synchronous,
             observability: try self.observability.resolve(service: service, logLevel: level, environment: environment)
         )
+        settings.serviceToken = try self.serviceToken.resolve(prefix: prefix, environment: environment)
+        return settings
     }
 }
 
@@ -75,4 +80,6 @@ public struct ServiceSettings: Sendable {
     public var logLevel: Logger.Level
     public var durability: DatabaseDurability
     public var observability: ObservabilitySettings
+    /// Calls (but health) must carry it; nil admits any caller.
+    public var serviceToken: String? = nil
 }

@@ -18,6 +18,8 @@ public struct ClientConfiguration: Sendable {
     public var keepaliveInterval: Duration
     /// Time a ping has to be answered before the connection is deemed dead.
     public var keepaliveTimeout: Duration
+    /// TLS on every connection; nil connects in plaintext.
+    public var tls: ClientTLS? = nil
 
     public init(
         connectionsPerEndpoint: Int = 1,

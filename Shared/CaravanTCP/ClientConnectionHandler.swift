@@ -39,6 +39,8 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     private var nextCallID: UInt32 = 1
     private var goAwayLastCallID: UInt32?
     private var isClosed = false
+    /// Why the connection failed, for the calls it takes down (e.g. a TLS alert).
+    private var failure: (any Error)?
     private let writer = FrameWriteBatcher()
     private var housekeeping: RepeatedTask?
     private var lastReadAt = NIODeadline.now()
@@ -253,13 +255,15 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         self.calls.removeAll()
         for (_, call) in calls {
             call.timer?.cancel()
-            call.sink.fail(RPCError(code: .unavailable, message: "The connection to the server was lost."))
+            let reason = self.failure.map { ": \($0)" } ?? "."
+            call.sink.fail(RPCError(code: .unavailable, message: "The connection to the server was lost\(reason)"))
         }
         self.onUnusable(false)
         context.fireChannelInactive()
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if self.failure == nil { self.failure = error }
         context.close(promise: nil)
     }
 

@@ -26,6 +26,8 @@ public struct ServerConfiguration: Sendable {
     public var shutdownGracePeriod: Duration
     /// Where handlers run.
     public var handlerExecution: HandlerExecution
+    /// TLS on every connection; nil serves plaintext.
+    public var tls: ServerTLS? = nil
 
     /// Where a server runs its handlers.
     public enum HandlerExecution: String, Sendable, CaseIterable {

@@ -117,12 +117,18 @@ public final class TCPClientTransport: ClientTransport, Sendable {
         let configuration = self.configuration
         let eventLoop = self.group.next()
         let unusable = eventLoop.makePromise(of: Bool.self)
+        let handshake = configuration.tls.map { _ in eventLoop.makePromise(of: Void.self) }
+        let host = self.host
         let channel = try await ClientBootstrap(group: eventLoop)
             .connectTimeout(configuration.connectTimeout.nio)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelOption(.maxMessagesPerRead, value: 16)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    if let tls = configuration.tls, let handshake {
+                        try channel.pipeline.syncOperations.addHandlers(
+                            try tls.makeHandler(host: host), TLSHandshakeWaiter(promise: handshake))
+                    }
                     let handler = ClientConnectionHandler(configuration: configuration) { graceful in
                         unusable.succeed(graceful)
                     }
@@ -135,6 +141,20 @@ public final class TCPClientTransport: ClientTransport, Sendable {
             }
             .connect(host: self.host, port: self.port)
             .get()
+        if let handshake {
+            // A refused handshake fails this attempt with its reason; the
+            // connection is not offered to calls before it is secure.
+            let timeout = eventLoop.scheduleTask(in: configuration.connectTimeout.nio) {
+                handshake.fail(TLSSettingsError("The TLS handshake did not finish within the connect timeout."))
+            }
+            defer { timeout.cancel() }
+            do {
+                try await handshake.futureResult.get()
+            } catch {
+                channel.close(promise: nil)
+                throw error
+            }
+        }
         let connection = try await channel.eventLoop.submit {
             let handler = try channel.pipeline.syncOperations.handler(type: ClientConnectionHandler.self)
             return ClientConnection(channel: channel, handler: NIOLoopBound(handler, eventLoop: channel.eventLoop))

@@ -108,6 +108,9 @@ public final class TCPServer: Sendable {
                         let handler = ServerConnectionHandler(
                             router: router, configuration: configuration, logger: logger, finished: finished,
                             refusal: refusal, metrics: metrics)
+                        if let tls = configuration.tls {
+                            try channel.pipeline.syncOperations.addHandler(tls.makeHandler())
+                        }
                         try channel.pipeline.syncOperations.addHandlers(
                             PrefaceHandler(timeout: configuration.frameTimeout.nio),
                             FrameDecodingHandler(

@@ -677,3 +677,51 @@ def test_deployment_doc_covers_every_flag_and_variable():
             assert f"CARAVAN_GATEWAY_{name}" in doc, f"CARAVAN_GATEWAY_{name}"
     for topic in ("VACUUM INTO", ".backup", "Not run here"):
         assert topic in doc, topic
+
+
+def test_deployment_doc_covers_security_flags_and_variables():
+    """The security options live in files of their own; every flag and
+    variable they read is in docs/DEPLOYMENT.md, spelled out per service."""
+    doc = (ROOT / "docs" / "DEPLOYMENT.md").read_text()
+    server = ROOT / "Shared" / "CaravanServiceKit" / "SecurityOptions.swift"
+    gateway = ROOT / "Services" / "Gateway" / "caravan-gateway" / "GatewaySecurityOptions.swift"
+    cli = ROOT / "Tools" / "CaravanCLI" / "ClientSecurityOptions.swift"
+    token = ROOT / "Tools" / "CaravanCLI" / "TokenCommand.swift"
+    flags = [flag for path in (server, gateway, cli, token) for flag in swift_options(path)]
+    assert {"--tls-cert", "--tls-client-ca", "--service-token-file", "--auth-key-file", "--rate-limit"} <= set(flags)
+    missing = [flag for flag in flags if f"`{flag}" not in doc]
+    assert not missing, f"docs/DEPLOYMENT.md does not mention: {missing}"
+    server_names = set(re.findall(r'prefix \+ "(\w+)"', server.read_text()))
+    assert {"TLS_CERT", "TLS_KEY", "TLS_CLIENT_CA", "SERVICE_TOKEN_FILE", "SERVICE_TOKEN"} <= server_names
+    for service in SERVICES:
+        for name in server_names:
+            assert f"CARAVAN_{service.upper()}_{name}" in doc, f"CARAVAN_{service.upper()}_{name}"
+    for name in re.findall(r'env\("(\w+)"\)', gateway.read_text()):
+        assert f"CARAVAN_GATEWAY_{name}" in doc, f"CARAVAN_GATEWAY_{name}"
+    for path in (cli, token):
+        for name in re.findall(r'environment\["(CARAVAN_\w+)"\]', path.read_text()):
+            assert name in doc, name
+
+
+def test_make_dev_certs(tmp_path):
+    """deploy/tls/make-dev-certs.sh: two CAs, each leaf verifying against the
+    right one (and not the other), the SANs the gateway checks, private keys."""
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is not installed")
+    out = tmp_path / "tls"
+    result = run([str(DEPLOY / "tls" / "make-dev-certs.sh"), str(out), "3"])
+    assert result.returncode == 0, result.stderr
+
+    def verify(ca: str, leaf: str) -> bool:
+        return run(["openssl", "verify", "-CAfile", str(out / ca), str(out / leaf)]).returncode == 0
+
+    for leaf in ("trade.crt", "logistics.crt", "training.crt", "gateway.crt", "cli.crt"):
+        assert verify("ca.crt", leaf) and not verify("service-client-ca.crt", leaf), leaf
+    for leaf in ("gateway-client.crt", "probe.crt"):
+        assert verify("service-client-ca.crt", leaf) and not verify("ca.crt", leaf), leaf
+    sans = run(["openssl", "x509", "-in", str(out / "trade.crt"), "-noout", "-ext", "subjectAltName"]).stdout
+    for name in ("DNS:localhost", "IP Address:127.0.0.1", "DNS:trade-replicas", "DNS:caravan-backend"):
+        assert name in sans, sans
+    for key in out.glob("*.key"):
+        assert key.stat().st_mode & 0o077 == 0, key
+    assert run([str(DEPLOY / "tls" / "make-dev-certs.sh")]).returncode == 64

@@ -28,6 +28,8 @@ struct CallCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Print each message on one line.")
     var compact = false
 
+    @OptionGroup var security: ClientSecurityOptions
+
     @Argument(help: "Server address, host:port.")
     var address: String
 
@@ -44,7 +46,9 @@ struct CallCommand: AsyncParsableCommand {
         guard let schema = SchemaRegistry.method(named: self.method) else {
             throw ValidationError("Unknown method '\(self.method)'. Use 'caravan list \(self.address)' to see what the server offers.")
         }
-        let options = try CommonOptions.callOptions(timeout: self.timeout, headers: self.header, idempotencyKey: self.idempotencyKey)
+        let options = try self.security.authorize(
+            CommonOptions.callOptions(timeout: self.timeout, headers: self.header, idempotencyKey: self.idempotencyKey))
+        let configuration = try self.security.clientConfiguration()
         let input: Data
         if let json = self.json, json != "-" {
             input = Data(json.utf8)
@@ -58,7 +62,7 @@ struct CallCommand: AsyncParsableCommand {
             throw ValidationError("The request is not a valid \(schema.inputType.protoMessageName) in JSON: \(error)")
         }
         let pretty = !self.compact
-        let outcome: RPCError? = try await withClient(endpoint) { client in
+        let outcome: RPCError? = try await withClient(endpoint, configuration: configuration) { client in
             do {
                 if schema.kind == .unary {
                     let response = try await client.unary(descriptor: schema.descriptor, request: request, options: options)
@@ -110,6 +114,10 @@ enum CommonOptions {
             options.metadata.addString(value, forKey: key)
         }
         options.idempotencyKey = idempotencyKey
+        // CARAVAN_TOKEN(_FILE) reaches every command, `load` included; --token-file overrides it.
+        if let token = try ClientSecurityOptions.bearerToken(file: nil, environment: ProcessInfo.processInfo.environment) {
+            options.metadata.replaceOrAddString("Bearer " + token, forKey: "authorization")
+        }
         return options
     }
 }

@@ -7,7 +7,7 @@ public struct CaravanCommand: AsyncParsableCommand {
         abstract: "Call, inspect, health-check and load-test Caravan services.",
         subcommands: [
             CallCommand.self, ListCommand.self, DescribeCommand.self, HealthCommand.self,
-            LoadCommand.self, EchoServerCommand.self,
+            LoadCommand.self, EchoServerCommand.self, TokenCommand.self,
         ]
     )
 

@@ -25,6 +25,7 @@ struct EchoServerCommand: AsyncParsableCommand {
     var logLevel: String = "info"
 
     @OptionGroup var limits: ServerLimitOptions
+    @OptionGroup var tls: TLSServerOptions
 
     @OptionGroup var observability: ObservabilityOptions
 
@@ -42,6 +43,7 @@ struct EchoServerCommand: AsyncParsableCommand {
         var configuration = try self.limits.apply(to: ServerConfiguration(handlerExecution: .eventLoop))
         configuration.host = self.host
         configuration.port = self.port
+        configuration.tls = try self.tls.resolve(prefix: "CARAVAN_ECHO_", environment: ProcessInfo.processInfo.environment)
         let server = RPCServer(
             services: [EchoService()], configuration: configuration,
             interceptors: [observability.callObserver(logger: logger)], logger: logger,

@@ -16,8 +16,10 @@ struct ListCommand: AsyncParsableCommand {
     @Argument(help: "Server address, host:port.")
     var address: String
 
+    @OptionGroup var security: ClientSecurityOptions
+
     func run() async throws {
-        let services = try await Reflection.listServices(self.address, timeout: self.timeout)
+        let services = try await Reflection.listServices(self.address, timeout: self.timeout, security: self.security)
         for service in services {
             print(service.name)
             for method in service.methods {
@@ -42,8 +44,10 @@ struct DescribeCommand: AsyncParsableCommand {
     @Argument(help: "A service (caravan.echo.v1.Echo) or method (caravan.echo.v1.Echo/Unary).")
     var symbol: String
 
+    @OptionGroup var security: ClientSecurityOptions
+
     func run() async throws {
-        let services = try await Reflection.listServices(self.address, timeout: self.timeout)
+        let services = try await Reflection.listServices(self.address, timeout: self.timeout, security: self.security)
         let symbol = self.symbol.hasPrefix("/") ? String(self.symbol.dropFirst()) : self.symbol
         if let service = services.first(where: { $0.name == symbol }) {
             print("service \(service.name) {  // \(service.file)")
@@ -109,13 +113,18 @@ struct HealthCommand: AsyncParsableCommand {
     @Argument(help: "A service name; the whole server when omitted.")
     var service: String = ""
 
+    @OptionGroup var security: ClientSecurityOptions
+
     func run() async throws {
         guard let endpoint = Endpoint(self.address) else {
             throw ValidationError("'\(self.address)' is not an address of the form host:port.")
         }
         let options = try CommonOptions.callOptions(timeout: self.timeout, headers: [], idempotencyKey: nil)
         let request = HealthCheckRequest(service: self.service)
-        let result: Result<HealthCheckResponse, RPCError> = try await withClient(endpoint, retryPolicy: .none) { client in
+        let configuration = try self.security.clientConfiguration()
+        let result: Result<HealthCheckResponse, RPCError> = try await withClient(
+            endpoint, configuration: configuration, retryPolicy: .none
+        ) { client in
             do {
                 return .success(try await HealthClient(wrapping: client).check(request, options: options))
             } catch let error as RPCError {
@@ -145,13 +154,14 @@ struct HealthCommand: AsyncParsableCommand {
 }
 
 enum Reflection {
-    static func listServices(_ address: String, timeout: String) async throws -> [ServiceInfo] {
+    static func listServices(_ address: String, timeout: String, security: ClientSecurityOptions) async throws -> [ServiceInfo] {
         guard let endpoint = Endpoint(address) else {
             throw ValidationError("'\(address)' is not an address of the form host:port.")
         }
-        let options = try CommonOptions.callOptions(timeout: timeout, headers: [], idempotencyKey: nil)
+        let options = try security.authorize(CommonOptions.callOptions(timeout: timeout, headers: [], idempotencyKey: nil))
+        let configuration = try security.clientConfiguration()
         do {
-            return try await withClient(endpoint) { client in
+            return try await withClient(endpoint, configuration: configuration) { client in
                 try await ReflectionClient(wrapping: client).listServices(ListServicesRequest(), options: options).services
             }
         } catch let error as RPCError {

@@ -204,13 +204,11 @@ public enum LoadGenerator {
         stop: ManagedAtomic<Bool> = ManagedAtomic(false),
         progress: (@Sendable (_ finished: Int, _ elapsed: Duration) -> Void)? = nil
     ) async throws -> LoadReport {
-        let transport = TCPClientTransport(
-            host: plan.endpoint.host,
-            port: plan.endpoint.port,
-            configuration: ClientConfiguration(
-                connectionsPerEndpoint: plan.connections, initialBackoff: .milliseconds(50),
-                maxBackoff: .milliseconds(500))
-        )
+        // TLS from CARAVAN_TLS_* (docs/SECURITY.md), as for every caravan command.
+        let configuration = try ClientSecurityOptions.clientConfiguration(
+            ClientConfiguration(
+                connectionsPerEndpoint: plan.connections, initialBackoff: .milliseconds(50), maxBackoff: .milliseconds(500)))
+        let transport = TCPClientTransport(host: plan.endpoint.host, port: plan.endpoint.port, configuration: configuration)
         return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await transport.run() }
             defer { transport.close() }

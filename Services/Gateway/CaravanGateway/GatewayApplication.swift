@@ -27,6 +27,7 @@ public struct GatewayApplication: Sendable {
     ) {
         var pools: [Backend: BackendPool] = [:]
         let client = settings.client
+        let serviceToken = settings.security.serviceToken
         for backend in Backend.allCases {
             pools[backend] = BackendPool(
                 name: backend.rawValue,
@@ -36,7 +37,8 @@ public struct GatewayApplication: Sendable {
                 logger: logger,
                 metrics: poolMetrics ? PoolMetrics(backend: backend.rawValue) : nil
             ) { endpoint in
-                TCPClientTransport(host: endpoint.host, port: endpoint.port, configuration: client)
+                ServiceTokenTransport(
+                    TCPClientTransport(host: endpoint.host, port: endpoint.port, configuration: client), token: serviceToken)
             }
         }
         let backends = ClientBackends(
@@ -48,7 +50,8 @@ public struct GatewayApplication: Sendable {
         }
         self.pools = pools
         self.server = RPCServer(
-            services: services, configuration: settings.server, interceptors: interceptors, logger: logger,
+            services: services, configuration: settings.server,
+            interceptors: interceptors + settings.security.makeInterceptors(), logger: logger,
             transportMetrics: transportMetrics)
     }
 

@@ -14,6 +14,8 @@ public struct GatewaySettings: Sendable {
     public var logLevel: Logger.Level
     /// The HTTP/JSON door's port; nil turns it off.
     public var httpPort: Int? = 8080
+    /// Tokens, rate limits and the service token (docs/SECURITY.md).
+    public var security = GatewaySecurity()
 
     /// The gateway's handlers only wait on other servers and never block,
     /// so they run on the connection's event loop: no hand-off to Swift's

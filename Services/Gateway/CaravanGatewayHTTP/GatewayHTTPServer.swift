@@ -103,20 +103,27 @@ public enum GatewayHTTPServer {
         Self.respond(HTTPGatewayCaller.error(RPCError.invalidArgument(field: "year", "must be a number")))
     }
 
-    /// `Grpc-Timeout`-like `X-Caravan-Timeout: 2s`, `Idempotency-Key`, `traceparent`, `tracestate`.
+    /// `Grpc-Timeout`-like `X-Caravan-Timeout: 2s`, `Idempotency-Key`, `traceparent`, `tracestate`, `Authorization`.
     static func headers(_ request: Request) -> HTTPGatewayCaller.CallHeaders {
         func header(_ name: String) -> String? { HTTPField.Name(name).flatMap { request.headers[$0] } }
         return HTTPGatewayCaller.CallHeaders(
             timeout: header("x-caravan-timeout").flatMap(parseDuration),
             idempotencyKey: header("idempotency-key"),
             traceparent: header("traceparent"),
-            tracestate: header("tracestate"))
+            tracestate: header("tracestate"),
+            authorization: request.headers[.authorization])
     }
 
+    /// The answer as JSON; 401 says which scheme to use, 429 when to retry.
     static func respond(_ answer: HTTPGatewayCaller.Answer) -> Response {
         var response = Self.json(answer.status, answer.json)
         // The trace the call ran in, so that a client can find its log lines.
         if let traceID = answer.traceID { response.headers[Self.traceIDHeader] = traceID }
+        if answer.status == 401 { response.headers[.wwwAuthenticate] = "Bearer" }
+        if let milliseconds = answer.retryAfterMilliseconds {
+            // Retry-After counts whole seconds; round up so a client waiting it out is not refused again.
+            response.headers[.retryAfter] = String(max(1, (milliseconds + 999) / 1000))
+        }
         return response
     }
 

@@ -13,6 +13,8 @@ public struct HTTPGatewayCaller: Sendable {
         public var json: Data
         /// The trace the call ran in (absent when it never reached the router).
         public var traceID: String?
+        /// For 429: when to try again (from the trailer `retry-after-ms`).
+        public var retryAfterMilliseconds: Int? = nil
     }
 
     /// The JSON error body: `{code, message, details}`, as grpc-gateway writes it.
@@ -40,12 +42,21 @@ public struct HTTPGatewayCaller: Sendable {
         public var idempotencyKey: String?
         public var traceparent: String?
         public var tracestate: String?
+        /// The `Authorization` header, passed on as the `authorization` metadata.
+        public var authorization: String?
+        /// The client's address, for per-client limits when there is no token.
+        public var peer: String
 
-        public init(timeout: Duration? = nil, idempotencyKey: String? = nil, traceparent: String? = nil, tracestate: String? = nil) {
+        public init(
+            timeout: Duration? = nil, idempotencyKey: String? = nil, traceparent: String? = nil, tracestate: String? = nil,
+            authorization: String? = nil, peer: String = "http"
+        ) {
             self.timeout = timeout
             self.idempotencyKey = idempotencyKey
             self.traceparent = traceparent
             self.tracestate = tracestate
+            self.authorization = authorization
+            self.peer = peer
         }
     }
 
@@ -85,16 +96,19 @@ public struct HTTPGatewayCaller: Sendable {
         guard let route = self.router.route(forPath: schema.descriptor.path), case .unary(let handler) = route.handler else {
             return Self.error(RPCError(code: .unimplemented, message: "No unary route for \(schema.descriptor.path)."))
         }
+        var metadata = Metadata()
+        if let authorization = headers.authorization { metadata.addString(authorization, forKey: "authorization") }
         // A well-formed incoming `traceparent` is continued, otherwise a
         // trace starts here, so that the answer can name it.
         let incoming = headers.traceparent.map { TraceContext(traceparent: $0, tracestate: headers.tracestate ?? "") }
         let trace = incoming.flatMap { $0.isWellFormed ? $0 : nil } ?? TraceContext.newTrace()
         let context = ServerContext(
             descriptor: schema.descriptor,
+            metadata: metadata,
             deadline: ContinuousClock.now.advanced(by: headers.timeout ?? self.defaultTimeout),
             idempotencyKey: headers.idempotencyKey,
             trace: trace,
-            peer: "http"
+            peer: headers.peer
         )
         var answer: Answer
         switch await self.router.handleUnary(handler, request: request, context: context) {
@@ -114,7 +128,9 @@ public struct HTTPGatewayCaller: Sendable {
     static func error(_ error: RPCError) -> Answer {
         let body = ErrorBody(code: error.code.rawValue, message: error.message, details: [])
         let json = (try? JSONEncoder().encode(body)) ?? Data("{}".utf8)
-        return Answer(status: HTTPStatusMapping.httpStatus(for: error.code), json: json)
+        return Answer(
+            status: HTTPStatusMapping.httpStatus(for: error.code), json: json,
+            retryAfterMilliseconds: error.metadata.firstString("retry-after-ms").flatMap { Int($0) })
     }
 
     private static func encode<Message: ProtoMessage>(_ json: Data, _ type: Message.Type) throws -> [UInt8] {

@@ -52,6 +52,7 @@ struct GatewayCommand: AsyncParsableCommand {
     var logLevel: String?
 
     @OptionGroup var limits: ServerLimitOptions
+    @OptionGroup var security: GatewaySecurityOptions
 
     @OptionGroup var observability: ObservabilityOptions
 
@@ -105,6 +106,7 @@ struct GatewayCommand: AsyncParsableCommand {
         let levelText = value(self.logLevel, "LOG_LEVEL") ?? "info"
         guard let level = Logger.Level(rawValue: levelText) else { throw ValidationError("Unknown log level '\(levelText)'.") }
         settings.logLevel = level
+        try self.security.apply(to: &settings, environment: environment)
         return settings
     }
 

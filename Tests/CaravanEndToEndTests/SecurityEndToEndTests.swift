@@ -1,0 +1,287 @@
+import CaravanAuth
+import Foundation
+import Testing
+
+/// TLS, mutual TLS, bearer tokens, the service token and rate limits, with
+/// the real executables and certificates made by deploy/tls/make-dev-certs.sh.
+@Suite("Security end to end", .serialized)
+struct SecurityEndToEndTests {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+
+    // Exit codes of `caravan call`: 64 + the status code.
+    static let unauthenticated: Int32 = 64 + 16
+    static let permissionDenied: Int32 = 64 + 7
+    static let unavailable: Int32 = 64 + 14
+    static let resourceExhausted: Int32 = 64 + 8
+
+    /// A scratch directory with two independent sets of certificates
+    /// (`certs/`, and `other/` from another CA), the gateway's signing key
+    /// and the service token.
+    final class Fixture: Sendable {
+        let directory: String
+        init() async throws {
+            self.directory = FileManager.default.temporaryDirectory
+                .appendingPathComponent("caravan-security-e2e-\(UUID().uuidString)").path
+            try FileManager.default.createDirectory(atPath: self.directory, withIntermediateDirectories: true)
+            for set in ["certs", "other"] {
+                let result = try await runProgram(
+                    SecurityEndToEndTests.root.appendingPathComponent("deploy/tls/make-dev-certs.sh").path,
+                    [self.path(set), "2"])
+                try #require(result.status == 0, "make-dev-certs.sh: \(result.stderr)")
+            }
+            try self.write("auth.key", String(repeating: "k3y-", count: 12) + "\n")
+            try self.write("service.token", UUID().uuidString + "\n")
+        }
+
+        func path(_ name: String) -> String { self.directory + "/" + name }
+        func cert(_ name: String, set: String = "certs") -> String { self.path("\(set)/\(name)") }
+
+        func write(_ name: String, _ text: String) throws {
+            try text.write(toFile: self.path(name), atomically: true, encoding: .utf8)
+        }
+
+        /// Mints a token with `caravan token`; returns the path of a file holding it.
+        func token(_ name: String, scope: String, subject: String = "e2e") async throws -> String {
+            let minted = try await runCommand(
+                "caravan", ["token", "--key-file", self.path("auth.key"), "--subject", subject, "--scope", scope, "--ttl", "10m"])
+            try #require(minted.status == 0, "caravan token: \(minted.stderr)")
+            try self.write(name, minted.stdout)
+            return self.path(name)
+        }
+
+        deinit { try? FileManager.default.removeItem(atPath: self.directory) }
+    }
+
+    func startTrade(_ fixture: Fixture) async throws -> ServerProcess {
+        try await ServerProcess(
+            "caravan-trade",
+            [
+                "--port", "0", "--data-dir", fixture.path("trade-data"), "--log-level", "warning",
+                "--tls-cert", fixture.cert("trade.crt"), "--tls-key", fixture.cert("trade.key"),
+                "--tls-client-ca", fixture.cert("service-client-ca.crt"),
+                "--service-token-file", fixture.path("service.token"),
+            ])
+    }
+
+    func startGateway(_ fixture: Fixture, trade: ServerProcess) async throws -> ServerProcess {
+        try await ServerProcess(
+            "caravan-gateway",
+            [
+                "--port", "0", "--http-port", "0", "--log-level", "warning", "--trade", trade.address,
+                "--tls-cert", fixture.cert("gateway.crt"), "--tls-key", fixture.cert("gateway.key"),
+                "--backend-tls-ca", fixture.cert("ca.crt"),
+                "--backend-tls-cert", fixture.cert("gateway-client.crt"),
+                "--backend-tls-key", fixture.cert("gateway-client.key"),
+                "--service-token-file", fixture.path("service.token"),
+                "--auth-key-file", fixture.path("auth.key"),
+            ])
+    }
+
+    /// `caravan call` with the given TLS flags and token file.
+    func call(_ address: String, _ method: String, _ json: String, tls: [String], token: String? = nil) async throws
+        -> CommandResult
+    {
+        let tokenFlags = token.map { ["--token-file", $0] } ?? []
+        return try await runCommand(
+            "caravan", ["call", "--timeout", "10s"] + tls + tokenFlags + [address, "caravan.trade.v1.TradeService/" + method, json])
+    }
+
+    static func flow(_ category: String) -> String {
+        #"{"flow":{"year":2024,"month":3,"country":"KZ","direction":"DIRECTION_EXPORT","category":"\#(category)","valueUsd":1000,"source":"security e2e (synthetic)","synthetic":true}}"#
+    }
+
+    /// How many flows of `category` the trade service holds, read through the gateway.
+    func flowCount(_ category: String, gateway: String, tls: [String], token: String) async throws -> Int {
+        let listed = try await self.call(gateway, "ListFlows", #"{"filter":{"category":"\#(category)"}}"#, tls: tls, token: token)
+        try #require(listed.status == 0, "ListFlows: \(listed.stderr)")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(listed.stdout.utf8)) as? [String: Any])
+        return (object["flows"] as? [Any])?.count ?? 0
+    }
+
+    @Test("Through the gateway over TLS and mTLS: tokens decide, bypassing the gateway gets nothing")
+    func gatewayIsTheOnlyDoor() async throws {
+        let fixture = try await Fixture()
+        let trade = try await self.startTrade(fixture)
+        let gateway = try await self.startGateway(fixture, trade: trade)
+        let toGateway = ["--tls-ca", fixture.cert("ca.crt")]
+        let reader = try await fixture.token("reader", scope: "caravan.read")
+        let writer = try await fixture.token("writer", scope: "caravan.read caravan.write")
+
+        // Happy path: client → gateway over TLS, gateway → trade over mTLS with the service token.
+        var ready = false
+        let deadline = ContinuousClock.now.advanced(by: .seconds(30))
+        while !ready, ContinuousClock.now < deadline {
+            ready = try await self.call(gateway.address, "ListFlows", "{}", tls: toGateway, token: reader).status == 0
+            if !ready { try await Task.sleep(for: .milliseconds(200)) }
+        }
+        try #require(ready, "the gateway never reached trade over mTLS: \(gateway.log) \(trade.log)")
+        let written = try await self.call(gateway.address, "RecordFlow", Self.flow("sec-ok"), tls: toGateway, token: writer)
+        #expect(written.status == 0, "\(written.stderr)")
+        #expect(try await self.flowCount("sec-ok", gateway: gateway.address, tls: toGateway, token: reader) == 1)
+
+        // No token, an expired one, a tampered one: UNAUTHENTICATED; the wrong scope: PERMISSION_DENIED.
+        let issued = Int64(Date().timeIntervalSince1970) - 3600
+        let signer = try TokenSigner(keyFile: fixture.path("auth.key"))
+        try fixture.write("expired", signer.sign(TokenClaims(sub: "e2e", scope: "caravan.write", exp: issued + 60, iat: issued)))
+        let parts = try String(contentsOfFile: writer, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+            .split(separator: ".").map(String.init)
+        let claims = #"{"exp":9999999999,"scope":"caravan.read caravan.write","sub":"mallory"}"#
+        let forged = Data(claims.utf8).base64EncodedString().replacingOccurrences(of: "=", with: "")
+        try fixture.write("tampered", [parts[0], forged, parts[2]].joined(separator: "."))
+        let refusals: [(String?, Int32, String)] = [
+            (nil, Self.unauthenticated, "sec-none"),
+            (fixture.path("expired"), Self.unauthenticated, "sec-expired"),
+            (fixture.path("tampered"), Self.unauthenticated, "sec-tampered"),
+            (reader, Self.permissionDenied, "sec-scope"),
+        ]
+        for (token, code, category) in refusals {
+            let result = try await self.call(gateway.address, "RecordFlow", Self.flow(category), tls: toGateway, token: token)
+            #expect(result.status == code, "\(category): \(result.stderr)")
+            #expect(try await self.flowCount(category, gateway: gateway.address, tls: toGateway, token: reader) == 0, "\(category)")
+        }
+
+        // Straight to the service, around the gateway.
+        let toTrade = ["--tls-ca", fixture.cert("ca.crt")]
+        let attempts: [(String, [String], Int32)] = [
+            // A certificate from the right CA family but not the gateway's client CA.
+            ("sec-direct-cli", toTrade + ["--tls-cert", fixture.cert("cli.crt"), "--tls-key", fixture.cert("cli.key")], Self.unavailable),
+            // No client certificate at all.
+            ("sec-direct-nocert", toTrade, Self.unavailable),
+            // The gateway's certificate, but not the service token: the second wall.
+            (
+                "sec-direct-stolen-cert",
+                toTrade + ["--tls-cert", fixture.cert("gateway-client.crt"), "--tls-key", fixture.cert("gateway-client.key")],
+                Self.unauthenticated
+            ),
+            // A client certificate from another CA.
+            (
+                "sec-direct-other-ca",
+                toTrade + [
+                    "--tls-cert", fixture.cert("gateway-client.crt", set: "other"),
+                    "--tls-key", fixture.cert("gateway-client.key", set: "other"),
+                ],
+                Self.unavailable
+            ),
+            // Plaintext to a TLS server.
+            ("sec-direct-plaintext", [], Self.unavailable),
+        ]
+        for (category, flags, code) in attempts {
+            let result = try await self.call(trade.address, "RecordFlow", Self.flow(category), tls: flags, token: writer)
+            #expect(result.status == code, "\(category): \(result.stderr)")
+            #expect(try await self.flowCount(category, gateway: gateway.address, tls: toGateway, token: reader) == 0, "\(category)")
+        }
+
+        // A server certificate from another CA: the client refuses the gateway.
+        let spoofed = try await self.call(
+            gateway.address, "ListFlows", "{}", tls: ["--tls-ca", fixture.cert("ca.crt", set: "other")], token: reader)
+        #expect(spoofed.status == Self.unavailable, "\(spoofed.stderr)")
+        #expect(spoofed.stderr.lowercased().contains("certificate"), "\(spoofed.stderr)")
+
+        // Probes: health needs the client CA's certificate but no service token.
+        let probe = try await runCommand(
+            "caravan",
+            [
+                "health", "--tls-ca", fixture.cert("ca.crt"), "--tls-cert", fixture.cert("probe.crt"),
+                "--tls-key", fixture.cert("probe.key"), trade.address,
+            ])
+        #expect(probe.status == 0 && probe.stdout.contains("SERVING"), "\(probe.stderr)")
+        // The gateway's health needs no token either.
+        let gatewayHealth = try await runCommand("caravan", ["health"] + toGateway + [gateway.address])
+        #expect(gatewayHealth.status == 0, "\(gatewayHealth.stderr)")
+
+        // HTTP: 401 without a token (saying Bearer), 403 with the wrong scope, 200 with the right one.
+        let http = try #require(Self.httpBase(gateway.log))
+        let path = "\(http)/v1/caravan.trade.v1.TradeService/RecordFlow"
+        let anonymous = try await curlWithHeaders(["-X", "POST", "-d", Self.flow("sec-http"), path])
+        #expect(anonymous.status == 401)
+        #expect(anonymous.headers.lowercased().contains("www-authenticate: bearer"))
+        let readerToken = try String(contentsOfFile: reader, encoding: .utf8).trimmingCharacters(in: .newlines)
+        let denied = try await curlWithHeaders([
+            "-X", "POST", "-H", "Authorization: Bearer \(readerToken)", "-d", Self.flow("sec-http"), path,
+        ])
+        #expect(denied.status == 403)
+        #expect(try await self.flowCount("sec-http", gateway: gateway.address, tls: toGateway, token: reader) == 0)
+        let writerToken = try String(contentsOfFile: writer, encoding: .utf8).trimmingCharacters(in: .newlines)
+        let allowed = try await curlWithHeaders([
+            "-X", "POST", "-H", "Authorization: Bearer \(writerToken)", "-d", Self.flow("sec-http"), path,
+        ])
+        #expect(allowed.status == 200, "\(allowed.body)")
+
+        // Secrets stay out of the logs.
+        for log in [gateway.log, trade.log] {
+            #expect(!log.contains(parts[2]))
+            #expect(!log.contains(try String(contentsOfFile: fixture.path("service.token"), encoding: .utf8).trimmingCharacters(in: .newlines)))
+        }
+        _ = try await gateway.stop()
+        _ = try await trade.stop()
+    }
+
+    @Test("Rate limit per client: a burst of N passes, then RESOURCE_EXHAUSTED (RPC) and 429 with Retry-After (HTTP)")
+    func rateLimit() async throws {
+        let gateway = try await ServerProcess(
+            "caravan-gateway", ["--port", "0", "--http-port", "0", "--log-level", "warning", "--rate-limit", "0.2", "--rate-burst", "3"])
+        // Reflection is served by the gateway itself and counts as a read; without auth the caller is the address.
+        for call in 1...3 {
+            let listed = try await runCommand("caravan", ["list", gateway.address])
+            #expect(listed.status == 0, "call \(call): \(listed.stderr)")
+        }
+        let refused = try await runCommand("caravan", ["list", gateway.address])
+        #expect(refused.status == Self.resourceExhausted, "\(refused.stderr)")
+        #expect(refused.stderr.contains("retry in"), "\(refused.stderr)")
+        // Health is never limited.
+        #expect(try await runCommand("caravan", ["health", gateway.address]).status != Self.resourceExhausted)
+
+        let http = try #require(Self.httpBase(gateway.log))
+        var statuses: [Int] = []
+        var retryAfter: String?
+        for _ in 1...4 {
+            let answer = try await curlWithHeaders(["\(http)/v1/overview?year=2024"])
+            statuses.append(answer.status)
+            if answer.status == 429 {
+                retryAfter = answer.headers.split(separator: "\r\n").first { $0.lowercased().hasPrefix("retry-after:") }
+                    .map { String($0.dropFirst("retry-after:".count)).trimmingCharacters(in: .whitespaces) }
+            }
+        }
+        #expect(!statuses.prefix(3).contains(429), "\(statuses)")
+        #expect(statuses.last == 429, "\(statuses)")
+        // One call every 5 s: the next is 1 to 5 whole seconds away.
+        let seconds = try #require(retryAfter.flatMap { Int($0) })
+        #expect((1...5).contains(seconds))
+        _ = try await gateway.stop()
+    }
+
+    static func httpBase(_ log: String) -> String? {
+        guard let range = log.range(of: "caravan-gateway HTTP on ") else { return nil }
+        return "http://" + log[range.upperBound...].prefix { $0 != "\n" }
+    }
+}
+
+/// Runs a program (not one of the built products) to completion.
+private func runProgram(_ path: String, _ arguments: [String]) async throws -> CommandResult {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: path)
+    process.arguments = arguments
+    let out = Pipe()
+    let err = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    try process.run()
+    async let stdout = readToEnd(out)
+    async let stderr = readToEnd(err)
+    await waitForExit(process)
+    return CommandResult(
+        status: process.terminationStatus, stdout: String(decoding: await stdout, as: UTF8.self),
+        stderr: String(decoding: await stderr, as: UTF8.self))
+}
+
+/// curl, returning the status, the response headers and the body.
+private func curlWithHeaders(_ arguments: [String]) async throws -> (status: Int, headers: String, body: String) {
+    let result = try await runProgram("/usr/bin/curl", ["-s", "-i", "--max-time", "10"] + arguments)
+    let text = result.stdout
+    guard let split = text.range(of: "\r\n\r\n") else { return (0, text, "") }
+    let headers = String(text[..<split.lowerBound])
+    let statusLine = headers.split(separator: "\r\n").first ?? ""
+    let status = statusLine.split(separator: " ").dropFirst().first.flatMap { Int($0) } ?? 0
+    return (status, headers, String(text[split.upperBound...]))
+}
