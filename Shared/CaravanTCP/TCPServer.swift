@@ -132,9 +132,17 @@ public final class TCPServer: Sendable {
             state.listener = listener.channel
             return state.shuttingDown
         }
-        self.setBound(.success(listener.channel.localAddress!))
+        // A shutdown that raced the bind may have closed the channel already,
+        // and a closed channel has no local address.
+        guard let address = listener.channel.localAddress else {
+            self.setBound(.failure(ChannelError.ioOnClosedChannel))
+            listener.channel.close(promise: nil)
+            if alreadyShuttingDown { return }
+            throw ChannelError.ioOnClosedChannel
+        }
+        self.setBound(.success(address))
         if alreadyShuttingDown { listener.channel.close(promise: nil) }
-        self.logger.info("Listening", metadata: ["address": "\(listener.channel.localAddress!)"])
+        self.logger.info("Listening", metadata: ["address": "\(address)"])
 
         try await withThrowingDiscardingTaskGroup { group in
             try await listener.executeThenClose { inbound in

