@@ -271,6 +271,10 @@ private final class Run: Sendable {
         self.measureFrom = self.start.advanced(by: plan.warmup)
     }
 
+    /// The open loop's shortest sleep: above 1 / tick calls per second, calls
+    /// start in batches (wrk2's timers have a 1 ms resolution).
+    static let schedulerTick = Duration.microseconds(200)
+
     /// Claims the next call number, or nil when the run is over.
     func nextCall() -> Int? {
         if self.stop.load(ordering: .relaxed) { return nil }
@@ -309,28 +313,40 @@ private final class Run: Sendable {
         let inFlight = ManagedAtomic<Int>(0)
         let executors = self.transport.readyEventLoops.map { EventLoopExecutor(eventLoop: $0) }
         let tallies = SharedTally.shards(executors.count, steps: self.plan.steps.count)
-        await withDiscardingTaskGroup { calls in
-            while let number = self.nextCall() {
-                let intended = self.start.advanced(by: .seconds(schedule.intendedOffset(ofCall: number)))
-                if intended > .now { try? await Task.sleep(until: intended, clock: .continuous) }
-                if self.stop.load(ordering: .relaxed) { break }
-                if inFlight.load(ordering: .relaxed) >= self.plan.concurrency {
-                    // Saturated: the call is counted as failed, not silently skipped
-                    // (as the step it would have been, so the mix stays exact).
-                    let outcome = CallOutcome(
-                        step: self.mix.prepare(number: number, worker: number % max(1, self.plan.concurrency)).step,
-                        code: StatusCode.resourceExhausted.rawValue,
-                        message: "load generator: more than \(self.plan.concurrency) calls in flight")
-                    tallies[0].update { self.count(outcome, intendedStart: intended, into: &$0) }
-                    continue
-                }
-                inFlight.wrappingIncrement(ordering: .relaxed)
-                let executor = executors.isEmpty ? nil : executors[number % executors.count]
-                let tally = tallies[number % tallies.count]
-                calls.addTask(executorPreference: executor) {
-                    let outcome = await self.call(number: number, worker: number % max(1, self.plan.concurrency))
-                    tally.update { self.count(outcome, intendedStart: intended, into: &$0) }
-                    inFlight.wrappingDecrement(ordering: .relaxed)
+        // The scheduler runs on the first connection's event loop: calls it
+        // starts there need no cross-thread wake-up.
+        await withTaskExecutorPreference(executors.first) {
+            await withDiscardingTaskGroup { calls in
+                var lastWake = ContinuousClock.now
+                while let number = self.nextCall() {
+                    let intended = self.start.advanced(by: .seconds(schedule.intendedOffset(ofCall: number)))
+                    if intended > .now {
+                        // A timer wake-up per call is the scheduler's main cost past a few
+                        // thousand calls/s, so it sleeps at least `Self.schedulerTick` and
+                        // then starts every call that has come due. A call started late
+                        // this way has the delay in its latency (measured from `intended`).
+                        try? await Task.sleep(until: max(intended, lastWake.advanced(by: Self.schedulerTick)), clock: .continuous)
+                        lastWake = .now
+                    }
+                    if self.stop.load(ordering: .relaxed) { break }
+                    if inFlight.load(ordering: .relaxed) >= self.plan.concurrency {
+                        // Saturated: the call is counted as failed, not silently skipped
+                        // (as the step it would have been, so the mix stays exact).
+                        let outcome = CallOutcome(
+                            step: self.mix.prepare(number: number, worker: number % max(1, self.plan.concurrency)).step,
+                            code: StatusCode.resourceExhausted.rawValue,
+                            message: "load generator: more than \(self.plan.concurrency) calls in flight")
+                        tallies[0].update { self.count(outcome, intendedStart: intended, into: &$0) }
+                        continue
+                    }
+                    inFlight.wrappingIncrement(ordering: .relaxed)
+                    let executor = executors.isEmpty ? nil : executors[number % executors.count]
+                    let tally = tallies[number % tallies.count]
+                    calls.addTask(executorPreference: executor) {
+                        let outcome = await self.call(number: number, worker: number % max(1, self.plan.concurrency))
+                        tally.update { self.count(outcome, intendedStart: intended, into: &$0) }
+                        inFlight.wrappingDecrement(ordering: .relaxed)
+                    }
                 }
             }
         }
