@@ -239,6 +239,32 @@ struct ScenarioRunTests {
         #expect(csv[5].hasPrefix("fail,"))
     }
 
+    @Test("A step's own timeout overrides the run's")
+    func stepTimeout() async throws {
+        let scenario = try LoadScenario(
+            json: Data(
+                #"""
+                {
+                  "name": "timeouts",
+                  "service": "caravan.echo.v1.Echo",
+                  "steps": [
+                    { "name": "impatient", "method": "Sleep", "data": { "millis": 2000 }, "timeout": "50ms" },
+                    { "name": "patient", "method": "Sleep", "data": { "millis": 20 } }
+                  ]
+                }
+                """#.utf8))
+        let report = try await withEchoServer { endpoint in
+            try await LoadGenerator.run(
+                LoadPlan(
+                    endpoint: endpoint, scenario: scenario, concurrency: 2, connections: 1, stop: .count(8),
+                    timeout: .seconds(30)))
+        }
+        let methods = try #require(report.methods)
+        // With the run's 30 s the 2 s sleeps would answer OK; the step's 50 ms cuts them off.
+        #expect(methods[0].statusCodes == ["DEADLINE_EXCEEDED": 4])
+        #expect(methods[1].statusCodes == ["OK": 4])
+    }
+
     @Test("A baseline without per-method sections still decodes, and a scenario compares method by method")
     func comparisonPerMethod() async throws {
         let report = try await self.run(calls: 200, concurrency: 2)

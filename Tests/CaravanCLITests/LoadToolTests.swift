@@ -134,6 +134,9 @@ struct LoadRunTests {
                             services: [EchoService()], configuration: ServerConfiguration(host: "127.0.0.1", port: port))
                         try await withThrowingTaskGroup(of: Void.self) { inner in
                             inner.addTask { try await server.run() }
+                            // Up for a second once it listens (on a loaded machine binding
+                            // can be slow; TCPServer.run crashes when stopped mid-start).
+                            _ = try await server.listeningAddress
                             try await Task.sleep(for: .seconds(1))
                             server.beginGracefulShutdown()
                             try await inner.waitForAll()

@@ -4,7 +4,7 @@
 # p99.9 (latency from each call's intended start: coordinated omission
 # corrected) and errors. The knee is where achieved falls behind intended or
 # p99 leaves the flat part of the curve; the script marks those rows and
-# stops two steps past the knee.
+# stops after two marked rows in a row.
 #
 # Usage: Tools/benchmarks/knee.sh SCENARIO ADDRESS [RATE ...]
 #   SCENARIO  a built-in scenario (trade, logistics, training, gateway) or a scenario file
@@ -37,7 +37,10 @@ for rate in "${rates[@]}"; do
     row="$("$caravan" load "$address" --scenario "$scenario" --rps "$rate" --duration "$duration" \
         --warmup "$warmup" --timeout 5s --format csv | sed -n 2p)"
     IFS=, read -r _ _ _ _ calls errors _ qps p50 _ _ _ p99 p999 _ _ <<<"$row"
-    [[ -n "$baseline_p99" ]] || baseline_p99="$p99"
+    # The flat part of the curve: the lowest p99 so far (the first rows may be noisy).
+    if [[ -z "$baseline_p99" ]] || awk -v a="$p99" -v b="$baseline_p99" 'BEGIN { exit !(a < b) }'; then
+        baseline_p99="$p99"
+    fi
     note=$(awk -v rate="$rate" -v qps="$qps" -v p99="$p99" -v base="$baseline_p99" -v errors="$errors" -v calls="$calls" 'BEGIN {
         n = ""
         if (qps < 0.95 * rate) n = n "achieved < intended; "
@@ -46,8 +49,11 @@ for rate in "${rates[@]}"; do
         print n }')
     awk -v rate="$rate" -v qps="$qps" -v p50="$p50" -v p99="$p99" -v p999="$p999" -v errors="$errors" -v note="$note" \
         'BEGIN { printf "| %d | %.0f | %.2f | %.2f | %.2f | %d | %s |\n", rate, qps, p50 / 1000, p99 / 1000, p999 / 1000, errors, (note == "" ? "" : "past the knee: " note) }'
+    # Two marked rows in a row end the scan (one may be a noisy moment on a shared machine).
     if [[ -n "$note" ]]; then
         past=$((past + 1))
         [[ $past -lt 2 ]] || break
+    else
+        past=0
     fi
 done

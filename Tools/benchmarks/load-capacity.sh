@@ -39,17 +39,17 @@ run() {
     # CSV: method,address,C,K,calls,errors,duration,qps,p50,p75,p90,p95,p99,p999,max,mean
     awk -F, -v label="$label" -v intended="$intended" -v usage="$usage" -v server=$((after - before)) -v ticks="$ticks" '{
         split(usage, u, " ")
-        printf "| %s | %s | %.0f | %.1f | %.1f | %d | %.0f%% | %.0f%% |\n", label, intended, $8, $9, $13, $6,
+        printf "| %s | %s | %.0f | %.0f | %.1f | %.1f | %d | %.0f%% | %.0f%% |\n", label, intended, $8, ($5 > 0 ? $8 * ($5 - $6) / $5 : 0), $9, $13, $6,
             (u[1] + u[2]) / u[3] * 100, server / ticks / u[3] * 100 }' <<<"$row"
 }
 
-echo "| load | intended calls/s | achieved calls/s | p50 µs | p99 µs | errors | load tool CPU | server CPU |"
-echo "|---|---|---|---|---|---|---|---|"
+echo "| load | intended calls/s | made calls/s | OK calls/s | p50 µs | p99 µs | errors | load tool CPU | server CPU |"
+echo "|---|---|---|---|---|---|---|---|---|"
 behind=0
 for rate in "${rates[@]}"; do
     line="$(run "open loop, Unary 64 B" "$rate" --call caravan.echo.v1.Echo/Unary --data "$payload" --rps "$rate" --warmup 1s)"
     echo "$line"
-    achieved=$(awk -F'|' '{ print $4 }' <<<"$line")
+    achieved=$(awk -F'|' '{ print $5 }' <<<"$line")  # OK calls/s
     if awk -v a="$achieved" -v r="$rate" 'BEGIN { exit !(a < 0.95 * r) }'; then
         behind=$((behind + 1))
         [[ $behind -lt 2 ]] || break
