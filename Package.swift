@@ -416,6 +416,7 @@ let package = Package(
             dependencies: [
                 "CaravanGateway", "CaravanGatewayHTTP", "CaravanCore", "CaravanGatewayAPI", "CaravanTradeAPI",
                 "CaravanLogisticsAPI", "CaravanTrainingAPI", "CaravanServiceKit",
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             path: "Tests/CaravanGatewayTests",
             swiftSettings: swiftSettings
