@@ -430,6 +430,7 @@ let package = Package(
             dependencies: [
                 "CaravanGateway", "CaravanGatewayHTTP", "CaravanCore", "CaravanGatewayAPI", "CaravanTradeAPI",
                 "CaravanLogisticsAPI", "CaravanTrainingAPI", "CaravanServiceKit", "CaravanAuth", "CaravanServer",
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             path: "Tests/CaravanGatewayTests",
             swiftSettings: swiftSettings

@@ -95,13 +95,13 @@ struct FakePool {
     let replicas: [Endpoint: FakeReplica]
     let pool: BackendPool
 
-    init(_ count: Int, configuration: BackendPoolConfiguration = .defaults) {
+    init(_ count: Int, configuration: BackendPoolConfiguration = .defaults, metrics: PoolMetrics? = nil) {
         let endpoints = (0..<count).map { Endpoint(host: "127.0.0.1", port: 7001 + 10 * $0) }
         let replicas = Dictionary(uniqueKeysWithValues: endpoints.map { ($0, FakeReplica($0)) })
         self.replicas = replicas
         self.pool = BackendPool(
             name: "trade", healthService: "caravan.trade.v1.TradeService", addresses: endpoints,
-            configuration: configuration
+            configuration: configuration, metrics: metrics
         ) { replicas[$0]! }
     }
 

@@ -4,6 +4,8 @@
 # table row per configuration (C = concurrency, K = connections).
 #
 # Usage: Tools/benchmarks/echo.sh [duration, default 10s] [rounds, default 3]
+# ECHO_BENCH_SERVER_ARGS adds server flags, e.g. "--metrics-port 0" to
+# measure with metrics on (docs/BENCHMARKS.md, "Observability overhead").
 # Each configuration runs `rounds` times against a fresh server; the table
 # shows the median round by throughput.
 set -euo pipefail
@@ -11,6 +13,7 @@ cd "$(dirname "$0")/../.."
 duration="${1:-10s}"
 rounds="${2:-3}"
 port="${ECHO_BENCH_PORT:-7190}"
+read -r -a server_args <<<"${ECHO_BENCH_SERVER_ARGS:-}"
 
 swift build -c release --product caravan >/dev/null
 bin="$(swift build -c release --show-bin-path)/caravan"
@@ -26,7 +29,7 @@ for config in "1 1" "64 1" "64 4"; do
     read -r concurrency connections <<<"$config"
     rows=()
     for _ in $(seq "$rounds"); do
-        "$bin" echo-server --port "$port" >/dev/null 2>&1 &
+        "$bin" echo-server --port "$port" "${server_args[@]}" >/dev/null 2>&1 &
         server_pid=$!
         until "$bin" health --timeout 500ms "127.0.0.1:$port" >/dev/null 2>&1; do sleep 0.1; done
         rows+=("$("$bin" load "127.0.0.1:$port" --call caravan.echo.v1.Echo/Unary \

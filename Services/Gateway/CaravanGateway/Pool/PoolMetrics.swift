@@ -49,7 +49,7 @@ public final class PoolMetrics: Sendable {
     func retryRefused() { self.budgetDrops.increment() }
 
     /// Records the pool's state now: a gauge pair per replica, ejections since the last sample.
-    func sample(_ pool: BackendPool, now: ContinuousClock.Instant = .now) {
+    public func sample(_ pool: BackendPool, now: ContinuousClock.Instant = .now) {
         let replicas = pool.replicas
         let ejectionTotal = pool.ejectionTotal
         self.retryTokens.record(pool.retryTokens)
