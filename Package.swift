@@ -318,6 +318,17 @@ let package = Package(
             path: "Tools/caravan",
             swiftSettings: swiftSettings
         ),
+        .executableTarget(
+            name: "caravan-gateway-bench",
+            dependencies: [
+                "CaravanGateway", "CaravanGatewayAPI", "CaravanTradeAPI", "CaravanLogisticsAPI", "CaravanTrainingAPI",
+                "CaravanCore", "CaravanTCP", "CaravanServiceKit",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+            ],
+            path: "Tools/GatewayBenchmark",
+            swiftSettings: swiftSettings
+        ),
 
         // MARK: Tests
         .executableTarget(

@@ -37,7 +37,8 @@ public enum IdempotencyLedger {
             throw RPCError.invalidArgument(field: "idempotency_key", "must be at most 256 bytes")
         }
         if let row = try Row.fetchOne(
-            db, sql: "SELECT method, request, response FROM idempotency_key WHERE key = ?", arguments: [key])
+            db.cachedStatement(sql: "SELECT method, request, response FROM idempotency_key WHERE key = ?"),
+            arguments: [key])
         {
             let storedMethod: String = row["method"]
             let storedRequest: Data = row["request"]

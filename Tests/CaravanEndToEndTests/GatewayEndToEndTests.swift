@@ -110,6 +110,8 @@ struct GatewayEndToEndTests {
             #expect(profile.trade?.outcome?.status == .ok && profile.logistics?.outcome?.status == .ok)
             #expect(profile.training?.outcome?.status == .ok && !profile.partial)
             #expect((profile.logistics?.cities ?? 0) > 0)
+            #expect((profile.logistics?.crossBorderLinks ?? 0) > 0)
+            #expect((profile.logistics?.railLinks ?? 0) > (profile.logistics?.crossBorderLinks ?? 0))
 
             // A bad request is the caller's error, not a partial answer.
             await #expect(throws: RPCError.self) {

@@ -1,5 +1,6 @@
 import CaravanCore
 import CaravanGateway
+import CaravanHealthAPI
 import CaravanServiceKit
 import Testing
 
@@ -67,10 +68,9 @@ struct BackendPoolTests {
         async let first = fake.call()
         async let second = fake.call()
         try await Task.sleep(for: .milliseconds(50))
-        let start = ContinuousClock.now
         let error = await #expect(throws: RPCError.self) { try await fake.call() }
         #expect(error?.code == .resourceExhausted)
-        #expect(start.duration(to: .now) < .milliseconds(100))
+        #expect(fake[0].calls == 2, "the third call must not reach the replica")
         _ = try await (first, second)
         #expect(try await fake.call() == "127.0.0.1:7001")
     }
@@ -83,5 +83,37 @@ struct BackendPoolTests {
         fake[0].set(.lose)
         await #expect(throws: RPCError.self) { try await fake.call(idempotencyKey: "k", deadline: .zero) }
         #expect(fake[0].calls + fake[1].calls == 1)
+    }
+
+    @Test("Health is watched: NOT_SERVING takes a replica out at once, SERVING brings it back, a watch that ends counts as down")
+    func watchesHealth() async throws {
+        let fake = FakePool(2, configuration: BackendPoolConfiguration(healthRewatchDelay: .milliseconds(20)))
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await fake.pool.run() }
+            func waitFor(_ healthy: [Bool]) async throws {
+                for _ in 0..<1_000 where fake.pool.replicas.map(\.healthy) != healthy {
+                    try await Task.sleep(for: .milliseconds(5))
+                }
+                #expect(fake.pool.replicas.map(\.healthy) == healthy)
+            }
+            try await waitFor([true, true])
+
+            fake[0].setHealth(.notServing)
+            try await waitFor([false, true])
+            for _ in 0..<6 { #expect(try await fake.call() == "127.0.0.1:7011") }
+            #expect(fake[0].calls == 0)
+
+            fake[0].setHealth(.serving)
+            try await waitFor([true, true])
+            for _ in 0..<6 { _ = try await fake.call() }
+            #expect(fake[0].calls == 3 && fake[1].calls == 9)
+
+            // A draining server ends its watches; the re-watch says NOT_SERVING.
+            fake[1].setHealth(.notServing)
+            fake[1].endHealthWatches()
+            try await waitFor([true, false])
+            fake.pool.shutDown()
+            try await group.waitForAll()
+        }
     }
 }

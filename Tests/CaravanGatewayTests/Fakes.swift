@@ -1,5 +1,6 @@
 import CaravanCore
 import CaravanGateway
+import CaravanHealthAPI
 import CaravanLogisticsAPI
 import CaravanServiceKit
 import CaravanTradeAPI
@@ -20,10 +21,32 @@ final class FakeReplica: ReplicaTransport {
 
     let endpoint: Endpoint
     private let state: Mutex<(behavior: Behavior, calls: Int)>
+    private let health = Mutex<(status: HealthCheckResponse.ServingStatus, watches: [RawMessageStream.Continuation])>(
+        (.serving, []))
+
+    private let closed = AsyncStream<Never>.makeStream()
 
     init(_ endpoint: Endpoint, _ behavior: Behavior = .answer) {
         self.endpoint = endpoint
         self.state = Mutex((behavior, 0))
+    }
+
+    /// Changes the status the replica's health watches report.
+    func setHealth(_ status: HealthCheckResponse.ServingStatus) {
+        let watches = self.health.withLock { health in
+            health.status = status
+            return health.watches
+        }
+        for watch in watches { watch.yield(try! HealthCheckResponse(status: status).serializedBytes()) }
+    }
+
+    /// Ends every open health watch, as a draining server does.
+    func endHealthWatches() {
+        let watches = self.health.withLock { health in
+            defer { health.watches = [] }
+            return health.watches
+        }
+        for watch in watches { watch.finish() }
     }
 
     var calls: Int { self.state.withLock { $0.calls } }
@@ -50,11 +73,21 @@ final class FakeReplica: ReplicaTransport {
         requests: @escaping @Sendable (RawMessageWriter) async throws -> Void,
         responses: (RawMessageStream) async throws -> Result
     ) async throws -> Result {
-        throw RPCError(code: .unimplemented, message: "fake")
+        guard descriptor == Health.Method.watch else { throw RPCError(code: .unimplemented, message: "fake") }
+        let (stream, continuation) = RawMessageStream.makeStream()
+        self.health.withLock { health in
+            health.watches.append(continuation)
+            continuation.yield(try! HealthCheckResponse(status: health.status).serializedBytes())
+        }
+        return try await responses(stream)
     }
 
-    func run() async {}
-    func close() {}
+    /// Like a real transport, runs until closed.
+    func run() async {
+        for await _ in self.closed.stream {}
+    }
+
+    func close() { self.closed.continuation.finish() }
 }
 
 /// A set of fake replicas and a pool over them.
@@ -145,9 +178,17 @@ struct FakeBackends: GatewayBackends {
         ])
     }
 
-    func listShipments(_ request: ListShipmentsRequest, options: CallOptions) async throws -> ListShipmentsResponse {
+    func listLinks(_ request: ListLinksRequest, options: CallOptions) async throws -> ListLinksResponse {
         try await self.behave(self.logistics, options)
-        return ListShipmentsResponse(shipments: request.status == .delivered ? [Shipment(id: "s1")] : [])
+        return ListLinksResponse(links: [
+            RailLink(id: "l1", fromCityId: "almaty", toCityId: "khorgos"),
+            RailLink(id: "l2", fromCityId: "khorgos", toCityId: "horgos", crossingCityId: "khorgos"),
+        ])
+    }
+
+    func countShipments(_ request: CountShipmentsRequest, options: CallOptions) async throws -> CountShipmentsResponse {
+        try await self.behave(self.logistics, options)
+        return CountShipmentsResponse(booked: 2, inTransit: 3, delivered: 1)
     }
 
     func trainingStatistics(_ request: StatisticsRequest, options: CallOptions) async throws -> StatisticsResponse {

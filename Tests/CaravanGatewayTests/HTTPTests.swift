@@ -31,7 +31,7 @@ struct HTTPTests {
         let caller = self.caller()
         let answer = await caller.call(
             Gateway.Method.countryProfile, message: CountryProfileRequest(country: "KZ", year: 2024),
-            headers: .init(timeout: .seconds(2)))
+            headers: .init(timeout: .seconds(10)))
         #expect(answer.status == 200)
         let profile = try JSONDecoder().decode(CountryProfileResponse.self, from: answer.json)
         #expect(profile.trade?.outcome?.status == .ok && profile.country == "KZ")

@@ -81,7 +81,7 @@ struct PoolMembershipTests {
         let pool = BackendPool(
             name: "trade", healthService: "caravan.trade.v1.TradeService",
             addresses: [Endpoint(host: "trade.caravan.svc", port: 7001)],
-            configuration: BackendPoolConfiguration(healthCheckInterval: .seconds(60), resolveInterval: .milliseconds(50)),
+            configuration: BackendPoolConfiguration(resolveInterval: .milliseconds(50)),
             resolve: { _ in answers.next() }
         ) { FakeReplica($0) }
         #expect(pool.replicas.isEmpty, "a name serves only once resolved")

@@ -264,6 +264,25 @@ struct LogisticsServiceTests {
         #expect(next.shipments.map(\.id) == [booked[5]])
     }
 
+    @Test("Shipments counted by status, in all and by country")
+    func counts() async throws {
+        let service = try TestService()
+        #expect(try await service.client.countShipments(CountShipmentsRequest()) == CountShipmentsResponse())
+        let toAlmaty = try await service.book("xian", "almaty")
+        let toDuisburg = try await service.book("xian", "duisburg")
+        _ = try await service.book("xian", "tashkent")
+        _ = try await service.record(toAlmaty.id, .departed)
+        _ = try await service.record(toDuisburg.id, .cancelled)
+        #expect(
+            try await service.client.countShipments(CountShipmentsRequest())
+                == CountShipmentsResponse(booked: 1, inTransit: 1, delivered: 0, cancelled: 1))
+        #expect(
+            try await service.client.countShipments(CountShipmentsRequest(country: "kz"))
+                == CountShipmentsResponse(inTransit: 1))
+        let bad = await rpcError { try await service.client.countShipments(CountShipmentsRequest(country: "K")) }
+        #expect(bad?.code == .invalidArgument)
+    }
+
     @Test("Status events: legal transitions only; refused ones store nothing")
     func lifecycle() async throws {
         let service = try TestService()
@@ -342,6 +361,28 @@ struct LogisticsServiceTests {
         #expect(!active.contains { $0.id == added.id })
         let missing = await rpcError { try await service.client.retireLink(RetireLinkRequest(id: "lnk-999999")) }
         #expect(missing?.code == .notFound)
+    }
+
+    @Test("Links by country: an end in it or its crossing; other links left out; bad codes refused")
+    func linksByCountry() async throws {
+        let service = try TestService()
+        let all = try await service.client.listLinks(ListLinksRequest(pageSize: 1_000)).links
+        var cityCountry: [String: String] = [:]
+        var token = ""
+        repeat {
+            let page = try await service.client.listCities(ListCitiesRequest(pageSize: 1_000, pageToken: token))
+            for city in page.cities { cityCountry[city.id] = city.country }
+            token = page.nextPageToken
+        } while !token.isEmpty
+        let kazakh = try await service.client.listLinks(ListLinksRequest(pageSize: 1_000, country: "kz")).links
+        let expected = all.filter { link in
+            [link.fromCityId, link.toCityId, link.crossingCityId].contains { cityCountry[$0] == "KZ" }
+        }
+        #expect(!kazakh.isEmpty && kazakh.count < all.count)
+        #expect(kazakh.map(\.id) == expected.map(\.id))
+        #expect(kazakh.contains { !$0.crossingCityId.isEmpty })
+        let bad = await rpcError { try await service.client.listLinks(ListLinksRequest(country: "XX")) }
+        #expect(bad?.code == .invalidArgument)
     }
 
     @Test("A watcher gets the history, then events recorded by another client, and ends at delivery")

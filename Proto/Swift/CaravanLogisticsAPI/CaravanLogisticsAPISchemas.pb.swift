@@ -49,5 +49,7 @@ public enum CaravanLogisticsAPISchemas {
         WatchShipmentResponse.self,
         ListShipmentsRequest.self,
         ListShipmentsResponse.self,
+        CountShipmentsRequest.self,
+        CountShipmentsResponse.self,
     ]
 }

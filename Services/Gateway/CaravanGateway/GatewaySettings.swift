@@ -17,8 +17,12 @@ public struct GatewaySettings: Sendable {
     /// Tokens, rate limits and the service token (docs/SECURITY.md).
     public var security = GatewaySecurity()
 
+    /// The gateway's handlers only wait on other servers and never block,
+    /// so they run on the connection's event loop: no hand-off to Swift's
+    /// global executor and back per call (overviews/s at C=64 +17–70 % in
+    /// A/B runs; see docs/BENCHMARKS.md).
     public init(
-        server: ServerConfiguration = ServerConfiguration(host: "127.0.0.1", port: 7000),
+        server: ServerConfiguration = ServerConfiguration(host: "127.0.0.1", port: 7000, handlerExecution: .eventLoop),
         backends: [Backend: [Endpoint]] = [:],
         pool: BackendPoolConfiguration = .defaults,
         client: ClientConfiguration = GatewaySettings.defaultClient,
@@ -35,10 +39,12 @@ public struct GatewaySettings: Sendable {
 
     /// Reconnects quickly (a restarted backend is back in about a second)
     /// and waits briefly for a connection, since another replica may answer.
+    /// Pings after 5 s of silence: a replica behind a cut link shows as
+    /// unhealthy (its health watch ends) within about 8 s, not 40.
     public static var defaultClient: ClientConfiguration {
         ClientConfiguration(
             connectionsPerEndpoint: 2, connectTimeout: .seconds(1), initialBackoff: .milliseconds(50),
-            maxBackoff: .seconds(1))
+            maxBackoff: .seconds(1), keepaliveInterval: .seconds(5), keepaliveTimeout: .seconds(3))
     }
 
     /// Parses a backends file: one `service = host:port[, host:port…]` per

@@ -69,6 +69,7 @@ enum DashboardPage {
             `Published: ${num(p.chineseCities)} Chinese cities, more than ${num(p.europeanDestinations)} European destinations, ` +
             `more than ${num(p.asianCities)} cities in ${num(p.asianCountries)} Asian countries, ${num(p.cargoCategories)} cargo categories. ` +
             `Held: ${num(l.cities)} cities (synthetic: ${num(l.syntheticCities)}), ${num(l.borderCrossings)} border crossings, ` +
+            `${num(l.railLinks)} active rail links, ` +
             `${num(l.shipmentsUnderWay)} shipments under way.`;
           const h = o.hub || {};
           document.getElementById("hub").textContent = outcome(h) ? "Hub: " + outcome(h) :

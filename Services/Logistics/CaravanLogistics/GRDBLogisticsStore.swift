@@ -21,7 +21,7 @@ public struct GRDBLogisticsStore: LogisticsStore {
 
     public func networkVersion() async throws -> Int64 {
         try await self.database.read { db in
-            try Int64.fetchOne(db, sql: "SELECT version FROM network_meta WHERE id = 1") ?? 0
+            try Int64.fetchOne(db.cachedStatement(sql: "SELECT version FROM network_meta WHERE id = 1")) ?? 0
         }
     }
 
@@ -29,7 +29,7 @@ public struct GRDBLogisticsStore: LogisticsStore {
         try await self.database.write { db in
             let response = try IdempotencyLedger.once(db, write)
             {
-                let seq = (try Int64.fetchOne(db, sql: "SELECT MAX(seq) FROM rail_link") ?? 0) + 1
+                let seq = (try Int64.fetchOne(db.cachedStatement(sql: "SELECT MAX(seq) FROM rail_link")) ?? 0) + 1
                 var stored = link
                 stored.id = "lnk-\(seq)"
                 stored.active = true
@@ -45,7 +45,9 @@ public struct GRDBLogisticsStore: LogisticsStore {
         try await self.database.write { db in
             let response = try IdempotencyLedger.once(db, write)
             {
-                guard let row = try Row.fetchOne(db, sql: "SELECT * FROM rail_link WHERE id = ?", arguments: [id])
+                guard let row = try Row.fetchOne(
+                    db.cachedStatement(sql: "SELECT * FROM rail_link WHERE id = ?"),
+                    arguments: [id])
                 else {
                     throw RPCError(code: .notFound, message: "No rail link \"\(id)\".")
                 }
@@ -62,16 +64,18 @@ public struct GRDBLogisticsStore: LogisticsStore {
     }
 
     static func network(_ db: Database) throws -> NetworkData {
-        let version = try Int64.fetchOne(db, sql: "SELECT version FROM network_meta WHERE id = 1") ?? 0
-        let cities = try Row.fetchAll(db, sql: "SELECT * FROM city ORDER BY seq").map { row in
+        let version = try Int64.fetchOne(
+            db.cachedStatement(sql: "SELECT version FROM network_meta WHERE id = 1")) ?? 0
+        let cities = try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM city ORDER BY seq")).map { row in
             RailCity(
                 id: row["id"], name: row["name"], country: row["country"], region: Region(rawValue: row["region"]),
                 isBorderCrossing: row["is_border_crossing"], synthetic: row["synthetic"], note: row["note"])
         }
-        let links = try Row.fetchAll(db, sql: "SELECT * FROM rail_link ORDER BY seq").map { row in
+        let links = try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM rail_link ORDER BY seq")).map { row in
             StoredLink(seq: row["seq"], link: Self.link(row))
         }
-        let categories = try Row.fetchAll(db, sql: "SELECT * FROM cargo_category ORDER BY seq").map { row in
+        let categories = try Row.fetchAll(
+            db.cachedStatement(sql: "SELECT * FROM cargo_category ORDER BY seq")).map { row in
             CargoCategory(
                 id: row["id"], name: row["name"], highValue: row["high_value"], synthetic: row["synthetic"],
                 note: row["note"])
@@ -108,7 +112,7 @@ public struct GRDBLogisticsStore: LogisticsStore {
         try await self.database.write { db in
             try IdempotencyLedger.once(db, write) {
                 // The single writer makes MAX + 1 safe; ids never reuse a number.
-                let seq = (try Int64.fetchOne(db, sql: "SELECT MAX(seq) FROM shipment") ?? 0) + 1
+                let seq = (try Int64.fetchOne(db.cachedStatement(sql: "SELECT MAX(seq) FROM shipment")) ?? 0) + 1
                 var shipment = draft.shipment
                 shipment.id = Self.shipmentID(seq)
                 shipment.status = .booked
@@ -154,7 +158,8 @@ public struct GRDBLogisticsStore: LogisticsStore {
                 }
                 let last =
                     try Int64.fetchOne(
-                        db, sql: "SELECT MAX(sequence) FROM shipment_event WHERE shipment_seq = ?", arguments: [seq])
+                        db.cachedStatement(sql: "SELECT MAX(sequence) FROM shipment_event WHERE shipment_seq = ?"),
+                        arguments: [seq])
                     ?? 0
                 let (event, updated) = try ShipmentStateMachine.apply(draft, to: shipment, sequence: UInt64(last + 1))
                 try Self.insertEvent(event, shipmentSeq: seq, into: db)
@@ -182,7 +187,7 @@ public struct GRDBLogisticsStore: LogisticsStore {
             }
             sql += " ORDER BY seq LIMIT ?"
             _ = arguments.append(contentsOf: [limit + 1])
-            let rows = try Row.fetchAll(db, sql: sql, arguments: arguments)
+            let rows = try Row.fetchAll(db.cachedStatement(sql: sql), arguments: arguments)
             var shipments: [Shipment] = []
             var lastSeq: Int64 = 0
             for row in rows.prefix(limit) {
@@ -193,13 +198,31 @@ public struct GRDBLogisticsStore: LogisticsStore {
         }
     }
 
+    public func countShipments(country: String) async throws -> [ShipmentStatus: UInt64] {
+        try await self.database.read { db in
+            var sql = "SELECT status, COUNT(*) FROM shipment"
+            var arguments: StatementArguments = []
+            if !country.isEmpty {
+                sql += " WHERE origin_country = ? OR destination_country = ?"
+                arguments = [country, country]
+            }
+            var counts: [ShipmentStatus: UInt64] = [:]
+            for row in try Row.fetchAll(db.cachedStatement(sql: sql + " GROUP BY status"), arguments: arguments) {
+                counts[ShipmentStatus(rawValue: row[0]), default: 0] += UInt64(row[1] as Int64)
+            }
+            return counts
+        }
+    }
+
     static func shipmentID(_ seq: Int64) -> String {
         let digits = String(seq)
         return "shp-" + String(repeating: "0", count: max(0, 8 - digits.count)) + digits
     }
 
     private static func fetchShipment(_ db: Database, id: String) throws -> (Int64, Shipment)? {
-        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM shipment WHERE id = ?", arguments: [id]) else {
+        guard let row = try Row.fetchOne(
+            db.cachedStatement(sql: "SELECT * FROM shipment WHERE id = ?"),
+            arguments: [id]) else {
             return nil
         }
         return (row["seq"], try Self.shipment(row))
@@ -217,7 +240,8 @@ public struct GRDBLogisticsStore: LogisticsStore {
 
     private static func events(_ db: Database, shipmentSeq: Int64, id: String) throws -> [ShipmentEvent] {
         try Row.fetchAll(
-            db, sql: "SELECT * FROM shipment_event WHERE shipment_seq = ? ORDER BY sequence", arguments: [shipmentSeq]
+            db.cachedStatement(sql: "SELECT * FROM shipment_event WHERE shipment_seq = ? ORDER BY sequence"),
+            arguments: [shipmentSeq]
         ).map { row in
             ShipmentEvent(
                 shipmentId: id, sequence: UInt64(row["sequence"] as Int64),

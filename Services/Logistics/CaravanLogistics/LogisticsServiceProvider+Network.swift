@@ -40,7 +40,8 @@ extension LogisticsServiceProvider {
     public func listLinks(request: ListLinksRequest, context: ServerContext) async throws -> ListLinksResponse {
         let snapshot = try await self.snapshot()
         if !request.cityId.isEmpty { _ = try snapshot.node(for: request.cityId, field: "city_id") }
-        let filter = "links|\(request.cityId)|\(request.includeRetired)"
+        let country = request.country.isEmpty ? nil : try CountryCode.validated(request.country, field: "country")
+        let filter = "links|\(request.cityId)|\(request.includeRetired)|\(country ?? "")"
         let after = try PageToken.decode(request.pageToken, filter: filter)?.lastKey ?? 0
         let limit = Self.pageSize(request.pageSize, defaultSize: 100, maxSize: 1_000)
         var response = ListLinksResponse()
@@ -51,6 +52,7 @@ extension LogisticsServiceProvider {
             guard request.cityId.isEmpty || link.fromCityId == request.cityId || link.toCityId == request.cityId else {
                 continue
             }
+            if let country, !snapshot.link(link, touches: country) { continue }
             if response.links.count == limit {
                 response.nextPageToken = PageToken(lastKey: lastSeq).encode(filter: filter)
                 break

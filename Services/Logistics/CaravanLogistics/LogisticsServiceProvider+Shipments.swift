@@ -135,4 +135,14 @@ extension LogisticsServiceProvider {
             shipments: page.shipments,
             nextPageToken: page.nextAfter.map { PageToken(lastKey: $0).encode(filter: filter) } ?? "")
     }
+
+    public func countShipments(request: CountShipmentsRequest, context: ServerContext) async throws
+        -> CountShipmentsResponse
+    {
+        let country = request.country.isEmpty ? "" : try CountryCode.validated(request.country, field: "country")
+        let counts = try await self.storage { try await self.store.countShipments(country: country) }
+        return CountShipmentsResponse(
+            booked: counts[.booked] ?? 0, inTransit: counts[.inTransit] ?? 0, delivered: counts[.delivered] ?? 0,
+            cancelled: counts[.cancelled] ?? 0)
+    }
 }

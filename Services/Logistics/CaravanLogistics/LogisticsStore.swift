@@ -63,4 +63,8 @@ public protocol LogisticsStore: Sendable {
     /// Shipments after storage key `after`, oldest first, filtered by status
     /// (unspecified: all) and by origin or destination country ("" all).
     func listShipments(status: ShipmentStatus, country: String, after: Int64?, limit: Int) async throws -> ShipmentPage
+
+    /// How many shipments are in each status, with origin or destination
+    /// in `country` ("" all).
+    func countShipments(country: String) async throws -> [ShipmentStatus: UInt64]
 }

@@ -64,6 +64,11 @@ public final class NetworkSnapshot: Sendable {
 
     public func city(_ id: String) -> RailCity? { self.cityIndex[id].map { self.cities[Int($0)] } }
 
+    /// Whether `link` has an end in `country` or crosses the border at one of its crossings.
+    public func link(_ link: RailLink, touches country: String) -> Bool {
+        [link.fromCityId, link.toCityId, link.crossingCityId].contains { self.city($0)?.country == country }
+    }
+
     /// The node of a known city; INVALID_ARGUMENT naming `field` otherwise.
     public func node(for id: String, field: String) throws(RPCError) -> Int32 {
         guard !id.isEmpty else {

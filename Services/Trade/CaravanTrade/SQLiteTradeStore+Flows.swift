@@ -35,7 +35,9 @@ extension SQLiteTradeStore {
 
     public func flow(id: Int64) async throws -> TradeFlow? {
         try await self.database.read { db in
-            try Row.fetchOne(db, sql: "SELECT \(Self.flowColumns) FROM trade_flow WHERE id = ?", arguments: [id])
+            try Row.fetchOne(
+                db.cachedStatement(sql: "SELECT \(Self.flowColumns) FROM trade_flow WHERE id = ?"),
+                arguments: [id])
                 .map(Self.flow(from:))
         }
     }
@@ -75,7 +77,7 @@ extension SQLiteTradeStore {
         let sql = "SELECT \(Self.flowColumns) FROM trade_flow \(filter) ORDER BY year, month, id LIMIT ?"
         let bound = arguments
         return try await self.database.read { db in
-            try Array(Row.fetchCursor(db, sql: sql, arguments: bound).map(Self.flow(from:)))
+            try Array(Row.fetchCursor(db.cachedStatement(sql: sql), arguments: bound).map(Self.flow(from:)))
         }
     }
 
@@ -98,7 +100,7 @@ extension SQLiteTradeStore {
         // lookups (case-insensitive) and row copies were most of a
         // summary's CPU time.
         return try Array(
-            Row.fetchCursor(db, sql: sql, arguments: arguments).map { row in
+            Row.fetchCursor(db.cachedStatement(sql: sql), arguments: arguments).map { row in
                 FlowTotal(
                     country: row[0], direction: TradeDirection(rawValue: Int32(row[1] as Int)), category: row[2],
                     synthetic: row[3], valueUSD: row[4], flowCount: row[5])

@@ -72,7 +72,9 @@ public struct SQLiteTrainingStore: TrainingStore {
     }
 
     static func fetchProgram(_ db: Database, id: Int64) throws -> TrainingProgram? {
-        try Row.fetchOne(db, sql: "SELECT \(Self.programColumns) FROM program WHERE id = ?", arguments: [id]).map(Self.program)
+        try Row.fetchOne(
+            db.cachedStatement(sql: "SELECT \(Self.programColumns) FROM program WHERE id = ?"),
+            arguments: [id]).map(Self.program)
     }
 
     public func createProgram(_ program: TrainingProgram, write: IdempotentWrite) async throws -> CreateProgramResponse {
@@ -124,7 +126,8 @@ public struct SQLiteTrainingStore: TrainingStore {
             let filter = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
             arguments += [query.limit]
             return try Row.fetchAll(
-                db, sql: "SELECT \(Self.programColumns) FROM program \(filter) ORDER BY id LIMIT ?", arguments: arguments
+                db.cachedStatement(sql: "SELECT \(Self.programColumns) FROM program \(filter) ORDER BY id LIMIT ?"),
+                arguments: arguments
             ).map(Self.program)
         }
     }
@@ -142,7 +145,9 @@ public struct SQLiteTrainingStore: TrainingStore {
     }
 
     static func fetchTrainee(_ db: Database, id: Int64) throws -> Trainee? {
-        try Row.fetchOne(db, sql: "SELECT id, name, country, contact, synthetic FROM trainee WHERE id = ?", arguments: [id])
+        try Row.fetchOne(
+            db.cachedStatement(sql: "SELECT id, name, country, contact, synthetic FROM trainee WHERE id = ?"),
+            arguments: [id])
             .map(Self.trainee)
     }
 
@@ -192,14 +197,15 @@ public struct SQLiteTrainingStore: TrainingStore {
     /// places decided before it, plus one.
     static func waitlistPosition(_ db: Database, programID: Int64, enrolmentID: Int64) throws -> UInt32 {
         let count = try Int.fetchOne(
-            db,
-            sql: "SELECT COUNT(*) FROM enrolment WHERE program_id = ? AND status = ? AND id <= ?",
+            db.cachedStatement(sql: "SELECT COUNT(*) FROM enrolment WHERE program_id = ? AND status = ? AND id <= ?"),
             arguments: [programID, EnrolmentStatus.waitlisted.rawValue, enrolmentID]) ?? 0
         return UInt32(count)
     }
 
     static func fetchEnrolment(_ db: Database, id: Int64) throws -> Enrolment? {
-        guard let row = try Row.fetchOne(db, sql: "SELECT \(Self.enrolmentColumns) FROM enrolment WHERE id = ?", arguments: [id])
+        guard let row = try Row.fetchOne(
+            db.cachedStatement(sql: "SELECT \(Self.enrolmentColumns) FROM enrolment WHERE id = ?"),
+            arguments: [id])
         else { return nil }
         let status = EnrolmentStatus(rawValue: row["status"])
         let position = try status == .waitlisted
@@ -219,7 +225,7 @@ public struct SQLiteTrainingStore: TrainingStore {
 
     static func counts(_ db: Database, programID: Int64) throws -> ProgramCounts? {
         try Row.fetchOne(
-            db, sql: "SELECT capacity, end_date, enrolled, waitlisted, completed FROM program WHERE id = ?",
+            db.cachedStatement(sql: "SELECT capacity, end_date, enrolled, waitlisted, completed FROM program WHERE id = ?"),
             arguments: [programID]
         ).map {
             ProgramCounts(
@@ -238,13 +244,15 @@ public struct SQLiteTrainingStore: TrainingStore {
                 guard let program = try Self.counts(db, programID: programID) else {
                     throw TrainingID.notFound(kind: "program", field: "program_id", id: programText)
                 }
-                guard try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM trainee WHERE id = ?)", arguments: [traineeID]) == true
+                guard try Bool.fetchOne(
+                    db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM trainee WHERE id = ?)"),
+                    arguments: [traineeID]) == true
                 else {
                     throw TrainingID.notFound(kind: "trainee", field: "trainee_id", id: traineeText)
                 }
                 try EnrolmentRules.checkOpen(programID: programText, endDate: program.endDate, today: today)
                 if let existing = try Row.fetchOne(
-                    db, sql: "SELECT id, status FROM enrolment WHERE program_id = ? AND trainee_id = ?",
+                    db.cachedStatement(sql: "SELECT id, status FROM enrolment WHERE program_id = ? AND trainee_id = ?"),
                     arguments: [programID, traineeID])
                 {
                     let status = EnrolmentStatus(rawValue: existing["status"])
@@ -283,7 +291,8 @@ public struct SQLiteTrainingStore: TrainingStore {
             try IdempotencyLedger.once(db, write) {
                 let enrolmentText = TrainingID.format(TrainingID.enrolment, enrolmentID)
                 guard let row = try Row.fetchOne(
-                    db, sql: "SELECT program_id, status FROM enrolment WHERE id = ?", arguments: [enrolmentID])
+                    db.cachedStatement(sql: "SELECT program_id, status FROM enrolment WHERE id = ?"),
+                    arguments: [enrolmentID])
                 else {
                     throw TrainingID.notFound(kind: "enrolment", field: "enrolment_id", id: enrolmentText)
                 }
@@ -302,7 +311,7 @@ public struct SQLiteTrainingStore: TrainingStore {
                     if EnrolmentRules.promotes(
                         capacity: counts.capacity, seatsTaken: counts.seatsTaken, waitlisted: counts.waitlisted),
                         let first = try Int64.fetchOne(
-                            db, sql: "SELECT id FROM enrolment WHERE program_id = ? AND status = ? ORDER BY id LIMIT 1",
+                            db.cachedStatement(sql: "SELECT id FROM enrolment WHERE program_id = ? AND status = ? ORDER BY id LIMIT 1"),
                             arguments: [programID, EnrolmentStatus.waitlisted.rawValue])
                     {
                         try db.execute(
@@ -324,7 +333,8 @@ public struct SQLiteTrainingStore: TrainingStore {
             try IdempotencyLedger.once(db, write) {
                 let enrolmentText = TrainingID.format(TrainingID.enrolment, enrolmentID)
                 guard let row = try Row.fetchOne(
-                    db, sql: "SELECT program_id, status FROM enrolment WHERE id = ?", arguments: [enrolmentID])
+                    db.cachedStatement(sql: "SELECT program_id, status FROM enrolment WHERE id = ?"),
+                    arguments: [enrolmentID])
                 else {
                     throw TrainingID.notFound(kind: "enrolment", field: "enrolment_id", id: enrolmentText)
                 }
@@ -348,7 +358,9 @@ public struct SQLiteTrainingStore: TrainingStore {
         -> [Enrolment]?
     {
         try await self.read { db in
-            guard try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM program WHERE id = ?)", arguments: [programID]) == true
+            guard try Bool.fetchOne(
+                db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM program WHERE id = ?)"),
+                arguments: [programID]) == true
             else { return nil }
             var sql = "SELECT \(Self.enrolmentColumns) FROM enrolment WHERE program_id = ? AND id > ?"
             var arguments: StatementArguments = [programID, afterID ?? 0]
@@ -360,9 +372,9 @@ public struct SQLiteTrainingStore: TrainingStore {
             arguments += [limit]
             // Positions count up from those wait-listed before the page.
             var position = try Int.fetchOne(
-                db, sql: "SELECT COUNT(*) FROM enrolment WHERE program_id = ? AND status = ? AND id <= ?",
+                db.cachedStatement(sql: "SELECT COUNT(*) FROM enrolment WHERE program_id = ? AND status = ? AND id <= ?"),
                 arguments: [programID, EnrolmentStatus.waitlisted.rawValue, afterID ?? 0]) ?? 0
-            return try Row.fetchAll(db, sql: sql, arguments: arguments).map { row in
+            return try Row.fetchAll(db.cachedStatement(sql: sql), arguments: arguments).map { row in
                 guard EnrolmentStatus(rawValue: row["status"]) == .waitlisted else { return Self.enrolment(row) }
                 position += 1
                 return Self.enrolment(row, waitlistPosition: UInt32(position))
@@ -379,14 +391,12 @@ public struct SQLiteTrainingStore: TrainingStore {
             let arguments: StatementArguments = country.map { StatementArguments([$0]) } ?? StatementArguments()
             // field is COLLATE NOCASE, so "Rail logistics" and "rail
             // logistics" form one group, named by its first spelling.
-            return try Row.fetchAll(
-                db,
-                sql: """
+            return try Row.fetchAll(db.cachedStatement(sql: """
                     SELECT MIN(\(key)) AS key, COUNT(*) AS programs, SUM(capacity) AS seats,
                            SUM(enrolled) AS enrolled, SUM(waitlisted) AS waitlisted, SUM(completed) AS completed,
                            SUM(synthetic) AS synthetic_programs
                     FROM program \(filter) GROUP BY \(key) ORDER BY \(key)
-                    """,
+                    """),
                 arguments: arguments
             ).map { row in
                 TrainingStatisticsRow(
@@ -402,7 +412,8 @@ public struct SQLiteTrainingStore: TrainingStore {
         try await self.read { db in
             guard let trainee = try Self.fetchTrainee(db, id: traineeID) else { return nil }
             let rows = try Row.fetchAll(
-                db, sql: "SELECT id FROM enrolment WHERE trainee_id = ? ORDER BY id", arguments: [traineeID])
+                db.cachedStatement(sql: "SELECT id FROM enrolment WHERE trainee_id = ? ORDER BY id"),
+                arguments: [traineeID])
             var entries: [TraineeHistoryEntry] = []
             for row in rows {
                 guard let enrolment = try Self.fetchEnrolment(db, id: row["id"]),

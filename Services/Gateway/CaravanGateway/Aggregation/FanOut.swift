@@ -13,85 +13,86 @@ public struct FanOut: Sendable {
 
     /// Fetches each section of `plan`. `fetch` gets the options for its
     /// backend calls (their timeout ends at the section deadline); sections
-    /// whose backend is not configured are SKIPPED without a call.
+    /// whose backend is not configured are SKIPPED without a call. One timer
+    /// serves every section, since they share the deadline: when it fires,
+    /// the sections still out are TIMED_OUT and their fetches cancelled.
     public func run(
         _ plan: AggregatePlan,
         callerDeadline: ContinuousClock.Instant?,
         isConfigured: @Sendable (Backend) -> Bool,
         fetch: @escaping @Sendable (SectionName, CallOptions) async throws -> SectionPayload
     ) async -> FanOutResult {
+        let start = ContinuousClock.now
         let deadline = self.split.sectionDeadline(callerDeadline: callerDeadline)
-        return await withTaskGroup(of: (SectionName, SectionOutcome, SectionPayload?).self) { group in
+        var result = FanOutResult()
+        var pending = Set<SectionName>()
+        return await withTaskGroup(of: SectionEvent.self) { group in
             for section in plan.sections {
                 guard isConfigured(section.backend) else {
-                    group.addTask {
-                        var outcome = SectionOutcome(status: .skipped)
-                        outcome.message = "No \(section.backend.rawValue) backend is configured."
-                        return (section.name, outcome, nil)
-                    }
+                    var outcome = SectionOutcome(status: .skipped)
+                    outcome.message = "No \(section.backend.rawValue) backend is configured."
+                    result.outcomes[section.name] = outcome
                     continue
                 }
+                pending.insert(section.name)
                 group.addTask {
-                    let (outcome, payload) = await Self.runSection(section.name, deadline: deadline, fetch: fetch)
-                    return (section.name, outcome, payload)
+                    let options = CallOptions(timeout: ContinuousClock.now.duration(to: deadline))
+                    do {
+                        return .finished(section.name, .success(try await fetch(section.name, options)))
+                    } catch {
+                        return .finished(section.name, .failure(RPCError(converting: error)))
+                    }
                 }
             }
-            var result = FanOutResult()
-            for await (name, outcome, payload) in group {
-                result.outcomes[name] = outcome
-                if let payload { result.payloads[name] = payload }
+            if !pending.isEmpty {
+                group.addTask {
+                    try? await Task.sleep(until: deadline)
+                    return .deadline
+                }
             }
+            while !pending.isEmpty, let event = await group.next() {
+                let latency = UInt64(max(0, start.duration(to: .now).microseconds))
+                switch event {
+                case .finished(let name, let answer):
+                    pending.remove(name)
+                    let (outcome, payload) = Self.outcome(of: answer, latencyMicros: latency)
+                    result.outcomes[name] = outcome
+                    if let payload { result.payloads[name] = payload }
+                case .deadline:
+                    for name in pending {
+                        var outcome = SectionOutcome(status: .timedOut, latencyMicros: latency)
+                        outcome.rpcStatusCode = Int32(RPCError.Code.deadlineExceeded.rawValue)
+                        outcome.message = "The \(name.rawValue) section did not finish within the gateway's deadline."
+                        result.outcomes[name] = outcome
+                    }
+                    pending.removeAll()
+                }
+            }
+            // The timer, or fetches past the deadline: their backend calls
+            // carry the same deadline, so they end promptly even where
+            // cancellation is not seen.
+            group.cancelAll()
             return result
         }
     }
 
-    /// One section: its fetch raced against the section deadline.
-    static func runSection(
-        _ name: SectionName,
-        deadline: ContinuousClock.Instant,
-        fetch: @escaping @Sendable (SectionName, CallOptions) async throws -> SectionPayload
-    ) async -> (SectionOutcome, SectionPayload?) {
-        let start = ContinuousClock.now
-        let options = CallOptions(timeout: start.duration(to: deadline))
-        // nil: the deadline came first.
-        let first = await withTaskGroup(of: Result<SectionPayload, RPCError>?.self) { group in
-            group.addTask {
-                do {
-                    return .success(try await fetch(name, options))
-                } catch {
-                    return .failure(RPCError(converting: error))
-                }
-            }
-            group.addTask {
-                try? await Task.sleep(until: deadline)
-                return nil
-            }
-            let first = await group.next() ?? nil
-            // The backend calls carry the same deadline, so the fetch ends
-            // promptly even where cancellation is not seen.
-            group.cancelAll()
-            return first
-        }
-        var outcome = SectionOutcome()
-        outcome.latencyMicros = UInt64(max(0, start.duration(to: .now).microseconds))
-        switch first {
-        case .success(let payload)?:
+    private enum SectionEvent: Sendable {
+        case finished(SectionName, Result<SectionPayload, RPCError>)
+        case deadline
+    }
+
+    private static func outcome(
+        of answer: Result<SectionPayload, RPCError>, latencyMicros: UInt64
+    ) -> (SectionOutcome, SectionPayload?) {
+        var outcome = SectionOutcome(latencyMicros: latencyMicros)
+        switch answer {
+        case .success(let payload):
             outcome.status = .ok
             return (outcome, payload)
-        case .failure(let error)? where error.code != .deadlineExceeded:
-            outcome.status = .failed
+        case .failure(let error):
+            outcome.status = error.code == .deadlineExceeded ? .timedOut : .failed
             outcome.rpcStatusCode = Int32(error.code.rawValue)
             outcome.message = error.message
-            return (outcome, nil)
-        case .failure(let error)?:
-            outcome.status = .timedOut
-            outcome.rpcStatusCode = Int32(RPCError.Code.deadlineExceeded.rawValue)
-            outcome.message = error.message
-            return (outcome, nil)
-        case nil:
-            outcome.status = .timedOut
-            outcome.rpcStatusCode = Int32(RPCError.Code.deadlineExceeded.rawValue)
-            outcome.message = "The \(name.rawValue) section did not finish within the gateway's deadline."
             return (outcome, nil)
         }
     }

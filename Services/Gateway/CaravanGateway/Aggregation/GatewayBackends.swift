@@ -13,7 +13,8 @@ public protocol GatewayBackends: Sendable {
     func hubStats(_ request: HubStatsRequest, options: CallOptions) async throws -> HubStatsResponse
     func networkStats(_ request: NetworkStatsRequest, options: CallOptions) async throws -> NetworkStatsResponse
     func listCities(_ request: ListCitiesRequest, options: CallOptions) async throws -> ListCitiesResponse
-    func listShipments(_ request: ListShipmentsRequest, options: CallOptions) async throws -> ListShipmentsResponse
+    func listLinks(_ request: ListLinksRequest, options: CallOptions) async throws -> ListLinksResponse
+    func countShipments(_ request: CountShipmentsRequest, options: CallOptions) async throws -> CountShipmentsResponse
     func trainingStatistics(_ request: StatisticsRequest, options: CallOptions) async throws -> StatisticsResponse
 }
 
@@ -54,8 +55,12 @@ public struct ClientBackends: GatewayBackends {
         try await self.logistics.listCities(request, options: options)
     }
 
-    public func listShipments(_ request: ListShipmentsRequest, options: CallOptions) async throws -> ListShipmentsResponse {
-        try await self.logistics.listShipments(request, options: options)
+    public func listLinks(_ request: ListLinksRequest, options: CallOptions) async throws -> ListLinksResponse {
+        try await self.logistics.listLinks(request, options: options)
+    }
+
+    public func countShipments(_ request: CountShipmentsRequest, options: CallOptions) async throws -> CountShipmentsResponse {
+        try await self.logistics.countShipments(request, options: options)
     }
 
     public func trainingStatistics(_ request: StatisticsRequest, options: CallOptions) async throws -> StatisticsResponse {

@@ -6,15 +6,19 @@ import CaravanTrainingAPI
 
 /// Builds each section from its backend calls. `country` is nil for the
 /// partnership overview. A section's own calls run concurrently too.
-struct SectionFetchers: Sendable {
-    let backends: any GatewayBackends
+public struct SectionFetchers: Sendable {
+    public let backends: any GatewayBackends
     /// The hub the hub section reports on.
     var hub = "horgos"
     /// Pages of a count-by-listing call before giving up (a bound on work).
     var maxPages = 20
     var pageSize: UInt32 = 500
 
-    func fetch(_ section: SectionName, country: String?, year: UInt32, options: CallOptions) async throws -> SectionPayload {
+    public init(backends: any GatewayBackends) {
+        self.backends = backends
+    }
+
+    public func fetch(_ section: SectionName, country: String?, year: UInt32, options: CallOptions) async throws -> SectionPayload {
         switch section {
         case .trade: return .trade(try await self.trade(country: country, year: year, options: options))
         case .logistics: return .logistics(try await self.logistics(country: country, options: options))
@@ -56,20 +60,24 @@ struct SectionFetchers: Sendable {
     }
 
     func logistics(country: String?, options: CallOptions) async throws -> LogisticsSection {
-        async let booked = self.countShipments(.booked, country: country, options: options)
-        async let inTransit = self.countShipments(.inTransit, country: country, options: options)
-        async let delivered = self.countShipments(.delivered, country: country, options: options)
+        async let shipmentsCall = self.backends.countShipments(
+            CountShipmentsRequest(country: country ?? ""), options: options)
         var section = LogisticsSection()
         if let country {
+            async let linksCall = self.allLinks(country: country, options: options)
             let cities = try await self.allCities(country: country, options: options)
             section.cities = UInt32(cities.count)
             section.syntheticCities = UInt32(cities.filter(\.synthetic).count)
             section.borderCrossings = UInt32(cities.filter(\.isBorderCrossing).count)
+            let links = try await linksCall
+            section.railLinks = UInt32(links.count)
+            section.crossBorderLinks = UInt32(links.filter { !$0.crossingCityId.isEmpty }.count)
         } else {
             let stats = try await self.backends.networkStats(NetworkStatsRequest(), options: options)
             section.cities = stats.chineseCities + stats.europeanDestinations + stats.asianCities
             section.syntheticCities = stats.syntheticCities
             section.borderCrossings = stats.borderCrossings
+            section.railLinks = stats.activeLinks
             if let published = stats.published {
                 section.published = GatewayNetworkFigures(
                     chineseCities: published.chineseCities?.value ?? 0,
@@ -80,8 +88,9 @@ struct SectionFetchers: Sendable {
                     varieties: published.varieties?.value ?? 0)
             }
         }
-        section.shipmentsUnderWay = try await booked + inTransit
-        section.shipmentsDelivered = try await delivered
+        let shipments = try await shipmentsCall
+        section.shipmentsUnderWay = shipments.booked + shipments.inTransit
+        section.shipmentsDelivered = shipments.delivered
         return section
     }
 
@@ -145,22 +154,22 @@ struct SectionFetchers: Sendable {
         return cities
     }
 
-    private func countShipments(_ status: ShipmentStatus, country: String?, options: CallOptions) async throws -> UInt64 {
-        var count: UInt64 = 0
+    /// Active links with an end in `country` or crossing its border: the routes through it.
+    private func allLinks(country: String, options: CallOptions) async throws -> [RailLink] {
+        var links: [RailLink] = []
         var token = ""
         for _ in 0..<self.maxPages {
-            let page = try await self.backends.listShipments(
-                ListShipmentsRequest(status: status, country: country ?? "", pageSize: self.pageSize, pageToken: token),
-                options: options)
-            count += UInt64(page.shipments.count)
+            let page = try await self.backends.listLinks(
+                ListLinksRequest(pageSize: self.pageSize, pageToken: token, country: country), options: options)
+            links += page.links
             token = page.nextPageToken
             if token.isEmpty { break }
         }
-        return count
+        return links
     }
 
     /// 1 January of `year`, 00:00 UTC, in Unix seconds.
-    static func startOfYear(_ year: UInt32) -> Int64 {
+    public static func startOfYear(_ year: UInt32) -> Int64 {
         // Days from 1970-01-01 to 1 January of `year` (Gregorian).
         let y = Int64(year) - 1
         let days = 365 * (y - 1969) + (y / 4 - 1969 / 4) - (y / 100 - 1969 / 100) + (y / 400 - 1969 / 400)

@@ -232,26 +232,32 @@ public final class BackendPool: ClientTransport, Service, Sendable {
         }
     }
 
+    /// Watches the replica's health: the server pushes each change (a
+    /// draining replica says NOT_SERVING before it sends GOAWAY), so calls
+    /// stop going to it at once rather than at the next poll. A watch that
+    /// ends or cannot start (replica gone, draining, unreachable: the
+    /// transport's keepalive ends a silent one) marks it unhealthy until a
+    /// new watch says otherwise.
     private func healthLoop(_ endpoint: Endpoint, transport: any ReplicaTransport) async {
         let client = HealthClient(wrapping: RPCClient(transport: transport, retryPolicy: .none))
         var wasHealthy = true
-        while !Task.isCancelled {
-            let healthy: Bool
-            do {
-                let response = try await client.check(
-                    HealthCheckRequest(service: self.healthService),
-                    options: CallOptions(timeout: self.configuration.healthCheckTimeout))
-                healthy = response.status == .serving
-            } catch {
-                healthy = false
-            }
-            if Task.isCancelled { return }
+        func record(_ healthy: Bool) {
             self.state.withLock { $0.book.setHealthy(endpoint, healthy) }
             if healthy != wasHealthy {
                 self.logger.info(healthy ? "Replica healthy" : "Replica unhealthy", metadata: ["replica": "\(endpoint)"])
                 wasHealthy = healthy
             }
-            try? await Task.sleep(for: self.configuration.healthCheckInterval)
+        }
+        while !Task.isCancelled {
+            try? await client.watch(HealthCheckRequest(service: self.healthService)) { statuses in
+                for try await response in statuses {
+                    if Task.isCancelled { return }
+                    record(response.status == .serving)
+                }
+            }
+            if Task.isCancelled { return }
+            record(false)
+            try? await Task.sleep(for: self.configuration.healthRewatchDelay)
         }
     }
 

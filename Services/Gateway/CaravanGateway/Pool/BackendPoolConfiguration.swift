@@ -7,10 +7,8 @@ public struct BackendPoolConfiguration: Sendable {
     /// The first ejection's length; it doubles per repeat, up to `maxEjection`.
     public var baseEjection: Duration
     public var maxEjection: Duration
-    /// Between health checks of each replica.
-    public var healthCheckInterval: Duration
-    /// Time one health check may take.
-    public var healthCheckTimeout: Duration
+    /// Before watching a replica's health again after a watch ended.
+    public var healthRewatchDelay: Duration
     /// Between DNS resolutions of named addresses.
     public var resolveInterval: Duration
     /// Attempts per call in all (retries go to another replica).
@@ -23,8 +21,7 @@ public struct BackendPoolConfiguration: Sendable {
         ejectionThreshold: Int = 3,
         baseEjection: Duration = .seconds(1),
         maxEjection: Duration = .seconds(30),
-        healthCheckInterval: Duration = .seconds(1),
-        healthCheckTimeout: Duration = .milliseconds(800),
+        healthRewatchDelay: Duration = .milliseconds(500),
         resolveInterval: Duration = .seconds(10),
         maxAttempts: Int = 3,
         retryBudget: RetryBudget = RetryBudget()
@@ -33,8 +30,7 @@ public struct BackendPoolConfiguration: Sendable {
         self.ejectionThreshold = max(1, ejectionThreshold)
         self.baseEjection = baseEjection
         self.maxEjection = maxEjection
-        self.healthCheckInterval = healthCheckInterval
-        self.healthCheckTimeout = healthCheckTimeout
+        self.healthRewatchDelay = healthRewatchDelay
         self.resolveInterval = resolveInterval
         self.maxAttempts = max(1, maxAttempts)
         self.retryBudget = retryBudget

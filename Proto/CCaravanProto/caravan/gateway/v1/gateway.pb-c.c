@@ -1132,7 +1132,7 @@ const ProtobufCMessageDescriptor caravan__gateway__v1__gateway_network_figures__
   (ProtobufCMessageInit) caravan__gateway__v1__gateway_network_figures__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor caravan__gateway__v1__logistics_section__field_descriptors[7] =
+static const ProtobufCFieldDescriptor caravan__gateway__v1__logistics_section__field_descriptors[9] =
 {
   {
     "outcome",
@@ -1218,12 +1218,38 @@ static const ProtobufCFieldDescriptor caravan__gateway__v1__logistics_section__f
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "rail_links",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Caravan__Gateway__V1__LogisticsSection, rail_links),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "cross_border_links",
+    9,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Caravan__Gateway__V1__LogisticsSection, cross_border_links),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned caravan__gateway__v1__logistics_section__field_indices_by_name[] = {
   3,   /* field[3] = border_crossings */
   1,   /* field[1] = cities */
+  8,   /* field[8] = cross_border_links */
   0,   /* field[0] = outcome */
   6,   /* field[6] = published */
+  7,   /* field[7] = rail_links */
   5,   /* field[5] = shipments_delivered */
   4,   /* field[4] = shipments_under_way */
   2,   /* field[2] = synthetic_cities */
@@ -1231,7 +1257,7 @@ static const unsigned caravan__gateway__v1__logistics_section__field_indices_by_
 static const ProtobufCIntRange caravan__gateway__v1__logistics_section__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 7 }
+  { 0, 9 }
 };
 const ProtobufCMessageDescriptor caravan__gateway__v1__logistics_section__descriptor =
 {
@@ -1241,7 +1267,7 @@ const ProtobufCMessageDescriptor caravan__gateway__v1__logistics_section__descri
   "Caravan__Gateway__V1__LogisticsSection",
   "caravan.gateway.v1",
   sizeof(Caravan__Gateway__V1__LogisticsSection),
-  7,
+  9,
   caravan__gateway__v1__logistics_section__field_descriptors,
   caravan__gateway__v1__logistics_section__field_indices_by_name,
   1,  caravan__gateway__v1__logistics_section__number_ranges,

@@ -1582,6 +1582,96 @@ void   caravan__logistics__v1__list_shipments_response__free_unpacked
   assert(message->base.descriptor == &caravan__logistics__v1__list_shipments_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   caravan__logistics__v1__count_shipments_request__init
+                     (Caravan__Logistics__V1__CountShipmentsRequest         *message)
+{
+  static const Caravan__Logistics__V1__CountShipmentsRequest init_value = CARAVAN__LOGISTICS__V1__COUNT_SHIPMENTS_REQUEST__INIT;
+  *message = init_value;
+}
+size_t caravan__logistics__v1__count_shipments_request__get_packed_size
+                     (const Caravan__Logistics__V1__CountShipmentsRequest *message)
+{
+  assert(message->base.descriptor == &caravan__logistics__v1__count_shipments_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t caravan__logistics__v1__count_shipments_request__pack
+                     (const Caravan__Logistics__V1__CountShipmentsRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &caravan__logistics__v1__count_shipments_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t caravan__logistics__v1__count_shipments_request__pack_to_buffer
+                     (const Caravan__Logistics__V1__CountShipmentsRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &caravan__logistics__v1__count_shipments_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Caravan__Logistics__V1__CountShipmentsRequest *
+       caravan__logistics__v1__count_shipments_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Caravan__Logistics__V1__CountShipmentsRequest *)
+     protobuf_c_message_unpack (&caravan__logistics__v1__count_shipments_request__descriptor,
+                                allocator, len, data);
+}
+void   caravan__logistics__v1__count_shipments_request__free_unpacked
+                     (Caravan__Logistics__V1__CountShipmentsRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &caravan__logistics__v1__count_shipments_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   caravan__logistics__v1__count_shipments_response__init
+                     (Caravan__Logistics__V1__CountShipmentsResponse         *message)
+{
+  static const Caravan__Logistics__V1__CountShipmentsResponse init_value = CARAVAN__LOGISTICS__V1__COUNT_SHIPMENTS_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t caravan__logistics__v1__count_shipments_response__get_packed_size
+                     (const Caravan__Logistics__V1__CountShipmentsResponse *message)
+{
+  assert(message->base.descriptor == &caravan__logistics__v1__count_shipments_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t caravan__logistics__v1__count_shipments_response__pack
+                     (const Caravan__Logistics__V1__CountShipmentsResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &caravan__logistics__v1__count_shipments_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t caravan__logistics__v1__count_shipments_response__pack_to_buffer
+                     (const Caravan__Logistics__V1__CountShipmentsResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &caravan__logistics__v1__count_shipments_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Caravan__Logistics__V1__CountShipmentsResponse *
+       caravan__logistics__v1__count_shipments_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Caravan__Logistics__V1__CountShipmentsResponse *)
+     protobuf_c_message_unpack (&caravan__logistics__v1__count_shipments_response__descriptor,
+                                allocator, len, data);
+}
+void   caravan__logistics__v1__count_shipments_response__free_unpacked
+                     (Caravan__Logistics__V1__CountShipmentsResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &caravan__logistics__v1__count_shipments_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 static const ProtobufCFieldDescriptor caravan__logistics__v1__rail_city__field_descriptors[7] =
 {
   {
@@ -2804,7 +2894,7 @@ const ProtobufCMessageDescriptor caravan__logistics__v1__get_city_response__desc
   (ProtobufCMessageInit) caravan__logistics__v1__get_city_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor caravan__logistics__v1__list_links_request__field_descriptors[4] =
+static const ProtobufCFieldDescriptor caravan__logistics__v1__list_links_request__field_descriptors[5] =
 {
   {
     "city_id",
@@ -2854,9 +2944,22 @@ static const ProtobufCFieldDescriptor caravan__logistics__v1__list_links_request
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "country",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Caravan__Logistics__V1__ListLinksRequest, country),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned caravan__logistics__v1__list_links_request__field_indices_by_name[] = {
   0,   /* field[0] = city_id */
+  4,   /* field[4] = country */
   1,   /* field[1] = include_retired */
   2,   /* field[2] = page_size */
   3,   /* field[3] = page_token */
@@ -2864,7 +2967,7 @@ static const unsigned caravan__logistics__v1__list_links_request__field_indices_
 static const ProtobufCIntRange caravan__logistics__v1__list_links_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 4 }
+  { 0, 5 }
 };
 const ProtobufCMessageDescriptor caravan__logistics__v1__list_links_request__descriptor =
 {
@@ -2874,7 +2977,7 @@ const ProtobufCMessageDescriptor caravan__logistics__v1__list_links_request__des
   "Caravan__Logistics__V1__ListLinksRequest",
   "caravan.logistics.v1",
   sizeof(Caravan__Logistics__V1__ListLinksRequest),
-  4,
+  5,
   caravan__logistics__v1__list_links_request__field_descriptors,
   caravan__logistics__v1__list_links_request__field_indices_by_name,
   1,  caravan__logistics__v1__list_links_request__number_ranges,
@@ -4153,6 +4256,121 @@ const ProtobufCMessageDescriptor caravan__logistics__v1__list_shipments_response
   (ProtobufCMessageInit) caravan__logistics__v1__list_shipments_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
+static const ProtobufCFieldDescriptor caravan__logistics__v1__count_shipments_request__field_descriptors[1] =
+{
+  {
+    "country",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Caravan__Logistics__V1__CountShipmentsRequest, country),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned caravan__logistics__v1__count_shipments_request__field_indices_by_name[] = {
+  0,   /* field[0] = country */
+};
+static const ProtobufCIntRange caravan__logistics__v1__count_shipments_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor caravan__logistics__v1__count_shipments_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "caravan.logistics.v1.CountShipmentsRequest",
+  "CountShipmentsRequest",
+  "Caravan__Logistics__V1__CountShipmentsRequest",
+  "caravan.logistics.v1",
+  sizeof(Caravan__Logistics__V1__CountShipmentsRequest),
+  1,
+  caravan__logistics__v1__count_shipments_request__field_descriptors,
+  caravan__logistics__v1__count_shipments_request__field_indices_by_name,
+  1,  caravan__logistics__v1__count_shipments_request__number_ranges,
+  (ProtobufCMessageInit) caravan__logistics__v1__count_shipments_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor caravan__logistics__v1__count_shipments_response__field_descriptors[4] =
+{
+  {
+    "booked",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Caravan__Logistics__V1__CountShipmentsResponse, booked),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "in_transit",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Caravan__Logistics__V1__CountShipmentsResponse, in_transit),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "delivered",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Caravan__Logistics__V1__CountShipmentsResponse, delivered),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "cancelled",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Caravan__Logistics__V1__CountShipmentsResponse, cancelled),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned caravan__logistics__v1__count_shipments_response__field_indices_by_name[] = {
+  0,   /* field[0] = booked */
+  3,   /* field[3] = cancelled */
+  2,   /* field[2] = delivered */
+  1,   /* field[1] = in_transit */
+};
+static const ProtobufCIntRange caravan__logistics__v1__count_shipments_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 4 }
+};
+const ProtobufCMessageDescriptor caravan__logistics__v1__count_shipments_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "caravan.logistics.v1.CountShipmentsResponse",
+  "CountShipmentsResponse",
+  "Caravan__Logistics__V1__CountShipmentsResponse",
+  "caravan.logistics.v1",
+  sizeof(Caravan__Logistics__V1__CountShipmentsResponse),
+  4,
+  caravan__logistics__v1__count_shipments_response__field_descriptors,
+  caravan__logistics__v1__count_shipments_response__field_indices_by_name,
+  1,  caravan__logistics__v1__count_shipments_response__number_ranges,
+  (ProtobufCMessageInit) caravan__logistics__v1__count_shipments_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
 static const ProtobufCEnumValue caravan__logistics__v1__region__enum_values_by_number[5] =
 {
   { "REGION_UNSPECIFIED", "CARAVAN__LOGISTICS__V1__REGION__REGION_UNSPECIFIED", 0 },
@@ -4261,7 +4479,7 @@ const ProtobufCEnumDescriptor caravan__logistics__v1__shipment_event_kind__descr
   caravan__logistics__v1__shipment_event_kind__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
-static const ProtobufCMethodDescriptor caravan__logistics__v1__logistics_service__method_descriptors[13] =
+static const ProtobufCMethodDescriptor caravan__logistics__v1__logistics_service__method_descriptors[14] =
 {
   { "ListCities", &caravan__logistics__v1__list_cities_request__descriptor, &caravan__logistics__v1__list_cities_response__descriptor },
   { "GetCity", &caravan__logistics__v1__get_city_request__descriptor, &caravan__logistics__v1__get_city_response__descriptor },
@@ -4276,10 +4494,12 @@ static const ProtobufCMethodDescriptor caravan__logistics__v1__logistics_service
   { "RecordShipmentEvent", &caravan__logistics__v1__record_shipment_event_request__descriptor, &caravan__logistics__v1__record_shipment_event_response__descriptor },
   { "WatchShipment", &caravan__logistics__v1__watch_shipment_request__descriptor, &caravan__logistics__v1__watch_shipment_response__descriptor },
   { "ListShipments", &caravan__logistics__v1__list_shipments_request__descriptor, &caravan__logistics__v1__list_shipments_response__descriptor },
+  { "CountShipments", &caravan__logistics__v1__count_shipments_request__descriptor, &caravan__logistics__v1__count_shipments_response__descriptor },
 };
 const unsigned caravan__logistics__v1__logistics_service__method_indices_by_name[] = {
   3,        /* AddLink */
   8,        /* BookShipment */
+  13,        /* CountShipments */
   6,        /* FindRoute */
   1,        /* GetCity */
   7,        /* ListCargoCategories */
@@ -4299,7 +4519,7 @@ const ProtobufCServiceDescriptor caravan__logistics__v1__logistics_service__desc
   "LogisticsService",
   "Caravan__Logistics__V1__LogisticsService",
   "caravan.logistics.v1",
-  13,
+  14,
   caravan__logistics__v1__logistics_service__method_descriptors,
   caravan__logistics__v1__logistics_service__method_indices_by_name
 };
@@ -4406,6 +4626,14 @@ void caravan__logistics__v1__logistics_service__list_shipments(ProtobufCService 
 {
   assert(service->descriptor == &caravan__logistics__v1__logistics_service__descriptor);
   service->invoke(service, 12, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void caravan__logistics__v1__logistics_service__count_shipments(ProtobufCService *service,
+                                                                const Caravan__Logistics__V1__CountShipmentsRequest *input,
+                                                                Caravan__Logistics__V1__CountShipmentsResponse_Closure closure,
+                                                                void *closure_data)
+{
+  assert(service->descriptor == &caravan__logistics__v1__logistics_service__descriptor);
+  service->invoke(service, 13, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void caravan__logistics__v1__logistics_service__init (Caravan__Logistics__V1__LogisticsService_Service *service,
                                                       Caravan__Logistics__V1__LogisticsService_ServiceDestroy destroy)

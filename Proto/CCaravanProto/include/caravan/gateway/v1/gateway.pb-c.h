@@ -337,10 +337,19 @@ struct  Caravan__Gateway__V1__LogisticsSection
   uint64_t shipments_under_way;
   uint64_t shipments_delivered;
   Caravan__Gateway__V1__GatewayNetworkFigures *published;
+  /*
+   * The routes through the country: active rail links with an end in it or
+   * crossing its border (for the overview: every active link).
+   */
+  uint32_t rail_links;
+  /*
+   * Of those, the links that cross a border (country profiles only).
+   */
+  uint32_t cross_border_links;
 };
 #define CARAVAN__GATEWAY__V1__LOGISTICS_SECTION__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&caravan__gateway__v1__logistics_section__descriptor) \
-    , NULL, 0, 0, 0, 0, 0, NULL }
+    , NULL, 0, 0, 0, 0, 0, NULL, 0, 0 }
 
 
 typedef enum {

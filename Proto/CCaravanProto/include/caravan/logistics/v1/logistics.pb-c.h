@@ -50,6 +50,8 @@ typedef struct Caravan__Logistics__V1__WatchShipmentRequest Caravan__Logistics__
 typedef struct Caravan__Logistics__V1__WatchShipmentResponse Caravan__Logistics__V1__WatchShipmentResponse;
 typedef struct Caravan__Logistics__V1__ListShipmentsRequest Caravan__Logistics__V1__ListShipmentsRequest;
 typedef struct Caravan__Logistics__V1__ListShipmentsResponse Caravan__Logistics__V1__ListShipmentsResponse;
+typedef struct Caravan__Logistics__V1__CountShipmentsRequest Caravan__Logistics__V1__CountShipmentsRequest;
+typedef struct Caravan__Logistics__V1__CountShipmentsResponse Caravan__Logistics__V1__CountShipmentsResponse;
 
 
 /* --- enums --- */
@@ -449,10 +451,15 @@ struct  Caravan__Logistics__V1__ListLinksRequest
   protobuf_c_boolean include_retired;
   uint32_t page_size;
   char *page_token;
+  /*
+   * Only links with an end in this country (ISO 3166-1 alpha-2) or crossing
+   * the border at one of its crossings; "" for all. Combines with city_id.
+   */
+  char *country;
 };
 #define CARAVAN__LOGISTICS__V1__LIST_LINKS_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&caravan__logistics__v1__list_links_request__descriptor) \
-    , (char *)protobuf_c_empty_string, 0, 0, (char *)protobuf_c_empty_string }
+    , (char *)protobuf_c_empty_string, 0, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
 
 
 struct  Caravan__Logistics__V1__ListLinksResponse
@@ -777,6 +784,32 @@ struct  Caravan__Logistics__V1__ListShipmentsResponse
 #define CARAVAN__LOGISTICS__V1__LIST_SHIPMENTS_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&caravan__logistics__v1__list_shipments_response__descriptor) \
     , 0,NULL, (char *)protobuf_c_empty_string }
+
+
+struct  Caravan__Logistics__V1__CountShipmentsRequest
+{
+  ProtobufCMessage base;
+  /*
+   * ISO alpha-2 of origin or destination; "" for all.
+   */
+  char *country;
+};
+#define CARAVAN__LOGISTICS__V1__COUNT_SHIPMENTS_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&caravan__logistics__v1__count_shipments_request__descriptor) \
+    , (char *)protobuf_c_empty_string }
+
+
+struct  Caravan__Logistics__V1__CountShipmentsResponse
+{
+  ProtobufCMessage base;
+  uint64_t booked;
+  uint64_t in_transit;
+  uint64_t delivered;
+  uint64_t cancelled;
+};
+#define CARAVAN__LOGISTICS__V1__COUNT_SHIPMENTS_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&caravan__logistics__v1__count_shipments_response__descriptor) \
+    , 0, 0, 0, 0 }
 
 
 /* Caravan__Logistics__V1__RailCity methods */
@@ -1444,6 +1477,44 @@ Caravan__Logistics__V1__ListShipmentsResponse *
 void   caravan__logistics__v1__list_shipments_response__free_unpacked
                      (Caravan__Logistics__V1__ListShipmentsResponse *message,
                       ProtobufCAllocator *allocator);
+/* Caravan__Logistics__V1__CountShipmentsRequest methods */
+void   caravan__logistics__v1__count_shipments_request__init
+                     (Caravan__Logistics__V1__CountShipmentsRequest         *message);
+size_t caravan__logistics__v1__count_shipments_request__get_packed_size
+                     (const Caravan__Logistics__V1__CountShipmentsRequest   *message);
+size_t caravan__logistics__v1__count_shipments_request__pack
+                     (const Caravan__Logistics__V1__CountShipmentsRequest   *message,
+                      uint8_t             *out);
+size_t caravan__logistics__v1__count_shipments_request__pack_to_buffer
+                     (const Caravan__Logistics__V1__CountShipmentsRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Caravan__Logistics__V1__CountShipmentsRequest *
+       caravan__logistics__v1__count_shipments_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   caravan__logistics__v1__count_shipments_request__free_unpacked
+                     (Caravan__Logistics__V1__CountShipmentsRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Caravan__Logistics__V1__CountShipmentsResponse methods */
+void   caravan__logistics__v1__count_shipments_response__init
+                     (Caravan__Logistics__V1__CountShipmentsResponse         *message);
+size_t caravan__logistics__v1__count_shipments_response__get_packed_size
+                     (const Caravan__Logistics__V1__CountShipmentsResponse   *message);
+size_t caravan__logistics__v1__count_shipments_response__pack
+                     (const Caravan__Logistics__V1__CountShipmentsResponse   *message,
+                      uint8_t             *out);
+size_t caravan__logistics__v1__count_shipments_response__pack_to_buffer
+                     (const Caravan__Logistics__V1__CountShipmentsResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Caravan__Logistics__V1__CountShipmentsResponse *
+       caravan__logistics__v1__count_shipments_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   caravan__logistics__v1__count_shipments_response__free_unpacked
+                     (Caravan__Logistics__V1__CountShipmentsResponse *message,
+                      ProtobufCAllocator *allocator);
 /* --- per-message closures --- */
 
 typedef void (*Caravan__Logistics__V1__RailCity_Closure)
@@ -1551,6 +1622,12 @@ typedef void (*Caravan__Logistics__V1__ListShipmentsRequest_Closure)
 typedef void (*Caravan__Logistics__V1__ListShipmentsResponse_Closure)
                  (const Caravan__Logistics__V1__ListShipmentsResponse *message,
                   void *closure_data);
+typedef void (*Caravan__Logistics__V1__CountShipmentsRequest_Closure)
+                 (const Caravan__Logistics__V1__CountShipmentsRequest *message,
+                  void *closure_data);
+typedef void (*Caravan__Logistics__V1__CountShipmentsResponse_Closure)
+                 (const Caravan__Logistics__V1__CountShipmentsResponse *message,
+                  void *closure_data);
 
 /* --- services --- */
 
@@ -1610,6 +1687,10 @@ struct Caravan__Logistics__V1__LogisticsService_Service
                          const Caravan__Logistics__V1__ListShipmentsRequest *input,
                          Caravan__Logistics__V1__ListShipmentsResponse_Closure closure,
                          void *closure_data);
+  void (*count_shipments)(Caravan__Logistics__V1__LogisticsService_Service *service,
+                          const Caravan__Logistics__V1__CountShipmentsRequest *input,
+                          Caravan__Logistics__V1__CountShipmentsResponse_Closure closure,
+                          void *closure_data);
 };
 typedef void (*Caravan__Logistics__V1__LogisticsService_ServiceDestroy)(Caravan__Logistics__V1__LogisticsService_Service *);
 void caravan__logistics__v1__logistics_service__init (Caravan__Logistics__V1__LogisticsService_Service *service,
@@ -1630,7 +1711,8 @@ void caravan__logistics__v1__logistics_service__init (Caravan__Logistics__V1__Lo
       function_prefix__ ## track_shipment,\
       function_prefix__ ## record_shipment_event,\
       function_prefix__ ## watch_shipment,\
-      function_prefix__ ## list_shipments  }
+      function_prefix__ ## list_shipments,\
+      function_prefix__ ## count_shipments  }
 void caravan__logistics__v1__logistics_service__list_cities(ProtobufCService *service,
                                                             const Caravan__Logistics__V1__ListCitiesRequest *input,
                                                             Caravan__Logistics__V1__ListCitiesResponse_Closure closure,
@@ -1683,6 +1765,10 @@ void caravan__logistics__v1__logistics_service__list_shipments(ProtobufCService 
                                                                const Caravan__Logistics__V1__ListShipmentsRequest *input,
                                                                Caravan__Logistics__V1__ListShipmentsResponse_Closure closure,
                                                                void *closure_data);
+void caravan__logistics__v1__logistics_service__count_shipments(ProtobufCService *service,
+                                                                const Caravan__Logistics__V1__CountShipmentsRequest *input,
+                                                                Caravan__Logistics__V1__CountShipmentsResponse_Closure closure,
+                                                                void *closure_data);
 
 /* --- descriptors --- */
 
@@ -1724,6 +1810,8 @@ extern const ProtobufCMessageDescriptor caravan__logistics__v1__watch_shipment_r
 extern const ProtobufCMessageDescriptor caravan__logistics__v1__watch_shipment_response__descriptor;
 extern const ProtobufCMessageDescriptor caravan__logistics__v1__list_shipments_request__descriptor;
 extern const ProtobufCMessageDescriptor caravan__logistics__v1__list_shipments_response__descriptor;
+extern const ProtobufCMessageDescriptor caravan__logistics__v1__count_shipments_request__descriptor;
+extern const ProtobufCMessageDescriptor caravan__logistics__v1__count_shipments_response__descriptor;
 extern const ProtobufCServiceDescriptor caravan__logistics__v1__logistics_service__descriptor;
 
 PROTOBUF_C__END_DECLS
