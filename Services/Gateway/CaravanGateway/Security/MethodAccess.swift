@@ -32,7 +32,7 @@ public enum MethodAccess {
         ],
         "caravan.logistics.v1.LogisticsService": [
             "ListCities", "GetCity", "ListLinks", "NetworkStats", "FindRoute", "ListCargoCategories",
-            "TrackShipment", "WatchShipment", "ListShipments",
+            "TrackShipment", "WatchShipment", "ListShipments", "CountShipments",
         ],
         "caravan.training.v1.TrainingService": [
             "GetProgram", "ListPrograms", "GetTrainee", "ListEnrolments", "Statistics", "TraineeHistory",
