@@ -258,8 +258,9 @@ let package = Package(
         .target(
             name: "CaravanGatewayHTTP",
             dependencies: [
-                "CaravanGateway", "CaravanCore", "CaravanGatewayAPI", "CaravanServiceKit",
+                "CaravanGateway", "CaravanCore", "CaravanGatewayAPI", "CaravanServiceKit", "CaravanTCP",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -190,20 +190,25 @@ struct SecurityEndToEndTests {
         let gatewayHealth = try await runCommand("caravan", ["health"] + toGateway + [gateway.address])
         #expect(gatewayHealth.status == 0, "\(gatewayHealth.stderr)")
 
-        // HTTP: 401 without a token (saying Bearer), 403 with the wrong scope, 200 with the right one.
-        let http = try #require(Self.httpBase(gateway.log))
-        let path = "\(http)/v1/caravan.trade.v1.TradeService/RecordFlow"
-        let anonymous = try await curlWithHeaders(["-X", "POST", "-d", Self.flow("sec-http"), path])
+        // HTTPS (the RPC listener's certificate): 401 without a token (saying Bearer), 403 with the
+        // wrong scope, 200 with the right one; plain HTTP and a client trusting another CA get nothing.
+        let https = try #require(Self.httpBase(gateway.log, scheme: "https"))
+        let path = "\(https)/v1/caravan.trade.v1.TradeService/RecordFlow"
+        let trustOther = ["--cacert", fixture.cert("ca.crt", set: "other"), "-X", "POST", "-d", Self.flow("sec-http"), path]
+        #expect(try await curlWithHeaders(trustOther).status == 0)
+        #expect(try await curlWithHeaders([try #require(Self.httpBase(gateway.log, scheme: "http")) + "/healthz"]).status != 200)
+        let cacert = ["--cacert", fixture.cert("ca.crt")]
+        let anonymous = try await curlWithHeaders(cacert + ["-X", "POST", "-d", Self.flow("sec-http"), path])
         #expect(anonymous.status == 401)
         #expect(anonymous.headers.lowercased().contains("www-authenticate: bearer"))
         let readerToken = try String(contentsOfFile: reader, encoding: .utf8).trimmingCharacters(in: .newlines)
-        let denied = try await curlWithHeaders([
+        let denied = try await curlWithHeaders(cacert + [
             "-X", "POST", "-H", "Authorization: Bearer \(readerToken)", "-d", Self.flow("sec-http"), path,
         ])
         #expect(denied.status == 403)
         #expect(try await self.flowCount("sec-http", gateway: gateway.address, tls: toGateway, token: reader) == 0)
         let writerToken = try String(contentsOfFile: writer, encoding: .utf8).trimmingCharacters(in: .newlines)
-        let allowed = try await curlWithHeaders([
+        let allowed = try await curlWithHeaders(cacert + [
             "-X", "POST", "-H", "Authorization: Bearer \(writerToken)", "-d", Self.flow("sec-http"), path,
         ])
         #expect(allowed.status == 200, "\(allowed.body)")
@@ -251,9 +256,9 @@ struct SecurityEndToEndTests {
         _ = try await gateway.stop()
     }
 
-    static func httpBase(_ log: String) -> String? {
+    static func httpBase(_ log: String, scheme: String = "http") -> String? {
         guard let range = log.range(of: "caravan-gateway HTTP on ") else { return nil }
-        return "http://" + log[range.upperBound...].prefix { $0 != "\n" }
+        return "\(scheme)://" + log[range.upperBound...].prefix { $0 != "\n" }
     }
 }
 
