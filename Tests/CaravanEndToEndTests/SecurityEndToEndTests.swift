@@ -256,6 +256,33 @@ struct SecurityEndToEndTests {
         _ = try await gateway.stop()
     }
 
+    @Test("Security settings that cannot work are refused at start, naming the problem")
+    func badSettings() async throws {
+        let fixture = try await Fixture()
+        try fixture.write("short.key", "too short\n")
+        try fixture.write("empty.token", "\n")
+        let cases: [(String, [String], String)] = [
+            ("caravan-gateway", ["--rate-burst", "3"], "--rate-burst needs --rate-limit"),
+            ("caravan-gateway", ["--rate-limit", "0"], "--rate-limit takes calls per second above 0"),
+            ("caravan-gateway", ["--auth-key-file", fixture.path("short.key")], "at least 32"),
+            ("caravan-gateway", ["--tls-cert", fixture.cert("gateway.crt")], "--tls-cert and --tls-key go together"),
+            ("caravan-gateway", ["--backend-tls-cert", fixture.cert("gateway-client.crt")], "both its certificate file and its key file"),
+            ("caravan-trade", ["--tls-cert", fixture.path("missing.crt"), "--tls-key", fixture.cert("trade.key")], "Cannot load TLS"),
+            ("caravan-trade", ["--tls-cert", fixture.cert("trade.crt"), "--tls-key", fixture.cert("logistics.key")], "Cannot load TLS"),
+            ("caravan-trade", ["--tls-client-ca", fixture.cert("ca.crt")], "--tls-client-ca needs --tls-cert"),
+            ("caravan-trade", ["--service-token-file", fixture.path("empty.token")], "service token is empty"),
+            ("caravan", ["token", "--key-file", fixture.path("auth.key"), "--subject", "a", "--ttl", "-5m"], "--ttl"),
+            ("caravan", ["token", "--key-file", fixture.path("short.key"), "--subject", "a"], "at least 32"),
+        ]
+        for (executable, arguments, message) in cases {
+            let data = ["--port", "0", "--data-dir", fixture.path("data-\(UUID().uuidString)")]
+            let result = try await runCommand(
+                executable, executable == "caravan-trade" ? data + arguments : arguments, timeout: .seconds(30))
+            #expect(result.status != 0, "\(executable) \(arguments) started")
+            #expect(result.stderr.contains(message), "\(executable) \(arguments): \(result.stderr)")
+        }
+    }
+
     static func httpBase(_ log: String, scheme: String = "http") -> String? {
         guard let range = log.range(of: "caravan-gateway HTTP on ") else { return nil }
         return "\(scheme)://" + log[range.upperBound...].prefix { $0 != "\n" }
