@@ -279,8 +279,9 @@ let package = Package(
         .target(
             name: "CaravanGatewayHTTP",
             dependencies: [
-                "CaravanGateway", "CaravanCore", "CaravanGatewayAPI", "CaravanServiceKit", "CaravanObservability",
+                "CaravanGateway", "CaravanCore", "CaravanGatewayAPI", "CaravanServiceKit", "CaravanObservability", "CaravanTCP",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),

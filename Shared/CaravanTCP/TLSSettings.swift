@@ -9,6 +9,9 @@ import NIOTLS
 /// error then rather than on the first connection.
 public struct ServerTLS: Sendable {
     let context: NIOSSLContext
+    /// The same settings, for servers that build their own TLS handler
+    /// (the gateway's HTTP door).
+    public let configuration: TLSConfiguration
     /// Whether clients must present a certificate the client CA signed.
     public let requiresClientCertificate: Bool
 
@@ -28,6 +31,7 @@ public struct ServerTLS: Sendable {
         }
         configuration.minimumTLSVersion = .tlsv12
         self.context = try NIOSSLContext(configuration: configuration)
+        self.configuration = configuration
         self.requiresClientCertificate = clientCAFile != nil
     }
 

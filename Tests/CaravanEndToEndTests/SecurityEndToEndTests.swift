@@ -190,20 +190,25 @@ struct SecurityEndToEndTests {
         let gatewayHealth = try await runCommand("caravan", ["health"] + toGateway + [gateway.address])
         #expect(gatewayHealth.status == 0, "\(gatewayHealth.stderr)")
 
-        // HTTP: 401 without a token (saying Bearer), 403 with the wrong scope, 200 with the right one.
-        let http = try #require(Self.httpBase(gateway.log))
-        let path = "\(http)/v1/caravan.trade.v1.TradeService/RecordFlow"
-        let anonymous = try await curlWithHeaders(["-X", "POST", "-d", Self.flow("sec-http"), path])
+        // HTTPS (the RPC listener's certificate): 401 without a token (saying Bearer), 403 with the
+        // wrong scope, 200 with the right one; plain HTTP and a client trusting another CA get nothing.
+        let https = try #require(Self.httpBase(gateway.log, scheme: "https"))
+        let path = "\(https)/v1/caravan.trade.v1.TradeService/RecordFlow"
+        let trustOther = ["--cacert", fixture.cert("ca.crt", set: "other"), "-X", "POST", "-d", Self.flow("sec-http"), path]
+        #expect(try await curlWithHeaders(trustOther).status == 0)
+        #expect(try await curlWithHeaders([try #require(Self.httpBase(gateway.log, scheme: "http")) + "/healthz"]).status != 200)
+        let cacert = ["--cacert", fixture.cert("ca.crt")]
+        let anonymous = try await curlWithHeaders(cacert + ["-X", "POST", "-d", Self.flow("sec-http"), path])
         #expect(anonymous.status == 401)
         #expect(anonymous.headers.lowercased().contains("www-authenticate: bearer"))
         let readerToken = try String(contentsOfFile: reader, encoding: .utf8).trimmingCharacters(in: .newlines)
-        let denied = try await curlWithHeaders([
+        let denied = try await curlWithHeaders(cacert + [
             "-X", "POST", "-H", "Authorization: Bearer \(readerToken)", "-d", Self.flow("sec-http"), path,
         ])
         #expect(denied.status == 403)
         #expect(try await self.flowCount("sec-http", gateway: gateway.address, tls: toGateway, token: reader) == 0)
         let writerToken = try String(contentsOfFile: writer, encoding: .utf8).trimmingCharacters(in: .newlines)
-        let allowed = try await curlWithHeaders([
+        let allowed = try await curlWithHeaders(cacert + [
             "-X", "POST", "-H", "Authorization: Bearer \(writerToken)", "-d", Self.flow("sec-http"), path,
         ])
         #expect(allowed.status == 200, "\(allowed.body)")
@@ -251,9 +256,36 @@ struct SecurityEndToEndTests {
         _ = try await gateway.stop()
     }
 
-    static func httpBase(_ log: String) -> String? {
+    @Test("Security settings that cannot work are refused at start, naming the problem")
+    func badSettings() async throws {
+        let fixture = try await Fixture()
+        try fixture.write("short.key", "too short\n")
+        try fixture.write("empty.token", "\n")
+        let cases: [(String, [String], String)] = [
+            ("caravan-gateway", ["--rate-burst", "3"], "--rate-burst needs --rate-limit"),
+            ("caravan-gateway", ["--rate-limit", "0"], "--rate-limit takes calls per second above 0"),
+            ("caravan-gateway", ["--auth-key-file", fixture.path("short.key")], "at least 32"),
+            ("caravan-gateway", ["--tls-cert", fixture.cert("gateway.crt")], "--tls-cert and --tls-key go together"),
+            ("caravan-gateway", ["--backend-tls-cert", fixture.cert("gateway-client.crt")], "both its certificate file and its key file"),
+            ("caravan-trade", ["--tls-cert", fixture.path("missing.crt"), "--tls-key", fixture.cert("trade.key")], "Cannot load TLS"),
+            ("caravan-trade", ["--tls-cert", fixture.cert("trade.crt"), "--tls-key", fixture.cert("logistics.key")], "Cannot load TLS"),
+            ("caravan-trade", ["--tls-client-ca", fixture.cert("ca.crt")], "--tls-client-ca needs --tls-cert"),
+            ("caravan-trade", ["--service-token-file", fixture.path("empty.token")], "service token is empty"),
+            ("caravan", ["token", "--key-file", fixture.path("auth.key"), "--subject", "a", "--ttl", "-5m"], "--ttl"),
+            ("caravan", ["token", "--key-file", fixture.path("short.key"), "--subject", "a"], "at least 32"),
+        ]
+        for (executable, arguments, message) in cases {
+            let data = ["--port", "0", "--data-dir", fixture.path("data-\(UUID().uuidString)")]
+            let result = try await runCommand(
+                executable, executable == "caravan-trade" ? data + arguments : arguments, timeout: .seconds(30))
+            #expect(result.status != 0, "\(executable) \(arguments) started")
+            #expect(result.stderr.contains(message), "\(executable) \(arguments): \(result.stderr)")
+        }
+    }
+
+    static func httpBase(_ log: String, scheme: String = "http") -> String? {
         guard let range = log.range(of: "caravan-gateway HTTP on ") else { return nil }
-        return "http://" + log[range.upperBound...].prefix { $0 != "\n" }
+        return "\(scheme)://" + log[range.upperBound...].prefix { $0 != "\n" }
     }
 }
 

@@ -7,7 +7,8 @@
 # ECHO_BENCH_SERVER_ARGS adds server flags, e.g. "--metrics-port 0" to
 # measure with metrics on (docs/BENCHMARKS.md, "Observability overhead").
 # Each configuration runs `rounds` times against a fresh server; the table
-# shows the median round by throughput.
+# shows the median round by throughput. ECHO_BENCH_TLS=1 runs the same over
+# TLS, with certificates from deploy/tls/make-dev-certs.sh (docs/SECURITY.md).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 duration="${1:-10s}"
@@ -19,9 +20,17 @@ swift build -c release --product caravan >/dev/null
 bin="$(swift build -c release --show-bin-path)/caravan"
 payload="$(python3 -c 'import base64; print(base64.b64encode(bytes(range(64))).decode())')"
 
+certs=""
+if [[ "${ECHO_BENCH_TLS:-0}" == 1 ]]; then
+    certs="$(mktemp -d)"
+    deploy/tls/make-dev-certs.sh "$certs" 1 >/dev/null
+    export CARAVAN_ECHO_TLS_CERT="$certs/trade.crt" CARAVAN_ECHO_TLS_KEY="$certs/trade.key" CARAVAN_TLS_CA="$certs/ca.crt"
+fi
+
 server_pid=""
 stop_server() { [[ -n "$server_pid" ]] && kill -TERM "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null || true; server_pid=""; }
-trap stop_server EXIT
+cleanup() { stop_server; if [[ -n "$certs" ]]; then rm -rf "$certs"; fi; }
+trap cleanup EXIT
 
 echo "| C | K | calls/s | p50 µs | p99 µs | p99.9 µs | errors |"
 echo "|---|---|---|---|---|---|---|"

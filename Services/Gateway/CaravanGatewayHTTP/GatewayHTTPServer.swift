@@ -2,9 +2,11 @@ import CaravanCore
 import CaravanGateway
 import CaravanGatewayAPI
 import CaravanServiceKit
+import CaravanTCP
 import Foundation
 import HTTPTypes
 import Hummingbird
+import HummingbirdTLS
 import Logging
 import NIOCore
 import Prometheus
@@ -136,18 +138,21 @@ public enum GatewayHTTPServer {
     }
 
     /// The HTTP server as a swift-service-lifecycle `Service`;
-    /// `onListening` gets the bound address (for port 0).
+    /// `onListening` gets the bound address (for port 0). With `tls` it
+    /// serves HTTPS with the RPC listener's certificate (and client CA).
     public static func application(
         caller: HTTPGatewayCaller,
         pools: [Backend: BackendPool],
         host: String,
         port: Int,
+        tls: ServerTLS? = nil,
         logger: Logger,
         metrics: PrometheusCollectorRegistry? = nil,
         onListening: @escaping @Sendable (SocketAddress) async -> Void
-    ) -> some ApplicationProtocol {
+    ) throws -> some ApplicationProtocol {
         Application(
             router: Self.router(caller: caller, pools: pools, metrics: metrics),
+            server: try tls.map { try .tls(.http1(), tlsConfiguration: $0.configuration) } ?? .http1(),
             configuration: .init(address: .hostname(host, port: port), serverName: "caravan-gateway"),
             onServerRunning: { channel in
                 if let address = channel.localAddress { await onListening(address) }

@@ -134,9 +134,10 @@ struct GatewayCommand: AsyncParsableCommand {
             // look for the gateway's own line, so its logger starts at notice.
             var httpLogger = Logger(label: "caravan.gateway.http")
             httpLogger.logLevel = max(level, .notice)
-            let http = GatewayHTTPServer.application(
+            let http = try GatewayHTTPServer.application(
                 caller: HTTPGatewayCaller(router: application.server.router), pools: application.pools,
-                host: settings.server.host, port: httpPort, logger: httpLogger, metrics: observability.registry
+                host: settings.server.host, port: httpPort, tls: settings.server.tls, logger: httpLogger,
+                metrics: observability.registry
             ) { address in
                 httpListening.yield(address)
             }
