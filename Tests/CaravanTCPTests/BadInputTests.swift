@@ -122,7 +122,8 @@ struct BadInputTests {
             let goAway = try await Self.expectGoAwayThenClose(raw, code: .internal)
             let elapsed = start.duration(to: .now)
             #expect(goAway.message.contains("No connection preface within 1500 ms"), "\(goAway.message)")
-            #expect(elapsed >= .milliseconds(1400), "not before the timeout: \(elapsed)")
+            // The server's clock starts at accept, before `connect` returns here.
+            #expect(elapsed >= .milliseconds(1000), "not long before the timeout: \(elapsed)")
         }
     }
 
