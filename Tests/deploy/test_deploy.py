@@ -11,7 +11,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -21,6 +20,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+
+from release_system import alive, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
@@ -456,12 +457,6 @@ FAKE_HEALTH = textwrap.dedent(
 )
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture
 def fake_system(tmp_path):
     """A bin directory of stand-in executables, a state directory, and an
@@ -575,16 +570,6 @@ def test_run_sh_starts_everything_and_stops_on_ctrl_c(fake_system):
     # The gateway goes first, the backends after it.
     assert rest.index("gateway stopped") < min(rest.index(f"{b} stopped") for b in BACKENDS)
     assert not list((state / "run").glob("*.pid"))
-
-
-def alive(pid: int) -> bool:
-    """True while PID runs (a zombie whose parent is gone but not reaped by
-    this container's init is not running)."""
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (FileNotFoundError, ProcessLookupError):
-        return False
-    return state not in ("Z", "X")
 
 
 def built_executables() -> Path | None:

@@ -1,0 +1,264 @@
+"""Proof that each service runs on a host of its own: every release
+executable in its own network namespace, the namespaces joined by veth
+pairs to a bridge in a "switch" namespace, addresses from 198.18.0.0/15 (the
+range reserved for network tests). Nothing in the root namespace changes
+but the namespaces' names under /run/netns.
+
+A client on the gateway's host gets a full country profile; cutting one
+service's link (its packets then vanish: no RST, no ICMP) fails that
+section within the call's deadline while the others stay OK; restoring the
+link recovers without restarting anything.
+
+Needs root and iproute2 (Tests/deploy/run.sh installs it); skips with the
+reason where network namespaces cannot be made.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import time
+
+import pytest
+
+from release_system import (
+    SERVICE_NAMES,
+    Servers,
+    alive,
+    call,
+    health,
+    poll,
+    release_bin,
+    wait_serving,
+)
+
+SUBNET_PREFIX = "198.18.0."  # a /24 inside 198.18.0.0/15; only the test's own namespaces hold it
+HOSTS = {"gateway": 1, "trade": 11, "logistics": 12, "training": 13}
+PORTS = {"gateway": 7000, "trade": 7001, "logistics": 7002, "training": 7003}  # each host has its own ports
+CALL_TIMEOUT = "3s"  # the client's deadline for one country profile
+RECOVERY_TIMEOUT = 30  # seconds for a restored link to carry a complete profile again
+NAME_PREFIX = "caravan-"  # namespaces are caravan-<pid>-<role>
+
+
+def address(role: str) -> str:
+    return f"{SUBNET_PREFIX}{HOSTS[role]}:{PORTS[role]}"
+
+
+def ip(*arguments: str) -> subprocess.CompletedProcess:
+    return subprocess.run(["ip", *arguments], capture_output=True, text=True, timeout=30)
+
+
+def checked_ip(*arguments: str) -> None:
+    result = ip(*arguments)
+    assert result.returncode == 0, f"ip {' '.join(arguments)}: {result.stderr.strip()}"
+
+
+class Network:
+    """A switch namespace with a bridge, and a namespace per host with one
+    interface (eth0) whose veth peer is a port of the bridge. Every name
+    carries this process's pid, so concurrent runs do not collide."""
+
+    def __init__(self):
+        self.tag = f"{NAME_PREFIX}{os.getpid()}"
+        self.switch = f"{self.tag}-switch"
+        self.namespaces: list[str] = []
+
+    def namespace(self, role: str) -> str:
+        return f"{self.tag}-{role}"
+
+    def port(self, role: str) -> str:
+        return f"p-{role}"[:15]  # the bridge's port for ROLE, in the switch namespace
+
+    def add_namespace(self, name: str) -> None:
+        checked_ip("netns", "add", name)
+        self.namespaces.append(name)
+        checked_ip("-n", name, "link", "set", "lo", "up")
+
+    def add_host(self, role: str) -> None:
+        name = self.namespace(role)
+        self.add_namespace(name)
+        # Made inside the namespaces: no interface ever appears in the root namespace.
+        checked_ip("-n", name, "link", "add", "eth0", "type", "veth", "peer", "name", self.port(role),
+                   "netns", self.switch)
+        checked_ip("-n", self.switch, "link", "set", self.port(role), "master", "br0")
+        checked_ip("-n", self.switch, "link", "set", self.port(role), "up")
+        checked_ip("-n", name, "addr", "add", f"{SUBNET_PREFIX}{HOSTS[role]}/24", "dev", "eth0")
+        checked_ip("-n", name, "link", "set", "eth0", "up")
+
+    def cut(self, role: str) -> None:
+        """Takes ROLE's port off the bridge: both ends stay up, and frames to
+        and from the host are dropped in the switch, as when a link in the
+        path fails silently."""
+        checked_ip("-n", self.switch, "link", "set", self.port(role), "nomaster")
+
+    def restore(self, role: str) -> None:
+        checked_ip("-n", self.switch, "link", "set", self.port(role), "master", "br0")
+
+    def unplug(self, role: str) -> None:
+        """Takes the switch's end of ROLE's cable down: the host sees no carrier."""
+        checked_ip("-n", self.switch, "link", "set", self.port(role), "down")
+
+    def plug(self, role: str) -> None:
+        checked_ip("-n", self.switch, "link", "set", self.port(role), "up")
+
+    def exec_prefix(self, role: str) -> tuple[str, ...]:
+        return ("ip", "netns", "exec", self.namespace(role))
+
+    def remove(self) -> list[str]:
+        """Deletes every namespace made (their interfaces go with them);
+        returns the failures."""
+        failures = []
+        for name in reversed(self.namespaces):
+            result = ip("netns", "delete", name)
+            if result.returncode != 0:
+                failures.append(f"{name}: {result.stderr.strip()}")
+        self.namespaces.clear()
+        return failures
+
+
+def remove_stale_namespaces() -> None:
+    """Namespaces left by a run that was killed before its teardown (its
+    pid no longer runs)."""
+    listing = ip("netns", "list").stdout
+    for name in re.findall(rf"^({re.escape(NAME_PREFIX)}(\d+)-\S+)", listing, re.M):
+        if not alive(int(name[1])):
+            ip("netns", "delete", name[0])
+
+
+@pytest.fixture
+def network():
+    if os.geteuid() != 0:
+        pytest.skip("network namespaces need root (ip netns add); not running as root")
+    if shutil.which("ip") is None:
+        pytest.skip("iproute2's ip is not installed (Tests/deploy/run.sh installs it)")
+    remove_stale_namespaces()
+    network = Network()
+    probe = ip("netns", "add", network.switch)
+    if probe.returncode != 0:
+        pytest.skip(f"network namespaces are not permitted here: ip netns add: {probe.stderr.strip()}")
+    network.namespaces.append(network.switch)
+    try:
+        bridge = ip("-n", network.switch, "link", "add", "br0", "type", "bridge")
+        if bridge.returncode != 0:
+            pytest.skip(f"no bridges in network namespaces here: {bridge.stderr.strip()}")
+        checked_ip("-n", network.switch, "link", "set", "lo", "up")
+        checked_ip("-n", network.switch, "link", "set", "br0", "up")
+        for role in HOSTS:
+            network.add_host(role)
+        yield network
+    finally:
+        failures = network.remove()
+        assert not failures, f"could not remove: {failures}"
+        left = [name for name in ip("netns", "list").stdout.split() if name.startswith(network.tag + "-")]
+        assert not left, f"namespaces left behind: {left}"
+
+
+@pytest.fixture
+def hosts(network, tmp_path):
+    """The system on four hosts; the servers stop before the namespaces go
+    (fixtures tear down in reverse order)."""
+    registry = Servers(tmp_path)
+    try:
+        yield network, registry
+    finally:
+        registry.stop_all(timeout=15)
+
+
+def country_profile(bin_dir, network: Network) -> tuple[dict, float]:
+    """The gateway's CountryProfile for KZ 2024, called from the gateway's
+    host under CALL_TIMEOUT; the answer and the seconds it took."""
+    started = time.monotonic()
+    result = call(bin_dir, address("gateway"), "/caravan.gateway.v1.Gateway/CountryProfile",
+                  {"country": "KZ", "year": 2024}, timeout=CALL_TIMEOUT, prefix=network.exec_prefix("gateway"))
+    elapsed = time.monotonic() - started
+    # An overrun deadline would end the call DEADLINE_EXCEEDED (exit != 0):
+    # a zero exit shows the answer came within it.
+    assert result.returncode == 0, f"CountryProfile failed ({result.returncode}): {result.stderr.strip()}"
+    return json.loads(result.stdout), elapsed
+
+
+def statuses(profile: dict) -> dict[str, str]:
+    return {section: profile.get(section, {}).get("outcome", {}).get("status", "missing")
+            for section in ("trade", "logistics", "training", "hub")}
+
+
+ALL_OK = {section: "SECTION_STATUS_OK" for section in ("trade", "logistics", "training", "hub")}
+
+
+def wait_complete(bin_dir, network: Network, what: str) -> float:
+    """Polls until a complete profile arrives; the seconds it took."""
+    started = time.monotonic()
+    seen = []
+
+    def complete():
+        profile, _ = country_profile(bin_dir, network)
+        seen.append(statuses(profile))
+        return statuses(profile) == ALL_OK and not profile.get("partial", False)
+
+    assert poll(complete, RECOVERY_TIMEOUT, 0.5), f"{what}: no complete profile within {RECOVERY_TIMEOUT} s; last {seen[-1:]}"
+    return time.monotonic() - started
+
+
+def test_each_service_on_its_own_host(hosts, tmp_path):
+    network, registry = hosts
+    bin_dir = release_bin()
+    gateway_prefix = network.exec_prefix("gateway")
+
+    for backend in SERVICE_NAMES:
+        data = tmp_path / backend
+        data.mkdir()
+        host, port = address(backend).split(":")
+        server = registry.start(
+            backend,
+            [str(bin_dir / f"caravan-{backend}"), "--host", host, "--port", port, "--data-dir", str(data),
+             "--log-level", "warning"],
+            prefix=network.exec_prefix(backend))
+        # Probed across the switch, from the gateway's host.
+        wait_serving(bin_dir, server, address(backend), prefix=gateway_prefix)
+    host, port = address("gateway").split(":")
+    arguments = [str(bin_dir / "caravan-gateway"), "--host", host, "--port", port, "--http-port=-1",
+                 "--log-level", "warning"]
+    for backend in SERVICE_NAMES:
+        arguments += [f"--{backend}", address(backend)]
+    gateway = registry.start("gateway", arguments, prefix=gateway_prefix)
+    for name in SERVICE_NAMES.values():  # the gateway's health mirrors what it can reach
+        wait_serving(bin_dir, gateway, address("gateway"), name, prefix=gateway_prefix)
+
+    profile, _ = country_profile(bin_dir, network)
+    assert statuses(profile) == ALL_OK, profile
+    assert profile["country"] == "KZ" and not profile.get("partial", False)
+    assert profile["logistics"]["cities"] > 0 and profile["hub"]["hub"], profile
+
+    for backend, cut, restore, failed in [
+        ("logistics", network.cut, network.restore, ["logistics"]),
+        ("trade", network.unplug, network.plug, ["trade", "hub"]),
+    ]:
+        cut(backend)
+        profile, elapsed = country_profile(bin_dir, network)
+        expected = {**ALL_OK, **{section: "failed or timed out" for section in failed}}
+        seen = {section: ("failed or timed out" if status in ("SECTION_STATUS_FAILED", "SECTION_STATUS_TIMED_OUT")
+                          else status) for section, status in statuses(profile).items()}
+        assert seen == expected, f"{backend} cut ({cut.__name__}): {statuses(profile)}\n{profile}"
+        assert profile["partial"] is True
+        for section in failed:
+            # The gateway's own clock for the section: within the caller's 3 s.
+            assert int(profile[section]["outcome"]["latencyMicros"]) < 3_000_000, profile[section]
+        print(f"{backend} {cut.__name__}: profile in {elapsed:.2f} s with {failed} "
+              f"{[profile[s]['outcome']['status'] for s in failed]}")
+        # The gateway notices (its keepalive ends the silent connection) and
+        # says so in its health service.
+        noticed = time.monotonic()
+        assert poll(lambda: health(bin_dir, address("gateway"), SERVICE_NAMES[backend], gateway_prefix)
+                    == "NOT_SERVING", 20), f"the gateway still reports {backend} SERVING with its link cut"
+        print(f"{backend}: NOT_SERVING at the gateway {time.monotonic() - noticed:.2f} s later")
+
+        restore(backend)
+        recovered = wait_complete(bin_dir, network, f"{backend} after {restore.__name__}")
+        print(f"{backend} {restore.__name__}: complete again after {recovered:.2f} s")
+        wait_serving(bin_dir, gateway, address("gateway"), SERVICE_NAMES[backend], prefix=gateway_prefix, timeout=15)
+
+    for server in registry.started:
+        assert server.running, f"{server.name} exited\n{server.tail()}"
