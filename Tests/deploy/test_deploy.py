@@ -351,13 +351,36 @@ def test_kubernetes_base_shape():
             assert {port["port"] for port in service["spec"]["ports"]} == {7000, 8080}
 
 
+COREDNS_TTL_SECONDS = 5  # how long a cluster DNS answer may be cached (CoreDNS's default)
+
+
+def gateway_resolve_seconds(gateway_args: list[str]) -> int:
+    """How often the gateway re-resolves its backends' names: the manifest's
+    --resolve-interval, else the pool's default in the source."""
+    if "--resolve-interval" in gateway_args:
+        text = gateway_args[gateway_args.index("--resolve-interval") + 1]
+    else:
+        source = ROOT / "Services" / "Gateway" / "CaravanGateway" / "Pool" / "BackendPoolConfiguration.swift"
+        match = re.search(r"resolveInterval: Duration = \.seconds\((\d+)\)", source.read_text())
+        assert match, "the pool's default resolve interval moved: update this test"
+        text = f"{match.group(1)}s"
+    match = re.fullmatch(r"(\d+)s", text)
+    assert match, f"--resolve-interval {text}: whole seconds expected here"
+    return int(match.group(1))
+
+
 def test_kubernetes_replicas_overlay():
     resources = by_kind(kustomize(KUBERNETES / "overlays/replicas"))
-    assert resources[("Deployment", "gateway")]["spec"]["replicas"] >= 2
+    gateway = resources[("Deployment", "gateway")]
+    assert gateway["spec"]["replicas"] >= 2
+    resolve = gateway_resolve_seconds(gateway["spec"]["template"]["spec"]["containers"][0]["args"])
     for name in BACKENDS:
         deployment = resources[("Deployment", name)]
         assert deployment["spec"]["replicas"] == 2
         assert deployment["spec"]["strategy"]["type"] == "RollingUpdate"
+        # A new pod must be in the gateway's replica set (its next lookup,
+        # past the DNS cache) before the rollout takes the last old one down.
+        assert deployment["spec"].get("minReadySeconds", 0) > resolve + COREDNS_TTL_SECONDS, name
         (term,) = deployment["spec"]["template"]["spec"]["affinity"]["podAffinity"][
             "requiredDuringSchedulingIgnoredDuringExecution"
         ]
