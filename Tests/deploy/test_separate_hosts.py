@@ -188,18 +188,19 @@ def statuses(profile: dict) -> dict[str, str]:
 ALL_OK = {section: "SECTION_STATUS_OK" for section in ("trade", "logistics", "training", "hub")}
 
 
-def wait_complete(bin_dir, network: Network, what: str) -> float:
-    """Polls until a complete profile arrives; the seconds it took."""
+def wait_complete(bin_dir, network: Network, what: str) -> tuple[dict, float]:
+    """Polls until a complete profile arrives; it and the seconds it took."""
     started = time.monotonic()
     seen = []
 
     def complete():
         profile, _ = country_profile(bin_dir, network)
-        seen.append(statuses(profile))
-        return statuses(profile) == ALL_OK and not profile.get("partial", False)
+        seen.append(profile)
+        return statuses(profile) == ALL_OK and not profile.get("partial", False) and profile
 
-    assert poll(complete, RECOVERY_TIMEOUT, 0.5), f"{what}: no complete profile within {RECOVERY_TIMEOUT} s; last {seen[-1:]}"
-    return time.monotonic() - started
+    profile = poll(complete, RECOVERY_TIMEOUT, 0.5)
+    assert profile, f"{what}: no complete profile within {RECOVERY_TIMEOUT} s; the last: {seen[-1:]}"
+    return profile, time.monotonic() - started
 
 
 def test_each_service_on_its_own_host(hosts, tmp_path):
@@ -227,9 +228,8 @@ def test_each_service_on_its_own_host(hosts, tmp_path):
     for name in SERVICE_NAMES.values():  # the gateway's health mirrors what it can reach
         wait_serving(bin_dir, gateway, address("gateway"), name, prefix=gateway_prefix)
 
-    profile, _ = country_profile(bin_dir, network)
-    assert statuses(profile) == ALL_OK, profile
-    assert profile["country"] == "KZ" and not profile.get("partial", False)
+    profile, _ = wait_complete(bin_dir, network, "at the start")
+    assert profile["country"] == "KZ"
     assert profile["logistics"]["cities"] > 0 and profile["hub"]["hub"], profile
 
     for backend, cut, restore, failed in [
@@ -256,7 +256,7 @@ def test_each_service_on_its_own_host(hosts, tmp_path):
         print(f"{backend}: NOT_SERVING at the gateway {time.monotonic() - noticed:.2f} s later")
 
         restore(backend)
-        recovered = wait_complete(bin_dir, network, f"{backend} after {restore.__name__}")
+        _, recovered = wait_complete(bin_dir, network, f"{backend} after {restore.__name__}")
         print(f"{backend} {restore.__name__}: complete again after {recovered:.2f} s")
         wait_serving(bin_dir, gateway, address("gateway"), SERVICE_NAMES[backend], prefix=gateway_prefix, timeout=15)
 
