@@ -595,6 +595,36 @@ def test_run_sh_starts_everything_and_stops_on_ctrl_c(fake_system):
     assert not list((state / "run").glob("*.pid"))
 
 
+def test_run_sh_reports_the_stop_when_ctrl_c_lands_in_a_check(fake_system, tmp_path):
+    """Ctrl-C while run.sh's watch loop is inside a check of a service (a
+    slowed grep keeps it there): the stop is still reported on its output.
+    (Bash runs the trap inside the function it interrupts, under that
+    function's redirections; a check whose output went to /dev/null took
+    the report with it.)"""
+    bin_dir, state, env = fake_system
+    slow = tmp_path / "slow"
+    slow.mkdir()
+    make_fake(slow, "grep", f'sleep 1\nexec {shutil.which("grep")} "$@"\n')
+    env = {**env, "PATH": f"{slow}:{env['PATH']}"}
+    process = subprocess.Popen(
+        [str(RUN_SH)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True
+    )
+    try:
+        for line in process.stdout:
+            if "Ctrl-C stops everything" in line:
+                break
+        time.sleep(1.5)  # into the watch loop's first checks (a second each)
+        os.killpg(process.pid, signal.SIGINT)
+        rest, _ = process.communicate(timeout=90)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+    assert process.returncode == 0, rest
+    assert "Stopping" in rest, rest
+    for service in SERVICES:
+        assert f"{service} stopped" in rest, rest
+
+
 def built_executables() -> Path | None:
     """The debug build's bin directory when it has every backend (CI builds
     it in Tests/run.sh before this suite runs)."""

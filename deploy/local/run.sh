@@ -87,7 +87,10 @@ echo "Ctrl-C stops everything."
 while true; do
     any=0
     for service in "${services[@]}"; do
-        if caravan_running_pid "$service" >/dev/null; then any=1; fi
+        # Not `caravan_running_pid … >/dev/null`: bash runs a trap inside
+        # the function it interrupts, under that function's redirection, so
+        # a Ctrl-C landing there would send stop_all's report to /dev/null.
+        if [[ -n "$(caravan_running_pid "$service")" ]]; then any=1; fi
     done
     if ((!any)); then
         echo "Every service has stopped."
