@@ -23,12 +23,25 @@ private func startService(_ service: String, directory: String, port: Int = 0) a
         "caravan-\(service)", ["--port", "\(port)", "--data-dir", directory, "--log-level", "warning"])
 }
 
-private func startGateway(_ backends: [(String, [ServerProcess])], logLevel: String = "warning") async throws -> ServerProcess {
-    var arguments = ["--port", "0", "--http-port", "0", "--log-level", logLevel]
+private func startGateway(
+    _ backends: [(String, [ServerProcess])], logLevel: String = "warning", extra: [String] = []
+) async throws -> ServerProcess {
+    var arguments = ["--port", "0", "--http-port", "0", "--log-level", logLevel] + extra
     for (flag, processes) in backends {
         arguments += ["--\(flag)", processes.map(\.address).joined(separator: ",")]
     }
     return try await ServerProcess("caravan-gateway", arguments)
+}
+
+/// `http://HOST:PORT` of the gateway's HTTP door, from its announcement.
+private func httpBase(_ gateway: ServerProcess) async throws -> String {
+    for _ in 0..<100 {
+        if let range = gateway.log.range(of: "caravan-gateway HTTP on ") {
+            return "http://" + gateway.log[range.upperBound...].prefix { $0 != "\n" }
+        }
+        try await Task.sleep(for: .milliseconds(50))
+    }
+    throw ServerDidNotStart(output: "no HTTP address announced:\n" + gateway.log)
 }
 
 /// Polls `condition` until it holds or `seconds` pass; whether it held.
@@ -198,15 +211,7 @@ struct GatewayEndToEndTests {
         let logistics = try await startService("logistics", directory: directories[1])
         let training = try await startService("training", directory: directories[2])
         let gateway = try await startGateway([("trade", [trade]), ("logistics", [logistics]), ("training", [training])])
-        var base = ""
-        for _ in 0..<100 where base.isEmpty {
-            if let range = gateway.log.range(of: "caravan-gateway HTTP on ") {
-                base = "http://" + gateway.log[range.upperBound...].prefix { $0 != "\n" }
-            } else {
-                try await Task.sleep(for: .milliseconds(50))
-            }
-        }
-        try #require(!base.isEmpty, "no HTTP address in \(gateway.log)")
+        let base = try await httpBase(gateway)
 
         let overview = try await curl(["\(base)/v1/overview?year=2024"])
         #expect(overview.status == 200)
@@ -254,6 +259,7 @@ struct GatewayEndToEndTests {
             #expect(dom.contains("more than 5,000,000 followers"))
             #expect(dom.contains("synthetic") && !dom.contains("NaN"))
             #expect(dom.contains("ready"))
+            try await self.dashboardWithAuth(chromium, backends: [trade, logistics, training])
         } else if ProcessInfo.processInfo.environment["CI"] != nil {
             Issue.record("Chromium is not installed; Tests/run.sh installs it for the dashboard check.")
         }
@@ -268,6 +274,29 @@ struct GatewayEndToEndTests {
         #expect(try await gateway.stop() == 0)
         _ = try await trade.stop()
         _ = try await training.stop()
+    }
+
+    /// The dashboard in front of a gateway that asks for tokens: without one
+    /// it asks for one; with a token in the URL's fragment its figures render.
+    func dashboardWithAuth(_ chromium: String, backends: [ServerProcess]) async throws {
+        let directory = try gatewayTestDirectory("dashboard-auth")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let keyFile = directory + "/auth.key"
+        try (String(repeating: "dashboard-", count: 4) + "\n").write(toFile: keyFile, atomically: true, encoding: .utf8)
+        let gateway = try await startGateway(
+            zip(["trade", "logistics", "training"], backends).map { ($0, [$1]) }, extra: ["--auth-key-file", keyFile])
+        let base = try await httpBase(gateway)
+        let minted = try await runCommand(
+            "caravan", ["token", "--key-file", keyFile, "--subject", "dashboard", "--scope", "caravan.read", "--ttl", "10m"])
+        try #require(minted.status == 0, "caravan token: \(minted.stderr)")
+        let token = minted.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+
+        let refused = try await renderedDOM(chromium, url: "\(base)/?year=2024")
+        #expect(refused.contains("an access token is needed"), "\(refused)")
+        #expect(!refused.contains("USD 94.80 bn"))
+        let shown = try await renderedDOM(chromium, url: "\(base)/?year=2024#token=\(token)")
+        #expect(shown.contains("USD 94.80 bn of USD 100.00 bn (94.8 %), published figure"), "\(shown)")
+        #expect(try await gateway.stop() == 0)
     }
 
     @Test("Two trade replicas: calls spread over both; killing one loses no call that carried an idempotency key")

@@ -21,6 +21,8 @@ enum DashboardPage {
         <body>
         <h1>China–Central Asia cooperation</h1>
         <p>Year <span id="year">…</span>. <span id="partial"></span></p>
+        <form id="auth" hidden>This gateway asks for an access token (scope caravan.read):
+          <input id="token" type="password" autocomplete="off" size="40"> <button>Use</button></form>
         <section><h2>USD 100 billion milestone</h2>
           <div class="bar"><div id="milestone-bar" style="width:0%"></div></div>
           <p id="milestone">…</p></section>
@@ -43,10 +45,32 @@ enum DashboardPage {
           const status = section && section.outcome ? section.outcome.status : "SECTION_STATUS_UNSPECIFIED";
           return status === "SECTION_STATUS_OK" ? null : status.replace("SECTION_STATUS_", "") + " " + (section.outcome.message || "");
         }
+        // A token from the URL's fragment (which browsers never send to a
+        // server, so it stays out of access logs) or from an earlier entry
+        // in this tab; kept for the tab only.
+        const fragment = new URLSearchParams(location.hash.slice(1));
+        if (fragment.get("token")) {
+          sessionStorage.setItem("caravan-token", fragment.get("token"));
+          history.replaceState(null, "", location.pathname + location.search);
+        }
+        function authorized() {
+          const token = sessionStorage.getItem("caravan-token");
+          return token ? { headers: { Authorization: "Bearer " + token } } : {};
+        }
+        document.getElementById("auth").addEventListener("submit", event => {
+          event.preventDefault();
+          sessionStorage.setItem("caravan-token", document.getElementById("token").value.trim());
+          location.reload();
+        });
         async function load() {
           const params = new URLSearchParams(location.search);
           const query = params.get("year") ? "?year=" + params.get("year") : "";
-          const o = await (await fetch("/v1/overview" + query)).json();
+          const answer = await fetch("/v1/overview" + query, authorized());
+          if (answer.status === 401 || answer.status === 403) {
+            document.getElementById("auth").hidden = false;
+            throw new Error(answer.status === 401 ? "an access token is needed" : "the token lacks the caravan.read scope");
+          }
+          const o = await answer.json();
           document.getElementById("year").textContent = o.year;
           document.getElementById("partial").textContent = o.partial ? "Partial answer: some sections failed." : "";
           const t = o.trade || {};
