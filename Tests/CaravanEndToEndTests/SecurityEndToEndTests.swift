@@ -237,11 +237,13 @@ struct SecurityEndToEndTests {
         // Health is never limited.
         #expect(try await runCommand("caravan", ["health", gateway.address]).status != Self.resourceExhausted)
 
+        // Over HTTP the caller is the client's address too: 127.0.0.2 has a
+        // burst of its own, whatever 127.0.0.1 used over RPC.
         let http = try #require(Self.httpBase(gateway.log))
         var statuses: [Int] = []
         var retryAfter: String?
         for _ in 1...4 {
-            let answer = try await curlWithHeaders(["\(http)/v1/overview?year=2024"])
+            let answer = try await curlWithHeaders(["--interface", "127.0.0.2", "\(http)/v1/overview?year=2024"])
             statuses.append(answer.status)
             if answer.status == 429 {
                 retryAfter = answer.headers.split(separator: "\r\n").first { $0.lowercased().hasPrefix("retry-after:") }
@@ -253,6 +255,8 @@ struct SecurityEndToEndTests {
         // One call every 5 s: the next is 1 to 5 whole seconds away.
         let seconds = try #require(retryAfter.flatMap { Int($0) })
         #expect((1...5).contains(seconds))
+        let another = try await curlWithHeaders(["--interface", "127.0.0.3", "\(http)/v1/overview?year=2024"])
+        #expect(another.status != 429, "a third client shares no bucket with the others")
         _ = try await gateway.stop()
     }
 

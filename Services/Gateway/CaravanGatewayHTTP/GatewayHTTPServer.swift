@@ -52,8 +52,8 @@ public enum GatewayHTTPServer {
 
     public static func router(
         caller: HTTPGatewayCaller, pools: [Backend: BackendPool], metrics: PrometheusCollectorRegistry? = nil
-    ) -> Router<BasicRequestContext> {
-        let router = Router()
+    ) -> Router<GatewayRequestContext> {
+        let router = Router(context: GatewayRequestContext.self)
         if let metrics {
             router.get("/metrics") { _, _ in
                 Response(
@@ -75,18 +75,20 @@ public enum GatewayHTTPServer {
         router.get("/v1/countries/:code/profile") { request, context in
             guard let year = Self.year(request) else { return Self.badYear() }
             let message = CountryProfileRequest(country: context.parameters.get("code") ?? "", year: year)
-            return Self.respond(await caller.call(Gateway.Method.countryProfile, message: message, headers: Self.headers(request)))
+            return Self.respond(
+                await caller.call(Gateway.Method.countryProfile, message: message, headers: Self.headers(request, context)))
         }
-        router.get("/v1/overview") { request, _ in
+        router.get("/v1/overview") { request, context in
             guard let year = Self.year(request) else { return Self.badYear() }
             let message = PartnershipOverviewRequest(year: year)
-            return Self.respond(await caller.call(Gateway.Method.partnershipOverview, message: message, headers: Self.headers(request)))
+            return Self.respond(
+                await caller.call(Gateway.Method.partnershipOverview, message: message, headers: Self.headers(request, context)))
         }
         router.post("/v1/:service/:method") { request, context in
             let body = try await request.body.collect(upTo: 4 * 1024 * 1024)
             let answer = await caller.call(
                 service: context.parameters.get("service") ?? "", method: context.parameters.get("method") ?? "",
-                json: Data(body.readableBytesView), headers: Self.headers(request))
+                json: Data(body.readableBytesView), headers: Self.headers(request, context))
             return Self.respond(answer)
         }
         return router
@@ -106,14 +108,15 @@ public enum GatewayHTTPServer {
     }
 
     /// `Grpc-Timeout`-like `X-Caravan-Timeout: 2s`, `Idempotency-Key`, `traceparent`, `tracestate`, `Authorization`.
-    static func headers(_ request: Request) -> HTTPGatewayCaller.CallHeaders {
+    static func headers(_ request: Request, _ context: GatewayRequestContext) -> HTTPGatewayCaller.CallHeaders {
         func header(_ name: String) -> String? { HTTPField.Name(name).flatMap { request.headers[$0] } }
         return HTTPGatewayCaller.CallHeaders(
             timeout: header("x-caravan-timeout").flatMap(parseDuration),
             idempotencyKey: header("idempotency-key"),
             traceparent: header("traceparent"),
             tracestate: header("tracestate"),
-            authorization: request.headers[.authorization])
+            authorization: request.headers[.authorization],
+            peer: context.peer)
     }
 
     /// The answer as JSON; 401 says which scheme to use, 429 when to retry.
