@@ -48,7 +48,7 @@ public struct CallObserver: ServerInterceptor {
         if let instruments {
             self.metrics?.callFinished(
                 instruments, code: code,
-                nanoseconds: elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000)
+                nanoseconds: elapsed.totalNanoseconds)
         }
         guard let level = self.callLogLevel else { return }
         // An autoclosure: the metadata is built only when the line is logged.
@@ -60,7 +60,7 @@ public struct CallObserver: ServerInterceptor {
     static func metadata(
         _ context: ServerContext, _ code: StatusCode, _ elapsed: Duration, _ parentID: String?, _ failure: RPCError?
     ) -> Logger.Metadata {
-        let micros = elapsed.components.seconds * 1_000_000 + elapsed.components.attoseconds / 1_000_000_000_000
+        let micros = elapsed.totalMicroseconds
         var metadata: Logger.Metadata = [
             "rpc.method": .string(CallMetrics.label(context.descriptor)),
             "rpc.code": .string(code.name),

@@ -1,10 +1,10 @@
+import CaravanCore
 import NIOCore
 
 extension Duration {
     /// The same span as NIO's `TimeAmount`.
     var nio: TimeAmount {
-        let (seconds, attoseconds) = self.components
-        return .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+        .nanoseconds(self.totalNanoseconds)
     }
 }
 

@@ -34,7 +34,7 @@ enum FrameHeaders {
         header.method = descriptor.path
         if let deadline = options.deadline {
             let remaining = ContinuousClock.now.duration(to: deadline)
-            let micros = remaining.components.seconds * 1_000_000 + remaining.components.attoseconds / 1_000_000_000_000
+            let micros = remaining.totalMicroseconds
             header.timeoutMicros = UInt64(max(1, micros))
         }
         if !options.metadata.isEmpty {

@@ -33,6 +33,34 @@ private func startGateway(
     return try await ServerProcess("caravan-gateway", arguments)
 }
 
+/// Trade, logistics and training on fresh data directories, and a gateway in front of them.
+private struct WholeSystem {
+    let directories: [String]
+    let trade: ServerProcess
+    let logistics: ServerProcess
+    let training: ServerProcess
+    let gateway: ServerProcess
+
+    static func start() async throws -> WholeSystem {
+        let directories = try ["trade", "logistics", "training"].map { try gatewayTestDirectory($0) }
+        do {
+            let trade = try await startService("trade", directory: directories[0])
+            let logistics = try await startService("logistics", directory: directories[1])
+            let training = try await startService("training", directory: directories[2])
+            let gateway = try await startGateway([("trade", [trade]), ("logistics", [logistics]), ("training", [training])])
+            return WholeSystem(
+                directories: directories, trade: trade, logistics: logistics, training: training, gateway: gateway)
+        } catch {
+            for directory in directories { try? FileManager.default.removeItem(atPath: directory) }
+            throw error
+        }
+    }
+
+    func removeDirectories() {
+        for directory in self.directories { try? FileManager.default.removeItem(atPath: directory) }
+    }
+}
+
 /// `http://HOST:PORT` of the gateway's HTTP door, from its announcement.
 private func httpBase(_ gateway: ServerProcess) async throws -> String {
     for _ in 0..<100 {
@@ -97,12 +125,9 @@ private func jsonObject(_ text: String) throws -> [String: Any] {
 struct GatewayEndToEndTests {
     @Test("Complete answers; a SIGKILLed service fails its section within the deadline; recovery without a gateway restart")
     func aggregatesSurviveAKilledService() async throws {
-        let directories = try ["trade", "logistics", "training"].map { try gatewayTestDirectory($0) }
-        defer { for directory in directories { try? FileManager.default.removeItem(atPath: directory) } }
-        let trade = try await startService("trade", directory: directories[0])
-        let logistics = try await startService("logistics", directory: directories[1])
-        let training = try await startService("training", directory: directories[2])
-        let gateway = try await startGateway([("trade", [trade]), ("logistics", [logistics]), ("training", [training])])
+        let system = try await WholeSystem.start()
+        defer { system.removeDirectories() }
+        let (trade, logistics, training, gateway) = (system.trade, system.logistics, system.training, system.gateway)
         #expect(gateway.address.hasSuffix(":\(Endpoint(gateway.address)!.port)"))
 
         try await withClient(Endpoint(gateway.address)!, retryPolicy: .none) { rpc in
@@ -185,7 +210,7 @@ struct GatewayEndToEndTests {
             #expect(try await health.check(HealthCheckRequest(service: "caravan.trade.v1.TradeService")).status == .serving)
 
             // Restart it on the same port: the gateway recovers on its own.
-            let restarted = try await startService("logistics", directory: directories[1], port: logisticsPort)
+            let restarted = try await startService("logistics", directory: system.directories[1], port: logisticsPort)
             let recoveryDeadline = ContinuousClock.now.advanced(by: .seconds(15))
             var recovered = false
             while !recovered, ContinuousClock.now < recoveryDeadline {
@@ -205,12 +230,9 @@ struct GatewayEndToEndTests {
 
     @Test("HTTP/JSON with curl: aggregates, any routed method, grpc-gateway status mapping, health, readiness, dashboard")
     func http() async throws {
-        let directories = try ["trade", "logistics", "training"].map { try gatewayTestDirectory($0) }
-        defer { for directory in directories { try? FileManager.default.removeItem(atPath: directory) } }
-        let trade = try await startService("trade", directory: directories[0])
-        let logistics = try await startService("logistics", directory: directories[1])
-        let training = try await startService("training", directory: directories[2])
-        let gateway = try await startGateway([("trade", [trade]), ("logistics", [logistics]), ("training", [training])])
+        let system = try await WholeSystem.start()
+        defer { system.removeDirectories() }
+        let (trade, logistics, training, gateway) = (system.trade, system.logistics, system.training, system.gateway)
         let base = try await httpBase(gateway)
 
         let overview = try await curl(["\(base)/v1/overview?year=2024"])

@@ -241,7 +241,7 @@ struct LoadCommand: AsyncParsableCommand {
         var progress: (@Sendable (Int, Duration) -> Void)?
         if showProgress {
             progress = { finished, elapsed in
-                let seconds = elapsed.secondsDouble
+                let seconds = elapsed.totalSeconds
                 let rate = Double(finished) / max(seconds, 0.001)
                 let line = String(format: "\r%.0f s: %d calls, %.0f calls/s   ", seconds, finished, rate)
                 FileHandle.standardError.write(Data(line.utf8))

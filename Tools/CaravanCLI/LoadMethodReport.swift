@@ -43,7 +43,7 @@ public struct MethodReport: Codable, Sendable {
         self.warmupCalls = tally.warmupCalls
         self.calls = Int(histogram.totalCount)
         self.errors = tally.codes.filter { $0.key != 0 }.values.reduce(0, +)
-        let seconds = elapsed.secondsDouble
+        let seconds = elapsed.totalSeconds
         self.qps = seconds > 0 ? Double(self.calls) / seconds : 0
         self.p50Us = micros(50)
         self.p75Us = micros(75)

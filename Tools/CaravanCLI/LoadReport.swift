@@ -70,7 +70,7 @@ public struct LoadReport: Codable, Sendable {
         self.connections = plan.connections
         self.calls = overall.calls
         self.errors = overall.errors
-        self.durationSeconds = elapsed.secondsDouble
+        self.durationSeconds = elapsed.totalSeconds
         self.qps = overall.qps
         self.p50Us = overall.p50Us
         self.p75Us = overall.p75Us

@@ -1,3 +1,4 @@
+import CaravanCore
 import Histogram
 import Synchronization
 
@@ -10,7 +11,7 @@ struct WorkerTally: Sendable {
     var warmupCalls = 0
 
     mutating func record(code: Int32, latency: Duration, message: String?) {
-        _ = self.latencies.record(UInt64(max(1, latency.nanosecondsClamped)))
+        _ = self.latencies.record(UInt64(max(1, latency.totalNanoseconds)))
         self.codes[code, default: 0] += 1
         if let message, self.errorMessages.count < 100 || self.errorMessages[message] != nil {
             self.errorMessages[message, default: 0] += 1

@@ -1,3 +1,4 @@
+import CaravanCore
 import CaravanServiceKit
 
 /// When each call of an open-loop run is meant to start: at a constant
@@ -36,7 +37,7 @@ public struct RateSchedule: Sendable, Equatable {
     /// Seconds after the start at which call `index` (0-based) should start.
     public func intendedOffset(ofCall index: Int) -> Double {
         let calls = Double(index)
-        let ramp = self.over.seconds
+        let ramp = self.over.totalSeconds
         guard ramp > 0, self.from != self.to else { return calls / self.from }
         // Calls issued by time t during the ramp: from·t + (to − from)·t² / (2·ramp).
         let slope = (self.to - self.from) / ramp
@@ -47,12 +48,5 @@ public struct RateSchedule: Sendable, Equatable {
         // Solve slope/2·t² + from·t − calls = 0 for t ≥ 0.
         let discriminant = self.from * self.from + 2 * slope * calls
         return (-self.from + discriminant.squareRoot()) / slope
-    }
-}
-
-extension Duration {
-    var seconds: Double {
-        let (seconds, attoseconds) = self.components
-        return Double(seconds) + Double(attoseconds) / 1e18
     }
 }

@@ -67,7 +67,7 @@ struct GatewayBenchmark: AsyncParsableCommand {
                 for _ in 0..<self.calls {
                     let start = ContinuousClock.now
                     try await call()
-                    _ = histograms[index].record(UInt64(max(1, start.duration(to: .now).nanoseconds)))
+                    _ = histograms[index].record(UInt64(max(1, start.duration(to: .now).totalNanoseconds)))
                 }
             }
         }
@@ -99,7 +99,7 @@ struct GatewayBenchmark: AsyncParsableCommand {
         print("|---|---|---|")
         for (name, call) in all where name == Modes.throughGateway || name == Modes.directConcurrent {
             let (count, errors) = await Self.throughput(call, workers: self.concurrency, for: throughputDuration)
-            let seconds = Double(throughputDuration.nanoseconds) / 1e9
+            let seconds = throughputDuration.totalSeconds
             print("| \(name) | \(String(format: "%.0f", Double(count) / seconds)) | \(errors) |")
         }
     }
@@ -189,12 +189,6 @@ struct Modes: Sendable {
         ]
         modes += zip(Self.callNames, singles).map { ($0, $1) }
         return modes
-    }
-}
-
-extension Duration {
-    var nanoseconds: Int64 {
-        self.components.seconds * 1_000_000_000 + self.components.attoseconds / 1_000_000_000
     }
 }
 

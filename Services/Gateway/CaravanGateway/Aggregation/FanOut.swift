@@ -51,7 +51,7 @@ public struct FanOut: Sendable {
                 }
             }
             while !pending.isEmpty, let event = await group.next() {
-                let latency = UInt64(max(0, start.duration(to: .now).microseconds))
+                let latency = UInt64(max(0, start.duration(to: .now).totalMicroseconds))
                 switch event {
                 case .finished(let name, let answer):
                     pending.remove(name)
@@ -95,13 +95,5 @@ public struct FanOut: Sendable {
             outcome.message = error.message
             return (outcome, nil)
         }
-    }
-}
-
-extension Duration {
-    /// Whole microseconds.
-    var microseconds: Int64 {
-        let (seconds, attoseconds) = self.components
-        return seconds * 1_000_000 + attoseconds / 1_000_000_000_000
     }
 }

@@ -15,7 +15,7 @@ public struct RateLimitInterceptor: ServerInterceptor {
         if MethodAccess.requirement(for: context.descriptor) == .open { return try await next(context) }
         let caller = CallerIdentity.current?.key ?? "peer:" + CallerIdentity.peerHost(context.peer)
         if case .refused(let retryAfter) = self.limiter.acquire(caller) {
-            let milliseconds = (retryAfter.microseconds + 999) / 1000
+            let milliseconds = (retryAfter.totalMicroseconds + 999) / 1000
             throw RPCError(
                 code: .resourceExhausted,
                 message: "Rate limit of \(self.limiter.rate) calls/s (burst \(self.limiter.burst)) exceeded; retry in \(milliseconds) ms.",

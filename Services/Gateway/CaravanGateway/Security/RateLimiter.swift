@@ -1,3 +1,4 @@
+import CaravanCore
 import Synchronization
 
 /// Token buckets per caller: each caller may make `burst` calls at once and
@@ -35,7 +36,7 @@ public final class RateLimiter: Sendable {
             var bucket = buckets[caller] ?? Bucket(tokens: Double(self.burst), updated: now)
             let elapsed = bucket.updated.duration(to: now)
             if elapsed > .zero {
-                bucket.tokens = min(Double(self.burst), bucket.tokens + self.rate * Double(elapsed.microseconds) / 1e6)
+                bucket.tokens = min(Double(self.burst), bucket.tokens + self.rate * Double(elapsed.totalMicroseconds) / 1e6)
                 bucket.updated = now
             }
             let decision: Decision
