@@ -21,27 +21,6 @@ private func announcedAddress(_ server: ServerProcess, _ marker: String) async t
     throw ServerDidNotStart(output: server.log)
 }
 
-/// curl with the response headers: status, lowercased headers, body.
-private func curlWithHeaders(_ arguments: [String]) async throws -> (status: Int, headers: [String: String], body: String) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
-    process.arguments = ["-s", "-i", "--max-time", "10"] + arguments
-    let out = Pipe()
-    process.standardOutput = out
-    try process.run()
-    let text = String(decoding: await readToEnd(out), as: UTF8.self)
-    await waitForExit(process)
-    let (head, body) = try #require(text.range(of: "\r\n\r\n").map { (text[..<$0.lowerBound], String(text[$0.upperBound...])) })
-    var lines = head.split(separator: "\r\n")
-    let status = Int(lines.removeFirst().split(separator: " ").dropFirst().first ?? "") ?? 0
-    var headers: [String: String] = [:]
-    for line in lines {
-        guard let colon = line.firstIndex(of: ":") else { continue }
-        headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
-    }
-    return (status, headers, body)
-}
-
 /// The JSON log lines in a server's output (its stdout lines are not JSON).
 private func jsonLogLines(_ server: ServerProcess) -> [[String: Any]] {
     server.log.split(separator: "\n").filter { $0.hasPrefix("{") }.compactMap {

@@ -165,3 +165,32 @@ func waitForExit(_ process: Process) async {
     }
     process.waitUntilExit()  // returns at once now; settles terminationStatus
 }
+
+/// An HTTP answer from curl: status (0 when no answer came), headers by
+/// lower-cased name, body.
+struct HTTPAnswer {
+    var status: Int
+    var headers: [String: String]
+    var body: String
+}
+
+/// curl with the response headers (`-i`), for the HTTP doors' tests.
+func curlWithHeaders(_ arguments: [String]) async throws -> HTTPAnswer {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
+    process.arguments = ["-s", "-i", "--max-time", "10"] + arguments
+    let out = Pipe()
+    process.standardOutput = out
+    try process.run()
+    let text = String(decoding: await readToEnd(out), as: UTF8.self)
+    await waitForExit(process)
+    guard let split = text.range(of: "\r\n\r\n") else { return HTTPAnswer(status: 0, headers: [:], body: text) }
+    var lines = text[..<split.lowerBound].split(separator: "\r\n")
+    let status = lines.isEmpty ? 0 : Int(lines.removeFirst().split(separator: " ").dropFirst().first ?? "") ?? 0
+    var headers: [String: String] = [:]
+    for line in lines {
+        guard let colon = line.firstIndex(of: ":") else { continue }
+        headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+    }
+    return HTTPAnswer(status: status, headers: headers, body: String(text[split.upperBound...]))
+}
