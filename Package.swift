@@ -37,6 +37,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
     ],
     targets: [
         // MARK: C: libprotobuf-c and the protoc-c output
@@ -193,11 +194,27 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // MARK: PostgreSQL storage: pool, migrations, idempotency ledger, status mapping
+        .target(
+            name: "CaravanPostgres",
+            dependencies: [
+                "CaravanCore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "_ConnectionPoolModule", package: "postgres-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Shared/CaravanPostgres",
+            swiftSettings: swiftSettings
+        ),
+
         // MARK: What the services share: options, storage, idempotency, paging
         .target(
             name: "CaravanServiceKit",
             dependencies: [
                 "CaravanCore",
+                "CaravanPostgres",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
                 "CaravanTCP",
                 "CaravanServer",
                 "CaravanObservability",
@@ -216,8 +233,9 @@ let package = Package(
         .target(
             name: "CaravanTrade",
             dependencies: [
-                "CaravanCore", "CaravanServiceKit", "CaravanTradeAPI",
+                "CaravanCore", "CaravanServiceKit", "CaravanPostgres", "CaravanTradeAPI",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Services/Trade/CaravanTrade",
@@ -232,8 +250,9 @@ let package = Package(
         .target(
             name: "CaravanLogistics",
             dependencies: [
-                "CaravanCore", "CaravanServiceKit", "CaravanLogisticsAPI",
+                "CaravanCore", "CaravanServiceKit", "CaravanPostgres", "CaravanLogisticsAPI",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Services/Logistics/CaravanLogistics",
@@ -248,8 +267,9 @@ let package = Package(
         .target(
             name: "CaravanTraining",
             dependencies: [
-                "CaravanCore", "CaravanServiceKit", "CaravanTrainingAPI",
+                "CaravanCore", "CaravanServiceKit", "CaravanPostgres", "CaravanTrainingAPI",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Services/Training/CaravanTraining",
@@ -356,6 +376,16 @@ let package = Package(
         ),
 
         // MARK: Tests
+        .target(
+            name: "CaravanTestPostgres",
+            dependencies: [
+                "CaravanCore", "CaravanPostgres",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/CaravanTestPostgres",
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "caravan-proto-leakcheck",
             dependencies: ["CaravanMessages", "CaravanEchoAPI", "CaravanTestingAPI"],

@@ -11,6 +11,12 @@ extension Duration {
         return seconds * 1_000_000 + attoseconds / 1_000_000_000_000
     }
 
+    /// The span in whole milliseconds (truncated).
+    public var totalMilliseconds: Int64 {
+        let (seconds, attoseconds) = self.components
+        return seconds * 1_000 + attoseconds / 1_000_000_000_000_000
+    }
+
     /// The span in seconds.
     public var totalSeconds: Double {
         let (seconds, attoseconds) = self.components

@@ -32,10 +32,8 @@ public enum IdempotencyLedger {
         request: [UInt8],
         _ write: () throws -> Response
     ) throws -> Response {
-        guard let key, !key.isEmpty else { return try write() }
-        guard key.utf8.count <= 256 else {
-            throw RPCError.invalidArgument(field: "idempotency_key", "must be at most 256 bytes")
-        }
+        let idempotent = IdempotentWrite(key: key, method: method, request: request)
+        guard let key = try idempotent.checkedKey() else { return try write() }
         if let row = try Row.fetchOne(
             db.cachedStatement(sql: "SELECT method, request, response FROM idempotency_key WHERE key = ?"),
             arguments: [key])
@@ -43,9 +41,7 @@ public enum IdempotencyLedger {
             let storedMethod: String = row["method"]
             let storedRequest: Data = row["request"]
             guard storedMethod == method, [UInt8](storedRequest) == request else {
-                throw RPCError(
-                    code: .invalidArgument,
-                    message: "idempotency_key: \"\(key)\" was already used for a different request.")
+                throw idempotent.reusedKey(key)
             }
             let storedResponse: Data = row["response"]
             return try Response(serializedBytes: [UInt8](storedResponse))
@@ -58,20 +54,6 @@ public enum IdempotencyLedger {
                 Date().timeIntervalSince1970,
             ])
         return response
-    }
-}
-
-/// One write's idempotency: the caller's key (nil or empty for none), the
-/// method, and the serialized request, which the ledger compares on a repeat.
-public struct IdempotentWrite: Sendable, Hashable {
-    public var key: String?
-    public var method: String
-    public var request: [UInt8]
-
-    public init(key: String?, method: String, request: [UInt8]) {
-        self.key = key
-        self.method = method
-        self.request = request
     }
 }
 

@@ -1,4 +1,5 @@
 import CaravanCore
+import CaravanPostgres
 import Foundation
 import GRDB
 
@@ -55,16 +56,16 @@ public enum ServiceDatabase {
 }
 
 extension RPCError {
-    /// UNAVAILABLE for a database that cannot be reached or is busy, INTERNAL otherwise.
+    /// UNAVAILABLE for a database that cannot be reached or is busy (SQLite
+    /// or PostgreSQL; see ``RPCError/init(postgres:)``), INTERNAL otherwise.
     public init(database error: any Error) {
         if let error = error as? RPCError {
             self = error
         } else if let error = error as? DatabaseError, error.resultCode == .SQLITE_BUSY || error.resultCode == .SQLITE_LOCKED {
             self = RPCError(code: .unavailable, message: "The database is busy; try again.", cause: error)
-        } else if let error = error as? any RPCErrorConvertible {
-            self = error.rpcError
         } else {
-            self = RPCError(code: .internal, message: "Storage failed: \(error)", cause: error)
+            // PostgreSQL's failures, RPC-convertible errors, and INTERNAL for the rest.
+            self = RPCError(postgres: error)
         }
     }
 }

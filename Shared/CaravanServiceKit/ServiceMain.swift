@@ -1,5 +1,6 @@
 import CaravanCore
 import CaravanObservability
+import CaravanPostgres
 import CaravanServer
 import CaravanTCP
 import Foundation
@@ -12,25 +13,49 @@ import UnixSignals
 /// The body of every service executable: logging, the database, the
 /// server, and signal handling, wired the same way for each service.
 public enum ServiceMain {
-    /// Opens the service's database, serves `makeServices` until SIGTERM or
-    /// SIGINT, then drains. Prints `caravan-<service> listening on HOST:PORT`
-    /// once bound (scripts and tests wait for that line).
+    /// Opens the service's database (SQLite by default, PostgreSQL with
+    /// `--database`), serves `makeServices` until SIGTERM or SIGINT, then
+    /// drains. Prints `caravan-<service> listening on HOST:PORT` once bound
+    /// (scripts and tests wait for that line).
     public static func run(
         settings: ServiceSettings,
         migrator: DatabaseMigrator,
-        makeServices: (DatabasePool, Logger) throws -> [any RPCService]
+        postgresMigrations: [PostgresMigration],
+        makeServices: (ServiceStorage, Logger) throws -> [any RPCService]
     ) async throws {
         let observability = Observability.bootstrap(settings.observability)
         let logger = Logger(label: "caravan.\(settings.service)")
-        let database = try ServiceDatabase.open(
-            directory: settings.dataDirectory,
-            name: settings.service,
-            durability: settings.durability,
-            migrator: migrator
-        )
-        logger.info("Database ready", metadata: ["path": "\(database.path)", "sync": "\(settings.durability.rawValue)"])
+        guard let postgresSettings = settings.postgres else {
+            let database = try ServiceDatabase.open(
+                directory: settings.dataDirectory,
+                name: settings.service,
+                durability: settings.durability,
+                migrator: migrator
+            )
+            logger.info("Database ready", metadata: ["path": "\(database.path)", "sync": "\(settings.durability.rawValue)"])
+            try await Self.serve(
+                settings: settings, services: try makeServices(.sqlite(database), logger), observability: observability,
+                logger: logger)
+            return
+        }
+        // The pool runs beside the server and stops after it: calls still
+        // draining at shutdown keep their connections.
+        let database = try PostgresPool(settings: postgresSettings, logger: logger)
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { await database.run() }
+            defer { tasks.cancelAll() }
+            try await database.migrate(postgresMigrations)
+            try await Self.serve(
+                settings: settings, services: try makeServices(.postgres(database), logger),
+                observability: observability, logger: logger)
+        }
+    }
+
+    private static func serve(
+        settings: ServiceSettings, services rpcServices: [any RPCService], observability: Observability, logger: Logger
+    ) async throws {
         let server = RPCServer(
-            services: try makeServices(database, logger), configuration: settings.server,
+            services: rpcServices, configuration: settings.server,
             interceptors: [observability.callObserver(logger: logger)]
                 + (settings.serviceToken.map { [ServiceTokenInterceptor(token: $0)] } ?? []),
             logger: logger, transportMetrics: observability.transportMetrics())
@@ -52,4 +77,12 @@ public enum ServiceMain {
             try await tasks.waitForAll()
         }
     }
+}
+
+/// The database a service was started on.
+public enum ServiceStorage: Sendable {
+    /// `<data-dir>/<service>.sqlite`, in WAL mode.
+    case sqlite(DatabasePool)
+    /// `--database postgres://…`.
+    case postgres(PostgresPool)
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import CaravanObservability
+import CaravanPostgres
 import CaravanTCP
 import Foundation
 import Logging
@@ -22,6 +23,21 @@ public struct ServiceOptions: ParsableArguments {
 
     @Option(name: .long, help: "SQLite durability: full (fsync every commit) or normal (env CARAVAN_<SERVICE>_SYNC).")
     public var sync: String?
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Keep the data in PostgreSQL instead of SQLite: postgres://USER:PASSWORD@HOST:PORT/DATABASE[?sslmode=verify-full] (env CARAVAN_<SERVICE>_DATABASE_URL).",
+            valueName: "url"))
+    public var database: String?
+
+    @Option(name: .long, help: "Most PostgreSQL connections this process opens (env CARAVAN_<SERVICE>_DATABASE_POOL_SIZE; default 10).")
+    public var databasePoolSize: Int?
+
+    @Option(
+        name: .long,
+        help: "Seconds a call may wait for PostgreSQL (a connection, a lock, a statement) before UNAVAILABLE (env CARAVAN_<SERVICE>_DATABASE_TIMEOUT; default 5).")
+    public var databaseTimeout: Double?
 
     @OptionGroup public var limits: ServerLimitOptions
     @OptionGroup public var tls: TLSServerOptions
@@ -55,6 +71,10 @@ public struct ServiceOptions: ParsableArguments {
         guard let synchronous = DatabaseDurability(rawValue: syncText) else {
             throw ValidationError("--sync must be full or normal; got '\(syncText)'.")
         }
+        let postgres = try self.postgres(prefix: prefix, environment: environment)
+        if postgres != nil, value(self.dataDir, "DATA_DIR") != nil {
+            throw ValidationError("--data-dir is SQLite's and --database PostgreSQL's: give one.")
+        }
         var server = try self.limits.apply(to: ServerConfiguration())
         server.host = value(self.host, "HOST") ?? "127.0.0.1"
         server.port = port
@@ -68,6 +88,31 @@ public struct ServiceOptions: ParsableArguments {
             observability: try self.observability.resolve(service: service, logLevel: level, environment: environment)
         )
         settings.serviceToken = try self.serviceToken.resolve(prefix: prefix, environment: environment)
+        settings.postgres = postgres
+        return settings
+    }
+
+    /// The PostgreSQL settings when `--database` (or its variable) is set.
+    func postgres(prefix: String, environment: [String: String]) throws -> PostgresSettings? {
+        guard let url = self.database ?? environment[prefix + "DATABASE_URL"] else { return nil }
+        var settings: PostgresSettings
+        do {
+            settings = try PostgresSettings(url: url)
+        } catch {
+            throw ValidationError(error.description)
+        }
+        if let text = self.databasePoolSize.map(String.init) ?? environment[prefix + "DATABASE_POOL_SIZE"] {
+            guard let size = Int(text), (1...1000).contains(size) else {
+                throw ValidationError("--database-pool-size must be 1...1000; got '\(text)'.")
+            }
+            settings.maximumConnections = size
+        }
+        if let text = self.databaseTimeout.map({ String($0) }) ?? environment[prefix + "DATABASE_TIMEOUT"] {
+            guard let seconds = Double(text), seconds > 0, seconds <= 3600 else {
+                throw ValidationError("--database-timeout must be a number of seconds in (0, 3600]; got '\(text)'.")
+            }
+            settings.callTimeout = .milliseconds(Int64(seconds * 1000))
+        }
         return settings
     }
 }
@@ -82,4 +127,6 @@ public struct ServiceSettings: Sendable {
     public var observability: ObservabilitySettings
     /// Calls (but health) must carry it; nil admits any caller.
     public var serviceToken: String? = nil
+    /// Set when the data lives in PostgreSQL; nil means SQLite in ``dataDirectory``.
+    public var postgres: PostgresSettings? = nil
 }

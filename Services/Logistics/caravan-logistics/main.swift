@@ -24,8 +24,15 @@ struct LogisticsCommand: ParsableCommand {
             return
         }
         let settings = try self.options.resolve(service: "logistics", defaultPort: 7002)
-        try await ServiceMain.run(settings: settings, migrator: LogisticsMigrations.migrator()) { database, logger in
-            [LogisticsServiceProvider(store: GRDBLogisticsStore(database), logger: logger)]
+        try await ServiceMain.run(
+            settings: settings, migrator: LogisticsMigrations.migrator(), postgresMigrations: []
+        ) { storage, logger in
+            let store: any LogisticsStore
+            switch storage {
+            case .sqlite(let database): store = GRDBLogisticsStore(database)
+            case .postgres: throw ValidationError("PostgreSQL storage is not built yet")
+            }
+            return [LogisticsServiceProvider(store: store, logger: logger)]
         }
     }
 }

@@ -36,8 +36,15 @@ struct TradeCommand: AsyncParsableCommand {
             )
             return
         }
-        try await ServiceMain.run(settings: settings, migrator: TradeMigrations.migrator) { database, logger in
-            [TradeServiceProvider(store: SQLiteTradeStore(database: database), logger: logger)]
+        try await ServiceMain.run(
+            settings: settings, migrator: TradeMigrations.migrator, postgresMigrations: []
+        ) { storage, logger in
+            let store: any TradeStore
+            switch storage {
+            case .sqlite(let database): store = SQLiteTradeStore(database: database)
+            case .postgres: throw ValidationError("PostgreSQL storage is not built yet")
+            }
+            return [TradeServiceProvider(store: store, logger: logger)]
         }
     }
 }

@@ -30,8 +30,15 @@ struct TrainingCommand: AsyncParsableCommand {
             print("wrote \(count) synthetic trainees to \(database.path) in \(start.duration(to: .now))")
             return
         }
-        try await ServiceMain.run(settings: settings, migrator: TrainingMigrations.migrator) { database, logger in
-            [TrainingServiceProvider(store: SQLiteTrainingStore(database), logger: logger)]
+        try await ServiceMain.run(
+            settings: settings, migrator: TrainingMigrations.migrator, postgresMigrations: []
+        ) { storage, logger in
+            let store: any TrainingStore
+            switch storage {
+            case .sqlite(let database): store = SQLiteTrainingStore(database)
+            case .postgres: throw ValidationError("PostgreSQL storage is not built yet")
+            }
+            return [TrainingServiceProvider(store: store, logger: logger)]
         }
     }
 }

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Starts a throwaway PostgreSQL (Debian's packages) on loopback for the
+# tests and benchmarks that need one, and prints the line that points them
+# at it:
+#
+#   eval "$(Tests/postgres/start.sh)"   # exports CARAVAN_TEST_POSTGRES_URL
+#   swift test ...
+#   Tests/postgres/stop.sh
+#
+# Installs postgresql with apt-get when it is missing. The cluster lives in
+# $CARAVAN_PG_DIR (default /tmp/caravan-postgres), listens on 127.0.0.1 only
+# (port $CARAVAN_PG_PORT, default 54329) and takes password logins
+# (scram-sha-256) for the superuser caravan/caravan, which the tests use to
+# create and drop a database per test.
+set -euo pipefail
+
+dir=${CARAVAN_PG_DIR:-/tmp/caravan-postgres}
+port=${CARAVAN_PG_PORT:-54329}
+
+bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1 || true)
+if [ -z "$bin" ]; then
+    echo "installing postgresql from Debian's packages" >&2
+    if [ "$(id -u)" = 0 ]; then
+        apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >&2
+    else
+        sudo apt-get update -qq >&2 && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >&2
+    fi
+    bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
+fi
+
+# PostgreSQL refuses to run as root: run it as the postgres user when we are root.
+as_owner() {
+    if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+if [ ! -f "$dir/PG_VERSION" ]; then
+    mkdir -p "$dir"
+    [ "$(id -u)" = 0 ] && chown postgres:postgres "$dir"
+    pwfile=$(mktemp)
+    echo caravan > "$pwfile"
+    chmod 644 "$pwfile"
+    as_owner "$bin/initdb" -D "$dir" -U caravan --pwfile="$pwfile" --auth=scram-sha-256 \
+        --encoding=UTF8 --locale=C.UTF-8 >&2
+    rm -f "$pwfile"
+fi
+
+if ! as_owner "$bin/pg_ctl" -D "$dir" status >/dev/null 2>&1; then
+    as_owner "$bin/pg_ctl" -D "$dir" -w -t 60 -l "$dir/server.log" \
+        -o "-c listen_addresses=127.0.0.1 -c port=$port -c unix_socket_directories=$dir -c max_connections=300" \
+        start >&2
+fi
+
+echo "export CARAVAN_TEST_POSTGRES_URL=postgres://caravan:caravan@127.0.0.1:$port/postgres"
