@@ -433,6 +433,7 @@ let package = Package(
             name: "CaravanLogisticsTests",
             dependencies: [
                 "CaravanLogistics", "CaravanLogisticsAPI", "CaravanServiceKit", "CaravanCore", "CaravanInProcess",
+                "CaravanPostgres", "CaravanTestPostgres",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
             path: "Tests/CaravanLogisticsTests",

@@ -38,6 +38,27 @@ public final class PostgresPool: Sendable {
         }
     }
 
+    /// Runs `body`'s reads in one REPEATABLE READ, READ ONLY transaction:
+    /// every statement sees the same snapshot, so figures read in parts
+    /// (a network and its version, a shipment and its events) agree.
+    public func snapshot<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection, Logger) async throws -> T)
+        async throws -> T
+    {
+        try await self.bounded {
+            try await self.client.withConnection { connection in
+                try await connection.query("START TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY", logger: self.logger)
+                do {
+                    let value = try await body(connection, self.logger)
+                    try await connection.query("COMMIT", logger: self.logger)
+                    return value
+                } catch {
+                    _ = try? await connection.query("ROLLBACK", logger: self.logger)
+                    throw error
+                }
+            }
+        }
+    }
+
     /// Runs `body` in one transaction at READ COMMITTED, commits when it
     /// returns, rolls back when it throws.
     ///

@@ -2,7 +2,9 @@ import CaravanCore
 import CaravanInProcess
 import CaravanLogistics
 import CaravanLogisticsAPI
+import CaravanPostgres
 import CaravanServiceKit
+import CaravanTestPostgres
 import Testing
 
 /// A logistics service on a fresh in-memory database (seeded), and a typed
@@ -11,10 +13,8 @@ struct TestService {
     let provider: LogisticsServiceProvider
     let client: LogisticsServiceClient
 
-    init(watchPollInterval: Duration = .seconds(2)) throws {
-        let database = try ServiceDatabase.inMemory(migrator: LogisticsMigrations.migrator())
-        self.provider = LogisticsServiceProvider(
-            store: GRDBLogisticsStore(database), watchPollInterval: watchPollInterval)
+    init(store: any LogisticsStore, watchPollInterval: Duration = .seconds(2)) {
+        self.provider = LogisticsServiceProvider(store: store, watchPollInterval: watchPollInterval)
         let transport = InProcessTransport(serving: [self.provider])
         // No retries: a test must see the first answer.
         self.client = LogisticsServiceClient(
@@ -37,6 +37,22 @@ struct TestService {
         try await self.client.recordShipmentEvent(
             RecordShipmentEventRequest(
                 shipmentId: id, kind: kind, locationCityId: location, idempotencyKey: key, delayHours: delay))
+    }
+}
+
+/// Runs `body` with a service on a fresh seeded database of `backend`:
+/// in-memory SQLite, or a PostgreSQL database of its own (dropped after).
+func withTestService(
+    _ backend: StoreBackend, watchPollInterval: Duration = .seconds(2), _ body: (TestService) async throws -> Void
+) async throws {
+    switch backend {
+    case .sqlite:
+        let database = try ServiceDatabase.inMemory(migrator: LogisticsMigrations.migrator())
+        try await body(TestService(store: GRDBLogisticsStore(database), watchPollInterval: watchPollInterval))
+    case .postgres:
+        try await TestPostgres.withMigratedDatabase(LogisticsPostgresMigrations.all) { pool in
+            try await body(TestService(store: PostgresLogisticsStore(pool), watchPollInterval: watchPollInterval))
+        }
     }
 }
 

@@ -43,6 +43,10 @@ public enum TestPostgres {
         }
         var settings = admin
         settings.database = name
+        // Generous: debug builds on a busy two-core machine open connections
+        // slowly (SCRAM's key derivation), and a test must not fail on that.
+        // Tests of the timeout itself set their own.
+        settings.callTimeout = .seconds(30)
         settings.redactedURL = PostgresSettings.redact(url) + " (database \(name))"
         do {
             let result = try await body(settings)

@@ -30,9 +30,7 @@ public struct GRDBLogisticsStore: LogisticsStore {
             let response = try IdempotencyLedger.once(db, write)
             {
                 let seq = (try Int64.fetchOne(db.cachedStatement(sql: "SELECT MAX(seq) FROM rail_link")) ?? 0) + 1
-                var stored = link
-                stored.id = "lnk-\(seq)"
-                stored.active = true
+                let stored = LogisticsRecords.added(link, seq: seq)
                 try Self.insertLink(stored, seq: seq, into: db)
                 try Self.bumpVersion(db)
                 return AddLinkResponse(link: stored)
@@ -49,7 +47,7 @@ public struct GRDBLogisticsStore: LogisticsStore {
                     db.cachedStatement(sql: "SELECT * FROM rail_link WHERE id = ?"),
                     arguments: [id])
                 else {
-                    throw RPCError(code: .notFound, message: "No rail link \"\(id)\".")
+                    throw LogisticsRecords.noLink(id)
                 }
                 var link = Self.link(row)
                 if link.active {
@@ -113,10 +111,7 @@ public struct GRDBLogisticsStore: LogisticsStore {
             try IdempotencyLedger.once(db, write) {
                 // The single writer makes MAX + 1 safe; ids never reuse a number.
                 let seq = (try Int64.fetchOne(db.cachedStatement(sql: "SELECT MAX(seq) FROM shipment")) ?? 0) + 1
-                var shipment = draft.shipment
-                shipment.id = Self.shipmentID(seq)
-                shipment.status = .booked
-                shipment.lastCityId = shipment.originCityId
+                let (shipment, event) = LogisticsRecords.booked(draft, seq: seq)
                 let route = try (shipment.plannedRoute ?? RailRoute()).serializedBytes()
                 try db.execute(
                     sql: """
@@ -130,9 +125,6 @@ public struct GRDBLogisticsStore: LogisticsStore {
                         shipment.bookedAtUnixSeconds, shipment.etaUnixSeconds, shipment.status.rawValue,
                         shipment.lastCityId, shipment.synthetic,
                     ])
-                let event = ShipmentEvent(
-                    shipmentId: shipment.id, sequence: 1, kind: .booked, locationCityId: shipment.originCityId,
-                    note: draft.bookedNote, atUnixSeconds: shipment.bookedAtUnixSeconds)
                 try Self.insertEvent(event, shipmentSeq: seq, into: db)
                 return BookShipmentResponse(shipment: shipment)
             }
@@ -154,7 +146,7 @@ public struct GRDBLogisticsStore: LogisticsStore {
         try await self.database.write { db in
             try IdempotencyLedger.once(db, write) {
                 guard let (seq, shipment) = try Self.fetchShipment(db, id: shipmentID) else {
-                    throw RPCError(code: .notFound, message: "No shipment \"\(shipmentID)\".")
+                    throw LogisticsRecords.noShipment(shipmentID)
                 }
                 let last =
                     try Int64.fetchOne(
@@ -212,11 +204,6 @@ public struct GRDBLogisticsStore: LogisticsStore {
             }
             return counts
         }
-    }
-
-    static func shipmentID(_ seq: Int64) -> String {
-        let digits = String(seq)
-        return "shp-" + String(repeating: "0", count: max(0, 8 - digits.count)) + digits
     }
 
     private static func fetchShipment(_ db: Database, id: String) throws -> (Int64, Shipment)? {

@@ -69,3 +69,40 @@ public protocol LogisticsStore: Sendable {
     /// in `country` ("" all).
     func countShipments(country: String) async throws -> [ShipmentStatus: UInt64]
 }
+
+/// What both stores decide the same way, whatever the database.
+enum LogisticsRecords {
+    /// `shp-00000042`: eight digits at least, from the storage key.
+    static func shipmentID(_ seq: Int64) -> String {
+        let digits = String(seq)
+        return "shp-" + String(repeating: "0", count: max(0, 8 - digits.count)) + digits
+    }
+
+    /// The shipment as booked under storage key `seq`, and its BOOKED event.
+    static func booked(_ draft: ShipmentDraft, seq: Int64) -> (Shipment, ShipmentEvent) {
+        var shipment = draft.shipment
+        shipment.id = Self.shipmentID(seq)
+        shipment.status = .booked
+        shipment.lastCityId = shipment.originCityId
+        let event = ShipmentEvent(
+            shipmentId: shipment.id, sequence: 1, kind: .booked, locationCityId: shipment.originCityId,
+            note: draft.bookedNote, atUnixSeconds: shipment.bookedAtUnixSeconds)
+        return (shipment, event)
+    }
+
+    /// A new link as stored under `seq`: active, with its id.
+    static func added(_ link: RailLink, seq: Int64) -> RailLink {
+        var stored = link
+        stored.id = "lnk-\(seq)"
+        stored.active = true
+        return stored
+    }
+
+    static func noShipment(_ id: String) -> RPCError {
+        RPCError(code: .notFound, message: "No shipment \"\(id)\".")
+    }
+
+    static func noLink(_ id: String) -> RPCError {
+        RPCError(code: .notFound, message: "No rail link \"\(id)\".")
+    }
+}

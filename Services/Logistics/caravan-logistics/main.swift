@@ -25,12 +25,12 @@ struct LogisticsCommand: ParsableCommand {
         }
         let settings = try self.options.resolve(service: "logistics", defaultPort: 7002)
         try await ServiceMain.run(
-            settings: settings, migrator: LogisticsMigrations.migrator(), postgresMigrations: []
+            settings: settings, migrator: LogisticsMigrations.migrator(), postgresMigrations: LogisticsPostgresMigrations.all
         ) { storage, logger in
             let store: any LogisticsStore
             switch storage {
             case .sqlite(let database): store = GRDBLogisticsStore(database)
-            case .postgres: throw ValidationError("PostgreSQL storage is not built yet")
+            case .postgres(let pool): store = PostgresLogisticsStore(pool)
             }
             return [LogisticsServiceProvider(store: store, logger: logger)]
         }
