@@ -421,6 +421,15 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "CaravanPostgresTests",
+            dependencies: [
+                "CaravanPostgres", "CaravanTestPostgres", "CaravanCore", "CaravanEchoAPI",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ],
+            path: "Tests/CaravanPostgresTests",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "CaravanTradeTests",
             dependencies: [
                 "CaravanTrade", "CaravanTradeAPI", "CaravanServiceKit", "CaravanCore", "CaravanInProcess",

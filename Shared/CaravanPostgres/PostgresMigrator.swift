@@ -51,7 +51,8 @@ public enum PostgresMigrator {
     public static func migrateInTransaction(
         _ migrations: [PostgresMigration], on connection: PostgresConnection, logger: Logger
     ) async throws -> [String] {
-        try await connection.query("SELECT pg_advisory_xact_lock(\(Self.lockKey))", logger: logger)
+        // Read to the end: a statement's rows, and so its error, arrive as they are read.
+        _ = try await connection.query("SELECT pg_advisory_xact_lock(\(Self.lockKey))", logger: logger).collect()
         try await connection.query(
             """
             CREATE TABLE IF NOT EXISTS caravan_migration (

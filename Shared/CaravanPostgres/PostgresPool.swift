@@ -94,10 +94,13 @@ public final class PostgresPool: Sendable {
     ///
     /// When the timeout fires the operation is cancelled: a call still
     /// waiting for a connection leaves the pool's queue at once; one that
-    /// is running a statement ends by the server's `statement_timeout`,
-    /// which is the same length.
+    /// is running a statement has already been ended by the server's
+    /// `statement_timeout`.
     private func bounded<T: Sendable>(_ operation: @escaping @Sendable () async throws -> T) async throws -> T {
-        let timeout = self.settings.callTimeout
+        // A little longer than the server's statement_timeout, so that a
+        // statement that runs too long reports DEADLINE_EXCEEDED from the
+        // server rather than this UNAVAILABLE.
+        let timeout = self.settings.callTimeout + .milliseconds(500)
         do {
             return try await withThrowingTaskGroup(of: T?.self) { group in
                 group.addTask { try await operation() }

@@ -84,6 +84,14 @@ public enum TestPostgres {
         }
     }
 
+    /// Runs `sql` as the admin user (e.g. to cut a test database off).
+    public static func executeAsAdmin(_ sql: String) async throws {
+        guard let url = Self.url else { throw RPCError(code: .failedPrecondition, message: Self.skipReason) }
+        try await Self.withAdmin(try PostgresSettings(url: url)) { connection in
+            try await connection.query(PostgresQuery(unsafeSQL: sql), logger: Self.logger)
+        }
+    }
+
     static func drop(_ name: String, admin: PostgresSettings) async throws {
         try await Self.withAdmin(admin) { connection in
             try await connection.query(
