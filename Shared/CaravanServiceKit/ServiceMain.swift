@@ -21,10 +21,17 @@ public enum ServiceMain {
         settings: ServiceSettings,
         migrator: DatabaseMigrator,
         postgresMigrations: [PostgresMigration],
+        copyPlan: SQLiteToPostgresCopy,
         makeServices: (ServiceStorage, Logger) throws -> [any RPCService]
     ) async throws {
         let observability = Observability.bootstrap(settings.observability)
         let logger = Logger(label: "caravan.\(settings.service)")
+        if let source = settings.copyFromSQLite, let postgres = settings.postgres {
+            try await Self.copy(
+                from: source, to: postgres, settings: settings, migrator: migrator,
+                postgresMigrations: postgresMigrations, plan: copyPlan, logger: logger)
+            return
+        }
         guard let postgresSettings = settings.postgres else {
             let database = try ServiceDatabase.open(
                 directory: settings.dataDirectory,
@@ -49,6 +56,37 @@ public enum ServiceMain {
                 settings: settings, services: try makeServices(.postgres(database), logger),
                 observability: observability, logger: logger)
         }
+    }
+
+    /// `--copy-from-sqlite`: copies, prints each table's counts, exits.
+    static func copy(
+        from directory: String, to postgres: PostgresSettings, settings: ServiceSettings, migrator: DatabaseMigrator,
+        postgresMigrations: [PostgresMigration], plan: SQLiteToPostgresCopy, logger: Logger
+    ) async throws {
+        let path = URL(fileURLWithPath: directory).appendingPathComponent("\(settings.service).sqlite").path
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw RPCError(code: .notFound, message: "No SQLite database at \(path) (--copy-from-sqlite takes the service's data directory).")
+        }
+        // Opening migrates the file to the current schema, as a start would.
+        let source = try ServiceDatabase.open(
+            directory: directory, name: settings.service, durability: settings.durability, migrator: migrator)
+        var copySettings = postgres
+        // A copy of a large file is one long transaction, not a call.
+        copySettings.callTimeout = .seconds(3600)
+        let pool = try PostgresPool(settings: copySettings, logger: logger)
+        let counts = try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { await pool.run() }
+            defer { tasks.cancelAll() }
+            return try await plan.run(
+                from: source, to: pool, migrations: postgresMigrations, replace: settings.replaceOnCopy, logger: logger)
+        }
+        var report = "copied \(path) into \(postgres.redactedURL); row counts match:\n"
+        report += "table".padding(toLength: 24, withPad: " ", startingAt: 0) + "sqlite".leftPadded(12) + "postgres".leftPadded(12) + "\n"
+        for count in counts {
+            report += count.table.padding(toLength: 24, withPad: " ", startingAt: 0)
+                + String(count.sqlite).leftPadded(12) + String(count.postgres).leftPadded(12) + "\n"
+        }
+        FileHandle.standardOutput.write(Data(report.utf8))
     }
 
     private static func serve(
@@ -85,4 +123,10 @@ public enum ServiceStorage: Sendable {
     case sqlite(DatabasePool)
     /// `--database postgres://…`.
     case postgres(PostgresPool)
+}
+
+extension String {
+    fileprivate func leftPadded(_ width: Int) -> String {
+        String(repeating: " ", count: max(0, width - self.count)) + self
+    }
 }

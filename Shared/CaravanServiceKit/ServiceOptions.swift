@@ -39,6 +39,16 @@ public struct ServiceOptions: ParsableArguments {
         help: "Seconds a call may wait for PostgreSQL (a connection, a lock, a statement) before UNAVAILABLE (env CARAVAN_<SERVICE>_DATABASE_TIMEOUT; default 5).")
     public var databaseTimeout: Double?
 
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Copy everything from the SQLite database in this directory into --database's PostgreSQL, check every table's row count, and exit.",
+            valueName: "data-dir"))
+    public var copyFromSqlite: String?
+
+    @Flag(name: .long, help: "With --copy-from-sqlite: overwrite a PostgreSQL database that already has this service's schema.")
+    public var replace = false
+
     @OptionGroup public var limits: ServerLimitOptions
     @OptionGroup public var tls: TLSServerOptions
     @OptionGroup public var serviceToken: ServiceTokenOptions
@@ -89,6 +99,15 @@ public struct ServiceOptions: ParsableArguments {
         )
         settings.serviceToken = try self.serviceToken.resolve(prefix: prefix, environment: environment)
         settings.postgres = postgres
+        if let source = self.copyFromSqlite {
+            guard postgres != nil else {
+                throw ValidationError("--copy-from-sqlite copies into PostgreSQL: give --database postgres://… too.")
+            }
+            settings.copyFromSQLite = source
+            settings.replaceOnCopy = self.replace
+        } else if self.replace {
+            throw ValidationError("--replace only applies to --copy-from-sqlite.")
+        }
         return settings
     }
 
@@ -129,4 +148,8 @@ public struct ServiceSettings: Sendable {
     public var serviceToken: String? = nil
     /// Set when the data lives in PostgreSQL; nil means SQLite in ``dataDirectory``.
     public var postgres: PostgresSettings? = nil
+    /// Set to copy this SQLite data directory into ``postgres`` and exit.
+    public var copyFromSQLite: String? = nil
+    /// Overwrite a PostgreSQL database that already has the schema.
+    public var replaceOnCopy = false
 }

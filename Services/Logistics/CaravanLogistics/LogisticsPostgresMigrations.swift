@@ -1,5 +1,6 @@
 import CaravanLogisticsAPI
 import CaravanPostgres
+import CaravanServiceKit
 import Logging
 import PostgresNIO
 
@@ -15,6 +16,11 @@ public enum LogisticsPostgresMigrations {
             try await Self.insertSeed(SeedNetwork.build(), connection, logger)
         },
     ]
+
+    /// What `--copy-from-sqlite` copies, parents first.
+    public static let copyPlan = SQLiteToPostgresCopy(tables: [
+        "idempotency_key", "network_meta", "city", "rail_link", "cargo_category", "shipment", "shipment_event",
+    ])
 
     static let schema = [
         "CREATE TABLE network_meta (id BIGINT PRIMARY KEY CHECK (id = 1), version BIGINT NOT NULL)",

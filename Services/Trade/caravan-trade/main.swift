@@ -37,7 +37,8 @@ struct TradeCommand: AsyncParsableCommand {
             return
         }
         try await ServiceMain.run(
-            settings: settings, migrator: TradeMigrations.migrator, postgresMigrations: []
+            settings: settings, migrator: TradeMigrations.migrator, postgresMigrations: [],
+            copyPlan: SQLiteToPostgresCopy(tables: [])
         ) { storage, logger in
             let store: any TradeStore
             switch storage {

@@ -31,7 +31,8 @@ struct TrainingCommand: AsyncParsableCommand {
             return
         }
         try await ServiceMain.run(
-            settings: settings, migrator: TrainingMigrations.migrator, postgresMigrations: []
+            settings: settings, migrator: TrainingMigrations.migrator, postgresMigrations: [],
+            copyPlan: SQLiteToPostgresCopy(tables: [])
         ) { storage, logger in
             let store: any TrainingStore
             switch storage {
