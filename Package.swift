@@ -490,7 +490,7 @@ let package = Package(
         ),
         .testTarget(
             name: "CaravanEndToEndTests",
-            dependencies: ["CaravanCLI", "CaravanAuth"],
+            dependencies: ["CaravanCLI", "CaravanAuth", "CaravanTestPostgres", "CaravanPostgres"],
             path: "Tests/CaravanEndToEndTests",
             swiftSettings: swiftSettings
         ),

@@ -84,6 +84,12 @@ public enum TestPostgres {
         }
     }
 
+    /// A `postgres://` URL for the database `settings` names (to pass to an executable).
+    public static func url(for settings: PostgresSettings) -> String {
+        let password = settings.password.map { ":" + ($0.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? $0) } ?? ""
+        return "postgres://\(settings.username)\(password)@\(settings.host):\(settings.port)/\(settings.database)"
+    }
+
     /// Runs `sql` as the admin user (e.g. to cut a test database off).
     public static func executeAsAdmin(_ sql: String) async throws {
         guard let url = Self.url else { throw RPCError(code: .failedPrecondition, message: Self.skipReason) }
