@@ -17,7 +17,15 @@ set -euo pipefail
 dir=${CARAVAN_PG_DIR:-/tmp/caravan-postgres}
 port=${CARAVAN_PG_PORT:-54329}
 
-bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1 || true)
+# The newest installed server's programs ("" when none is).
+latest_bin() {
+    local found=""
+    for dir in /usr/lib/postgresql/*/bin; do
+        [ -x "$dir/initdb" ] && found=$dir
+    done
+    echo "$found"
+}
+bin=$(latest_bin)
 if [ -z "$bin" ]; then
     echo "installing postgresql from Debian's packages" >&2
     if [ "$(id -u)" = 0 ]; then
@@ -25,7 +33,7 @@ if [ -z "$bin" ]; then
     else
         sudo apt-get update -qq >&2 && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >&2
     fi
-    bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
+    bin=$(latest_bin)
 fi
 
 # PostgreSQL refuses to run as root: run it as the postgres user when we are root.
