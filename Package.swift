@@ -452,6 +452,7 @@ let package = Package(
             name: "CaravanTrainingTests",
             dependencies: [
                 "CaravanTraining", "CaravanTrainingAPI", "CaravanServiceKit", "CaravanCore", "CaravanInProcess",
+                "CaravanPostgres", "CaravanTestPostgres",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
             path: "Tests/CaravanTrainingTests",

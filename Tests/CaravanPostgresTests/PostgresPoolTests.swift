@@ -158,4 +158,47 @@ struct PostgresPoolTests {
             }
         }
     }
+
+    @Test("The pool's limit holds: with every connection busy a call waits, then gets UNAVAILABLE; freed, it goes through")
+    func poolLimit() async throws {
+        try await TestPostgres.withFreshDatabase { settings in
+            var settings = settings
+            settings.maximumConnections = 2
+            settings.callTimeout = .seconds(1)
+            try await TestPostgres.withDatabase(settings, migrations: []) { pool in
+                let (held, holding) = AsyncStream.makeStream(of: Void.self)
+                let releases = (0..<2).map { _ in AsyncStream.makeStream(of: Void.self) }
+                // Two calls take both connections and keep them until released.
+                let holders = Task {
+                    try await withThrowingTaskGroup(of: Void.self) { group in
+                        for (released, _) in releases {
+                            group.addTask {
+                                try await pool.read { connection, logger in
+                                    _ = try await connection.query("SELECT 1", logger: logger).collect()
+                                    holding.yield()
+                                    for await _ in released { break }
+                                }
+                            }
+                        }
+                        try await group.waitForAll()
+                    }
+                }
+                var busy = 0
+                for await _ in held {
+                    busy += 1
+                    if busy == 2 { break }
+                }
+                // Were a third connection opened, this call would succeed.
+                do {
+                    _ = try await Self.count(pool, "SELECT 1")
+                    Issue.record("a third call ran with both connections busy")
+                } catch let error as RPCError {
+                    #expect(error.code == .unavailable, "\(error)")
+                }
+                for (_, release) in releases { release.finish() }
+                try await holders.value
+                #expect(try await Self.count(pool, "SELECT 7") == 7)
+            }
+        }
+    }
 }

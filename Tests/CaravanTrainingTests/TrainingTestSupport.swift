@@ -1,6 +1,7 @@
 import CaravanCore
 import CaravanInProcess
 import CaravanServiceKit
+import CaravanTestPostgres
 import CaravanTraining
 import CaravanTrainingAPI
 import Foundation
@@ -15,17 +16,21 @@ enum TestClock {
     static let august2027: Int64 = 1_817_121_600
 }
 
-/// A service over a real SQLite store, called through the in-process transport.
+/// A service over a real store (SQLite or PostgreSQL), called through the
+/// in-process transport. Each harness is one replica: its own provider and client.
 struct TrainingHarness {
     let client: TrainingServiceClient
-    let store: SQLiteTrainingStore
+    let store: any TrainingStore
 
-    init(writer: any DatabaseWriter, clock: Int64 = TestClock.january2027) {
-        let store = SQLiteTrainingStore(writer)
+    init(store: any TrainingStore, clock: Int64 = TestClock.january2027) {
         let provider = TrainingServiceProvider(store: store, clock: { clock })
         self.store = store
         self.client = TrainingServiceClient(
             wrapping: RPCClient(transport: InProcessTransport(serving: [provider]), retryPolicy: .none))
+    }
+
+    init(writer: any DatabaseWriter, clock: Int64 = TestClock.january2027) {
+        self.init(store: SQLiteTrainingStore(writer), clock: clock)
     }
 
     static func inMemory(clock: Int64 = TestClock.january2027) throws -> TrainingHarness {
@@ -66,6 +71,23 @@ struct TrainingHarness {
             token = page.nextPageToken
         } while !token.isEmpty
         return all
+    }
+}
+
+/// Runs `body` with a harness on `backend`: SQLite in memory, or a fresh
+/// PostgreSQL database with the training migrations, dropped afterwards.
+func withTrainingHarness<T: Sendable>(
+    _ backend: StoreBackend,
+    clock: Int64 = TestClock.january2027,
+    _ body: (TrainingHarness) async throws -> T
+) async throws -> T {
+    switch backend {
+    case .sqlite:
+        return try await body(TrainingHarness.inMemory(clock: clock))
+    case .postgres:
+        return try await TestPostgres.withMigratedDatabase(TrainingPostgresMigrations.all) { pool in
+            try await body(TrainingHarness(store: PostgresTrainingStore(pool), clock: clock))
+        }
     }
 }
 

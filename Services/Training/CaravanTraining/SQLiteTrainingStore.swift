@@ -35,9 +35,7 @@ public struct SQLiteTrainingStore: TrainingStore {
                 return result
             }
         } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE {
-            // The UNIQUE constraint backs the rules up: a second place for
-            // the same trainee in the same program never commits.
-            throw RPCError(code: .alreadyExists, message: "The trainee already holds a place in this program.", cause: error)
+            throw TrainingStoreError.duplicatePlace(cause: error)
         }
     }
 
@@ -213,16 +211,6 @@ public struct SQLiteTrainingStore: TrainingStore {
         return Self.enrolment(row, waitlistPosition: position)
     }
 
-    /// The counts a decision needs, read inside the write transaction.
-    struct ProgramCounts {
-        var capacity: UInt32
-        var endDate: String
-        var enrolled: UInt32
-        var waitlisted: UInt32
-        var completed: UInt32
-        var seatsTaken: UInt32 { self.enrolled + self.completed }
-    }
-
     static func counts(_ db: Database, programID: Int64) throws -> ProgramCounts? {
         try Row.fetchOne(
             db.cachedStatement(sql: "SELECT capacity, end_date, enrolled, waitlisted, completed FROM program WHERE id = ?"),
@@ -255,10 +243,9 @@ public struct SQLiteTrainingStore: TrainingStore {
                     db.cachedStatement(sql: "SELECT id, status FROM enrolment WHERE program_id = ? AND trainee_id = ?"),
                     arguments: [programID, traineeID])
                 {
-                    let status = EnrolmentStatus(rawValue: existing["status"])
-                    throw RPCError(
-                        code: .alreadyExists,
-                        message: "trainee_id: \(traineeText) already holds place \(TrainingID.format(TrainingID.enrolment, existing["id"])) in \(programText) (\(EnrolmentRules.name(status))); one place per trainee per program.")
+                    throw TrainingStoreError.alreadyHoldsPlace(
+                        traineeID: traineeID, programID: programID, enrolmentID: existing["id"],
+                        status: EnrolmentStatus(rawValue: existing["status"]))
                 }
                 let placement = EnrolmentRules.place(
                     capacity: program.capacity, seatsTaken: program.seatsTaken, waitlisted: program.waitlisted)
@@ -340,9 +327,7 @@ public struct SQLiteTrainingStore: TrainingStore {
                 }
                 try EnrolmentRules.checkCompletable(EnrolmentStatus(rawValue: row["status"]), enrolmentID: enrolmentText)
                 let programID: Int64 = row["program_id"]
-                // The row id makes it unique; the random part makes it
-                // unguessable from the enrolment id alone.
-                let certificate = "cert-\(programID)-\(enrolmentID)-" + String(UInt32.random(in: .min ... .max), radix: 36)
+                let certificate = TrainingID.certificate(programID: programID, enrolmentID: enrolmentID)
                 try db.execute(
                     sql: "UPDATE enrolment SET status = ?, updated_at = ?, certificate_id = ? WHERE id = ?",
                     arguments: [EnrolmentStatus.completed.rawValue, now, certificate, enrolmentID])

@@ -2,7 +2,6 @@ import ArgumentParser
 import CaravanServiceKit
 import CaravanTraining
 import Foundation
-import GRDB
 
 /// `caravan-training`: serves `caravan.training.v1.TrainingService`.
 struct TrainingCommand: AsyncParsableCommand {
@@ -22,22 +21,19 @@ struct TrainingCommand: AsyncParsableCommand {
         let settings = try self.options.resolve(service: "training", defaultPort: 7003)
         if let count = self.generateSyntheticTrainees {
             guard count > 0 else { throw ValidationError("--generate-synthetic-trainees must be positive.") }
-            let database = try ServiceDatabase.open(
-                directory: settings.dataDirectory, name: "training", durability: settings.durability,
-                migrator: TrainingMigrations.migrator)
             let start = ContinuousClock.now
-            try await SyntheticTrainees.generate(count: count, into: SQLiteTrainingStore(database))
-            print("wrote \(count) synthetic trainees to \(database.path) in \(start.duration(to: .now))")
+            let target = try await SyntheticTrainees.generate(count: count, settings: settings)
+            print("wrote \(count) synthetic trainees to \(target) in \(start.duration(to: .now))")
             return
         }
         try await ServiceMain.run(
-            settings: settings, migrator: TrainingMigrations.migrator, postgresMigrations: [],
-            copyPlan: SQLiteToPostgresCopy(tables: [])
+            settings: settings, migrator: TrainingMigrations.migrator, postgresMigrations: TrainingPostgresMigrations.all,
+            copyPlan: TrainingPostgresMigrations.copyPlan
         ) { storage, logger in
             let store: any TrainingStore
             switch storage {
             case .sqlite(let database): store = SQLiteTrainingStore(database)
-            case .postgres: throw ValidationError("PostgreSQL storage is not built yet")
+            case .postgres(let pool): store = PostgresTrainingStore(pool)
             }
             return [TrainingServiceProvider(store: store, logger: logger)]
         }
