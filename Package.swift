@@ -433,7 +433,9 @@ let package = Package(
             name: "CaravanTradeTests",
             dependencies: [
                 "CaravanTrade", "CaravanTradeAPI", "CaravanServiceKit", "CaravanCore", "CaravanInProcess",
+                "CaravanPostgres", "CaravanTestPostgres",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
             ],
             path: "Tests/CaravanTradeTests",
             swiftSettings: swiftSettings

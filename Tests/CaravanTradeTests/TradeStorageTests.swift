@@ -1,5 +1,6 @@
 import CaravanCore
 import CaravanServiceKit
+import CaravanTestPostgres
 import CaravanTrade
 import CaravanTradeAPI
 import Foundation
@@ -16,6 +17,8 @@ struct TradeStorageTests {
         try await body(directory)
     }
 
+    // SQLite only: files, restarts and WAL are SQLite's; PostgreSQL's
+    // re-migration and seed are covered in TradeReplicaTests.
     @Test("Opening the same file again seeds nothing twice and keeps recorded flows")
     func seedIsIdempotent() async throws {
         try await self.withTemporaryDirectory { directory in
@@ -45,36 +48,91 @@ struct TradeStorageTests {
         }
     }
 
-    @Test("Flows cannot be changed behind the totals' back")
-    func flowsAreImmutable() async throws {
-        let store = try SQLiteTradeStore.inMemory()
-        _ = try await store.recordFlow(sampleFlow(value: 5), claim: nil)
-        await #expect(throws: DatabaseError.self) {
-            try await store.database.write { db in try db.execute(sql: "UPDATE trade_flow SET value_usd = 6") }
+    @Test("Flows cannot be changed behind the totals' back", arguments: StoreBackend.available)
+    func flowsAreImmutable(backend: StoreBackend) async throws {
+        try await withTradeHarness(backend) { harness in
+            try await harness.record(sampleFlow(value: 5))
+            let error = await #expect(throws: (any Error).self) {
+                try await harness.execute("UPDATE trade_flow SET value_usd = 6")
+            }
+            #expect(String(describing: error).contains("immutable"), "\(String(describing: error))")
+            let totals = try await harness.store.flowTotals(year: 2024, country: nil)
+            #expect(totals.map(\.valueUSD) == [5])
         }
-        let totals = try await store.flowTotals(year: 2024, country: nil)
-        #expect(totals.map(\.valueUSD) == [5])
     }
 
-    @Test("The generator is deterministic per seed and labels every flow synthetic")
-    func generator() async throws {
+    @Test("Deleting flows outside the API takes them out of the totals", arguments: StoreBackend.available)
+    func deletesKeepTotals(backend: StoreBackend) async throws {
+        try await withTradeHarness(backend) { harness in
+            try await harness.record(sampleFlow(category: "auto parts", value: 5))
+            try await harness.record(sampleFlow(category: "Auto Parts", value: 7))
+            try await harness.record(sampleFlow(category: "cotton", value: 11))
+            try await harness.record(sampleFlow(category: "COTTON", value: 13))
+            try await harness.execute("DELETE FROM trade_flow WHERE category = 'cotton' OR value_usd = 5")
+            let totals = try await harness.store.flowTotals(year: 2024, country: nil)
+            #expect(totals.map(\.valueUSD) == [7], "the emptied group is gone, not left at zero")
+            #expect(totals.map(\.flowCount) == [1])
+            let summary = try await harness.client.getSummary(GetSummaryRequest(year: 2024))
+            #expect(summary.flowCount == 1)
+            #expect(summary.recordedTotalUsd == 7)
+        }
+    }
+
+    @Test("The generator is deterministic per seed and labels every flow synthetic", arguments: StoreBackend.available)
+    func generator(backend: StoreBackend) async throws {
         func firstFlows(seed: UInt64) async throws -> [TradeFlow] {
-            let store = try SQLiteTradeStore.inMemory()
-            try await SyntheticFlowGenerator(seed: seed).generate(count: 200, into: store.database)
-            return try await store.flows(matching: FlowQuery(), after: nil, limit: 500)
+            try await withTradeHarness(backend) { harness in
+                try await harness.generateSyntheticFlows(200, seed: seed)
+                return try await harness.store.flows(matching: FlowQuery(), after: nil, limit: 500)
+            }
         }
         let a = try await firstFlows(seed: 5)
         let b = try await firstFlows(seed: 5)
         let c = try await firstFlows(seed: 6)
         #expect(a.count == 200)
-        func strip(_ flows: [TradeFlow]) -> [TradeFlow] {
-            flows.map {
-                var flow = $0; flow.recordedAtUnixSeconds = 0; return flow
-            }
-        }
-        #expect(strip(a) == strip(b))
-        #expect(strip(a) != strip(c))
+        #expect(strippingRecordTimes(a) == strippingRecordTimes(b))
+        #expect(strippingRecordTimes(a) != strippingRecordTimes(c))
         #expect(a.allSatisfy { $0.synthetic && $0.source.contains("synthetic") })
         #expect(a.allSatisfy { CountryCode.centralAsia.contains($0.country) && (2015...2024).contains(Int($0.year)) })
+    }
+
+    @Test(
+        "A seed writes the same flows, ids and totals into SQLite and PostgreSQL",
+        .enabled(if: TestPostgres.isEnabled, Comment(rawValue: TestPostgres.skipReason)))
+    func generatorAgreesAcrossBackends() async throws {
+        func generated(_ backend: StoreBackend) async throws -> ([TradeFlow], [FlowTotal]) {
+            try await withTradeHarness(backend) { harness in
+                // More than one PostgreSQL batch, so batches join up in order.
+                try await harness.generateSyntheticFlows(12_345, seed: 9)
+                let flows = try await harness.listAll(pageSize: 1000)
+                return (flows, try await harness.store.flowTotals(year: 2020, country: nil))
+            }
+        }
+        let (sqliteFlows, sqliteTotals) = try await generated(.sqlite)
+        let (postgresFlows, postgresTotals) = try await generated(.postgres)
+        #expect(sqliteFlows.count == 12_345)
+        #expect(strippingRecordTimes(postgresFlows) == strippingRecordTimes(sqliteFlows))
+        func grouped(_ totals: [FlowTotal]) -> [String: Int64] {
+            Dictionary(
+                uniqueKeysWithValues: totals.map {
+                    ("\($0.country) \($0.direction.rawValue) \($0.category) \($0.synthetic)", $0.flowCount)
+                })
+        }
+        #expect(grouped(postgresTotals) == grouped(sqliteTotals))
+        let sums = zip(postgresTotals.sorted(by: Self.totalOrder), sqliteTotals.sorted(by: Self.totalOrder))
+        #expect(sums.allSatisfy { abs($0.valueUSD - $1.valueUSD) < 1e-3 }, "summed in another order, not otherwise")
+    }
+
+    static func totalOrder(_ a: FlowTotal, _ b: FlowTotal) -> Bool {
+        (a.country, a.direction.rawValue, a.category) < (b.country, b.direction.rawValue, b.category)
+    }
+}
+
+/// Flows without their recording times, which depend on the clock.
+func strippingRecordTimes(_ flows: [TradeFlow]) -> [TradeFlow] {
+    flows.map { flow in
+        var flow = flow
+        flow.recordedAtUnixSeconds = 0
+        return flow
     }
 }

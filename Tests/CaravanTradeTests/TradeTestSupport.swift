@@ -1,22 +1,62 @@
 import CaravanCore
 import CaravanInProcess
+import CaravanPostgres
+import CaravanServiceKit
+import CaravanTestPostgres
 import CaravanTrade
 import CaravanTradeAPI
 import Foundation
+import GRDB
+import PostgresNIO
 import Testing
 
-/// A trade service on a fresh in-memory database, called through the
-/// in-process transport and the generated client, as a remote caller would.
+/// A trade service on a fresh database — in-memory SQLite, or a fresh
+/// migrated PostgreSQL database — called through the in-process transport
+/// and the generated client, as a remote caller would.
 struct TradeHarness {
-    let client: TradeServiceClient
-    let store: SQLiteTradeStore
+    /// The database behind the store, for what the API does not do (bulk
+    /// loads, statements that must fail).
+    enum Database: Sendable {
+        case sqlite(any DatabaseWriter)
+        case postgres(PostgresPool)
+    }
 
-    init(configuration: TradeServiceProvider.Configuration = .defaults) throws {
-        let store = try SQLiteTradeStore.inMemory()
+    let client: TradeServiceClient
+    let store: any TradeStore
+    let database: Database
+
+    init(database: Database, configuration: TradeServiceProvider.Configuration = .defaults) {
+        let store: any TradeStore =
+            switch database {
+            case .sqlite(let writer): SQLiteTradeStore(database: writer)
+            case .postgres(let pool): PostgresTradeStore(pool)
+            }
         let service = TradeServiceProvider(store: store, configuration: configuration)
         let transport = InProcessTransport(serving: [service])
         self.client = TradeServiceClient(wrapping: RPCClient(transport: transport, retryPolicy: .none))
         self.store = store
+        self.database = database
+    }
+
+    /// Writes `count` synthetic flows straight into the database.
+    func generateSyntheticFlows(_ count: Int, seed: UInt64) async throws {
+        let generator = SyntheticFlowGenerator(seed: seed)
+        switch self.database {
+        case .sqlite(let writer): try await generator.generate(count: count, into: writer)
+        case .postgres(let pool): try await generator.generate(count: count, into: pool)
+        }
+    }
+
+    /// Runs one SQL statement outside the API.
+    func execute(_ sql: String) async throws {
+        switch self.database {
+        case .sqlite(let writer):
+            try await writer.write { db in try db.execute(sql: sql) }
+        case .postgres(let pool):
+            try await pool.read { connection, logger in
+                try await connection.query(PostgresQuery(unsafeSQL: sql), logger: logger)
+            }
+        }
     }
 
     @discardableResult
@@ -40,6 +80,25 @@ struct TradeHarness {
             try #require(pages < 10_000, "paging does not end")
         } while !token.isEmpty
         return flows
+    }
+}
+
+/// Runs `body` with a trade service on a fresh database of `backend`, and
+/// removes the database afterwards (a PostgreSQL one is dropped).
+@discardableResult
+func withTradeHarness<T: Sendable>(
+    _ backend: StoreBackend,
+    configuration: TradeServiceProvider.Configuration = .defaults,
+    _ body: (TradeHarness) async throws -> T
+) async throws -> T {
+    switch backend {
+    case .sqlite:
+        let database = try ServiceDatabase.inMemory(migrator: TradeMigrations.migrator)
+        return try await body(TradeHarness(database: .sqlite(database), configuration: configuration))
+    case .postgres:
+        return try await TestPostgres.withMigratedDatabase(TradePostgresMigrations.all) { pool in
+            try await body(TradeHarness(database: .postgres(pool), configuration: configuration))
+        }
     }
 }
 

@@ -1,4 +1,5 @@
 import CaravanCore
+import CaravanTestPostgres
 import CaravanTrade
 import CaravanTradeAPI
 import Testing
@@ -36,50 +37,54 @@ struct TradeValidationTests {
             }()),
     ]
 
-    @Test("Bad flows are refused", arguments: badFlows)
-    func badFlow(_ bad: BadFlow) async throws {
-        let harness = try TradeHarness()
-        await expectRPCError(.invalidArgument, mentioning: bad.field) {
-            _ = try await harness.client.recordFlow(RecordFlowRequest(flow: bad.flow, idempotencyKey: "k-\(bad.field)"))
-        }
-        let listed = try await harness.client.listFlows(ListFlowsRequest())
-        #expect(listed.flows.isEmpty, "nothing partial is stored")
-        // The refused key was not consumed: the good request with it succeeds.
-        try await harness.record(sampleFlow(), key: "k-\(bad.field)")
-    }
-
-    @Test("A missing flow is refused")
-    func missingFlow() async throws {
-        let harness = try TradeHarness()
-        await expectRPCError(.invalidArgument, mentioning: "flow") {
-            _ = try await harness.client.recordFlow(RecordFlowRequest())
+    @Test("Bad flows are refused", arguments: StoreBackend.available, badFlows)
+    func badFlow(backend: StoreBackend, _ bad: BadFlow) async throws {
+        try await withTradeHarness(backend) { harness in
+            await expectRPCError(.invalidArgument, mentioning: bad.field) {
+                _ = try await harness.client.recordFlow(
+                    RecordFlowRequest(flow: bad.flow, idempotencyKey: "k-\(bad.field)"))
+            }
+            let listed = try await harness.client.listFlows(ListFlowsRequest())
+            #expect(listed.flows.isEmpty, "nothing partial is stored")
+            // The refused key was not consumed: the good request with it succeeds.
+            try await harness.record(sampleFlow(), key: "k-\(bad.field)")
         }
     }
 
-    @Test("Bad filters and summary requests name their field")
-    func badQueries() async throws {
-        let harness = try TradeHarness()
-        await expectRPCError(.invalidArgument, mentioning: "filter.year_to") {
-            _ = try await harness.client.listFlows(
-                ListFlowsRequest(filter: TradeFlowFilter(yearFrom: 2024, yearTo: 2020)))
+    @Test("A missing flow is refused", arguments: StoreBackend.available)
+    func missingFlow(backend: StoreBackend) async throws {
+        try await withTradeHarness(backend) { harness in
+            await expectRPCError(.invalidArgument, mentioning: "flow") {
+                _ = try await harness.client.recordFlow(RecordFlowRequest())
+            }
         }
-        await expectRPCError(.invalidArgument, mentioning: "filter.year_from") {
-            _ = try await harness.client.listFlows(ListFlowsRequest(filter: TradeFlowFilter(yearFrom: 1800)))
-        }
-        await expectRPCError(.invalidArgument, mentioning: "filter.country") {
-            _ = try await harness.client.listFlows(ListFlowsRequest(filter: TradeFlowFilter(country: "QQ")))
-        }
-        await expectRPCError(.invalidArgument, mentioning: "year") {
-            _ = try await harness.client.getSummary(GetSummaryRequest())
-        }
-        await expectRPCError(.invalidArgument, mentioning: "year") {
-            _ = try await harness.client.getSummary(GetSummaryRequest(year: 3000))
-        }
-        await expectRPCError(.invalidArgument, mentioning: "country") {
-            _ = try await harness.client.getSummary(GetSummaryRequest(year: 2024, country: "US"))
-        }
-        await expectRPCError(.invalidArgument, mentioning: "year") {
-            _ = try await harness.client.topCategories(TopCategoriesRequest(year: 1900))
+    }
+
+    @Test("Bad filters and summary requests name their field", arguments: StoreBackend.available)
+    func badQueries(backend: StoreBackend) async throws {
+        try await withTradeHarness(backend) { harness in
+            await expectRPCError(.invalidArgument, mentioning: "filter.year_to") {
+                _ = try await harness.client.listFlows(
+                    ListFlowsRequest(filter: TradeFlowFilter(yearFrom: 2024, yearTo: 2020)))
+            }
+            await expectRPCError(.invalidArgument, mentioning: "filter.year_from") {
+                _ = try await harness.client.listFlows(ListFlowsRequest(filter: TradeFlowFilter(yearFrom: 1800)))
+            }
+            await expectRPCError(.invalidArgument, mentioning: "filter.country") {
+                _ = try await harness.client.listFlows(ListFlowsRequest(filter: TradeFlowFilter(country: "QQ")))
+            }
+            await expectRPCError(.invalidArgument, mentioning: "year") {
+                _ = try await harness.client.getSummary(GetSummaryRequest())
+            }
+            await expectRPCError(.invalidArgument, mentioning: "year") {
+                _ = try await harness.client.getSummary(GetSummaryRequest(year: 3000))
+            }
+            await expectRPCError(.invalidArgument, mentioning: "country") {
+                _ = try await harness.client.getSummary(GetSummaryRequest(year: 2024, country: "US"))
+            }
+            await expectRPCError(.invalidArgument, mentioning: "year") {
+                _ = try await harness.client.topCategories(TopCategoriesRequest(year: 1900))
+            }
         }
     }
 }

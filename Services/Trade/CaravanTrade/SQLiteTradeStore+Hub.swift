@@ -1,3 +1,4 @@
+import CaravanCore
 import CaravanServiceKit
 import CaravanTradeAPI
 import Foundation
@@ -8,9 +9,7 @@ extension SQLiteTradeStore {
         -> RecordStreamSessionResponse
     {
         try await self.database.write { db in
-            try IdempotencyLedger.once(
-                db, key: claim?.key, method: claim?.method ?? "", request: claim?.request ?? []
-            ) {
+            try IdempotencyLedger.once(db, IdempotentWrite(claim)) {
                 let hub = try Self.hub(named: session.hub, db)
                 try db.execute(
                     sql: """

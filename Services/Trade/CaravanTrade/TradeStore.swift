@@ -1,7 +1,9 @@
+import CaravanCore
 import CaravanTradeAPI
 
 /// Where the trade service keeps its flows, published figures and hub
-/// sessions. ``SQLiteTradeStore`` is the real one; the logic in
+/// sessions: ``SQLiteTradeStore`` (the default) or ``PostgresTradeStore``
+/// (`--database`), which behave the same; the logic in
 /// ``TradeServiceProvider`` only sees this protocol.
 ///
 /// Writes take an ``IdempotencyClaim``: the store records the claim in the
@@ -53,6 +55,14 @@ public struct IdempotencyClaim: Sendable, Hashable {
         self.key = key
         self.method = method
         self.request = request
+    }
+}
+
+extension IdempotentWrite {
+    /// What either ledger (SQLite's or PostgreSQL's) records for `claim`;
+    /// nil makes the write unguarded.
+    init(_ claim: IdempotencyClaim?) {
+        self.init(key: claim?.key, method: claim?.method ?? "", request: claim?.request ?? [])
     }
 }
 

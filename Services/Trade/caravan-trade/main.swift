@@ -13,7 +13,10 @@ struct TradeCommand: AsyncParsableCommand {
 
     @OptionGroup var options: ServiceOptions
 
-    @Option(help: "Write this many synthetic flows (labelled synthetic, one transaction) into the database and exit.")
+    @Option(
+        help:
+            "Write this many synthetic flows (labelled synthetic, one transaction) into the database (SQLite, or PostgreSQL with --database) and exit."
+    )
     var generateSyntheticFlows: Int?
 
     @Option(help: "Seed of the synthetic flows (the same seed gives the same flows).")
@@ -26,24 +29,20 @@ struct TradeCommand: AsyncParsableCommand {
         let settings = try self.options.resolve(service: "trade", defaultPort: 7001)
         if let count = self.generateSyntheticFlows {
             guard count > 0 else { throw ValidationError("--generate-synthetic-flows must be positive.") }
-            let database = try ServiceDatabase.open(
-                directory: settings.dataDirectory, name: "trade", durability: settings.durability,
-                migrator: TradeMigrations.migrator)
             let start = ContinuousClock.now
-            try await SyntheticFlowGenerator(seed: self.syntheticSeed).generate(count: count, into: database)
-            print(
-                "wrote \(count) synthetic flows to \(settings.dataDirectory)/trade.sqlite in \(start.duration(to: .now))"
-            )
+            let written = try await SyntheticFlowGenerator(seed: self.syntheticSeed).generate(
+                count: count, settings: settings)
+            print("wrote \(count) synthetic flows to \(written) in \(start.duration(to: .now))")
             return
         }
         try await ServiceMain.run(
-            settings: settings, migrator: TradeMigrations.migrator, postgresMigrations: [],
-            copyPlan: SQLiteToPostgresCopy(tables: [])
+            settings: settings, migrator: TradeMigrations.migrator, postgresMigrations: TradePostgresMigrations.all,
+            copyPlan: TradePostgresMigrations.copyPlan
         ) { storage, logger in
             let store: any TradeStore
             switch storage {
             case .sqlite(let database): store = SQLiteTradeStore(database: database)
-            case .postgres: throw ValidationError("PostgreSQL storage is not built yet")
+            case .postgres(let pool): store = PostgresTradeStore(pool)
             }
             return [TradeServiceProvider(store: store, logger: logger)]
         }
