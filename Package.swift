@@ -425,6 +425,7 @@ let package = Package(
             dependencies: [
                 "CaravanPostgres", "CaravanTestPostgres", "CaravanCore", "CaravanEchoAPI",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             path: "Tests/CaravanPostgresTests",
             swiftSettings: swiftSettings
@@ -435,6 +436,7 @@ let package = Package(
                 "CaravanTrade", "CaravanTradeAPI", "CaravanServiceKit", "CaravanCore", "CaravanInProcess",
                 "CaravanPostgres", "CaravanTestPostgres",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
             ],
             path: "Tests/CaravanTradeTests",

@@ -49,7 +49,7 @@ public struct SQLiteToPostgresCopy: Sendable {
         logger: Logger
     ) async throws -> [TableCount] {
         try await pool.client.withConnection { connection in
-            if !replace, try await Self.hasSchema(connection, logger) {
+            if !replace, try await Self.hasApplied(migrations, connection, logger) {
                 throw RPCError(
                     code: .failedPrecondition,
                     message: "The PostgreSQL database already holds this service's schema. Stop the replicas that use it and run again with --replace to overwrite its data with the SQLite file's.")
@@ -86,11 +86,19 @@ public struct SQLiteToPostgresCopy: Sendable {
         }
     }
 
-    static func hasSchema(_ connection: PostgresConnection, _ logger: Logger) async throws -> Bool {
+    /// Whether any of the service's migrations already ran on this database.
+    static func hasApplied(_ migrations: [PostgresMigration], _ connection: PostgresConnection, _ logger: Logger)
+        async throws -> Bool
+    {
         for try await exists in try await connection.query(
             "SELECT to_regclass('caravan_migration') IS NOT NULL", logger: logger
-        ).decode(Bool.self) {
-            return exists
+        ).decode(Bool.self) where !exists {
+            return false
+        }
+        for try await applied in try await connection.query(
+            "SELECT COUNT(*) FROM caravan_migration WHERE name = ANY(\(migrations.map(\.name)))", logger: logger
+        ).decode(Int64.self) {
+            return applied > 0
         }
         return false
     }

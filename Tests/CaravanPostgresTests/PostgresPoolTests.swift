@@ -2,6 +2,7 @@ import CaravanCore
 import CaravanEchoAPI
 import CaravanPostgres
 import CaravanTestPostgres
+import Logging
 import PostgresNIO
 import Testing
 
@@ -168,13 +169,15 @@ struct PostgresPoolTests {
             try await TestPostgres.withDatabase(settings, migrations: []) { pool in
                 let (held, holding) = AsyncStream.makeStream(of: Void.self)
                 let releases = (0..<2).map { _ in AsyncStream.makeStream(of: Void.self) }
-                // Two calls take both connections and keep them until released.
+                // Two leases take both connections and keep them until
+                // released (straight from the client: a call through the
+                // pool would be ended by its own timeout).
                 let holders = Task {
                     try await withThrowingTaskGroup(of: Void.self) { group in
                         for (released, _) in releases {
                             group.addTask {
-                                try await pool.read { connection, logger in
-                                    _ = try await connection.query("SELECT 1", logger: logger).collect()
+                                try await pool.client.withConnection { connection in
+                                    _ = try await connection.query("SELECT 1", logger: Logger(label: "test")).collect()
                                     holding.yield()
                                     for await _ in released { break }
                                 }
