@@ -217,6 +217,16 @@ def test_container_entrypoint_and_healthcheck(service, tmp_path):
     assert (f"{prefix}DATA_DIR=/var/lib/caravan" in result.stdout) == (service in BACKENDS)
     result = run(["sh", str(CONTAINER / "entrypoint.sh")], env={**env, prefix + "HOST": "::"})
     assert f"{prefix}HOST=::" in result.stdout
+    if service in BACKENDS:
+        # On PostgreSQL no data directory default: the executable refuses
+        # --data-dir (or its variable) beside a database.
+        result = run(["sh", str(CONTAINER / "entrypoint.sh")], env={**env, prefix + "DATABASE_URL": "postgres://x@db/y"})
+        assert f"{prefix}DATABASE_URL=postgres://x@db/y" in result.stdout and "DATA_DIR" not in result.stdout
+        for arguments in (["--database", "postgres://x@db/y"], ["--database=postgres://x@db/y"]):
+            result = run(["sh", str(CONTAINER / "entrypoint.sh"), *arguments], env=env)
+            assert "DATA_DIR" not in result.stdout and f"args: {' '.join(arguments)}" in result.stdout
+        result = run(["sh", str(CONTAINER / "entrypoint.sh"), "--database-pool-size", "3"], env=env)
+        assert f"{prefix}DATA_DIR=/var/lib/caravan" in result.stdout
     result = run(["sh", str(CONTAINER / "healthcheck.sh")], env=env)
     assert result.stdout.strip() == f"caravan health --timeout 3s 127.0.0.1:{SERVICES[service]}"
     result = run(["sh", str(CONTAINER / "healthcheck.sh")], env={**env, prefix + "PORT": "9999"})
@@ -537,6 +547,20 @@ def test_service_sh_lifecycle_with_stand_ins(fake_system):
     for service in ("logistics", "training"):
         assert run([str(SERVICE_SH), "stop", service], env=env).returncode == 0
     assert not list((state / "run").glob("*.pid"))
+
+
+def test_service_sh_gives_a_backend_on_postgres_no_data_directory(fake_system):
+    """With CARAVAN_<SERVICE>_DATABASE_URL set, service.sh starts the backend
+    without a data directory (the executable refuses one beside a database)."""
+    bin_dir, state, env = fake_system
+    env = {**env, "CARAVAN_TRADE_DATABASE_URL": "postgres://caravan_trade@db/caravan_trade"}
+    try:
+        result = run([str(SERVICE_SH), "start", "trade"], env=env)
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert "data: None" in (state / "logs" / "trade.log").read_text()
+        assert not (state / "trade").exists()
+    finally:
+        run([str(SERVICE_SH), "stop", "trade"], env=env)
 
 
 def test_service_sh_start_reports_a_crash(fake_system):
