@@ -63,20 +63,28 @@ def parse_unit(path: Path) -> dict[str, list[str]]:
     return values
 
 
-def systemd_verify(unit_text: str, name: str, executable_exists: bool = True) -> subprocess.CompletedProcess:
-    """`systemd-analyze verify` on UNIT_TEXT saved as NAME, its ExecStart
-    binary (under /usr/local/bin/) pointed at a real executable stub. Returns
-    the process; a unit passes only with exit 0 and no output at all."""
+def systemd_verify(unit_text: str, name: str, executable_exists: bool = True,
+                   drop_ins: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """`systemd-analyze verify` on UNIT_TEXT saved as NAME (with DROP_INS,
+    file name → text, in NAME.d/ beside it, where systemd reads them), its
+    ExecStart binary (under /usr/local/bin/) pointed at a real executable
+    stub. Returns the process; a unit passes only with exit 0 and no output
+    at all."""
+    drop_ins = drop_ins or {}
     with tempfile.TemporaryDirectory() as directory:
         bin_dir = Path(directory, "bin")
         bin_dir.mkdir()
-        for executable in re.findall(r"/usr/local/bin/([\w.-]+)", unit_text):
+        for executable in re.findall(r"/usr/local/bin/([\w.-]+)", unit_text + "".join(drop_ins.values())):
             if executable_exists:
                 stub = bin_dir / executable
                 stub.write_text("#!/bin/sh\nexit 0\n")
                 stub.chmod(0o755)
         unit = Path(directory, name)
         unit.write_text(unit_text.replace("/usr/local/bin/", f"{bin_dir}/"))
+        if drop_ins:
+            Path(directory, f"{name}.d").mkdir()
+        for file_name, text in drop_ins.items():
+            Path(directory, f"{name}.d", file_name).write_text(text.replace("/usr/local/bin/", f"{bin_dir}/"))
         return run(["systemd-analyze", "verify", "--man=no", "--generators=no", str(unit)])
 
 
@@ -151,6 +159,35 @@ def test_systemd_exposure_is_low(service):
         assert result.returncode == 0, result.stdout[-2000:] + result.stderr
 
 
+def postgres_drop_in(service: str) -> Path:
+    return DEPLOY / "systemd" / "postgres" / f"{service}.conf"
+
+
+@pytest.mark.parametrize("service", BACKENDS)
+def test_systemd_postgres_drop_in(service):
+    """The drop-in that puts a backend on PostgreSQL verifies with its unit,
+    keeps the unit's hardening score, and leaves ExecStart without
+    --data-dir (the executable refuses it beside a database). Without its
+    `ExecStart=` reset the unit would have two ExecStart lines: verify
+    fails, so it does read the drop-in."""
+    need("systemd-analyze")
+    unit = unit_path(service)
+    drop_in = postgres_drop_in(service).read_text()
+    assert_verified(systemd_verify(unit.read_text(), unit.name, drop_ins={"postgres.conf": drop_in}))
+    starts = [line.partition("=")[2].strip() for line in drop_in.splitlines() if line.startswith("ExecStart=")]
+    assert starts[0] == "" and len(starts) == 2, starts
+    assert starts[1].startswith(f"/usr/local/bin/caravan-{service} ") and "--data-dir" not in starts[1]
+    assert f"$CARAVAN_{service.upper()}_ARGS" in starts[1]
+    with pytest.raises(AssertionError):
+        unreset = drop_in.replace("ExecStart=\n", "")
+        assert_verified(systemd_verify(unit.read_text(), unit.name, drop_ins={"postgres.conf": unreset}))
+    with tempfile.TemporaryDirectory() as directory:
+        merged = Path(directory, unit.name)
+        merged.write_text(unit.read_text() + "\n" + drop_in)
+        result = run(["systemd-analyze", "security", "--offline=yes", "--threshold=20", str(merged)])
+        assert result.returncode == 0, result.stdout[-2000:] + result.stderr
+
+
 @pytest.mark.parametrize("service", SERVICES)
 def test_systemd_environment_file_example(service):
     path = DEPLOY / "systemd" / "env" / f"{service}.env"
@@ -166,6 +203,13 @@ def test_systemd_environment_file_example(service):
     assert {prefix + "HOST", prefix + "PORT", prefix + "LOG_LEVEL", prefix + "ARGS"} <= names
     port = re.search(rf"^{prefix}PORT=(\d+)$", path.read_text(), re.M)
     assert port and int(port.group(1)) == SERVICES[service]
+    if service in BACKENDS:
+        # PostgreSQL: commented examples, off by default (SQLite stays the default).
+        for name in ("DATABASE_URL", "DATABASE_POOL_SIZE", "DATABASE_TIMEOUT"):
+            assert re.search(rf"^#{prefix}{name}=\S", path.read_text(), re.M), name
+        url = re.search(rf"^#{prefix}DATABASE_URL=(\S+)$", path.read_text(), re.M).group(1)
+        assert url.startswith("postgres://") and f"/caravan_{service}?" in url and "CHANGE-ME" in url
+        assert f"deploy/systemd/postgres/{service}.conf" in path.read_text()
 
 
 # ------------------------------------------------------------------ containers
