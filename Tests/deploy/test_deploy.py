@@ -351,7 +351,7 @@ def by_kind(documents: list[dict]) -> dict[tuple[str, str], dict]:
     return {(document["kind"], document["metadata"]["name"]): document for document in documents}
 
 
-@pytest.mark.parametrize("overlay", ["base", "overlays/replicas"])
+@pytest.mark.parametrize("overlay", ["base", "overlays/replicas", "overlays/postgres"])
 def test_kustomize_builds_and_validates(overlay, tmp_path):
     documents = kustomize(KUBERNETES / overlay)
     kubernetes_validate(documents, tmp_path)
@@ -443,6 +443,116 @@ def test_kubernetes_replicas_overlay():
         # The patch keeps the base's probes and security settings.
         container = deployment["spec"]["template"]["spec"]["containers"][0]
         assert container["readinessProbe"]["exec"]["command"][1] == "health"
+
+
+def database_secret_refs(container: dict) -> dict[str, dict]:
+    """Variable name → its secretKeyRef, for the container's variables taken from Secrets."""
+    return {
+        variable["name"]: variable["valueFrom"]["secretKeyRef"]
+        for variable in container.get("env", [])
+        if "secretKeyRef" in variable.get("valueFrom", {})
+    }
+
+
+def test_kubernetes_postgres_overlay():
+    """Every backend on PostgreSQL: two or more replicas spread over nodes,
+    no volume or --data-dir, its own Secret for the database URL, rolling
+    updates that never drop below the replica count; the gateway as in the
+    replicas overlay; the base's probes and security settings kept."""
+    documents = kustomize(KUBERNETES / "overlays/postgres")
+    resources = by_kind(documents)
+    assert not [name for kind, name in resources if kind == "PersistentVolumeClaim"]
+    gateway = resources[("Deployment", "gateway")]
+    replicas_gateway = by_kind(kustomize(KUBERNETES / "overlays/replicas"))[("Deployment", "gateway")]
+    assert gateway["spec"] == replicas_gateway["spec"], "the gateway differs from overlays/replicas'"
+    resolve = gateway_resolve_seconds(gateway["spec"]["template"]["spec"]["containers"][0]["args"])
+    base = by_kind(kustomize(KUBERNETES / "base"))
+    secrets = set()
+    for name, port in BACKENDS.items():
+        deployment = resources[("Deployment", name)]
+        spec = deployment["spec"]
+        pod = spec["template"]["spec"]
+        labels = spec["selector"]["matchLabels"]
+        assert spec["replicas"] >= 2, name
+        assert spec["strategy"]["type"] == "RollingUpdate"
+        assert spec["strategy"]["rollingUpdate"]["maxUnavailable"] == 0
+        assert spec.get("minReadySeconds", 0) > resolve + COREDNS_TTL_SECONDS, name
+        # Spread over nodes (a hard rule), and nothing ties replicas together.
+        assert "podAffinity" not in pod.get("affinity", {})
+        by_node = [c for c in pod["topologySpreadConstraints"] if c["topologyKey"] == "kubernetes.io/hostname"]
+        assert len(by_node) == 1, pod["topologySpreadConstraints"]
+        (by_node,) = by_node
+        assert by_node["maxSkew"] == 1 and by_node["whenUnsatisfiable"] == "DoNotSchedule"
+        assert by_node["labelSelector"]["matchLabels"] == labels
+        # No data on the pod: no claim, no data volume, no --data-dir, no SQLite setting.
+        assert all("persistentVolumeClaim" not in volume for volume in pod["volumes"])
+        (container,) = pod["containers"]
+        assert "/var/lib/caravan" not in {mount["mountPath"] for mount in container["volumeMounts"]}
+        args = container["args"]
+        assert "--data-dir" not in args and "--database" not in args, "the URL belongs in a Secret"
+        assert args[args.index("--port") + 1] == str(port)
+        prefix = f"CARAVAN_{name.upper()}_"
+        variables = {variable["name"] for variable in container["env"]}
+        assert not {prefix + "DATA_DIR", prefix + "SYNC"} & variables
+        references = database_secret_refs(container)
+        assert set(references) == {prefix + "DATABASE_URL"}, references
+        reference = references[prefix + "DATABASE_URL"]
+        assert reference["name"] == f"{name}-database" and reference["key"] == "url"
+        assert reference.get("optional") is not True
+        secrets.add(reference["name"])
+        # The base's probes and security settings, unchanged.
+        base_pod = base[("Deployment", name)]["spec"]["template"]["spec"]
+        (base_container,) = base_pod["containers"]
+        for key in ("startupProbe", "readinessProbe", "livenessProbe", "securityContext", "resources", "lifecycle"):
+            assert container[key] == base_container[key], key
+        assert pod["securityContext"] == base_pod["securityContext"]
+        assert pod["terminationGracePeriodSeconds"] == base_pod["terminationGracePeriodSeconds"]
+        # A drain evicts one replica at a time.
+        budget = resources[("PodDisruptionBudget", name)]
+        assert budget["spec"]["selector"]["matchLabels"] == labels and budget["spec"]["minAvailable"] == 1
+    assert len(secrets) == len(BACKENDS), "each backend needs a database of its own"
+    # The overlay ships no Secret: the real ones are supplied (with passwords) out of band.
+    assert not [name for kind, name in resources if kind == "Secret"]
+
+
+def test_kubernetes_postgres_secrets_example_and_copy_jobs(tmp_path):
+    """The example Secrets (placeholders, kept out of the overlay) and the
+    one-off SQLite → PostgreSQL copy Jobs validate, and name what the
+    overlay's Deployments and the base's claims name."""
+    example_path = KUBERNETES / "overlays" / "postgres" / "database-secrets.example.yaml"
+    kustomization = yaml.safe_load((KUBERNETES / "overlays" / "postgres" / "kustomization.yaml").read_text())
+    assert example_path.name not in kustomization["resources"], "placeholders must never be applied"
+    example = [document for document in yaml.safe_load_all(example_path.read_text()) if document]
+    jobs = [yaml.safe_load(path.read_text()) for path in sorted((KUBERNETES / "copy-from-sqlite").glob("*.yaml"))]
+    kubernetes_validate(example + jobs, tmp_path)
+    overlay = by_kind(kustomize(KUBERNETES / "overlays/postgres"))
+    base = by_kind(kustomize(KUBERNETES / "base"))
+    example_secrets = {document["metadata"]["name"]: document for document in example}
+    assert {job["metadata"]["name"] for job in jobs} == {f"{name}-copy-from-sqlite" for name in BACKENDS}
+    for name in BACKENDS:
+        prefix = f"CARAVAN_{name.upper()}_"
+        (container,) = overlay[("Deployment", name)]["spec"]["template"]["spec"]["containers"]
+        reference = database_secret_refs(container)[prefix + "DATABASE_URL"]
+        secret = example_secrets[reference["name"]]
+        assert secret["metadata"]["namespace"] == "caravan"
+        url = secret["stringData"][reference["key"]]
+        assert url.startswith("postgres://") and "REPLACE-WITH-THE-PASSWORD" in url, "placeholders, clearly marked"
+        assert url.split("?")[0].endswith(f"/caravan_{name}"), "a database per service"
+        (job,) = [job for job in jobs if job["metadata"]["name"] == f"{name}-copy-from-sqlite"]
+        assert job["metadata"]["namespace"] == "caravan" and job["spec"]["backoffLimit"] == 0
+        job_pod = job["spec"]["template"]["spec"]
+        (job_container,) = job_pod["containers"]
+        assert job_container["image"].split(":")[0] == f"caravan-{name}"
+        assert job_container["args"][:2] == ["--copy-from-sqlite", "/var/lib/caravan"]
+        assert database_secret_refs(job_container) == {prefix + "DATABASE_URL": reference}
+        mounts = {mount["mountPath"]: mount["name"] for mount in job_container["volumeMounts"]}
+        claim = {volume["name"]: volume for volume in job_pod["volumes"]}[mounts["/var/lib/caravan"]]
+        assert ("PersistentVolumeClaim", claim["persistentVolumeClaim"]["claimName"]) in base
+        # Pod Security "restricted", as every pod in the namespace.
+        assert job_pod["securityContext"]["runAsNonRoot"] is True
+        assert job_container["securityContext"]["allowPrivilegeEscalation"] is False
+        assert job_container["securityContext"]["capabilities"]["drop"] == ["ALL"]
+        assert job_pod["securityContext"]["seccompProfile"]["type"] == "RuntimeDefault"
 
 
 # ------------------------------------------------------------- local scripts
