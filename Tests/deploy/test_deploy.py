@@ -845,11 +845,15 @@ def test_service_sh_with_the_real_executables(tmp_path):
 # ------------------------------------------------------------------------ docs
 
 def swift_options(path: Path) -> list[str]:
-    """The long flags an ArgumentParser file declares (camelCase → kebab)."""
+    """The long flags an ArgumentParser file declares (camelCase → kebab),
+    the attribute's arguments on one line or several."""
     text = path.read_text()
     flags = []
-    for match in re.finditer(r"@(?:Option|Flag)\b[^\n]*\n\s*(?:public\s+)?var\s+(\w+)", text):
+    for match in re.finditer(
+        r"@(?:Option|Flag)\b(?:\((?:[^()]|\((?:[^()]|\([^()]*\))*\))*\))?\s*(?:public\s+)?var\s+(\w+)", text
+    ):
         flags.append("--" + re.sub(r"(?<!^)(?=[A-Z])", "-", match.group(1)).lower())
+    assert len(flags) == len(re.findall(r"@(?:Option|Flag)\b", text)), f"{path.name}: a declaration was not read"
     return flags
 
 
@@ -860,6 +864,7 @@ def test_deployment_doc_covers_every_flag_and_variable():
               + swift_options(kit / "ObservabilityOptions.swift"))
     assert "--metrics-port" in common and "--log-format" in common
     assert "--data-dir" in common and "--shutdown-grace" in common
+    assert {"--database", "--database-pool-size", "--database-timeout", "--copy-from-sqlite", "--replace"} <= set(common)
     mains = sorted(ROOT.glob("Services/*/caravan-*/main.swift"))
     assert len(mains) >= 3
     missing = [flag for flag in common if f"`{flag}" not in doc]
@@ -870,7 +875,7 @@ def test_deployment_doc_covers_every_flag_and_variable():
                            (kit / "ServiceOptions.swift").read_text() + (kit / "ObservabilityOptions.swift").read_text())
     names = {name for pair in variables for name in pair if name}
     assert names == {"PORT", "HOST", "DATA_DIR", "LOG_LEVEL", "SYNC", "LOG_FORMAT", "CALL_LOG_LEVEL", "LOG_REDACT",
-                     "METRICS_PORT"}
+                     "METRICS_PORT", "DATABASE_URL", "DATABASE_POOL_SIZE", "DATABASE_TIMEOUT"}
     for service in BACKENDS:
         for name in names:
             assert f"CARAVAN_{service.upper()}_{name}" in doc, f"CARAVAN_{service.upper()}_{name}"
@@ -883,7 +888,8 @@ def test_deployment_doc_covers_every_flag_and_variable():
             continue
         for name in re.findall(r'value\((?:[^()]|\([^()]*\))*?, "(\w+)"\)', text):
             assert f"CARAVAN_GATEWAY_{name}" in doc, f"CARAVAN_GATEWAY_{name}"
-    for topic in ("VACUUM INTO", ".backup", "Not run here"):
+    for topic in ("VACUUM INTO", ".backup", "Not run here", "## Storage: SQLite or PostgreSQL", "max_connections",
+                  "CREATE ROLE", "createdb", "overlays/postgres", "--copy-from-sqlite ./data/trade"):
         assert topic in doc, topic
 
 
