@@ -63,20 +63,28 @@ def parse_unit(path: Path) -> dict[str, list[str]]:
     return values
 
 
-def systemd_verify(unit_text: str, name: str, executable_exists: bool = True) -> subprocess.CompletedProcess:
-    """`systemd-analyze verify` on UNIT_TEXT saved as NAME, its ExecStart
-    binary (under /usr/local/bin/) pointed at a real executable stub. Returns
-    the process; a unit passes only with exit 0 and no output at all."""
+def systemd_verify(unit_text: str, name: str, executable_exists: bool = True,
+                   drop_ins: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """`systemd-analyze verify` on UNIT_TEXT saved as NAME (with DROP_INS,
+    file name → text, in NAME.d/ beside it, where systemd reads them), its
+    ExecStart binary (under /usr/local/bin/) pointed at a real executable
+    stub. Returns the process; a unit passes only with exit 0 and no output
+    at all."""
+    drop_ins = drop_ins or {}
     with tempfile.TemporaryDirectory() as directory:
         bin_dir = Path(directory, "bin")
         bin_dir.mkdir()
-        for executable in re.findall(r"/usr/local/bin/([\w.-]+)", unit_text):
+        for executable in re.findall(r"/usr/local/bin/([\w.-]+)", unit_text + "".join(drop_ins.values())):
             if executable_exists:
                 stub = bin_dir / executable
                 stub.write_text("#!/bin/sh\nexit 0\n")
                 stub.chmod(0o755)
         unit = Path(directory, name)
         unit.write_text(unit_text.replace("/usr/local/bin/", f"{bin_dir}/"))
+        if drop_ins:
+            Path(directory, f"{name}.d").mkdir()
+        for file_name, text in drop_ins.items():
+            Path(directory, f"{name}.d", file_name).write_text(text.replace("/usr/local/bin/", f"{bin_dir}/"))
         return run(["systemd-analyze", "verify", "--man=no", "--generators=no", str(unit)])
 
 
@@ -151,6 +159,35 @@ def test_systemd_exposure_is_low(service):
         assert result.returncode == 0, result.stdout[-2000:] + result.stderr
 
 
+def postgres_drop_in(service: str) -> Path:
+    return DEPLOY / "systemd" / "postgres" / f"{service}.conf"
+
+
+@pytest.mark.parametrize("service", BACKENDS)
+def test_systemd_postgres_drop_in(service):
+    """The drop-in that puts a backend on PostgreSQL verifies with its unit,
+    keeps the unit's hardening score, and leaves ExecStart without
+    --data-dir (the executable refuses it beside a database). Without its
+    `ExecStart=` reset the unit would have two ExecStart lines: verify
+    fails, so it does read the drop-in."""
+    need("systemd-analyze")
+    unit = unit_path(service)
+    drop_in = postgres_drop_in(service).read_text()
+    assert_verified(systemd_verify(unit.read_text(), unit.name, drop_ins={"postgres.conf": drop_in}))
+    starts = [line.partition("=")[2].strip() for line in drop_in.splitlines() if line.startswith("ExecStart=")]
+    assert starts[0] == "" and len(starts) == 2, starts
+    assert starts[1].startswith(f"/usr/local/bin/caravan-{service} ") and "--data-dir" not in starts[1]
+    assert f"$CARAVAN_{service.upper()}_ARGS" in starts[1]
+    with pytest.raises(AssertionError):
+        unreset = drop_in.replace("ExecStart=\n", "")
+        assert_verified(systemd_verify(unit.read_text(), unit.name, drop_ins={"postgres.conf": unreset}))
+    with tempfile.TemporaryDirectory() as directory:
+        merged = Path(directory, unit.name)
+        merged.write_text(unit.read_text() + "\n" + drop_in)
+        result = run(["systemd-analyze", "security", "--offline=yes", "--threshold=20", str(merged)])
+        assert result.returncode == 0, result.stdout[-2000:] + result.stderr
+
+
 @pytest.mark.parametrize("service", SERVICES)
 def test_systemd_environment_file_example(service):
     path = DEPLOY / "systemd" / "env" / f"{service}.env"
@@ -166,6 +203,13 @@ def test_systemd_environment_file_example(service):
     assert {prefix + "HOST", prefix + "PORT", prefix + "LOG_LEVEL", prefix + "ARGS"} <= names
     port = re.search(rf"^{prefix}PORT=(\d+)$", path.read_text(), re.M)
     assert port and int(port.group(1)) == SERVICES[service]
+    if service in BACKENDS:
+        # PostgreSQL: commented examples, off by default (SQLite stays the default).
+        for name in ("DATABASE_URL", "DATABASE_POOL_SIZE", "DATABASE_TIMEOUT"):
+            assert re.search(rf"^#{prefix}{name}=\S", path.read_text(), re.M), name
+        url = re.search(rf"^#{prefix}DATABASE_URL=(\S+)$", path.read_text(), re.M).group(1)
+        assert url.startswith("postgres://") and f"/caravan_{service}?" in url and "CHANGE-ME" in url
+        assert f"deploy/systemd/postgres/{service}.conf" in path.read_text()
 
 
 # ------------------------------------------------------------------ containers
@@ -217,6 +261,16 @@ def test_container_entrypoint_and_healthcheck(service, tmp_path):
     assert (f"{prefix}DATA_DIR=/var/lib/caravan" in result.stdout) == (service in BACKENDS)
     result = run(["sh", str(CONTAINER / "entrypoint.sh")], env={**env, prefix + "HOST": "::"})
     assert f"{prefix}HOST=::" in result.stdout
+    if service in BACKENDS:
+        # On PostgreSQL no data directory default: the executable refuses
+        # --data-dir (or its variable) beside a database.
+        result = run(["sh", str(CONTAINER / "entrypoint.sh")], env={**env, prefix + "DATABASE_URL": "postgres://x@db/y"})
+        assert f"{prefix}DATABASE_URL=postgres://x@db/y" in result.stdout and "DATA_DIR" not in result.stdout
+        for arguments in (["--database", "postgres://x@db/y"], ["--database=postgres://x@db/y"]):
+            result = run(["sh", str(CONTAINER / "entrypoint.sh"), *arguments], env=env)
+            assert "DATA_DIR" not in result.stdout and f"args: {' '.join(arguments)}" in result.stdout
+        result = run(["sh", str(CONTAINER / "entrypoint.sh"), "--database-pool-size", "3"], env=env)
+        assert f"{prefix}DATA_DIR=/var/lib/caravan" in result.stdout
     result = run(["sh", str(CONTAINER / "healthcheck.sh")], env=env)
     assert result.stdout.strip() == f"caravan health --timeout 3s 127.0.0.1:{SERVICES[service]}"
     result = run(["sh", str(CONTAINER / "healthcheck.sh")], env={**env, prefix + "PORT": "9999"})
@@ -297,7 +351,7 @@ def by_kind(documents: list[dict]) -> dict[tuple[str, str], dict]:
     return {(document["kind"], document["metadata"]["name"]): document for document in documents}
 
 
-@pytest.mark.parametrize("overlay", ["base", "overlays/replicas"])
+@pytest.mark.parametrize("overlay", ["base", "overlays/replicas", "overlays/postgres"])
 def test_kustomize_builds_and_validates(overlay, tmp_path):
     documents = kustomize(KUBERNETES / overlay)
     kubernetes_validate(documents, tmp_path)
@@ -389,6 +443,116 @@ def test_kubernetes_replicas_overlay():
         # The patch keeps the base's probes and security settings.
         container = deployment["spec"]["template"]["spec"]["containers"][0]
         assert container["readinessProbe"]["exec"]["command"][1] == "health"
+
+
+def database_secret_refs(container: dict) -> dict[str, dict]:
+    """Variable name → its secretKeyRef, for the container's variables taken from Secrets."""
+    return {
+        variable["name"]: variable["valueFrom"]["secretKeyRef"]
+        for variable in container.get("env", [])
+        if "secretKeyRef" in variable.get("valueFrom", {})
+    }
+
+
+def test_kubernetes_postgres_overlay():
+    """Every backend on PostgreSQL: two or more replicas spread over nodes,
+    no volume or --data-dir, its own Secret for the database URL, rolling
+    updates that never drop below the replica count; the gateway as in the
+    replicas overlay; the base's probes and security settings kept."""
+    documents = kustomize(KUBERNETES / "overlays/postgres")
+    resources = by_kind(documents)
+    assert not [name for kind, name in resources if kind == "PersistentVolumeClaim"]
+    gateway = resources[("Deployment", "gateway")]
+    replicas_gateway = by_kind(kustomize(KUBERNETES / "overlays/replicas"))[("Deployment", "gateway")]
+    assert gateway["spec"] == replicas_gateway["spec"], "the gateway differs from overlays/replicas'"
+    resolve = gateway_resolve_seconds(gateway["spec"]["template"]["spec"]["containers"][0]["args"])
+    base = by_kind(kustomize(KUBERNETES / "base"))
+    secrets = set()
+    for name, port in BACKENDS.items():
+        deployment = resources[("Deployment", name)]
+        spec = deployment["spec"]
+        pod = spec["template"]["spec"]
+        labels = spec["selector"]["matchLabels"]
+        assert spec["replicas"] >= 2, name
+        assert spec["strategy"]["type"] == "RollingUpdate"
+        assert spec["strategy"]["rollingUpdate"]["maxUnavailable"] == 0
+        assert spec.get("minReadySeconds", 0) > resolve + COREDNS_TTL_SECONDS, name
+        # Spread over nodes (a hard rule), and nothing ties replicas together.
+        assert "podAffinity" not in pod.get("affinity", {})
+        by_node = [c for c in pod["topologySpreadConstraints"] if c["topologyKey"] == "kubernetes.io/hostname"]
+        assert len(by_node) == 1, pod["topologySpreadConstraints"]
+        (by_node,) = by_node
+        assert by_node["maxSkew"] == 1 and by_node["whenUnsatisfiable"] == "DoNotSchedule"
+        assert by_node["labelSelector"]["matchLabels"] == labels
+        # No data on the pod: no claim, no data volume, no --data-dir, no SQLite setting.
+        assert all("persistentVolumeClaim" not in volume for volume in pod["volumes"])
+        (container,) = pod["containers"]
+        assert "/var/lib/caravan" not in {mount["mountPath"] for mount in container["volumeMounts"]}
+        args = container["args"]
+        assert "--data-dir" not in args and "--database" not in args, "the URL belongs in a Secret"
+        assert args[args.index("--port") + 1] == str(port)
+        prefix = f"CARAVAN_{name.upper()}_"
+        variables = {variable["name"] for variable in container["env"]}
+        assert not {prefix + "DATA_DIR", prefix + "SYNC"} & variables
+        references = database_secret_refs(container)
+        assert set(references) == {prefix + "DATABASE_URL"}, references
+        reference = references[prefix + "DATABASE_URL"]
+        assert reference["name"] == f"{name}-database" and reference["key"] == "url"
+        assert reference.get("optional") is not True
+        secrets.add(reference["name"])
+        # The base's probes and security settings, unchanged.
+        base_pod = base[("Deployment", name)]["spec"]["template"]["spec"]
+        (base_container,) = base_pod["containers"]
+        for key in ("startupProbe", "readinessProbe", "livenessProbe", "securityContext", "resources", "lifecycle"):
+            assert container[key] == base_container[key], key
+        assert pod["securityContext"] == base_pod["securityContext"]
+        assert pod["terminationGracePeriodSeconds"] == base_pod["terminationGracePeriodSeconds"]
+        # A drain evicts one replica at a time.
+        budget = resources[("PodDisruptionBudget", name)]
+        assert budget["spec"]["selector"]["matchLabels"] == labels and budget["spec"]["minAvailable"] == 1
+    assert len(secrets) == len(BACKENDS), "each backend needs a database of its own"
+    # The overlay ships no Secret: the real ones are supplied (with passwords) out of band.
+    assert not [name for kind, name in resources if kind == "Secret"]
+
+
+def test_kubernetes_postgres_secrets_example_and_copy_jobs(tmp_path):
+    """The example Secrets (placeholders, kept out of the overlay) and the
+    one-off SQLite → PostgreSQL copy Jobs validate, and name what the
+    overlay's Deployments and the base's claims name."""
+    example_path = KUBERNETES / "overlays" / "postgres" / "database-secrets.example.yaml"
+    kustomization = yaml.safe_load((KUBERNETES / "overlays" / "postgres" / "kustomization.yaml").read_text())
+    assert example_path.name not in kustomization["resources"], "placeholders must never be applied"
+    example = [document for document in yaml.safe_load_all(example_path.read_text()) if document]
+    jobs = [yaml.safe_load(path.read_text()) for path in sorted((KUBERNETES / "copy-from-sqlite").glob("*.yaml"))]
+    kubernetes_validate(example + jobs, tmp_path)
+    overlay = by_kind(kustomize(KUBERNETES / "overlays/postgres"))
+    base = by_kind(kustomize(KUBERNETES / "base"))
+    example_secrets = {document["metadata"]["name"]: document for document in example}
+    assert {job["metadata"]["name"] for job in jobs} == {f"{name}-copy-from-sqlite" for name in BACKENDS}
+    for name in BACKENDS:
+        prefix = f"CARAVAN_{name.upper()}_"
+        (container,) = overlay[("Deployment", name)]["spec"]["template"]["spec"]["containers"]
+        reference = database_secret_refs(container)[prefix + "DATABASE_URL"]
+        secret = example_secrets[reference["name"]]
+        assert secret["metadata"]["namespace"] == "caravan"
+        url = secret["stringData"][reference["key"]]
+        assert url.startswith("postgres://") and "REPLACE-WITH-THE-PASSWORD" in url, "placeholders, clearly marked"
+        assert url.split("?")[0].endswith(f"/caravan_{name}"), "a database per service"
+        (job,) = [job for job in jobs if job["metadata"]["name"] == f"{name}-copy-from-sqlite"]
+        assert job["metadata"]["namespace"] == "caravan" and job["spec"]["backoffLimit"] == 0
+        job_pod = job["spec"]["template"]["spec"]
+        (job_container,) = job_pod["containers"]
+        assert job_container["image"].split(":")[0] == f"caravan-{name}"
+        assert job_container["args"][:2] == ["--copy-from-sqlite", "/var/lib/caravan"]
+        assert database_secret_refs(job_container) == {prefix + "DATABASE_URL": reference}
+        mounts = {mount["mountPath"]: mount["name"] for mount in job_container["volumeMounts"]}
+        claim = {volume["name"]: volume for volume in job_pod["volumes"]}[mounts["/var/lib/caravan"]]
+        assert ("PersistentVolumeClaim", claim["persistentVolumeClaim"]["claimName"]) in base
+        # Pod Security "restricted", as every pod in the namespace.
+        assert job_pod["securityContext"]["runAsNonRoot"] is True
+        assert job_container["securityContext"]["allowPrivilegeEscalation"] is False
+        assert job_container["securityContext"]["capabilities"]["drop"] == ["ALL"]
+        assert job_pod["securityContext"]["seccompProfile"]["type"] == "RuntimeDefault"
 
 
 # ------------------------------------------------------------- local scripts
@@ -539,6 +703,20 @@ def test_service_sh_lifecycle_with_stand_ins(fake_system):
     assert not list((state / "run").glob("*.pid"))
 
 
+def test_service_sh_gives_a_backend_on_postgres_no_data_directory(fake_system):
+    """With CARAVAN_<SERVICE>_DATABASE_URL set, service.sh starts the backend
+    without a data directory (the executable refuses one beside a database)."""
+    bin_dir, state, env = fake_system
+    env = {**env, "CARAVAN_TRADE_DATABASE_URL": "postgres://caravan_trade@db/caravan_trade"}
+    try:
+        result = run([str(SERVICE_SH), "start", "trade"], env=env)
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert "data: None" in (state / "logs" / "trade.log").read_text()
+        assert not (state / "trade").exists()
+    finally:
+        run([str(SERVICE_SH), "stop", "trade"], env=env)
+
+
 def test_service_sh_start_reports_a_crash(fake_system):
     bin_dir, state, env = fake_system
     (bin_dir / "caravan-trade").write_text("#!/bin/sh\necho 'cannot open the database' >&2\nexit 1\n")
@@ -667,11 +845,15 @@ def test_service_sh_with_the_real_executables(tmp_path):
 # ------------------------------------------------------------------------ docs
 
 def swift_options(path: Path) -> list[str]:
-    """The long flags an ArgumentParser file declares (camelCase → kebab)."""
+    """The long flags an ArgumentParser file declares (camelCase → kebab),
+    the attribute's arguments on one line or several."""
     text = path.read_text()
     flags = []
-    for match in re.finditer(r"@(?:Option|Flag)\b[^\n]*\n\s*(?:public\s+)?var\s+(\w+)", text):
+    for match in re.finditer(
+        r"@(?:Option|Flag)\b(?:\((?:[^()]|\((?:[^()]|\([^()]*\))*\))*\))?\s*(?:public\s+)?var\s+(\w+)", text
+    ):
         flags.append("--" + re.sub(r"(?<!^)(?=[A-Z])", "-", match.group(1)).lower())
+    assert len(flags) == len(re.findall(r"@(?:Option|Flag)\b", text)), f"{path.name}: a declaration was not read"
     return flags
 
 
@@ -682,6 +864,7 @@ def test_deployment_doc_covers_every_flag_and_variable():
               + swift_options(kit / "ObservabilityOptions.swift"))
     assert "--metrics-port" in common and "--log-format" in common
     assert "--data-dir" in common and "--shutdown-grace" in common
+    assert {"--database", "--database-pool-size", "--database-timeout", "--copy-from-sqlite", "--replace"} <= set(common)
     mains = sorted(ROOT.glob("Services/*/caravan-*/main.swift"))
     assert len(mains) >= 3
     missing = [flag for flag in common if f"`{flag}" not in doc]
@@ -692,7 +875,7 @@ def test_deployment_doc_covers_every_flag_and_variable():
                            (kit / "ServiceOptions.swift").read_text() + (kit / "ObservabilityOptions.swift").read_text())
     names = {name for pair in variables for name in pair if name}
     assert names == {"PORT", "HOST", "DATA_DIR", "LOG_LEVEL", "SYNC", "LOG_FORMAT", "CALL_LOG_LEVEL", "LOG_REDACT",
-                     "METRICS_PORT"}
+                     "METRICS_PORT", "DATABASE_URL", "DATABASE_POOL_SIZE", "DATABASE_TIMEOUT"}
     for service in BACKENDS:
         for name in names:
             assert f"CARAVAN_{service.upper()}_{name}" in doc, f"CARAVAN_{service.upper()}_{name}"
@@ -705,7 +888,8 @@ def test_deployment_doc_covers_every_flag_and_variable():
             continue
         for name in re.findall(r'value\((?:[^()]|\([^()]*\))*?, "(\w+)"\)', text):
             assert f"CARAVAN_GATEWAY_{name}" in doc, f"CARAVAN_GATEWAY_{name}"
-    for topic in ("VACUUM INTO", ".backup", "Not run here"):
+    for topic in ("VACUUM INTO", ".backup", "Not run here", "## Storage: SQLite or PostgreSQL", "max_connections",
+                  "CREATE ROLE", "createdb", "overlays/postgres", "--copy-from-sqlite ./data/trade"):
         assert topic in doc, topic
 
 

@@ -2,7 +2,8 @@
 # Shared by deploy/local/run.sh and deploy/local/service.sh (sourced, not run).
 #
 # Layout under $CARAVAN_STATE_DIR (default ./data, relative to the repository):
-#   <service>/         the service's SQLite database (--data-dir)
+#   <service>/         the service's SQLite database (--data-dir; none for a
+#                      backend given CARAVAN_<SERVICE>_DATABASE_URL)
 #   logs/<service>.log standard output and error, appended
 #   run/<service>.pid  the pid of the running process
 #
@@ -104,9 +105,14 @@ caravan_start() {
         arguments=(--trade "$(caravan_address trade)" --logistics "$(caravan_address logistics)"
             --training "$(caravan_address training)")
     else
-        local data_variable="CARAVAN_${service^^}_DATA_DIR"
-        export "$data_variable=${!data_variable:-$caravan_state/$service}"
-        mkdir -p "${!data_variable}"
+        # On PostgreSQL (CARAVAN_<SERVICE>_DATABASE_URL) a backend has no
+        # data directory: it refuses one given beside the database.
+        local database_variable="CARAVAN_${service^^}_DATABASE_URL"
+        if [[ -z "${!database_variable:-}" ]]; then
+            local data_variable="CARAVAN_${service^^}_DATA_DIR"
+            export "$data_variable=${!data_variable:-$caravan_state/$service}"
+            mkdir -p "${!data_variable}"
+        fi
     fi
     echo "--- $(date -u +%FT%TZ) starting caravan-$service ${arguments[*]}" >>"$log"
     # A session of its own: Ctrl-C in run.sh's terminal reaches run.sh only,

@@ -11,8 +11,8 @@
 #   deploy/local/service.sh restart logistics
 #
 # Settings: the executables' own environment variables
-# (CARAVAN_<SERVICE>_HOST, _PORT, _DATA_DIR, _LOG_LEVEL, _SYNC; see
-# docs/DEPLOYMENT.md), CARAVAN_STATE_DIR (default ./data) and CARAVAN_BIN
+# (CARAVAN_<SERVICE>_HOST, _PORT, _DATA_DIR or _DATABASE_URL, _LOG_LEVEL,
+# _SYNC; see docs/DEPLOYMENT.md), CARAVAN_STATE_DIR (default ./data) and CARAVAN_BIN
 # (a directory of already-built executables: skips the build).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
