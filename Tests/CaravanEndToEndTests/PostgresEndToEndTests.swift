@@ -170,9 +170,7 @@ struct PostgresEndToEndTests {
                 try await self.withClient(server) { rpc in
                     let client = LogisticsServiceClient(wrapping: rpc)
                     _ = try await client.countShipments(CountShipmentsRequest(), options: Self.options)
-                    try await TestPostgres.executeAsAdmin("ALTER DATABASE \(database.database) ALLOW_CONNECTIONS false")
-                    try await TestPostgres.executeAsAdmin(
-                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '\(database.database)'")
+                    try await TestPostgres.cutOff(database.database)
                     for _ in 0..<3 {
                         do {
                             _ = try await client.countShipments(CountShipmentsRequest(), options: Self.options)
@@ -181,7 +179,7 @@ struct PostgresEndToEndTests {
                             #expect(error.code == .unavailable, "\(error)")
                         }
                     }
-                    try await TestPostgres.executeAsAdmin("ALTER DATABASE \(database.database) ALLOW_CONNECTIONS true")
+                    try await TestPostgres.restore(database.database)
                     var served = false
                     for _ in 0..<100 where !served {
                         served = (try? await client.countShipments(CountShipmentsRequest(), options: Self.options)) != nil

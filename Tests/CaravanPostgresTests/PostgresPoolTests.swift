@@ -138,9 +138,7 @@ struct PostgresPoolTests {
                 #expect(try await Self.count(pool, "SELECT COUNT(*) FROM effect") == 1)
                 // Refuse new connections and drop the open ones: what the
                 // service sees when its database goes away.
-                try await TestPostgres.executeAsAdmin("ALTER DATABASE \(settings.database) ALLOW_CONNECTIONS false")
-                try await TestPostgres.executeAsAdmin(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '\(settings.database)'")
+                try await TestPostgres.cutOff(settings.database)
                 for _ in 0..<3 {
                     do {
                         _ = try await Self.count(pool, "SELECT COUNT(*) FROM effect")
@@ -149,7 +147,7 @@ struct PostgresPoolTests {
                         #expect(error.code == .unavailable, "\(error)")
                     }
                 }
-                try await TestPostgres.executeAsAdmin("ALTER DATABASE \(settings.database) ALLOW_CONNECTIONS true")
+                try await TestPostgres.restore(settings.database)
                 var recovered = false
                 for _ in 0..<100 where !recovered {
                     recovered = (try? await Self.count(pool, "SELECT COUNT(*) FROM effect")) == 1

@@ -98,6 +98,19 @@ public enum TestPostgres {
         }
     }
 
+    /// What a service sees when its database goes away: new connections
+    /// to `database` refused, the open ones dropped.
+    public static func cutOff(_ database: String) async throws {
+        try await Self.executeAsAdmin("ALTER DATABASE \(database) ALLOW_CONNECTIONS false")
+        try await Self.executeAsAdmin(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '\(database)'")
+    }
+
+    /// Lets connections to `database` in again after ``cutOff(_:)``.
+    public static func restore(_ database: String) async throws {
+        try await Self.executeAsAdmin("ALTER DATABASE \(database) ALLOW_CONNECTIONS true")
+    }
+
     static func drop(_ name: String, admin: PostgresSettings) async throws {
         try await Self.withAdmin(admin) { connection in
             try await connection.query(

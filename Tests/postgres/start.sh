@@ -17,14 +17,8 @@ set -euo pipefail
 dir=${CARAVAN_PG_DIR:-/tmp/caravan-postgres}
 port=${CARAVAN_PG_PORT:-54329}
 
-# The newest installed server's programs ("" when none is).
-latest_bin() {
-    local found=""
-    for dir in /usr/lib/postgresql/*/bin; do
-        [ -x "$dir/initdb" ] && found=$dir
-    done
-    echo "$found"
-}
+# shellcheck source=Tests/postgres/lib.sh
+source "$(dirname "$0")/lib.sh"
 bin=$(latest_bin)
 if [ -z "$bin" ]; then
     echo "installing postgresql from Debian's packages" >&2
@@ -35,11 +29,6 @@ if [ -z "$bin" ]; then
     fi
     bin=$(latest_bin)
 fi
-
-# PostgreSQL refuses to run as root: run it as the postgres user when we are root.
-as_owner() {
-    if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
-}
 
 if [ ! -f "$dir/PG_VERSION" ]; then
     mkdir -p "$dir"
