@@ -16,8 +16,15 @@ if [ -z "${CARAVAN_TEST_POSTGRES_URL:-}" ] && [ "${CARAVAN_SKIP_POSTGRES:-0}" !=
     trap 'Tests/postgres/stop.sh' EXIT
 fi
 swift build --build-tests
-# The gateway's deadline tests measure time against fan-out; they run on
-# their own, after the rest, so that other suites' start-up work (seeding
-# databases, starting processes) on the two cores cannot eat their deadlines.
-swift test --skip-build --skip 'CaravanGatewayTests|GatewayEndToEnd' "$@"
-swift test --skip-build --filter 'CaravanGatewayTests|GatewayEndToEnd' "$@"
+# Three phases, each suite running in parallel within its phase:
+# 1. the runtime, tools and everything else, on their own: their socket
+#    tests have timeouts of a second or two that the storage suites' load
+#    (PostgreSQL servers, databases created per test) would eat on two cores;
+# 2. the services' storage suites, on SQLite and PostgreSQL, and the
+#    PostgreSQL end-to-end tests;
+# 3. the gateway's deadline tests, which measure time against fan-out.
+storage='CaravanTradeTests|CaravanLogisticsTests|CaravanTrainingTests|CaravanPostgresTests|PostgresEndToEnd'
+gateway='CaravanGatewayTests|GatewayEndToEnd'
+swift test --skip-build --skip "$storage|$gateway" "$@"
+swift test --skip-build --filter "$storage" "$@"
+swift test --skip-build --filter "$gateway" "$@"

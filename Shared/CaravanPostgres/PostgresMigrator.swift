@@ -34,15 +34,22 @@ public struct PostgresMigration: Sendable {
 /// PostgreSQL, so a migration that fails leaves no half-made schema.
 public enum PostgresMigrator {
     /// The advisory lock every Caravan migration takes ("CARAVAN" in ASCII).
-    static let lockKey: Int64 = 0x4341_5241_5641_4E
+    public static let lockKey: Int64 = 0x4341_5241_5641_4E
 
     /// Applies the migrations not yet recorded; answers their names.
+    ///
+    /// `timeout` replaces the session's statement and lock timeouts (a
+    /// call's few seconds) for this transaction: a replica may wait that
+    /// long for another to finish migrating, and a seed may take that long.
     @discardableResult
-    public static func migrate(_ migrations: [PostgresMigration], on connection: PostgresConnection, logger: Logger)
-        async throws -> [String]
-    {
+    public static func migrate(
+        _ migrations: [PostgresMigration], on connection: PostgresConnection, timeout: Duration, logger: Logger
+    ) async throws -> [String] {
         try await connection.withTransaction(logger: logger) { connection in
-            try await self.migrateInTransaction(migrations, on: connection, logger: logger)
+            let milliseconds = String(timeout.totalMilliseconds)
+            try await connection.query("SELECT set_config('statement_timeout', \(milliseconds), true)", logger: logger).collect()
+            try await connection.query("SELECT set_config('lock_timeout', \(milliseconds), true)", logger: logger).collect()
+            return try await self.migrateInTransaction(migrations, on: connection, logger: logger)
         }
     }
 
@@ -86,9 +93,11 @@ extension PostgresPool {
         while true {
             attempt += 1
             do {
-                // Bounded like a call: the pool would wait for a connection forever.
-                let ran = try await self.read { connection, logger in
-                    try await PostgresMigrator.migrate(migrations, on: connection, logger: logger)
+                // Bounded (the pool would wait for a connection forever), but
+                // by the start-up timeout rather than a call's.
+                let timeout = self.settings.startupTimeout
+                let ran = try await self.withConnection(timeout: timeout) { connection, logger in
+                    try await PostgresMigrator.migrate(migrations, on: connection, timeout: timeout, logger: logger)
                 }
                 self.logger.info(
                     "Database ready", metadata: ["database": "\(self.settings.redactedURL)", "migrated": "\(ran)"])

@@ -33,7 +33,15 @@ public final class PostgresPool: Sendable {
     public func read<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection, Logger) async throws -> T)
         async throws -> T
     {
-        try await self.bounded {
+        try await self.withConnection(timeout: self.settings.callTimeout, body)
+    }
+
+    /// Runs `body` on a pooled connection, all of it bounded by `timeout`
+    /// instead of the call timeout (migrations at start).
+    func withConnection<T: Sendable>(
+        timeout: Duration, _ body: @escaping @Sendable (PostgresConnection, Logger) async throws -> T
+    ) async throws -> T {
+        try await self.bounded(timeout: timeout) {
             try await self.client.withConnection { connection in try await body(connection, self.logger) }
         }
     }
@@ -96,11 +104,13 @@ public final class PostgresPool: Sendable {
     /// waiting for a connection leaves the pool's queue at once; one that
     /// is running a statement has already been ended by the server's
     /// `statement_timeout`.
-    private func bounded<T: Sendable>(_ operation: @escaping @Sendable () async throws -> T) async throws -> T {
+    private func bounded<T: Sendable>(
+        timeout limit: Duration? = nil, _ operation: @escaping @Sendable () async throws -> T
+    ) async throws -> T {
         // A little longer than the server's statement_timeout, so that a
         // statement that runs too long reports DEADLINE_EXCEEDED from the
         // server rather than this UNAVAILABLE.
-        let timeout = self.settings.callTimeout + .milliseconds(500)
+        let timeout = (limit ?? self.settings.callTimeout) + .milliseconds(500)
         do {
             return try await withThrowingTaskGroup(of: T?.self) { group in
                 group.addTask { try await operation() }

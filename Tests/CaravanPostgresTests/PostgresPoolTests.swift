@@ -45,6 +45,36 @@ struct PostgresPoolTests {
         }
     }
 
+    @Test("A replica waits for another's migration longer than a call's timeout, then finds it done")
+    func migrationWaitsForTheLock() async throws {
+        try await TestPostgres.withFreshDatabase { settings in
+            var settings = settings
+            settings.callTimeout = .seconds(1)
+            try await TestPostgres.withDatabase(settings, migrations: []) { holder in
+                try await TestPostgres.withDatabase(settings, migrations: []) { waiter in
+                    let (held, holding) = AsyncStream.makeStream(of: Void.self)
+                    // Another replica holding the migration lock for 3 s (a slow seed).
+                    let migrating = Task {
+                        try await holder.client.withConnection { connection in
+                            let logger = Logger(label: "test")
+                            try await connection.withTransaction(logger: logger) { connection in
+                                _ = try await connection.query(
+                                    "SELECT pg_advisory_xact_lock(\(PostgresMigrator.lockKey))", logger: logger
+                                ).collect()
+                                holding.yield()
+                                try await Task.sleep(for: .seconds(3))
+                            }
+                        }
+                    }
+                    for await _ in held { break }
+                    try await waiter.migrate(Self.migrations)
+                    try await migrating.value
+                    #expect(try await Self.count(waiter, "SELECT COUNT(*) FROM effect") == 1)
+                }
+            }
+        }
+    }
+
     static func write(_ pool: PostgresPool, key: String, text: String) async throws -> EchoResponse {
         let request = EchoRequest(payload: [], text: text)
         let idempotent = IdempotentWrite(key: key, method: "/test/Write", request: try request.serializedBytes())

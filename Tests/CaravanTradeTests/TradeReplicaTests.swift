@@ -160,10 +160,10 @@ struct TradeReplicaTests {
             try await TestPostgres.withDatabase(settings, migrations: []) { first in
                 try await TestPostgres.withDatabase(settings, migrations: []) { second in
                     async let ranByFirst = first.read { connection, logger in
-                        try await PostgresMigrator.migrate(TradePostgresMigrations.all, on: connection, logger: logger)
+                        try await PostgresMigrator.migrate(TradePostgresMigrations.all, on: connection, timeout: .seconds(30), logger: logger)
                     }
                     async let ranBySecond = second.read { connection, logger in
-                        try await PostgresMigrator.migrate(TradePostgresMigrations.all, on: connection, logger: logger)
+                        try await PostgresMigrator.migrate(TradePostgresMigrations.all, on: connection, timeout: .seconds(30), logger: logger)
                     }
                     let ran = try await [ranByFirst, ranBySecond]
                     #expect(ran.flatMap { $0 }.sorted() == names.sorted(), "each applied once: \(ran)")
@@ -173,7 +173,7 @@ struct TradeReplicaTests {
 
                     // Again, sequentially: nothing to do.
                     let again = try await second.read { connection, logger in
-                        try await PostgresMigrator.migrate(TradePostgresMigrations.all, on: connection, logger: logger)
+                        try await PostgresMigrator.migrate(TradePostgresMigrations.all, on: connection, timeout: .seconds(30), logger: logger)
                     }
                     #expect(again.isEmpty)
                     try await self.expectSeededOnce(first)
