@@ -1,4 +1,5 @@
 import CaravanCore
+import Synchronization
 import Logging
 import PostgresNIO
 
@@ -11,21 +12,98 @@ import PostgresNIO
 /// background, with back-off) ends in UNAVAILABLE instead of a hang, and
 /// the next call after the database returns goes through on a new
 /// connection, with no restart.
+///
+/// When calls have found no connection for ``replaceAfter`` on end, the
+/// client is replaced by a fresh one. postgres-nio's pool backs off up to a
+/// minute between attempts after a long outage, and under load in tests it
+/// was seen not to reconnect at all after its database came back; a new
+/// client starts from a clean state and its first attempt is immediate, so
+/// recovery takes at most about ``replaceAfter`` after the database returns.
 public final class PostgresPool: Sendable {
-    public let client: PostgresClient
     public let settings: PostgresSettings
     let logger: Logger
+    private let state: Mutex<State>
+    private let replacements: AsyncStream<PostgresClient>.Continuation
+    private let replacementStream: AsyncStream<PostgresClient>
+
+    private struct State {
+        var client: PostgresClient
+        /// When calls began finding no connection; nil after a success.
+        var failingSince: ContinuousClock.Instant?
+        var replacedAt: ContinuousClock.Instant?
+        var replacements = 0
+    }
+
+    /// How long calls must have found no connection before the client is replaced.
+    public var replaceAfter: Duration { max(self.settings.callTimeout * 2, .seconds(10)) }
+
+    /// The current client (it changes when one is replaced).
+    public var client: PostgresClient { self.state.withLock { $0.client } }
+
+    /// How many times the client has been replaced.
+    public var replacementCount: Int { self.state.withLock { $0.replacements } }
 
     public init(settings: PostgresSettings, logger: Logger) throws {
         self.settings = settings
         self.logger = logger
-        self.client = PostgresClient(configuration: try settings.clientConfiguration(), backgroundLogger: logger)
+        let client = PostgresClient(configuration: try settings.clientConfiguration(), backgroundLogger: logger)
+        self.state = Mutex(State(client: client))
+        (self.replacementStream, self.replacements) = AsyncStream.makeStream(of: PostgresClient.self)
     }
 
-    /// Runs the connection pool until the task is cancelled; calls wait
-    /// for it. Run it in a task that lives as long as the process serves.
+    /// Runs the connection pool (and any that replace it) until the task is
+    /// cancelled; calls wait for it. Run it in a task that lives as long as
+    /// the process serves.
     public func run() async {
-        await self.client.run()
+        var running: [Task<Void, Never>] = []
+        let first = self.client
+        running.append(Task { await first.run() })
+        for await next in self.replacementStream {
+            // The old client is told to stop, not waited for: a wedged pool
+            // must not hold up its replacement.
+            running.last?.cancel()
+            running.append(Task { await next.run() })
+        }
+        // Cancelled (the stream ends): stop every client, waiting for the
+        // current one at most a few seconds.
+        for task in running { task.cancel() }
+        if let current = running.last {
+            await Self.wait(for: current, atMost: .seconds(5))
+        }
+    }
+
+    /// Waits for `task` to end, or `limit`, whichever comes first.
+    static func wait(for task: Task<Void, Never>, atMost limit: Duration) async {
+        await firstOf({ await task.value }, { try? await Task.sleep(for: limit) })
+    }
+
+    /// Notes a call's outcome; replaces the client after ``replaceAfter``
+    /// of calls finding no connection.
+    private func record(connected: Bool) {
+        let now = ContinuousClock.now
+        let replacement: PostgresClient? = self.state.withLock { state in
+            if connected {
+                state.failingSince = nil
+                return nil
+            }
+            let since = state.failingSince ?? now
+            state.failingSince = since
+            guard since.duration(to: now) >= self.replaceAfter,
+                state.replacedAt.map({ $0.duration(to: now) >= self.replaceAfter }) ?? true,
+                let configuration = try? self.settings.clientConfiguration()
+            else { return nil }
+            state.client = PostgresClient(configuration: configuration, backgroundLogger: self.logger)
+            state.replacedAt = now
+            state.failingSince = now
+            state.replacements += 1
+            return state.client
+        }
+        if let replacement {
+            self.logger.warning(
+                "Replacing the database connection pool: no connection for a while",
+                metadata: ["database": "\(self.settings.redactedURL)", "after": "\(self.replaceAfter)"])
+            self.replacements.yield(replacement)
+        }
     }
 
     /// Runs `body` on a pooled connection; each statement commits on its
@@ -100,10 +178,13 @@ public final class PostgresPool: Sendable {
     /// Runs `operation`, mapping what fails to an RPC status, and gives up
     /// with UNAVAILABLE after the call timeout.
     ///
-    /// When the timeout fires the operation is cancelled: a call still
-    /// waiting for a connection leaves the pool's queue at once; one that
-    /// is running a statement has already been ended by the server's
-    /// `statement_timeout`.
+    /// When the timeout fires the operation is cancelled and the call
+    /// answers at once, without waiting for the operation to wind down: a
+    /// call waiting for a connection leaves the pool's queue, one running a
+    /// statement has already been ended by the server's `statement_timeout`
+    /// — and if the pool itself is wedged (it was seen not to let a
+    /// cancelled waiter go), the caller is not held with it. A write whose
+    /// outcome is then unknown is safe to retry with its idempotency key.
     private func bounded<T: Sendable>(
         timeout limit: Duration? = nil, _ operation: @escaping @Sendable () async throws -> T
     ) async throws -> T {
@@ -111,23 +192,72 @@ public final class PostgresPool: Sendable {
         // statement that runs too long reports DEADLINE_EXCEEDED from the
         // server rather than this UNAVAILABLE.
         let timeout = (limit ?? self.settings.callTimeout) + .milliseconds(500)
-        do {
-            return try await withThrowingTaskGroup(of: T?.self) { group in
-                group.addTask { try await operation() }
-                group.addTask {
-                    try await Task.sleep(for: timeout)
+        let work = Task { try await operation() }
+        let outcome: Result<T, any Error>? = await withTaskCancellationHandler {
+            await firstOf(
+                { await work.result },
+                {
+                    try? await Task.sleep(for: timeout)
                     return nil
-                }
-                defer { group.cancelAll() }
-                guard let first = try await group.next(), let value = first else {
-                    throw RPCError(
-                        code: .unavailable,
-                        message: "The database did not answer within \(timeout); try again.")
-                }
-                return value
-            }
-        } catch {
-            throw RPCError(postgres: error)
+                })
+        } onCancel: {
+            work.cancel()
         }
+        do {
+            guard let outcome else {
+                work.cancel()
+                throw RPCError(code: .unavailable, message: "The database did not answer within \(timeout); try again.")
+            }
+            let value = try outcome.get()
+            self.record(connected: true)
+            return value
+        } catch {
+            let status = RPCError(postgres: error)
+            // UNAVAILABLE is "no connection"; any other answer came from the server.
+            self.record(connected: status.code != .unavailable)
+            throw status
+        }
+    }
+}
+
+/// The answer of whichever of `a` and `b` finishes first. The other is
+/// cancelled and left to finish on its own (a task group would wait for it,
+/// which is what this exists to avoid).
+func firstOf<T: Sendable>(
+    _ a: @escaping @Sendable () async -> T, _ b: @escaping @Sendable () async -> T
+) async -> T {
+    let race = Race()
+    return await withCheckedContinuation { continuation in
+        let tasks = [a, b].map { body in
+            Task {
+                let value = await body()
+                if race.win() { continuation.resume(returning: value) }
+            }
+        }
+        race.track(tasks)
+    }
+}
+
+/// Who finished first, and the runners to stop once someone has.
+private final class Race: Sendable {
+    private let state = Mutex<(won: Bool, runners: [Task<Void, Never>])>((false, []))
+
+    /// True for the first caller only; cancels the runners.
+    func win() -> Bool {
+        let (first, runners) = self.state.withLock { state -> (Bool, [Task<Void, Never>]) in
+            defer { state.won = true }
+            return (!state.won, state.runners)
+        }
+        if first { for runner in runners { runner.cancel() } }
+        return first
+    }
+
+    /// Keeps the runners, cancelling them at once if the race is already won.
+    func track(_ runners: [Task<Void, Never>]) {
+        let won = self.state.withLock { state -> Bool in
+            state.runners = runners
+            return state.won
+        }
+        if won { for runner in runners { runner.cancel() } }
     }
 }

@@ -66,12 +66,22 @@ public enum TestPostgres {
         _ body: (PostgresPool) async throws -> T
     ) async throws -> T {
         let database = try PostgresPool(settings: settings, logger: Self.logger)
-        return try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { await database.run() }
-            defer { group.cancelAll() }
+        let running = Task { await database.run() }
+        do {
             try await database.migrate(migrations)
-            return try await body(database)
+            let result = try await body(database)
+            await Self.stop(running)
+            return result
+        } catch {
+            await Self.stop(running)
+            throw error
         }
+    }
+
+    /// Cancels a pool's `run()` and waits for it to end (which it bounds).
+    static func stop(_ running: Task<Void, Never>) async {
+        running.cancel()
+        await running.value
     }
 
     /// A fresh database with `migrations` applied, through one client.
