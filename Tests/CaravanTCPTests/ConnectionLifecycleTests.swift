@@ -40,7 +40,8 @@ struct ConnectionLifecycleTests {
     func gracePeriodEnforced() async throws {
         var configuration = ServerConfiguration(port: 0)
         configuration.shutdownGracePeriod = .milliseconds(200)
-        let server = RPCServer(services: [EchoService()], configuration: configuration)
+        let observer = CancellationObserver()
+        let server = RPCServer(services: [observer], configuration: configuration)
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await server.run() }
             let port = try await server.listeningAddress.port!
@@ -50,7 +51,9 @@ struct ConnectionLifecycleTests {
                     request.millis = 30_000
                     return try await EchoClient(wrapping: client).sleep(request)
                 }
-                try await Task.sleep(for: .milliseconds(100))
+                // Shut down only once the call is running in the server (a
+                // fixed 100 ms wait lost that race on a busy machine).
+                try await observer.waitUntilStarted()
                 let start = ContinuousClock.now
                 server.beginGracefulShutdown()
                 let result = await slow.result

@@ -26,11 +26,13 @@ duration="${BENCH_DURATION:-15s}"
 warmup="${BENCH_WARMUP:-3s}"
 sync="${BENCH_SYNC:-full}"
 work=$(mktemp -d)
-pids=()
 databases=()
 cleanup() {
-    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-    wait 2>/dev/null || true
+    # start() runs in a command substitution (a subshell): it leaves each
+    # server's pid in a file, since it cannot add to an array here.
+    for file in "$work"/*.pid; do
+        if [[ -e $file ]]; then kill "$(cat "$file")" 2>/dev/null || true; fi
+    done
     for database in "${databases[@]}"; do psql -q "$admin" -c "DROP DATABASE IF EXISTS $database WITH (FORCE)" >/dev/null 2>&1 || true; done
     rm -rf "$work"
 }
@@ -38,9 +40,9 @@ trap cleanup EXIT
 
 # Starts a service; prints its address once it listens.
 start() {
-    local log="$work/$1-$RANDOM.log"
+    local log="$work/$1-$RANDOM"
     "$bin/caravan-$1" --port 0 --log-level warning "${@:2}" >"$log" 2>&1 &
-    pids+=($!)
+    echo $! >"$log.pid"
     for _ in $(seq 300); do
         if grep -q "listening on" "$log"; then
             sed -n 's/.* listening on //p' "$log" | head -1
