@@ -13,12 +13,13 @@ import PostgresNIO
 /// the next call after the database returns goes through on a new
 /// connection, with no restart.
 ///
-/// When calls have found no connection for ``replaceAfter`` on end, the
-/// client is replaced by a fresh one. postgres-nio's pool backs off up to a
-/// minute between attempts after a long outage, and under load in tests it
-/// was seen not to reconnect at all after its database came back; a new
-/// client starts from a clean state and its first attempt is immediate, so
-/// recovery takes at most about ``replaceAfter`` after the database returns.
+/// When calls have found no connection for ``replaceAfter`` without a
+/// success in between, the client is replaced by a fresh one.
+/// postgres-nio's pool backs off up to a minute between attempts after a
+/// long outage, and under load in tests it was seen not to reconnect at all
+/// after its database came back; a new client starts from a clean state
+/// and its first attempt is immediate, so recovery takes at most about
+/// ``replaceAfter`` after the database returns.
 public final class PostgresPool: Sendable {
     public let settings: PostgresSettings
     let logger: Logger
