@@ -88,6 +88,7 @@ extension PostgresPool {
     /// ``PostgresSettings/startupTimeout`` (replicas often start before
     /// their database does).
     public func migrate(_ migrations: [PostgresMigration]) async throws {
+        await self.waitUntilRunning()
         let deadline = ContinuousClock.now + self.settings.startupTimeout
         var attempt = 0
         while true {

@@ -26,6 +26,8 @@ public final class PostgresPool: Sendable {
     private let state: Mutex<State>
     private let replacements: AsyncStream<PostgresClient>.Continuation
     private let replacementStream: AsyncStream<PostgresClient>
+    /// Finished once ``run()`` has started the first client.
+    private let started = AsyncStream.makeStream(of: Void.self)
 
     private struct State {
         var client: PostgresClient
@@ -58,7 +60,11 @@ public final class PostgresPool: Sendable {
     public func run() async {
         var running: [Task<Void, Never>] = []
         let first = self.client
-        running.append(Task { await first.run() })
+        running.append(
+            Task {
+                self.started.continuation.finish()
+                await first.run()
+            })
         for await next in self.replacementStream {
             // The old client is told to stop, not waited for: a wedged pool
             // must not hold up its replacement.
@@ -71,6 +77,12 @@ public final class PostgresPool: Sendable {
         if let current = running.last {
             await Self.wait(for: current, atMost: .seconds(5))
         }
+    }
+
+    /// Returns once ``run()`` has started the pool: a connection leased
+    /// before that waits anyway, but postgres-nio logs a warning for it.
+    public func waitUntilRunning() async {
+        for await _ in self.started.stream {}
     }
 
     /// Waits for `task` to end, or `limit`, whichever comes first.

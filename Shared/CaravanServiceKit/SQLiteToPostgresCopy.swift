@@ -48,7 +48,8 @@ public struct SQLiteToPostgresCopy: Sendable {
         replace: Bool,
         logger: Logger
     ) async throws -> [TableCount] {
-        try await pool.client.withConnection { connection in
+        await pool.waitUntilRunning()
+        return try await pool.client.withConnection { connection in
             if !replace, try await Self.hasApplied(migrations, connection, logger) {
                 throw RPCError(
                     code: .failedPrecondition,

@@ -32,29 +32,45 @@ public enum ServiceMain {
                 postgresMigrations: postgresMigrations, plan: copyPlan, logger: logger)
             return
         }
-        guard let postgresSettings = settings.postgres else {
-            let database = try ServiceDatabase.open(
-                directory: settings.dataDirectory,
-                name: settings.service,
-                durability: settings.durability,
-                migrator: migrator
-            )
-            logger.info("Database ready", metadata: ["path": "\(database.path)", "sync": "\(settings.durability.rawValue)"])
+        // With PostgreSQL the pool runs beside the server and stops after
+        // it: calls still draining at shutdown keep their connections.
+        try await Self.withStorage(
+            settings: settings, migrator: migrator, postgresMigrations: postgresMigrations, logger: logger
+        ) { storage in
             try await Self.serve(
-                settings: settings, services: try makeServices(.sqlite(database), logger), observability: observability,
+                settings: settings, services: try makeServices(storage, logger), observability: observability,
                 logger: logger)
-            return
         }
-        // The pool runs beside the server and stops after it: calls still
-        // draining at shutdown keep their connections.
-        let database = try PostgresPool(settings: postgresSettings, logger: logger)
-        try await withThrowingTaskGroup(of: Void.self) { tasks in
-            tasks.addTask { await database.run() }
+    }
+
+    /// Opens the service's database — `<data-dir>/<service>.sqlite`, or
+    /// PostgreSQL with `--database` — brought up to its migrations, and
+    /// runs `body` with it; a PostgreSQL pool runs for as long as `body`
+    /// does. For serving and for one-off commands (the synthetic-data
+    /// generators). `callTimeout` raises PostgreSQL's call timeout for
+    /// work longer than a call (a bulk load in one transaction).
+    public static func withStorage<T: Sendable>(
+        settings: ServiceSettings,
+        migrator: DatabaseMigrator,
+        postgresMigrations: [PostgresMigration],
+        callTimeout: Duration? = nil,
+        logger: Logger,
+        _ body: (ServiceStorage) async throws -> T
+    ) async throws -> T {
+        guard var postgres = settings.postgres else {
+            let database = try ServiceDatabase.open(
+                directory: settings.dataDirectory, name: settings.service, durability: settings.durability,
+                migrator: migrator)
+            logger.info("Database ready", metadata: ["path": "\(database.path)", "sync": "\(settings.durability.rawValue)"])
+            return try await body(.sqlite(database))
+        }
+        if let callTimeout { postgres.callTimeout = max(postgres.callTimeout, callTimeout) }
+        let pool = try PostgresPool(settings: postgres, logger: logger)
+        return try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { await pool.run() }
             defer { tasks.cancelAll() }
-            try await database.migrate(postgresMigrations)
-            try await Self.serve(
-                settings: settings, services: try makeServices(.postgres(database), logger),
-                observability: observability, logger: logger)
+            try await pool.migrate(postgresMigrations)
+            return try await body(.postgres(pool))
         }
     }
 
