@@ -113,7 +113,8 @@ struct LoadCommand: AsyncParsableCommand {
         guard let endpoint = Endpoint(address) else {
             throw ValidationError("'\(address)' is not an address of the form host:port.")
         }
-        let options = try CommonOptions.callOptions(timeout: self.timeout, headers: self.header, idempotencyKey: nil)
+        let options = try CommonOptions.callOptions(headers: self.header, idempotencyKey: nil)
+        let timeout = try CommonOptions.timeout(self.timeout)
         let (stop, rate, warmup) = try self.schedule()
         let baseline = try self.baseline()
         let concurrency = rate == nil ? self.concurrency : max(self.concurrency, 10_000)
@@ -122,11 +123,11 @@ struct LoadCommand: AsyncParsableCommand {
             plan = LoadPlan(
                 endpoint: endpoint, method: try Self.method(call), request: try self.request(for: call),
                 concurrency: concurrency, connections: self.connections, stop: stop, rate: rate, warmup: warmup,
-                timeout: options.timeout, metadata: options.metadata, idempotencyKeys: self.idempotencyKeys)
+                timeout: timeout, metadata: options.metadata, idempotencyKeys: self.idempotencyKeys)
         } else {
             plan = LoadPlan(
                 endpoint: endpoint, scenario: try self.loadScenario(), concurrency: concurrency,
-                connections: self.connections, stop: stop, rate: rate, warmup: warmup, timeout: options.timeout,
+                connections: self.connections, stop: stop, rate: rate, warmup: warmup, timeout: timeout,
                 metadata: options.metadata, idempotencyKeys: self.idempotencyKeys)
         }
         try await self.execute(plan, baseline: baseline)

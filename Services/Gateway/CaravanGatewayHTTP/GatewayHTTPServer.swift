@@ -85,7 +85,7 @@ public enum GatewayHTTPServer {
                 await caller.call(Gateway.Method.partnershipOverview, message: message, headers: Self.headers(request, context)))
         }
         router.post("/v1/:service/:method") { request, context in
-            let body = try await request.body.collect(upTo: 4 * 1024 * 1024)
+            let body = try await request.body.collect(upTo: caller.maxBodySize)
             let answer = await caller.call(
                 service: context.parameters.get("service") ?? "", method: context.parameters.get("method") ?? "",
                 json: Data(body.readableBytesView), headers: Self.headers(request, context))

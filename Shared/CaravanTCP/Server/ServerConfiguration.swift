@@ -68,4 +68,10 @@ public struct ServerConfiguration: Sendable {
     }
 
     public static var defaults: ServerConfiguration { ServerConfiguration() }
+
+    var limits: ServerConnectionStateMachine<ServerCallHandle>.Limits {
+        .init(
+            maxConcurrentCalls: self.maxConcurrentCallsPerConnection, maxMetadataSize: self.maxMetadataSize,
+            maxFrameSize: self.maxFrameSize)
+    }
 }

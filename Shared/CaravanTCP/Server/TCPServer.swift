@@ -5,14 +5,14 @@ import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 
-/// Serves an ``RPCRouter`` over the Caravan wire protocol on TCP.
+/// Serves a router over the Caravan wire protocol on TCP: the
+/// ``ServerTransport`` of every Caravan server.
 ///
-/// `run()` binds, accepts connections and returns once the server has shut
-/// down; ``beginGracefulShutdown()`` stops accepting, sends GOAWAY on every
-/// connection and lets open calls finish within the grace period.
-public final class TCPServer: Sendable {
+/// ``serve(_:)`` binds, accepts connections and returns once the server has
+/// shut down; ``beginGracefulShutdown()`` stops accepting, sends GOAWAY on
+/// every connection and lets open calls finish within the grace period.
+public final class TCPServer: ServerTransport {
     public let configuration: ServerConfiguration
-    private let router: RPCRouter
     private let group: any EventLoopGroup
     private let logger: Logger
     private let state = NIOLockedValueBox(State())
@@ -33,14 +33,12 @@ public final class TCPServer: Sendable {
     }
 
     public init(
-        router: RPCRouter,
         configuration: ServerConfiguration = .defaults,
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         logger: Logger = Logger(label: "caravan.tcp.server"),
         metrics: TransportMetrics? = nil
     ) {
         self.metrics = metrics
-        self.router = router
         self.configuration = configuration
         self.group = group
         self.logger = logger
@@ -77,53 +75,11 @@ public final class TCPServer: Sendable {
         for waiter in waiters { waiter.resume(with: result) }
     }
 
-    /// Binds and serves until shut down.
-    public func run() async throws {
-        let configuration = self.configuration
-        let router = self.router
-        let logger = self.logger
-        let openConnections = self.openConnections
-        let metrics = self.metrics
+    /// Binds and serves `router` until shut down.
+    public func serve(_ router: RPCRouter) async throws {
         let listener: NIOAsyncChannel<AcceptedConnection, Never>
         do {
-            listener = try await ServerBootstrap(group: self.group)
-                .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-                .serverChannelOption(.backlog, value: 256)
-                .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
-                .childChannelOption(.maxMessagesPerRead, value: 16)
-                .bind(host: configuration.host, port: configuration.port) { channel in
-                    channel.eventLoop.makeCompletedFuture {
-                        // Counted here, before the channel reads anything, so an
-                        // excess connection is refused before any call runs.
-                        let count = openConnections.wrappingIncrementThenLoad(ordering: .relaxed)
-                        metrics?.connectionOpened()
-                        channel.closeFuture.whenComplete { _ in
-                            openConnections.wrappingDecrement(ordering: .relaxed)
-                            metrics?.connectionClosed()
-                        }
-                        let refusal = count > configuration.maxConnections
-                            ? "Too many connections (limit \(configuration.maxConnections))." : nil
-                        if refusal != nil { metrics?.rejected(.connectionLimit) }
-                        let finished = channel.eventLoop.makePromise(of: Void.self)
-                        let handler = ServerConnectionHandler(
-                            router: router, configuration: configuration, logger: logger, finished: finished,
-                            refusal: refusal, metrics: metrics)
-                        if let tls = configuration.tls {
-                            try channel.pipeline.syncOperations.addHandler(tls.makeHandler())
-                        }
-                        try channel.pipeline.syncOperations.addHandlers(
-                            PrefaceHandler(timeout: configuration.frameTimeout.nio),
-                            FrameDecodingHandler(
-                                maxFrameSize: configuration.maxFrameSize, frameTimeout: configuration.frameTimeout.nio),
-                            handler
-                        )
-                        return AcceptedConnection(
-                            channel: channel,
-                            handler: NIOLoopBound(handler, eventLoop: channel.eventLoop),
-                            finished: finished.futureResult
-                        )
-                    }
-                }
+            listener = try await self.bind(router)
         } catch {
             self.setBound(.failure(error))
             throw error
@@ -153,6 +109,47 @@ public final class TCPServer: Sendable {
         }
     }
 
+    private func bind(_ router: RPCRouter) async throws -> NIOAsyncChannel<AcceptedConnection, Never> {
+        let configuration = self.configuration
+        return try await ServerBootstrap(group: self.group)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .serverChannelOption(.backlog, value: 256)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(.maxMessagesPerRead, value: 16)
+            .bind(host: configuration.host, port: configuration.port) { channel in
+                channel.eventLoop.makeCompletedFuture { try self.accept(channel, router: router) }
+            }
+    }
+
+    /// Sets up an accepted connection's pipeline. Counted here, before the
+    /// channel reads anything, so an excess connection is refused before
+    /// any call runs.
+    private func accept(_ channel: any Channel, router: RPCRouter) throws -> AcceptedConnection {
+        let configuration = self.configuration
+        let count = self.openConnections.wrappingIncrementThenLoad(ordering: .relaxed)
+        self.metrics?.connectionOpened()
+        channel.closeFuture.whenComplete { [openConnections, metrics] _ in
+            openConnections.wrappingDecrement(ordering: .relaxed)
+            metrics?.connectionClosed()
+        }
+        let refusal =
+            count > configuration.maxConnections ? "Too many connections (limit \(configuration.maxConnections))." : nil
+        let finished = channel.eventLoop.makePromise(of: Void.self)
+        let handler = ServerConnectionHandler(
+            router: router, configuration: configuration, logger: self.logger, finished: finished, refusal: refusal,
+            metrics: self.metrics)
+        if let tls = configuration.tls {
+            try channel.pipeline.syncOperations.addHandler(tls.makeHandler())
+        }
+        try channel.pipeline.syncOperations.addHandlers(
+            PrefaceHandler(timeout: configuration.frameTimeout.nio),
+            FrameDecodingHandler(maxFrameSize: configuration.maxFrameSize, frameTimeout: configuration.frameTimeout.nio),
+            handler
+        )
+        return AcceptedConnection(
+            channel: channel, handler: NIOLoopBound(handler, eventLoop: channel.eventLoop), finished: finished.futureResult)
+    }
+
     private func serve(_ connection: AcceptedConnection) async {
         let id = ObjectIdentifier(connection.channel)
         let accepted = self.state.withLockedValue { state -> Bool in
@@ -161,8 +158,7 @@ public final class TCPServer: Sendable {
             return true
         }
         if !accepted {
-            let grace = self.configuration.shutdownGracePeriod
-            connection.channel.eventLoop.execute { connection.handler.value.drain(grace: grace) }
+            connection.channel.eventLoop.execute { connection.handler.value.drain() }
         }
         try? await connection.finished.get()
         _ = self.state.withLockedValue { $0.connections.removeValue(forKey: id) }
@@ -177,9 +173,8 @@ public final class TCPServer: Sendable {
             return (state.listener, Array(state.connections.values))
         }
         listener?.close(promise: nil)
-        let grace = self.configuration.shutdownGracePeriod
         for connection in connections {
-            connection.channel.eventLoop.execute { connection.handler.value.drain(grace: grace) }
+            connection.channel.eventLoop.execute { connection.handler.value.drain() }
         }
     }
 

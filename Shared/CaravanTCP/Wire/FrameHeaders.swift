@@ -29,14 +29,23 @@ enum FrameHeaders {
         return metadata
     }
 
+    /// The wire's `timeout_micros` for a deadline: the time left when the
+    /// frame is written, at least 1 (0 would mean no deadline).
+    static func timeoutMicros(until deadline: ContinuousClock.Instant, now: ContinuousClock.Instant) -> UInt64 {
+        UInt64(max(1, now.duration(to: deadline).totalMicroseconds))
+    }
+
+    /// A received `timeout_micros` as a duration; nil for 0 (no deadline).
+    static func timeout(fromMicros micros: UInt64) -> Duration? {
+        guard micros > 0 else { return nil }
+        return .microseconds(Int64(min(micros, UInt64(Int64.max / 1000))))
+    }
+
+    /// A request header without its timeout (``timeoutMicros(until:now:)``
+    /// sets it when the frame is written).
     static func requestHeader(descriptor: MethodDescriptor, options: ResolvedCallOptions) -> RequestHeader {
         var header = RequestHeader()
         header.method = descriptor.path
-        if let deadline = options.deadline {
-            let remaining = ContinuousClock.now.duration(to: deadline)
-            let micros = remaining.totalMicroseconds
-            header.timeoutMicros = UInt64(max(1, micros))
-        }
         if !options.metadata.isEmpty {
             header.metadata = Self.metadataEntries(options.metadata)
         }
@@ -80,6 +89,14 @@ enum FrameHeaders {
     static func writeErrorResponse(_ error: RPCError, callID: UInt32, into buffer: inout ByteBuffer) {
         let header = (try? Self.responseHeader(error).serializedBytes()) ?? Self.fallbackHeader(error)
         buffer.writeFrame(kind: .response, callID: callID, header: header)
+    }
+
+    /// A GOAWAY frame: the last call id the sender accepted, why it leaves.
+    static func writeGoAway(code: StatusCode, message: String, lastCallID: UInt32, into buffer: inout ByteBuffer) {
+        var goAway = GoAway()
+        goAway.code = code.rawValue
+        goAway.message = message
+        buffer.writeFrame(kind: .goAway, callID: lastCallID, header: (try? goAway.serializedBytes()) ?? [])
     }
 
     /// When the message cannot be encoded (a NUL in it), send the code alone.

@@ -1,15 +1,15 @@
 import CaravanCore
 import CaravanServer
 
-/// A replica's transport that sends the shared service token with every
-/// call the gateway makes to it (forwarded, aggregate, health check), and
-/// never a token a client supplied: the backends admit the gateway only.
-public struct ServiceTokenTransport<Base: ReplicaTransport>: ReplicaTransport {
-    public let base: Base
+/// A replica's channel that sends the shared service token with every call
+/// the gateway makes to it (forwarded, aggregate, health check), and never a
+/// token a client supplied: the backends admit the gateway only.
+public struct ServiceTokenChannel: ReplicaChannel {
+    public let base: any ReplicaChannel
     /// nil: no token is sent (but a client's is still removed).
     private let token: String?
 
-    public init(_ base: Base, token: String?) {
+    public init(_ base: any ReplicaChannel, token: String?) {
         self.base = base
         self.token = token
     }
@@ -38,4 +38,5 @@ public struct ServiceTokenTransport<Base: ReplicaTransport>: ReplicaTransport {
 
     public func run() async { await self.base.run() }
     public func close() { self.base.close() }
+    public func connect() { self.base.connect() }
 }
