@@ -135,6 +135,14 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // MARK: The SVG charts the dashboard and the load reports share (JavaScript, embedded)
+        .target(
+            name: "CaravanWebCharts",
+            path: "Shared/CaravanWebCharts",
+            resources: [.embedInCode("charts.js")],
+            swiftSettings: swiftSettings
+        ),
+
         // MARK: Transports and the server
         .target(
             name: "CaravanTCP",
@@ -346,6 +354,7 @@ let package = Package(
                 "CaravanLogisticsAPI",
                 "CaravanTrainingAPI",
                 "CaravanGatewayAPI",
+                "CaravanWebCharts",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "Atomics", package: "swift-atomics"),
@@ -355,6 +364,7 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
             path: "Tools/CaravanCLI",
+            resources: [.embedInCode("LoadReportPage/load-report.html"), .embedInCode("LoadReportPage/load-report.js")],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
@@ -467,6 +477,7 @@ let package = Package(
             dependencies: [
                 "CaravanCLI", "CaravanServer", "CaravanEcho", "CaravanTCP", "CaravanServiceKit",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],
             path: "Tests/CaravanCLITests",
             swiftSettings: swiftSettings
