@@ -308,6 +308,7 @@ let package = Package(
             name: "CaravanGatewayHTTP",
             dependencies: [
                 "CaravanGateway", "CaravanCore", "CaravanGatewayAPI", "CaravanServiceKit", "CaravanObservability", "CaravanTCP",
+                "CaravanWebCharts",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -316,6 +317,10 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
             path: "Services/Gateway/CaravanGatewayHTTP",
+            resources: [
+                .embedInCode("Dashboard/index.html"), .embedInCode("Dashboard/dashboard.css"),
+                .embedInCode("Dashboard/dashboard.js"), .embedInCode("Dashboard/network-map.js"),
+            ],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
