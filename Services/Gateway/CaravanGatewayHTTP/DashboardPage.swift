@@ -16,7 +16,6 @@ enum DashboardPage {
     }
 
     static let index = Asset(contentType: "text/html; charset=utf-8", bytes: PackageResources.index_html)
-    static var html: String { String(decoding: Self.index.bytes, as: UTF8.self) }
 
     /// The files under `/assets/`, by name.
     static let assets: [String: Asset] = [
