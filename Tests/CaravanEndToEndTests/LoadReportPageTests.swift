@@ -18,6 +18,12 @@ struct LoadReportPageTests {
         }
         """#
 
+    /// Equal numbers, but for the last digit or so: the page's JavaScript and Foundation's JSON parser
+    /// may read one decimal into neighbouring doubles.
+    static func same(_ shown: [Double], _ reported: [Double]) -> Bool {
+        shown.count == reported.count && zip(shown, reported).allSatisfy { abs($0 - $1) <= 1e-9 * max(1, abs($1)) }
+    }
+
     /// The JSON the page embeds in `<script type="application/json" id="ID">`.
     static func embedded(_ id: String, in html: String) throws -> Any {
         let opening = #"<script type="application/json" id="\#(id)">"#
@@ -79,7 +85,7 @@ struct LoadReportPageTests {
         for metric in ["calls", "errors", "qps", "p50_us", "p90_us", "p99_us", "p999_us", "max_us"] {
             let shown = try await tab.evaluate(
                 "Number(document.querySelector('[data-metric=\"\(metric)\"]').dataset.value)", as: Double.self)
-            #expect(shown == (report[metric] as? NSNumber)?.doubleValue, "\(metric)")
+            #expect(Self.same([shown], [(report[metric] as? NSNumber)?.doubleValue ?? .nan]), "\(metric)")
         }
         #expect((report["errors"] as! Int) > 0, "the failing step's calls are errors")
 
@@ -87,7 +93,7 @@ struct LoadReportPageTests {
         let throughput = try await tab.evaluate(
             "[...document.querySelectorAll('#throughput-chart [data-series=\"this run\"] circle')].map(c => Number(c.dataset.y))",
             as: [Double].self)
-        #expect(throughput == samples.map { ($0["qps"] as! NSNumber).doubleValue })
+        #expect(Self.same(throughput, samples.map { ($0["qps"] as! NSNumber).doubleValue }))
         let baselineSamples = ((baseline["timeline"] as? [String: Any])?["samples"] as? [Any])?.count ?? 0
         #expect(baselineSamples > 0)
         #expect(
@@ -98,7 +104,9 @@ struct LoadReportPageTests {
         let p99 = try await tab.evaluate(
             "[...document.querySelectorAll('#latency-chart [data-series=\"p99\"] circle')].map(c => Number(c.dataset.y))",
             as: [Double].self)
-        #expect(p99 == samples.filter { ($0["calls"] as! Int) > 0 }.map { ($0["p99_us"] as! NSNumber).doubleValue })
+        #expect(
+            Self.same(p99, samples.filter { ($0["calls"] as! Int) > 0 }.map { ($0["p99_us"] as! NSNumber).doubleValue })
+        )
 
         // Status codes over time: the bars of each code add up to the report's count for it.
         let statusCodes = try #require(report["status_codes"] as? [String: Int])
@@ -115,9 +123,12 @@ struct LoadReportPageTests {
                 "[...document.querySelectorAll('#distribution-chart rect.bucket')].reduce((n, r) => n + Number(r.dataset.count), 0)",
                 as: Int.self) == report["calls"] as! Int)
         #expect(
-            try await tab.evaluate(
-                "Number(document.querySelector('#distribution-chart .marker[data-name=\"p99\"]').dataset.value)",
-                as: Double.self) == (report["p99_us"] as! NSNumber).doubleValue)
+            Self.same(
+                [
+                    try await tab.evaluate(
+                        "Number(document.querySelector('#distribution-chart .marker[data-name=\"p99\"]').dataset.value)",
+                        as: Double.self)
+                ], [(report["p99_us"] as! NSNumber).doubleValue]))
 
         // A row per method, with its calls.
         let methods = try #require(report["methods"] as? [[String: Any]])
