@@ -135,6 +135,14 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // MARK: The SVG charts the dashboard and the load reports share (JavaScript, embedded)
+        .target(
+            name: "CaravanWebCharts",
+            path: "Shared/CaravanWebCharts",
+            resources: [.embedInCode("charts.js")],
+            swiftSettings: swiftSettings
+        ),
+
         // MARK: Transports and the server
         .target(
             name: "CaravanTCP",
@@ -300,6 +308,7 @@ let package = Package(
             name: "CaravanGatewayHTTP",
             dependencies: [
                 "CaravanGateway", "CaravanCore", "CaravanGatewayAPI", "CaravanServiceKit", "CaravanObservability", "CaravanTCP",
+                "CaravanWebCharts",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -308,6 +317,10 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
             path: "Services/Gateway/CaravanGatewayHTTP",
+            resources: [
+                .embedInCode("Dashboard/index.html"), .embedInCode("Dashboard/dashboard.css"),
+                .embedInCode("Dashboard/dashboard.js"), .embedInCode("Dashboard/network-map.js"),
+            ],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
@@ -346,6 +359,7 @@ let package = Package(
                 "CaravanLogisticsAPI",
                 "CaravanTrainingAPI",
                 "CaravanGatewayAPI",
+                "CaravanWebCharts",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "Atomics", package: "swift-atomics"),
@@ -355,6 +369,7 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
             path: "Tools/CaravanCLI",
+            resources: [.embedInCode("LoadReportPage/load-report.html"), .embedInCode("LoadReportPage/load-report.js")],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
@@ -467,6 +482,7 @@ let package = Package(
             dependencies: [
                 "CaravanCLI", "CaravanServer", "CaravanEcho", "CaravanTCP", "CaravanServiceKit",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],
             path: "Tests/CaravanCLITests",
             swiftSettings: swiftSettings

@@ -14,7 +14,8 @@ import Prometheus
 /// The gateway's HTTP/JSON door (Hummingbird 2): the aggregates as
 /// `GET /v1/countries/{code}/profile?year=` and `GET /v1/overview?year=`,
 /// any routed unary method as `POST /v1/{package.Service}/{Method}`,
-/// `/healthz`, `/readyz`, `/metrics` when metrics are on, and the dashboard at `/`.
+/// `/healthz`, `/readyz`, `/metrics` when metrics are on, and the dashboard at `/`
+/// (its files under `/assets/`).
 public enum GatewayHTTPServer {
     /// The replicas' state per backend, as `/readyz` reports it.
     struct Readiness: Codable {
@@ -61,10 +62,12 @@ public enum GatewayHTTPServer {
                     body: .init(byteBuffer: ByteBuffer(bytes: metrics.emitToBuffer())))
             }
         }
-        router.get("/") { _, _ in
-            Response(
-                status: .ok, headers: [.contentType: "text/html; charset=utf-8"],
-                body: .init(byteBuffer: ByteBuffer(string: DashboardPage.html)))
+        router.get("/") { _, _ in Self.asset(DashboardPage.index) }
+        router.get("/assets/:name") { _, context in
+            guard let asset = context.parameters.get("name").flatMap({ DashboardPage.assets[$0] }) else {
+                return Self.respond(HTTPGatewayCaller.error(RPCError(code: .notFound, message: "No such asset.")))
+            }
+            return Self.asset(asset)
         }
         router.get("/healthz") { _, _ in Self.json(200, Data(#"{"status":"alive"}"#.utf8)) }
         router.get("/readyz") { _, _ in
@@ -133,6 +136,19 @@ public enum GatewayHTTPServer {
     }
 
     static let traceIDHeader = HTTPField.Name("X-Trace-Id")!
+    static let contentSecurityPolicyHeader = HTTPField.Name("Content-Security-Policy")!
+
+    /// A dashboard file, revalidated on each load (a restarted gateway may
+    /// serve a newer page), under the page's content security policy.
+    static func asset(_ asset: DashboardPage.Asset) -> Response {
+        Response(
+            status: .ok,
+            headers: [
+                .contentType: asset.contentType, .cacheControl: "no-cache",
+                Self.contentSecurityPolicyHeader: DashboardPage.contentSecurityPolicy,
+            ],
+            body: .init(byteBuffer: ByteBuffer(bytes: asset.bytes)))
+    }
 
     static func json(_ status: Int, _ body: Data) -> Response {
         Response(
