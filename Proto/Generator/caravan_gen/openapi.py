@@ -368,7 +368,7 @@ class OpenAPIBuilder:
             ("securitySchemes", {"bearer": {
                 "type": "http", "scheme": "bearer", "bearerFormat": "JWT",
                 "description": "HS256 tokens with `read` and `write` scopes (docs/SECURITY.md), when the gateway "
-                               "requires them (`--require-token`); otherwise no token is needed."}}),
+                               "has a key (`--auth-key-file`); otherwise no token is needed. Health needs none."}}),
         ])
         return doc
 
@@ -420,8 +420,10 @@ def door_paths() -> dict:
                 "schema": {"$ref": "#/components/schemas/Readiness"}}}},
             "503": {"description": "Not ready.", "content": {"application/json": {
                 "schema": {"$ref": "#/components/schemas/Readiness"}}}}})),
-        ("/metrics", get("metrics", "Prometheus metrics (only when the gateway runs with metrics on).", {"200": {
-            "description": "The text exposition format.", "content": {"text/plain": {"schema": {"type": "string"}}}}})),
+        ("/metrics", get("metrics", "Prometheus metrics, when the gateway runs with metrics on (--metrics-port).", {
+            "200": {"description": "The text exposition format.",
+                    "content": {"text/plain": {"schema": {"type": "string"}}}},
+            "404": {"description": "Metrics are off."}})),
         ("/openapi.json", get("openapi", "This document.", {"200": {
             "description": "The OpenAPI 3.1 document.", "content": {"application/json": {"schema": {"type": "object"}}}}})),
         ("/", get("dashboard", "The dashboard page.", {"200": {

@@ -2681,7 +2681,7 @@ public enum GatewayOpenAPI {
         "tags": [
           "door"
         ],
-        "summary": "Prometheus metrics (only when the gateway runs with metrics on).",
+        "summary": "Prometheus metrics, when the gateway runs with metrics on (--metrics-port).",
         "security": [
           {}
         ],
@@ -2695,6 +2695,9 @@ public enum GatewayOpenAPI {
                 }
               }
             }
+          },
+          "404": {
+            "description": "Metrics are off."
           }
         }
       }
@@ -6135,7 +6138,7 @@ public enum GatewayOpenAPI {
         "type": "http",
         "scheme": "bearer",
         "bearerFormat": "JWT",
-        "description": "HS256 tokens with `read` and `write` scopes (docs/SECURITY.md), when the gateway requires them (`--require-token`); otherwise no token is needed."
+        "description": "HS256 tokens with `read` and `write` scopes (docs/SECURITY.md), when the gateway has a key (`--auth-key-file`); otherwise no token is needed. Health needs none."
       }
     }
   }
