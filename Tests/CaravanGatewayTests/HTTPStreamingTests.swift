@@ -183,6 +183,23 @@ struct HTTPStreamingTests {
         }
     }
 
+    @Test("A POST stream whose client goes away is cancelled at its next write, and the door keeps serving")
+    func postClientGone() async throws {
+        let stream = ScriptedStream { writer in
+            try await writer.write(ScriptedStream.message("one"))
+            try await Task.sleep(for: .seconds(600))
+        }
+        var streaming = HTTPStreamingConfiguration()
+        streaming.keepaliveInterval = .milliseconds(50)
+        try await withHTTPDoor(router: stream.router, streaming: streaming) { base in
+            let session = try CurlSession(["-X", "POST", "-H", "Accept: text/event-stream", "--data", "{}", base + streamPath])
+            #expect(await session.waitFor("\"text\":\"one\""))
+            session.close()
+            #expect(await stream.ended.first { _ in true } == "cancelled")
+            #expect(try await curl([base + "/openapi.json"]).status == 200)
+        }
+    }
+
     @Test("An idle event stream gets keepalive comments; the head is sent when nothing came within openAfter")
     func keepalive() async throws {
         let stream = ScriptedStream { _ in try await Task.sleep(for: .seconds(600)) }

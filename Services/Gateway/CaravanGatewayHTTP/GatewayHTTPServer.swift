@@ -105,7 +105,8 @@ public enum GatewayHTTPServer {
                 } catch {
                     throw Self.invalidRequest(schema, error)
                 }
-                return await streams.respond(schema, message: message, to: request, headers: headers)
+                return await streams.respond(
+                    schema, message: message, to: request, headers: headers, watchesConnection: false)
             }
         }
         router.get("/v1/:service/:method") { request, context in
@@ -130,7 +131,8 @@ public enum GatewayHTTPServer {
                 } catch {
                     throw Self.invalidRequest(schema, error)
                 }
-                return await streams.respond(schema, message: message, to: request, headers: headers)
+                return await streams.respond(
+                    schema, message: message, to: request, headers: headers, watchesConnection: true)
             }
         }
         router.get("/openapi.json") { _, _ in

@@ -14,8 +14,9 @@ import ServiceLifecycle
 /// ``HTTPStreamingConfiguration/openAfter``, so that a call refused at once
 /// (bad request, unknown id, no token) is an ordinary JSON error with its
 /// HTTP status. A stream has no deadline unless the client sends
-/// `X-Caravan-Timeout`; the client closing the connection, or the server
-/// shutting down, cancels the call.
+/// `X-Caravan-Timeout`; the client closing the connection (noticed at once
+/// for `GET`, at the next write for `POST`), or the server shutting down,
+/// cancels the call.
 struct HTTPStreams: Sendable {
     let caller: HTTPGatewayCaller
     let runner: HTTPStreamRunner
@@ -24,8 +25,15 @@ struct HTTPStreams: Sendable {
     static let clientGone = RPCError(code: .cancelled, message: "The client closed the connection.")
     static let shuttingDown = RPCError(code: .unavailable, message: "The gateway is shutting down; reconnect.")
 
+    /// `watchesConnection`: whether the request's body is untouched, so
+    /// that the response can watch the connection for the client closing
+    /// it (Hummingbird's `consumeWithInboundCloseHandler`, which must not
+    /// run on a body already read: it would trap). A `POST`'s body has been
+    /// read, so its stream notices a client gone at its next write (the
+    /// keepalive comment, for server-sent events).
     func respond(
-        _ schema: MethodSchema, message: [UInt8], to request: Request, headers: HTTPGatewayCaller.CallHeaders
+        _ schema: MethodSchema, message: [UInt8], to request: Request, headers: HTTPGatewayCaller.CallHeaders,
+        watchesConnection: Bool
     ) async -> Response {
         guard let route = self.caller.router.route(forPath: schema.descriptor.path),
             case .serverStreaming(let handler) = route.handler
@@ -65,6 +73,9 @@ struct HTTPStreams: Sendable {
             status: .ok, headers: fields,
             body: ResponseBody { writer in
                 try await withGracefulShutdownHandler {
+                    guard watchesConnection else {
+                        return try await Self.write(call, output: output, framing: framing, to: &writer)
+                    }
                     try await requestBody.consumeWithInboundCloseHandler { _ in
                         try await Self.write(call, output: output, framing: framing, to: &writer)
                     } onInboundClosed: {
