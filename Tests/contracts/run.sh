@@ -5,7 +5,7 @@
 # 5xx and no refused write that stored something (auth off and on), and
 # the protobuf breaking-change checker flags what it must. Installs its
 # Python tools (Tests/contracts/requirements.txt) into .build/contracts-venv.
-# CARAVAN_FUZZ_EXAMPLES bounds the fuzzing (examples per operation, default 40);
+# CARAVAN_FUZZ_EXAMPLES bounds the fuzzing (examples per operation, default 10);
 # CARAVAN_BIN_DIR runs against another build than .build/release.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
