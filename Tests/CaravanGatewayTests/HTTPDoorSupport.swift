@@ -61,7 +61,8 @@ struct CurlAnswer: Sendable {
         var headers: [String: String] = [:]
         for line in lines {
             guard let colon = line.firstIndex(of: ":") else { continue }
-            headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+            headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(
+                in: .whitespaces)
         }
         self.init(status: status, headers: headers, body: String(text[split.upperBound...]))
     }
@@ -86,7 +87,8 @@ final class CurlSession: Sendable {
     private let path: String
 
     init(_ arguments: [String]) throws {
-        self.path = FileManager.default.temporaryDirectory.appendingPathComponent("caravan-curl-\(UUID().uuidString)").path
+        self.path =
+            FileManager.default.temporaryDirectory.appendingPathComponent("caravan-curl-\(UUID().uuidString)").path
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
         process.arguments = ["-s", "-i", "-N", "--max-time", "60", "-o", self.path] + arguments

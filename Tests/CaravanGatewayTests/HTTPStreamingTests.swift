@@ -70,7 +70,8 @@ struct HTTPStreamingTests {
         #expect(answer.status == 200)
         #expect(answer.headers["content-type"]?.hasPrefix("text/event-stream") == true)
         #expect(answer.headers["x-trace-id"]?.count == 32)
-        let expected = (0..<3).map { "event: message\ndata: {\"payload\":\"AQI=\",\"text\":\"\($0)\"}\n\n" }.joined()
+        let expected =
+            (0..<3).map { "event: message\ndata: {\"payload\":\"AQI=\",\"text\":\"\($0)\"}\n\n" }.joined()
             + "event: status\ndata: {\"code\":0,\"message\":\"\",\"details\":[]}\n\n"
         #expect(answer.body == expected)
     }
@@ -84,7 +85,9 @@ struct HTTPStreamingTests {
         }
         #expect(answer.status == 200)
         #expect(answer.headers["content-type"] == "application/x-ndjson")
-        #expect(answer.body == #"{"result":{"payload":"AQI=","text":"0"}}"# + "\n" + #"{"result":{"payload":"AQI=","text":"1"}}"# + "\n")
+        #expect(
+            answer.body == #"{"result":{"payload":"AQI=","text":"0"}}"# + "\n"
+                + #"{"result":{"payload":"AQI=","text":"1"}}"# + "\n")
     }
 
     @Test("An error before the first message is an ordinary JSON error with its HTTP status")
@@ -119,7 +122,8 @@ struct HTTPStreamingTests {
         try await withHTTPDoor(router: router) { base in
             for value in ["soon", "99999999999999h", "-1s"] {
                 for arguments in [
-                    ["-X", "POST", "--data", "{}", base + "/v1/caravan.echo.v1.Echo/Unary"], [base + streamPath + "?count=1"],
+                    ["-X", "POST", "--data", "{}", base + "/v1/caravan.echo.v1.Echo/Unary"],
+                    [base + streamPath + "?count=1"],
                 ] {
                     let answer = try await curl(["-H", "X-Caravan-Timeout: \(value)"] + arguments)
                     #expect(answer.status == 400, "\(value) \(arguments)")
@@ -144,7 +148,8 @@ struct HTTPStreamingTests {
                     + "event: status\ndata: {\"code\":5,\"message\":\"gone \\\"away\\\"\",\"details\":[]}\n\n")
             let lines = try await curl([base + streamPath])
             #expect(
-                lines.body == #"{"result":{"text":"first"}}"# + "\n" + #"{"error":{"code":5,"message":"gone \"away\"","details":[]}}"# + "\n")
+                lines.body == #"{"result":{"text":"first"}}"# + "\n"
+                    + #"{"error":{"code":5,"message":"gone \"away\"","details":[]}}"# + "\n")
         }
     }
 
@@ -155,8 +160,13 @@ struct HTTPStreamingTests {
             try await Task.sleep(for: .seconds(600))
         }
         try await withHTTPDoor(router: stream.router) { base in
-            let answer = try await curl(["-H", "Accept: text/event-stream", "-H", "X-Caravan-Timeout: 300ms", base + streamPath])
-            #expect(answer.body.hasSuffix("event: status\ndata: {\"code\":4,\"message\":\"The deadline passed before the stream ended.\",\"details\":[]}\n\n"))
+            let answer = try await curl([
+                "-H", "Accept: text/event-stream", "-H", "X-Caravan-Timeout: 300ms", base + streamPath,
+            ])
+            #expect(
+                answer.body.hasSuffix(
+                    "event: status\ndata: {\"code\":4,\"message\":\"The deadline passed before the stream ended.\",\"details\":[]}\n\n"
+                ))
             var started = stream.started.makeAsyncIterator()
             let limited = await started.next()
             #expect(limited?.deadline != nil)
@@ -192,7 +202,9 @@ struct HTTPStreamingTests {
         var streaming = HTTPStreamingConfiguration()
         streaming.keepaliveInterval = .milliseconds(50)
         try await withHTTPDoor(router: stream.router, streaming: streaming) { base in
-            let session = try CurlSession(["-X", "POST", "-H", "Accept: text/event-stream", "--data", "{}", base + streamPath])
+            let session = try CurlSession([
+                "-X", "POST", "-H", "Accept: text/event-stream", "--data", "{}", base + streamPath,
+            ])
             #expect(await session.waitFor("\"text\":\"one\""))
             session.close()
             #expect(await stream.ended.first { _ in true } == "cancelled")
@@ -220,7 +232,8 @@ struct HTTPStreamingTests {
         let application = GatewayApplication(settings: GatewaySettings(), logger: .init(label: "test"))
         try await withHTTPDoor(router: application.server.router) { base in
             let session = try CurlSession([
-                "-H", "Accept: text/event-stream", base + "/v1/caravan.health.v1.Health/Watch?service=caravan.gateway.v1.Gateway",
+                "-H", "Accept: text/event-stream",
+                base + "/v1/caravan.health.v1.Health/Watch?service=caravan.gateway.v1.Gateway",
             ])
             #expect(await session.waitFor("event: message\ndata: {\"status\":\"SERVING\"}\n\n"))
             session.close()
@@ -233,7 +246,9 @@ struct HTTPStreamingTests {
         var router = RPCRouter()
         router.register(EchoService())
         let handler: @Sendable ([UInt8], RawMessageWriter, ServerContext) async throws -> Void = { _, writer, _ in
-            for text in ["a", "b", "c"] { try await RPCWriter<EchoResponse>(raw: writer).write(EchoResponse(text: text)) }
+            for text in ["a", "b", "c"] {
+                try await RPCWriter<EchoResponse>(raw: writer).write(EchoResponse(text: text))
+            }
         }
         await call.run(
             router: router, handler: handler, request: [], context: ServerContext(descriptor: Echo.Method.serverStream),
@@ -252,12 +267,16 @@ struct HTTPStreamingTests {
         #expect(HTTPStreamFraming(accept: "text/html, text/event-stream;q=0.9") == .serverSentEvents)
         #expect(HTTPStreamFraming(accept: "application/json") == .jsonLines)
         #expect(HTTPStreamFraming(accept: nil) == .jsonLines)
-        #expect(String(decoding: HTTPStreamFraming.serverSentEvents.message(json), as: UTF8.self) == "event: message\ndata: {\"a\":1}\n\n")
-        #expect(String(decoding: HTTPStreamFraming.jsonLines.message(json), as: UTF8.self) == "{\"result\":{\"a\":1}}\n")
+        #expect(
+            String(decoding: HTTPStreamFraming.serverSentEvents.message(json), as: UTF8.self)
+                == "event: message\ndata: {\"a\":1}\n\n")
+        #expect(
+            String(decoding: HTTPStreamFraming.jsonLines.message(json), as: UTF8.self) == "{\"result\":{\"a\":1}}\n")
         #expect(HTTPStreamFraming.jsonLines.end(nil).isEmpty)
         #expect(HTTPStreamFraming.jsonLines.keepalive == nil)
         let failed = HTTPStreamFraming.jsonLines.end(RPCError(code: .aborted, message: "x"))
-        #expect(String(decoding: failed, as: UTF8.self) == "{\"error\":{\"code\":10,\"message\":\"x\",\"details\":[]}}\n")
+        #expect(
+            String(decoding: failed, as: UTF8.self) == "{\"error\":{\"code\":10,\"message\":\"x\",\"details\":[]}}\n")
     }
 }
 
@@ -271,13 +290,16 @@ struct QueryParameterTests {
                 ("filter.yearFrom", "2020"), ("filter.year_to", "2024"), ("filter.country", "KZ"),
                 ("filter.direction", "DIRECTION_EXPORT"),
             ])
-        #expect(request.filter == TradeFlowFilter(yearFrom: 2020, yearTo: 2024, country: "KZ", direction: .directionExport))
+        #expect(
+            request.filter == TradeFlowFilter(yearFrom: 2020, yearTo: 2024, country: "KZ", direction: .directionExport))
         let byNumber = try QueryParameterDecoder.decode(StreamFlowsRequest.self, from: [("filter.direction", "2")])
         #expect(byNumber.filter?.direction == .directionImport)
         #expect(try QueryParameterDecoder.decode(StreamFlowsRequest.self, from: []) == StreamFlowsRequest())
     }
 
-    @Test("Unknown names, repeated singular fields, malformed values and a message given a value are refused, naming the parameter")
+    @Test(
+        "Unknown names, repeated singular fields, malformed values and a message given a value are refused, naming the parameter"
+    )
     func refused() {
         let cases: [([(String, String)], String)] = [
             ([("filter.colour", "red")], "filter.colour"),
@@ -298,11 +320,13 @@ struct QueryParameterTests {
 
     @Test("Booleans and 64-bit integers as the field's type reads them")
     func scalars() throws {
-        let watch = try QueryParameterDecoder.decode(WatchShipmentRequest.self, from: [("id", "s-1"), ("afterSequence", "18446744073709551615")])
+        let watch = try QueryParameterDecoder.decode(
+            WatchShipmentRequest.self, from: [("id", "s-1"), ("afterSequence", "18446744073709551615")])
         #expect(watch.id == "s-1" && watch.afterSequence == .max)
         let health = try QueryParameterDecoder.decode(HealthCheckRequest.self, from: [("service", "true")])
         #expect(health.service == "true")
-        let categories = try QueryParameterDecoder.decode(ListCargoCategoriesRequest.self, from: [("highValueOnly", "true")])
+        let categories = try QueryParameterDecoder.decode(
+            ListCargoCategoriesRequest.self, from: [("highValueOnly", "true")])
         #expect(categories.highValueOnly)
         #expect(throws: QueryParameterError.self) {
             try QueryParameterDecoder.decode(ListCargoCategoriesRequest.self, from: [("highValueOnly", "yes")])

@@ -92,14 +92,18 @@ struct ReleaseCompatibilityTests {
 
     @Test("A gateway of release 1 in front of a backend of release 2")
     func olderGateway() async throws {
-        try await self.withReleases(backend: Release2Backend(), gateway: Self.catalog(CatalogRelease1.schema)) { http, rpc in
+        try await self.withReleases(backend: Release2Backend(), gateway: Self.catalog(CatalogRelease1.schema)) {
+            http, rpc in
             // HTTP: the gateway's JSON is its release's; the new field is not in it.
-            let item = try await curl(["-X", "POST", "--data", #"{"id":"c-1","withOrigin":true}"#, http + "/v1/\(Self.wireName)/GetItem"])
+            let item = try await curl([
+                "-X", "POST", "--data", #"{"id":"c-1","withOrigin":true}"#, http + "/v1/\(Self.wireName)/GetItem",
+            ])
             #expect(item.status == 200)
             #expect(item.body == #"{"id":"c-1","name":"Kazakh tea"}"#)
             // RPC: forwarded byte for byte, so a release-2 client gets the new field through it.
             let request = try GetCatalogItemRequestNext(id: "c-1", withOrigin: true).serializedBytes()
-            let answer = try CatalogItemNext(serializedBytes: try await rpc.unary(descriptor: Self.getItem, request: request))
+            let answer = try CatalogItemNext(
+                serializedBytes: try await rpc.unary(descriptor: Self.getItem, request: request))
             #expect(answer.originCountry == "KZ")
             // The new method is not routed until the gateway is upgraded.
             let count = try await curl(["-X", "POST", "--data", "{}", http + "/v1/\(Self.wireName)/CountItems"])
@@ -112,9 +116,12 @@ struct ReleaseCompatibilityTests {
 
     @Test("A gateway of release 2 in front of a backend of release 1")
     func newerGateway() async throws {
-        try await self.withReleases(backend: Release1Backend(), gateway: Self.catalog(CatalogRelease2.schema)) { http, rpc in
+        try await self.withReleases(backend: Release1Backend(), gateway: Self.catalog(CatalogRelease2.schema)) {
+            http, rpc in
             // The old backend ignores the field it does not know and answers without the new one.
-            let item = try await curl(["-X", "POST", "--data", #"{"id":"c-1","withOrigin":true}"#, http + "/v1/\(Self.wireName)/GetItem"])
+            let item = try await curl([
+                "-X", "POST", "--data", #"{"id":"c-1","withOrigin":true}"#, http + "/v1/\(Self.wireName)/GetItem",
+            ])
             #expect(item.status == 200)
             #expect(item.body == #"{"id":"c-1","name":"Kazakh tea"}"#)
             // The new method reaches the old backend, which does not have it: UNIMPLEMENTED, 501.

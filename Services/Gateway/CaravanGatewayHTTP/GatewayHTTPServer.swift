@@ -79,25 +79,31 @@ public enum GatewayHTTPServer {
         }
         router.get("/v1/countries/:code/profile") { request, context in
             await Self.answering {
-                let message = CountryProfileRequest(country: context.parameters.get("code") ?? "", year: try Self.year(request))
+                let message = CountryProfileRequest(
+                    country: context.parameters.get("code") ?? "", year: try Self.year(request))
                 let headers = try Self.headers(request, context)
-                return Self.respond(await caller.call(Gateway.Method.countryProfile, message: message, headers: headers))
+                return Self.respond(
+                    await caller.call(Gateway.Method.countryProfile, message: message, headers: headers))
             }
         }
         router.get("/v1/overview") { request, context in
             await Self.answering {
                 let message = PartnershipOverviewRequest(year: try Self.year(request))
                 let headers = try Self.headers(request, context)
-                return Self.respond(await caller.call(Gateway.Method.partnershipOverview, message: message, headers: headers))
+                return Self.respond(
+                    await caller.call(Gateway.Method.partnershipOverview, message: message, headers: headers))
             }
         }
         router.post("/v1/:service/:method") { request, context in
             let body = try await request.body.collect(upTo: 4 * 1024 * 1024)
             return await Self.answering {
-                let (service, method) = (context.parameters.get("service") ?? "", context.parameters.get("method") ?? "")
+                let (service, method) = (
+                    context.parameters.get("service") ?? "", context.parameters.get("method") ?? ""
+                )
                 let (json, headers) = (Data(body.readableBytesView), try Self.headers(request, context))
                 guard let schema = caller.methods["/\(service)/\(method)"], schema.kind == .serverStreaming else {
-                    return Self.respond(await caller.call(service: service, method: method, json: json, headers: headers))
+                    return Self.respond(
+                        await caller.call(service: service, method: method, json: json, headers: headers))
                 }
                 let message: [UInt8]
                 do {
@@ -118,7 +124,9 @@ public enum GatewayHTTPServer {
                 guard schema.kind == .serverStreaming else {
                     var response = Self.respond(
                         HTTPGatewayCaller.error(
-                            RPCError(code: .unimplemented, message: "\(path) takes POST with a JSON body; GET serves streams.")))
+                            RPCError(
+                                code: .unimplemented,
+                                message: "\(path) takes POST with a JSON body; GET serves streams.")))
                     response.status = .methodNotAllowed
                     response.headers[.allow] = "POST"
                     return response
@@ -153,7 +161,9 @@ public enum GatewayHTTPServer {
 
     /// INVALID_ARGUMENT for a request that does not make the method's input message.
     static func invalidRequest(_ schema: MethodSchema, _ error: any Error) -> RPCError {
-        RPCError(code: .invalidArgument, message: "The request is not a valid \(schema.inputType.protoMessageName): \(error)")
+        RPCError(
+            code: .invalidArgument, message: "The request is not a valid \(schema.inputType.protoMessageName): \(error)"
+        )
     }
 
     /// The year from `?year=`; this year's previous year when absent
@@ -168,12 +178,15 @@ public enum GatewayHTTPServer {
 
     /// `Grpc-Timeout`-like `X-Caravan-Timeout: 2s`, `Idempotency-Key`, `traceparent`, `tracestate`, `Authorization`.
     /// A timeout that is not a duration is INVALID_ARGUMENT, not the default.
-    static func headers(_ request: Request, _ context: GatewayRequestContext) throws(RPCError) -> HTTPGatewayCaller.CallHeaders {
+    static func headers(_ request: Request, _ context: GatewayRequestContext) throws(RPCError)
+        -> HTTPGatewayCaller.CallHeaders
+    {
         func header(_ name: String) -> String? { HTTPField.Name(name).flatMap { request.headers[$0] } }
         var timeout: Duration?
         if let text = header("x-caravan-timeout") {
             guard let duration = parseDuration(text) else {
-                throw RPCError.invalidArgument(field: "X-Caravan-Timeout", "\"\(text)\" is not a duration such as 500ms, 2s or 1m")
+                throw RPCError.invalidArgument(
+                    field: "X-Caravan-Timeout", "\"\(text)\" is not a duration such as 500ms, 2s or 1m")
             }
             timeout = duration
         }

@@ -95,7 +95,8 @@ final class HTTPStreamingCall: Sendable {
                     } catch {
                         return nil
                     }
-                    return .some(RPCError(code: .deadlineExceeded, message: "The deadline passed before the stream ended."))
+                    return .some(
+                        RPCError(code: .deadlineExceeded, message: "The deadline passed before the stream ended."))
                 }
             }
             group.addTask {

@@ -39,7 +39,8 @@ struct HTTPStreams: Sendable {
             case .serverStreaming(let handler) = route.handler
         else {
             return GatewayHTTPServer.respond(
-                HTTPGatewayCaller.error(RPCError(code: .unimplemented, message: "No stream is routed at \(schema.descriptor.path).")))
+                HTTPGatewayCaller.error(
+                    RPCError(code: .unimplemented, message: "No stream is routed at \(schema.descriptor.path).")))
         }
         let context = HTTPGatewayCaller.serverContext(
             schema.descriptor, headers: headers, deadline: headers.timeout.map { ContinuousClock.now.advanced(by: $0) })
@@ -47,7 +48,8 @@ struct HTTPStreams: Sendable {
         let call = HTTPStreamingCall(maxBufferedMessages: self.configuration.maxBufferedMessages)
         let (router, keepalive) = (self.caller.router, self.configuration.keepaliveInterval)
         let started = self.runner.submit {
-            await call.run(router: router, handler: handler, request: message, context: context, keepaliveInterval: keepalive)
+            await call.run(
+                router: router, handler: handler, request: message, context: context, keepaliveInterval: keepalive)
         }
         guard started else {
             var answer = HTTPGatewayCaller.error(Self.shuttingDown)

@@ -12,7 +12,9 @@ import Foundation
 /// field takes, a value given twice for a singular field, or a value of the
 /// wrong form is an error that names the parameter.
 enum QueryParameterDecoder {
-    static func decode<Message: ProtoMessage>(_ type: Message.Type, from parameters: [(String, String)]) throws -> Message {
+    static func decode<Message: ProtoMessage>(_ type: Message.Type, from parameters: [(String, String)]) throws
+        -> Message
+    {
         let query = Query(parameters)
         let message: Message
         do {
@@ -37,7 +39,8 @@ struct QueryParameterError: Error, CustomStringConvertible {
     init(_ error: DecodingError) {
         let context: DecodingError.Context
         switch error {
-        case .dataCorrupted(let c), .keyNotFound(_, let c), .typeMismatch(_, let c), .valueNotFound(_, let c): context = c
+        case .dataCorrupted(let c), .keyNotFound(_, let c), .typeMismatch(_, let c), .valueNotFound(_, let c):
+            context = c
         @unknown default: self.init("\(error)"); return
         }
         let name = context.codingPath.map(\.stringValue).joined(separator: ".")
@@ -75,10 +78,11 @@ private final class Query {
 
     /// The names directly under `prefix` (`filter.` → `country`, `direction`).
     func children(of prefix: String) -> Set<String> {
-        Set(self.values.keys.compactMap { name in
-            guard name.hasPrefix(prefix) else { return nil }
-            return String(name.dropFirst(prefix.count).prefix { $0 != "." })
-        })
+        Set(
+            self.values.keys.compactMap { name in
+                guard name.hasPrefix(prefix) else { return nil }
+                return String(name.dropFirst(prefix.count).prefix { $0 != "." })
+            })
     }
 
     var unused: [String] { self.values.keys.filter { !self.used.contains($0) }.sorted() }
@@ -117,7 +121,8 @@ private struct QueryDecoder: Decoder {
         guard self.values.isEmpty else {
             throw QueryParameterError("\(self.name) is a message: set its fields as \(self.name).FIELD=…")
         }
-        return KeyedDecodingContainer(QueryKeyedContainer<Key>(query: self.query, prefix: self.name.isEmpty ? "" : self.name + "."))
+        return KeyedDecodingContainer(
+            QueryKeyedContainer<Key>(query: self.query, prefix: self.name.isEmpty ? "" : self.name + "."))
     }
 
     func unkeyedContainer() throws -> any UnkeyedDecodingContainer {
@@ -150,7 +155,9 @@ private struct QueryKeyedContainer<Key: CodingKey>: KeyedDecodingContainerProtoc
     private func scalar<T>(_ type: T.Type, _ key: Key) throws -> T {
         let name = self.prefix + key.stringValue
         guard let values = self.query.take(name) else { throw QueryParameterError("\(name) is missing") }
-        guard values.count == 1 else { throw QueryParameterError("\(name) is given \(values.count) times; it takes one value") }
+        guard values.count == 1 else {
+            throw QueryParameterError("\(name) is given \(values.count) times; it takes one value")
+        }
         return try parse(values[0], as: T.self, name: name)
     }
 
@@ -165,8 +172,11 @@ private struct QueryKeyedContainer<Key: CodingKey>: KeyedDecodingContainerProtoc
     func decode(_ type: UInt32.Type, forKey key: Key) throws -> UInt32 { try self.scalar(type, key) }
     func decode(_ type: UInt64.Type, forKey key: Key) throws -> UInt64 { try self.scalar(type, key) }
 
-    func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type, forKey key: Key) throws -> KeyedDecodingContainer<NestedKey> {
-        KeyedDecodingContainer(QueryKeyedContainer<NestedKey>(query: self.query, prefix: self.prefix + key.stringValue + "."))
+    func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type, forKey key: Key) throws
+        -> KeyedDecodingContainer<NestedKey>
+    {
+        KeyedDecodingContainer(
+            QueryKeyedContainer<NestedKey>(query: self.query, prefix: self.prefix + key.stringValue + "."))
     }
 
     func nestedUnkeyedContainer(forKey key: Key) throws -> any UnkeyedDecodingContainer {
@@ -216,7 +226,9 @@ private struct QueryUnkeyedContainer: UnkeyedDecodingContainer {
     mutating func decode(_ type: UInt32.Type) throws -> UInt32 { try parse(try self.next(), as: type, name: self.name) }
     mutating func decode(_ type: UInt64.Type) throws -> UInt64 { try parse(try self.next(), as: type, name: self.name) }
 
-    mutating func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type) throws -> KeyedDecodingContainer<NestedKey> {
+    mutating func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type) throws -> KeyedDecodingContainer<
+        NestedKey
+    > {
         throw QueryParameterError("\(self.name) is a list of messages, which a query cannot carry; POST a JSON body")
     }
     mutating func nestedUnkeyedContainer() throws -> any UnkeyedDecodingContainer {
@@ -238,7 +250,9 @@ private struct ElementDecoder: Decoder {
     func unkeyedContainer() throws -> any UnkeyedDecodingContainer {
         throw QueryParameterError("\(self.name) is a list of lists, which a query cannot carry")
     }
-    func singleValueContainer() throws -> any SingleValueDecodingContainer { QuerySingleValue(name: self.name, text: self.text) }
+    func singleValueContainer() throws -> any SingleValueDecodingContainer {
+        QuerySingleValue(name: self.name, text: self.text)
+    }
 }
 
 private struct QuerySingleValue: SingleValueDecodingContainer {
