@@ -315,6 +315,7 @@ let package = Package(
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Services/Gateway/CaravanGatewayHTTP",
             resources: [
@@ -492,7 +493,12 @@ let package = Package(
             dependencies: [
                 "CaravanGateway", "CaravanGatewayHTTP", "CaravanCore", "CaravanGatewayAPI", "CaravanTradeAPI",
                 "CaravanLogisticsAPI", "CaravanTrainingAPI", "CaravanServiceKit", "CaravanAuth", "CaravanServer",
+                "CaravanEcho", "CaravanEchoAPI", "CaravanHealthAPI", "CaravanTestingAPI", "CaravanTCP",
                 .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ],
             path: "Tests/CaravanGatewayTests",
             swiftSettings: swiftSettings

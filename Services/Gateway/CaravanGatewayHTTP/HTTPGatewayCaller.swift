@@ -32,8 +32,8 @@ public struct HTTPGatewayCaller: Sendable {
     let defaultTimeout: Duration
     /// The largest request body read, like the TCP door's frame limit.
     public let maxBodySize: Int
-    private let inFlight: InFlightCalls
-    private let methods: [String: MethodSchema]
+    let inFlight: InFlightCalls
+    let methods: [String: MethodSchema]
 
     public init(
         router: RPCRouter,
@@ -110,20 +110,9 @@ public struct HTTPGatewayCaller: Sendable {
         guard let route = self.router.route(forPath: schema.descriptor.path), case .unary(let handler) = route.handler else {
             return Self.error(RPCError(code: .unimplemented, message: "No unary route for \(schema.descriptor.path)."))
         }
-        var metadata = Metadata()
-        if let authorization = headers.authorization { metadata.addString(authorization, forKey: "authorization") }
-        // A well-formed incoming `traceparent` is continued, otherwise a
-        // trace starts here, so that the answer can name it.
-        let incoming = headers.traceparent.map { TraceContext(traceparent: $0, tracestate: headers.tracestate ?? "") }
-        let trace = incoming.flatMap { $0.isWellFormed ? $0 : nil } ?? TraceContext.newTrace()
-        let context = ServerContext(
-            descriptor: schema.descriptor,
-            metadata: metadata,
-            deadline: ContinuousClock.now.advanced(by: headers.timeout ?? self.defaultTimeout),
-            idempotencyKey: headers.idempotencyKey,
-            trace: trace,
-            peer: headers.peer
-        )
+        let context = Self.serverContext(
+            schema.descriptor, headers: headers,
+            deadline: ContinuousClock.now.advanced(by: headers.timeout ?? self.defaultTimeout))
         guard self.inFlight.enter() else {
             return Self.error(
                 RPCError(code: .resourceExhausted, message: "Too many HTTP calls in flight (limit \(self.inFlight.limit))."))
@@ -149,23 +138,22 @@ public struct HTTPGatewayCaller: Sendable {
         case .failure(let error):
             answer = Self.error(error)
         }
-        answer.traceID = trace.parts?.traceID
+        answer.traceID = context.trace?.parts?.traceID
         return answer
     }
 
     static func error(_ error: RPCError) -> Answer {
-        let body = ErrorBody(code: error.code.rawValue, message: error.message, details: [])
-        let json = (try? JSONEncoder().encode(body)) ?? Data("{}".utf8)
+        let json = ErrorBody(code: error.code.rawValue, message: error.message, details: []).json
         return Answer(
             status: HTTPStatusMapping.httpStatus(for: error.code), json: json,
             retryAfterMilliseconds: error.metadata.firstString("retry-after-ms").flatMap { Int($0) })
     }
 
-    private static func encode<Message: ProtoMessage>(_ json: Data, _ type: Message.Type) throws -> [UInt8] {
+    static func encode<Message: ProtoMessage>(_ json: Data, _ type: Message.Type) throws -> [UInt8] {
         try JSONDecoder().decode(Message.self, from: json).serializedBytes()
     }
 
-    private static func decode<Message: ProtoMessage>(_ bytes: [UInt8], _ type: Message.Type) throws -> Data {
+    static func decode<Message: ProtoMessage>(_ bytes: [UInt8], _ type: Message.Type) throws -> Data {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return try encoder.encode(try Message(serializedBytes: bytes))
