@@ -61,16 +61,21 @@ struct RuntimeEndToEndTests {
             "caravan-training", ["--port", "0", "--data-dir", directories[1], "--log-level", "warning"])
         let gateway = try await ServerProcess(
             "caravan-gateway",
-            ["--port", "0", "--http-port", "0", "--http-timeout", "1s", "--log-level", "warning", "--trade", trade.address,
+            ["--port", "0", "--http-port", "0", "--http-timeout", "2s", "--log-level", "warning", "--trade", trade.address,
              "--training", training.address])
         let base = try await Self.httpBase(gateway)
         kill(training.process.processIdentifier, SIGSTOP)
         defer { kill(training.process.processIdentifier, SIGCONT) }
-        // No X-Caravan-Timeout: the door's 1 s applies; the answer is partial, not late.
+        // No X-Caravan-Timeout: the door's 2 s applies. The answer is partial, its sections
+        // stopped just before the deadline (on a machine too slow to assemble it within the
+        // margin, the door's own deadline answers 504 instead); it never waits for the backend.
         let overview = try await curlWithHeaders(["\(base)/v1/overview?year=2024"])
-        #expect(overview.status == 200, "\(overview.body)")
-        #expect(overview.body.contains(#""partial":true"#))
-        #expect(overview.body.contains("SECTION_STATUS_TIMED_OUT"), "\(overview.body)")
+        if overview.status == 200 {
+            #expect(overview.body.contains(#""partial":true"#))
+            #expect(overview.body.contains("SECTION_STATUS_TIMED_OUT"), "\(overview.body)")
+        } else {
+            #expect(overview.status == 504, "\(overview.body)")
+        }
         let routed = try await curlWithHeaders([
             "-X", "POST", "-d", "{}", "\(base)/v1/caravan.training.v1.TrainingService/ListPrograms",
         ])

@@ -428,6 +428,18 @@ def door_paths() -> dict:
             "description": "The OpenAPI 3.1 document.", "content": {"application/json": {"schema": {"type": "object"}}}}})),
         ("/", get("dashboard", "The dashboard page.", {"200": {
             "description": "HTML.", "content": {"text/html": {"schema": {"type": "string"}}}}})),
+        ("/assets/{name}", {"get": OrderedDict([
+            ("operationId", "dashboardAsset"), ("tags", ["door"]),
+            ("summary", "A file of the dashboard page (its scripts and style sheet), served with the page."),
+            ("security", [{}]),
+            ("parameters", [{"name": "name", "in": "path", "required": True, "schema": {"type": "string"},
+                             "description": "The file's name, e.g. dashboard.js."}]),
+            ("responses", {
+                "200": {"description": "The file.", "content": {
+                    "text/javascript": {"schema": {"type": "string"}}, "text/css": {"schema": {"type": "string"}}}},
+                "404": {"description": "No such file.", "content": {"application/json": {
+                    "schema": {"$ref": "#/components/schemas/Status"}}}}}),
+        ])}),
     ])
 
 

@@ -2749,6 +2749,56 @@ public enum GatewayOpenAPI {
           }
         }
       }
+    },
+    "/assets/{name}": {
+      "get": {
+        "operationId": "dashboardAsset",
+        "tags": [
+          "door"
+        ],
+        "summary": "A file of the dashboard page (its scripts and style sheet), served with the page.",
+        "security": [
+          {}
+        ],
+        "parameters": [
+          {
+            "name": "name",
+            "in": "path",
+            "required": true,
+            "schema": {
+              "type": "string"
+            },
+            "description": "The file's name, e.g. dashboard.js."
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "The file.",
+            "content": {
+              "text/javascript": {
+                "schema": {
+                  "type": "string"
+                }
+              },
+              "text/css": {
+                "schema": {
+                  "type": "string"
+                }
+              }
+            }
+          },
+          "404": {
+            "description": "No such file.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Status"
+                }
+              }
+            }
+          }
+        }
+      }
     }
   },
   "components": {
