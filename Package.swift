@@ -376,14 +376,18 @@ let package = Package(
         ),
 
         // MARK: Tests
+        // What every test suite shares: temporary directories, JSON, waiting
+        // on events, servers on port 0, the built executables, PostgreSQL
+        // test databases.
         .target(
-            name: "CaravanTestPostgres",
+            name: "CaravanTestSupport",
             dependencies: [
-                "CaravanCore", "CaravanPostgres",
+                "CaravanCore", "CaravanPostgres", "CaravanTCP", "CaravanServer", "CaravanEcho", "CaravanEchoAPI",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ],
-            path: "Tests/CaravanTestPostgres",
+            path: "Tests/CaravanTestSupport",
             swiftSettings: swiftSettings
         ),
         .executableTarget(
@@ -395,6 +399,7 @@ let package = Package(
         .testTarget(
             name: "CaravanMessagesTests",
             dependencies: [
+                "CaravanTestSupport",
                 "CaravanMessages", "CaravanCore", "CaravanEchoAPI", "CaravanHealthAPI", "CaravanEnvelope",
                 "CaravanReflectionAPI", "CaravanTestingAPI", "CaravanTradeAPI", "CaravanLogisticsAPI",
                 "CaravanTrainingAPI", "CaravanGatewayAPI",
@@ -404,13 +409,14 @@ let package = Package(
         ),
         .testTarget(
             name: "CaravanCoreTests",
-            dependencies: ["CaravanCore", "CaravanInProcess", "CaravanEcho", "CaravanEchoAPI"],
+            dependencies: ["CaravanTestSupport", "CaravanCore", "CaravanInProcess", "CaravanEcho", "CaravanEchoAPI"],
             path: "Tests/CaravanCoreTests",
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "CaravanTCPTests",
             dependencies: [
+                "CaravanTestSupport",
                 "CaravanTCP", "CaravanServer", "CaravanEcho", "CaravanEchoAPI", "CaravanHealthAPI",
                 "CaravanReflectionAPI", "CaravanEnvelope",
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -423,7 +429,7 @@ let package = Package(
         .testTarget(
             name: "CaravanPostgresTests",
             dependencies: [
-                "CaravanPostgres", "CaravanTestPostgres", "CaravanCore", "CaravanEchoAPI",
+                "CaravanPostgres", "CaravanTestSupport", "CaravanCore", "CaravanEchoAPI",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -434,7 +440,7 @@ let package = Package(
             name: "CaravanTradeTests",
             dependencies: [
                 "CaravanTrade", "CaravanTradeAPI", "CaravanServiceKit", "CaravanCore", "CaravanInProcess",
-                "CaravanPostgres", "CaravanTestPostgres",
+                "CaravanPostgres", "CaravanTestSupport",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
@@ -446,7 +452,7 @@ let package = Package(
             name: "CaravanLogisticsTests",
             dependencies: [
                 "CaravanLogistics", "CaravanLogisticsAPI", "CaravanServiceKit", "CaravanCore", "CaravanInProcess",
-                "CaravanPostgres", "CaravanTestPostgres",
+                "CaravanPostgres", "CaravanTestSupport",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
             path: "Tests/CaravanLogisticsTests",
@@ -456,7 +462,7 @@ let package = Package(
             name: "CaravanTrainingTests",
             dependencies: [
                 "CaravanTraining", "CaravanTrainingAPI", "CaravanServiceKit", "CaravanCore", "CaravanInProcess",
-                "CaravanPostgres", "CaravanTestPostgres",
+                "CaravanPostgres", "CaravanTestSupport",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
             path: "Tests/CaravanTrainingTests",
@@ -465,8 +471,10 @@ let package = Package(
         .testTarget(
             name: "CaravanCLITests",
             dependencies: [
-                "CaravanCLI", "CaravanServer", "CaravanEcho", "CaravanTCP", "CaravanServiceKit",
+                "CaravanTestSupport",
+                "CaravanCLI", "CaravanServer", "CaravanEcho", "CaravanEchoAPI", "CaravanTCP", "CaravanServiceKit",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Atomics", package: "swift-atomics"),
             ],
             path: "Tests/CaravanCLITests",
             swiftSettings: swiftSettings
@@ -474,6 +482,7 @@ let package = Package(
         .testTarget(
             name: "CaravanGatewayTests",
             dependencies: [
+                "CaravanTestSupport",
                 "CaravanGateway", "CaravanGatewayHTTP", "CaravanCore", "CaravanGatewayAPI", "CaravanTradeAPI",
                 "CaravanLogisticsAPI", "CaravanTrainingAPI", "CaravanServiceKit", "CaravanAuth", "CaravanServer",
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -484,6 +493,7 @@ let package = Package(
         .testTarget(
             name: "CaravanObservabilityTests",
             dependencies: [
+                "CaravanTestSupport",
                 "CaravanObservability", "CaravanCore", "CaravanServer", "CaravanTCP", "CaravanEcho", "CaravanEchoAPI",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
@@ -495,7 +505,7 @@ let package = Package(
         ),
         .testTarget(
             name: "CaravanEndToEndTests",
-            dependencies: ["CaravanCLI", "CaravanAuth", "CaravanTestPostgres", "CaravanPostgres"],
+            dependencies: ["CaravanCLI", "CaravanAuth", "CaravanTestSupport", "CaravanPostgres"],
             path: "Tests/CaravanEndToEndTests",
             swiftSettings: swiftSettings
         ),

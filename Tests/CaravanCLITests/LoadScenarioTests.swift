@@ -1,6 +1,7 @@
 import CaravanCLI
 import CaravanCore
 import CaravanServiceKit
+import CaravanTestSupport
 import Foundation
 import Testing
 
@@ -221,9 +222,9 @@ struct ScenarioRunTests {
             #expect(method.p50Us > 0 && method.p50Us <= method.p99Us && method.p99Us <= method.maxUs)
         }
 
-        let json = try JSONSerialization.jsonObject(with: Data(try report.json().utf8)) as? [String: Any]
-        #expect(json?["scenario"] as? String == "echo-mix")
-        let sections = try #require(json?["methods"] as? [[String: Any]])
+        let json = try jsonObject(try report.json())
+        #expect(json["scenario"] as? String == "echo-mix")
+        let sections = try #require(json["methods"] as? [[String: Any]])
         for key in ["name", "method", "weight", "calls", "errors", "qps", "p50_us", "p75_us", "p90_us", "p95_us", "p99_us", "p999_us", "max_us", "status_codes", "top_errors"] {
             #expect(sections.allSatisfy { $0[key] != nil }, "\(key) is in every method section")
         }
@@ -273,7 +274,7 @@ struct ScenarioRunTests {
         let rows = LoadComparison(baseline: report, current: slower, threshold: 0.10).regressions.map(\.metric)
         #expect(rows == ["repeat p99_us"])
 
-        var old = try JSONSerialization.jsonObject(with: Data(try report.json().utf8)) as! [String: Any]
+        var old = try jsonObject(try report.json())
         old["methods"] = nil
         old["scenario"] = nil
         let decoded = try JSONDecoder().decode(LoadReport.self, from: JSONSerialization.data(withJSONObject: old))

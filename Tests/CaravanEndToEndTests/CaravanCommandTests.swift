@@ -1,3 +1,4 @@
+import CaravanTestSupport
 import Foundation
 import Testing
 
@@ -12,9 +13,9 @@ struct CaravanCommandTests {
         let unary = try await runCommand(
             "caravan", ["call", address, "caravan.echo.v1.Echo/Unary", #"{"text":"salem","payload":"AQID"}"#])
         #expect(unary.status == 0, "\(unary.stderr)")
-        let response = try JSONSerialization.jsonObject(with: Data(unary.stdout.utf8)) as? [String: Any]
-        #expect(response?["text"] as? String == "salem")
-        #expect(response?["payload"] as? String == "AQID")
+        let response = try jsonObject(unary.stdout)
+        #expect(response["text"] as? String == "salem")
+        #expect(response["payload"] as? String == "AQID")
 
         // The request from standard input.
         let piped = try await runCommand(
@@ -67,11 +68,11 @@ struct CaravanCommandTests {
             ["load", address, "--call", "caravan.echo.v1.Echo/Unary", "--data", #"{"payload":"AAAA"}"#,
              "--concurrency", "8", "--connections", "2", "-n", "2000", "--format", "json"])
         #expect(load.status == 0, "\(load.stderr)")
-        let report = try JSONSerialization.jsonObject(with: Data(load.stdout.utf8)) as? [String: Any]
-        #expect(report?["calls"] as? Int == 2000)
-        #expect(report?["errors"] as? Int == 0)
+        let report = try jsonObject(load.stdout)
+        #expect(report["calls"] as? Int == 2000)
+        #expect(report["errors"] as? Int == 0)
         for key in ["qps", "p50_us", "p99_us", "p999_us"] {
-            #expect((report?[key] as? Double ?? 0) > 0, "\(key) is reported")
+            #expect((report[key] as? Double ?? 0) > 0, "\(key) is reported")
         }
 
         // SIGTERM: a clean exit, and nothing answers afterwards.

@@ -2,6 +2,7 @@ import CaravanCLI
 import CaravanCore
 import CaravanServiceKit
 import CaravanTCP
+import CaravanTestSupport
 import CaravanTrainingAPI
 import Foundation
 import Testing
@@ -21,12 +22,6 @@ private struct TrainingServer {
     var endpoint: Endpoint { Endpoint(self.process.address)! }
 }
 
-private func makeDataDirectory() throws -> String {
-    let path = FileManager.default.temporaryDirectory.appendingPathComponent("caravan-training-e2e-\(UUID().uuidString)").path
-    try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    return path
-}
-
 /// Every enrolment of a program, page by page.
 private func allEnrolments(_ client: TrainingServiceClient, _ programID: String) async throws -> [Enrolment] {
     var all: [Enrolment] = []
@@ -43,8 +38,9 @@ private func allEnrolments(_ client: TrainingServiceClient, _ programID: String)
 struct TrainingEndToEndTests {
     @Test("500 concurrent enrolments (30 repeated keys) into 30 seats: 30 enrolled, 440 wait-listed 1...440, nobody twice")
     func concurrentEnrolment() async throws {
-        let directory = try makeDataDirectory()
-        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let scratch = try TemporaryDirectory("training-e2e")
+        defer { scratch.remove() }
+        let directory = scratch.path
         let server = try await TrainingServer.start(dataDirectory: directory)
         let configuration = ClientConfiguration(connectionsPerEndpoint: 4)
         try await withClient(server.endpoint, configuration: configuration, retryPolicy: .none) { rpc in
@@ -120,8 +116,9 @@ struct TrainingEndToEndTests {
 
     @Test("through `caravan call`: JSON in and out, statuses as exit codes")
     func caravanCall() async throws {
-        let directory = try makeDataDirectory()
-        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let scratch = try TemporaryDirectory("training-e2e")
+        defer { scratch.remove() }
+        let directory = scratch.path
         let server = try await TrainingServer.start(dataDirectory: directory)
         let address = server.process.address
         let service = "caravan.training.v1.TrainingService/"
@@ -131,14 +128,11 @@ struct TrainingEndToEndTests {
             if let key { arguments += ["--idempotency-key", key] }
             return try await runCommand("caravan", arguments + [address, service + method, json])
         }
-        func object(_ result: CommandResult) -> [String: Any] {
-            (try? JSONSerialization.jsonObject(with: Data(result.stdout.utf8))) as? [String: Any] ?? [:]
-        }
 
         // The seed, filtered by field.
         let seeded = try await call("ListPrograms", #"{"field":"traditional Chinese medicine"}"#)
         #expect(seeded.status == 0, "\(seeded.stderr)")
-        let programs = object(seeded)["programs"] as? [[String: Any]] ?? []
+        let programs = try jsonObject(seeded.stdout)["programs"] as? [[String: Any]] ?? []
         #expect(programs.count == 1)
         #expect(programs.first?["hostCentre"] as? String == "Horgos Yiwu International Trade City")
         #expect(programs.first?["synthetic"] as? Bool == true)
@@ -147,13 +141,13 @@ struct TrainingEndToEndTests {
             "CreateProgram",
             #"{"program":{"title":"Wind turbine maintenance (synthetic)","field":"renewable energy technology","hostCentre":"Test centre","hostCity":"Tashkent","country":"UZ","language":"uz","capacity":1,"startDate":"2099-01-10","endDate":"2099-03-10","synthetic":true}}"#)
         #expect(created.status == 0, "\(created.stderr)")
-        let programID = try #require((object(created)["program"] as? [String: Any])?["id"] as? String)
+        let programID = try #require((try jsonObject(created.stdout)["program"] as? [String: Any])?["id"] as? String)
 
         var traineeIDs: [String] = []
         for name in ["Aziza", "Timur"] {
             let registered = try await call("RegisterTrainee", #"{"trainee":{"name":"\#(name)","country":"UZ"}}"#)
             #expect(registered.status == 0, "\(registered.stderr)")
-            traineeIDs.append(try #require((object(registered)["trainee"] as? [String: Any])?["id"] as? String))
+            traineeIDs.append(try #require((try jsonObject(registered.stdout)["trainee"] as? [String: Any])?["id"] as? String))
         }
         let first = try await call("Enrol", #"{"traineeId":"\#(traineeIDs[0])","programId":"\#(programID)"}"#, key: "cli-1")
         #expect(first.stdout.contains("ENROLMENT_STATUS_ENROLLED"), "\(first.stdout)\(first.stderr)")
@@ -171,7 +165,7 @@ struct TrainingEndToEndTests {
         #expect(missing.status == 64 + 5)
         let twice = try await call("Enrol", #"{"traineeId":"\#(traineeIDs[0])","programId":"\#(programID)"}"#)
         #expect(twice.status == 64 + 6)
-        let secondEnrolment = try #require((object(second)["enrolment"] as? [String: Any])?["id"] as? String)
+        let secondEnrolment = try #require((try jsonObject(second.stdout)["enrolment"] as? [String: Any])?["id"] as? String)
         let notEnrolled = try await call("Complete", #"{"enrolmentId":"\#(secondEnrolment)"}"#)
         #expect(notEnrolled.status == 64 + 9)
         #expect(notEnrolled.stderr.contains("FAILED_PRECONDITION"))
@@ -187,8 +181,9 @@ struct TrainingEndToEndTests {
 
     @Test("two server processes on one data directory decide one wait-list")
     func twoProcessesOneFile() async throws {
-        let directory = try makeDataDirectory()
-        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let scratch = try TemporaryDirectory("training-e2e")
+        defer { scratch.remove() }
+        let directory = scratch.path
         let first = try await TrainingServer.start(dataDirectory: directory)
         let second = try await TrainingServer.start(dataDirectory: directory)
         let capacity = 15
@@ -241,8 +236,9 @@ struct TrainingEndToEndTests {
 
     @Test("acknowledged enrolments survive kill -9")
     func durability() async throws {
-        let directory = try makeDataDirectory()
-        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let scratch = try TemporaryDirectory("training-e2e")
+        defer { scratch.remove() }
+        let directory = scratch.path
         let count = 60
         var server = try await TrainingServer.start(dataDirectory: directory)
         let (programID, acknowledged) = try await withClient(server.endpoint, retryPolicy: .none) { rpc in

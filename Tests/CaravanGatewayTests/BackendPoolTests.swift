@@ -2,6 +2,7 @@ import CaravanCore
 import CaravanGateway
 import CaravanHealthAPI
 import CaravanServiceKit
+import CaravanTestSupport
 import Testing
 
 @Suite("Backend pool over fake replicas")
@@ -64,14 +65,16 @@ struct BackendPoolTests {
     @Test("Past the cap, calls fail RESOURCE_EXHAUSTED at once")
     func cap() async throws {
         let fake = FakePool(1, configuration: BackendPoolConfiguration(maxOutstandingCalls: 2))
-        fake[0].set(.delay(.milliseconds(300)))
+        fake[0].set(.hold)
         async let first = fake.call()
         async let second = fake.call()
-        try await Task.sleep(for: .milliseconds(50))
+        try await fake[0].waitForCalls(2)
         let error = await #expect(throws: RPCError.self) { try await fake.call() }
         #expect(error?.code == .resourceExhausted)
         #expect(fake[0].calls == 2, "the third call must not reach the replica")
+        fake[0].release()
         _ = try await (first, second)
+        fake[0].set(.answer)
         #expect(try await fake.call() == "127.0.0.1:7001")
     }
 
@@ -91,9 +94,7 @@ struct BackendPoolTests {
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await fake.pool.run() }
             func waitFor(_ healthy: [Bool]) async throws {
-                for _ in 0..<1_000 where fake.pool.replicas.map(\.healthy) != healthy {
-                    try await Task.sleep(for: .milliseconds(5))
-                }
+                _ = try await eventually(every: .milliseconds(5)) { fake.pool.replicas.map(\.healthy) == healthy }
                 #expect(fake.pool.replicas.map(\.healthy) == healthy)
             }
             try await waitFor([true, true])

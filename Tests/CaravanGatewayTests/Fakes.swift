@@ -3,6 +3,7 @@ import CaravanGateway
 import CaravanHealthAPI
 import CaravanLogisticsAPI
 import CaravanServiceKit
+import CaravanTestSupport
 import CaravanTradeAPI
 import CaravanTrainingAPI
 import Synchronization
@@ -17,10 +18,18 @@ final class FakeReplica: ReplicaTransport {
         case lose
         case fail(RPCError.Code)
         case delay(Duration)
+        /// Answers once the test calls ``release()``.
+        case hold
+    }
+
+    private struct State: Sendable {
+        var behavior: Behavior
+        var calls = 0
+        var released = false
     }
 
     let endpoint: Endpoint
-    private let state: Mutex<(behavior: Behavior, calls: Int)>
+    private let state: Watched<State>
     private let health = Mutex<(status: HealthCheckResponse.ServingStatus, watches: [RawMessageStream.Continuation])>(
         (.serving, []))
 
@@ -28,7 +37,7 @@ final class FakeReplica: ReplicaTransport {
 
     init(_ endpoint: Endpoint, _ behavior: Behavior = .answer) {
         self.endpoint = endpoint
-        self.state = Mutex((behavior, 0))
+        self.state = Watched(State(behavior: behavior))
     }
 
     /// Changes the status the replica's health watches report.
@@ -49,11 +58,19 @@ final class FakeReplica: ReplicaTransport {
         for watch in watches { watch.finish() }
     }
 
-    var calls: Int { self.state.withLock { $0.calls } }
-    func set(_ behavior: Behavior) { self.state.withLock { $0.behavior = behavior } }
+    var calls: Int { self.state.value.calls }
+    func set(_ behavior: Behavior) { self.state.update { $0.behavior = behavior } }
+
+    /// Returns once `count` calls have reached the replica.
+    func waitForCalls(_ count: Int) async throws {
+        try await self.state.wait(for: "\(count) calls", until: { $0.calls >= count })
+    }
+
+    /// Lets the calls a ``Behavior/hold`` keeps waiting answer.
+    func release() { self.state.update { $0.released = true } }
 
     func unary(descriptor: MethodDescriptor, request: [UInt8], options: ResolvedCallOptions) async throws -> [UInt8] {
-        let behavior = self.state.withLock { state in
+        let behavior = self.state.update { state in
             state.calls += 1
             return state.behavior
         }
@@ -64,6 +81,9 @@ final class FakeReplica: ReplicaTransport {
         case .fail(let code): throw RPCError(code: code, message: "failed")
         case .delay(let duration):
             try await Task.sleep(for: duration)
+            return Array(self.endpoint.description.utf8)
+        case .hold:
+            try await self.state.wait(for: "the test to release the call", until: { $0.released })
             return Array(self.endpoint.description.utf8)
         }
     }
@@ -124,40 +144,47 @@ struct FakeBackends: GatewayBackends {
         case fail(RPCError.Code)
         case stall
         case delay(Duration)
+        /// Waits at `barrier` until a call to each of its backends has
+        /// reached it (so a fan-out that called the backends one after
+        /// another never finishes), then answers after `delay`.
+        case meet(Barrier, then: Duration)
     }
 
     var trade: Behavior = .answer
     var logistics: Behavior = .answer
     var training: Behavior = .answer
     var configured: Set<Backend> = Set(Backend.allCases)
-    let seenTimeouts = TimeoutLog()
+    let seenTimeouts = LockedList<Duration>()
 
     func isConfigured(_ backend: Backend) -> Bool { self.configured.contains(backend) }
 
-    private func behave(_ behavior: Behavior, _ options: CallOptions) async throws {
+    private func behave(_ behavior: Behavior, as backend: String, _ options: CallOptions) async throws {
         if let timeout = options.timeout { self.seenTimeouts.append(timeout) }
         switch behavior {
         case .answer: return
         case .fail(let code): throw RPCError(code: code, message: "backend says \(code)")
         case .stall: try await Task.sleep(for: .seconds(60))
         case .delay(let duration): try await Task.sleep(for: duration)
+        case .meet(let barrier, let delay):
+            try await barrier.arrive(as: backend)
+            try await Task.sleep(for: delay)
         }
     }
 
     func tradeSummary(_ request: GetSummaryRequest, options: CallOptions) async throws -> GetSummaryResponse {
-        try await self.behave(self.trade, options)
+        try await self.behave(self.trade, as: "trade", options)
         return GetSummaryResponse(
             year: request.year, country: request.country, recordedTotalUsd: 94.8e9, syntheticUsd: 1e9,
             published: PublishedFigure(year: request.year, valueUsd: 94.8e9, source: "published"))
     }
 
     func topCategories(_ request: TopCategoriesRequest, options: CallOptions) async throws -> TopCategoriesResponse {
-        try await self.behave(self.trade, options)
+        try await self.behave(self.trade, as: "trade", options)
         return TopCategoriesResponse(categories: [CategoryTotal(category: "auto parts", valueUsd: 5e9, sharePercent: 5)])
     }
 
     func hubStats(_ request: HubStatsRequest, options: CallOptions) async throws -> HubStatsResponse {
-        try await self.behave(self.trade, options)
+        try await self.behave(self.trade, as: "trade", options)
         return HubStatsResponse(
             hub: "Horgos Yiwu International Trade City", newFollowers: 10, sessions: 3, salesCny: 100,
             topCreators: [
@@ -167,19 +194,19 @@ struct FakeBackends: GatewayBackends {
     }
 
     func networkStats(_ request: NetworkStatsRequest, options: CallOptions) async throws -> NetworkStatsResponse {
-        try await self.behave(self.logistics, options)
+        try await self.behave(self.logistics, as: "logistics", options)
         return NetworkStatsResponse(chineseCities: 128, europeanDestinations: 229, asianCities: 100, borderCrossings: 4)
     }
 
     func listCities(_ request: ListCitiesRequest, options: CallOptions) async throws -> ListCitiesResponse {
-        try await self.behave(self.logistics, options)
+        try await self.behave(self.logistics, as: "logistics", options)
         return ListCitiesResponse(cities: [
             RailCity(id: "almaty", country: request.country), RailCity(id: "khorgos", country: request.country, isBorderCrossing: true),
         ])
     }
 
     func listLinks(_ request: ListLinksRequest, options: CallOptions) async throws -> ListLinksResponse {
-        try await self.behave(self.logistics, options)
+        try await self.behave(self.logistics, as: "logistics", options)
         return ListLinksResponse(links: [
             RailLink(id: "l1", fromCityId: "almaty", toCityId: "khorgos"),
             RailLink(id: "l2", fromCityId: "khorgos", toCityId: "horgos", crossingCityId: "khorgos"),
@@ -187,21 +214,27 @@ struct FakeBackends: GatewayBackends {
     }
 
     func countShipments(_ request: CountShipmentsRequest, options: CallOptions) async throws -> CountShipmentsResponse {
-        try await self.behave(self.logistics, options)
+        try await self.behave(self.logistics, as: "logistics", options)
         return CountShipmentsResponse(booked: 2, inTransit: 3, delivered: 1)
     }
 
     func trainingStatistics(_ request: StatisticsRequest, options: CallOptions) async throws -> StatisticsResponse {
-        try await self.behave(self.training, options)
+        try await self.behave(self.training, as: "training", options)
         return StatisticsResponse(total: TrainingStatisticsRow(programs: 3, seats: 90, enrolled: 40, completed: 10))
     }
 }
 
-/// The timeouts backend calls were given.
-final class TimeoutLog: Sendable {
-    private let storage = Mutex<[Duration]>([])
-    func append(_ timeout: Duration) { self.storage.withLock { $0.append(timeout) } }
-    var all: [Duration] { self.storage.withLock { $0 } }
+/// A meeting point: a call waits at it until a call from each of `parties` has arrived.
+final class Barrier: Sendable {
+    let parties: Set<String>
+    private let arrived = Watched(Set<String>())
+
+    init(parties: Set<String>) { self.parties = parties }
+
+    func arrive(as party: String) async throws {
+        self.arrived.update { _ = $0.insert(party) }
+        try await self.arrived.wait(for: "calls from \(self.parties.sorted())", until: { [parties] in $0 == parties })
+    }
 }
 
 /// A transport that records the options of each call and echoes: unary
@@ -235,11 +268,34 @@ final class WrittenMessages: Sendable {
     var all: [[UInt8]] { self.storage.withLock { $0 } }
 }
 
-/// Resolver answers handed out in turn; the last one repeats.
+/// Resolver answers handed out in turn, each only once the test allows it;
+/// the last one repeats. While a lookup waits, the pool holds exactly the
+/// answer before it, for the test to look at.
 final class AnswerQueue: Sendable {
-    private let storage: Mutex<[[Endpoint]]>
-    init(_ answers: [[Endpoint]]) { self.storage = Mutex(answers) }
-    func next() -> [Endpoint] {
-        self.storage.withLock { answers in answers.count > 1 ? answers.removeFirst() : answers[0] }
+    private struct State: Sendable {
+        var lookups = 0
+        var allowed = 0
+    }
+
+    private let answers: [[Endpoint]]
+    private let state = Watched(State())
+
+    init(_ answers: [[Endpoint]]) { self.answers = answers }
+
+    func next() async -> [Endpoint] {
+        let lookup = self.state.update { state -> Int in
+            state.lookups += 1
+            return state.lookups
+        }
+        _ = try? await self.state.wait(for: "lookup \(lookup) to be allowed", until: { $0.allowed >= lookup })
+        return self.answers[min(lookup, self.answers.count) - 1]
+    }
+
+    /// Lets lookups up to the `count`-th answer.
+    func allow(_ count: Int) { self.state.update { $0.allowed = max($0.allowed, count) } }
+
+    /// Returns once the `count`-th lookup has begun: every answer before it has been applied.
+    func waitForLookup(_ count: Int) async throws {
+        try await self.state.wait(for: "lookup \(count)", until: { $0.lookups >= count })
     }
 }

@@ -2,6 +2,7 @@ import CaravanCore
 import CaravanGateway
 import CaravanGatewayAPI
 import CaravanGatewayHTTP
+import CaravanTestSupport
 import CaravanTradeAPI
 import Foundation
 import Testing
@@ -38,7 +39,7 @@ struct HTTPTests {
 
         let bad = await caller.call(service: "caravan.gateway.v1.Gateway", method: "CountryProfile", json: Data(#"{"country":"FR","year":2024}"#.utf8), headers: .init())
         #expect(bad.status == 400)
-        let error = try #require(try JSONSerialization.jsonObject(with: bad.json) as? [String: Any])
+        let error = try jsonObject(bad.json)
         #expect(error["code"] as? Int == 3 && (error["message"] as? String)?.contains("FR") == true)
         #expect(error["details"] as? [Any] != nil)
     }

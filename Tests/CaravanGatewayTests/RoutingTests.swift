@@ -2,6 +2,7 @@ import CaravanCore
 import CaravanGateway
 import CaravanLogisticsAPI
 import CaravanServiceKit
+import CaravanTestSupport
 import CaravanTradeAPI
 import CaravanTrainingAPI
 import Testing
@@ -82,21 +83,20 @@ struct PoolMembershipTests {
             name: "trade", healthService: "caravan.trade.v1.TradeService",
             addresses: [Endpoint(host: "trade.caravan.svc", port: 7001)],
             configuration: BackendPoolConfiguration(resolveInterval: .milliseconds(50)),
-            resolve: { _ in answers.next() }
+            resolve: { _ in await answers.next() }
         ) { FakeReplica($0) }
         #expect(pool.replicas.isEmpty, "a name serves only once resolved")
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await pool.run() }
+            // Each answer in turn; while the next lookup waits, the pool holds the last one.
             var seen: [[String]] = []
-            let deadline = ContinuousClock.now.advanced(by: .seconds(5))
-            while ContinuousClock.now < deadline {
-                let current = pool.replicas.map(\.endpoint.host)
-                if seen.last != current { seen.append(current) }
-                if current == ["10.0.0.2"] { break }
-                try await Task.sleep(for: .milliseconds(5))
+            for answer in 1...3 {
+                answers.allow(answer)
+                try await answers.waitForLookup(answer + 1)
+                seen.append(pool.replicas.map(\.endpoint.host))
             }
-            #expect(seen.contains(["10.0.0.1", "10.0.0.2"]))
-            #expect(seen.last == ["10.0.0.2"])
+            #expect(seen == [["10.0.0.1"], ["10.0.0.1", "10.0.0.2"], ["10.0.0.2"]])
+            answers.allow(.max)
             pool.shutDown()
             try await group.waitForAll()
         }

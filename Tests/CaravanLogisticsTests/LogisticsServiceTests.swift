@@ -1,7 +1,7 @@
 import CaravanCore
 import CaravanLogistics
 import CaravanLogisticsAPI
-import CaravanTestPostgres
+import CaravanTestSupport
 import Foundation
 import Testing
 
@@ -410,10 +410,7 @@ struct LogisticsServiceTests {
                     }
                 }
                 // Wait until the watcher is subscribed, then write as another client would.
-                let deadline = ContinuousClock.now.advanced(by: .seconds(10))
-                while service.provider.broadcaster.watcherCount == 0 && ContinuousClock.now < deadline {
-                    try await Task.sleep(for: .milliseconds(5))
-                }
+                _ = try await eventually { service.provider.broadcaster.watcherCount > 0 }
                 _ = try await service.record(shipment.id, .departed, at: "xian")
                 _ = try await service.record(shipment.id, .crossedBorder, at: "alashankou")
                 _ = try await service.record(shipment.id, .delivered)
@@ -449,16 +446,11 @@ struct LogisticsServiceTests {
                     for try await _ in stream {}
                 }
             }
-            let deadline = ContinuousClock.now.advanced(by: .seconds(10))
-            while service.provider.broadcaster.watcherCount == 0 && ContinuousClock.now < deadline {
-                try await Task.sleep(for: .milliseconds(5))
-            }
+            _ = try await eventually { service.provider.broadcaster.watcherCount > 0 }
             #expect(service.provider.broadcaster.watcherCount == 1)
             task.cancel()
             _ = await task.result
-            while service.provider.broadcaster.watcherCount > 0 && ContinuousClock.now < deadline {
-                try await Task.sleep(for: .milliseconds(5))
-            }
+            _ = try await eventually { service.provider.broadcaster.watcherCount == 0 }
             #expect(service.provider.broadcaster.watcherCount == 0)
         }
     }

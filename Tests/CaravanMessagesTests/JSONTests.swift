@@ -1,6 +1,7 @@
 import CaravanEchoAPI
 import CaravanHealthAPI
 import CaravanMessages
+import CaravanTestSupport
 import CaravanTestingAPI
 import Foundation
 import Testing
@@ -123,12 +124,6 @@ func expectJSON<Message: ProtoMessage>(
 ) throws {
     let actual = try JSONEncoder().encode(message)
     #expect(try canonicalJSON(actual) == canonicalJSON(Data(expected.utf8)), sourceLocation: sourceLocation)
-}
-
-func canonicalJSON(_ data: Data) throws -> String {
-    let object = try JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])
-    let canonical = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .fragmentsAllowed])
-    return String(decoding: canonical, as: UTF8.self)
 }
 
 func decode<Message: ProtoMessage>(_ type: Message.Type, _ json: String) throws -> Message {

@@ -1,4 +1,5 @@
 import CaravanObservability
+import CaravanTestSupport
 import Foundation
 import Logging
 import Synchronization
@@ -16,10 +17,6 @@ final class CapturedLines: Sendable {
             CaravanLogHandler(label: label, level: level, format: format, redaction: redaction, sink: sink)
         }
     }
-}
-
-func jsonObject(_ line: String) throws -> [String: Any] {
-    try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
 }
 
 @Suite("Log formats")

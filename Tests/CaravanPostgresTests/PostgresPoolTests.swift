@@ -1,7 +1,7 @@
 import CaravanCore
 import CaravanEchoAPI
 import CaravanPostgres
-import CaravanTestPostgres
+import CaravanTestSupport
 import Logging
 import PostgresNIO
 import Testing
@@ -185,10 +185,8 @@ struct PostgresPoolTests {
                 #expect(failures >= 3)
                 #expect(pool.replacementCount >= 1, "the client was not replaced during a long outage")
                 try await TestPostgres.restore(settings.database)
-                var recovered = false
-                for _ in 0..<100 where !recovered {
-                    recovered = (try? await Self.count(pool, "SELECT COUNT(*) FROM effect")) == 1
-                    if !recovered { try await Task.sleep(for: .milliseconds(200)) }
+                let recovered = try await eventually {
+                    (try? await Self.count(pool, "SELECT COUNT(*) FROM effect")) == 1
                 }
                 #expect(recovered, "no call succeeded after the database returned")
             }

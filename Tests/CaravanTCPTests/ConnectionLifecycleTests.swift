@@ -4,6 +4,7 @@ import CaravanEchoAPI
 import CaravanHealthAPI
 import CaravanServer
 import CaravanTCP
+import CaravanTestSupport
 import NIOCore
 import NIOPosix
 import Testing

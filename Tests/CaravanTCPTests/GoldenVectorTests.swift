@@ -2,6 +2,7 @@ import CaravanCore
 import CaravanEchoAPI
 import CaravanEnvelope
 import CaravanServer
+import CaravanTestSupport
 import Foundation
 import NIOCore
 import Testing

@@ -1,6 +1,6 @@
 import CaravanCore
 import CaravanPostgres
-import CaravanTestPostgres
+import CaravanTestSupport
 import CaravanTrade
 import CaravanTradeAPI
 import PostgresNIO
@@ -15,7 +15,7 @@ import Testing
 struct TradeReplicaTests {
     /// Runs `body` with two replicas on one fresh, migrated database.
     func withTwoReplicas(_ body: (TradeHarness, TradeHarness, PostgresPool) async throws -> Void) async throws {
-        try await TestPostgres.withFreshDatabase { settings in
+        try await TestPostgres.withMigratedCopy(TradePostgresMigrations.all) { settings in
             try await TestPostgres.withDatabase(settings, migrations: TradePostgresMigrations.all) { first in
                 try await TestPostgres.withDatabase(settings, migrations: TradePostgresMigrations.all) { second in
                     try await body(

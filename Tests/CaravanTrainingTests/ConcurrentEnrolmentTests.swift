@@ -1,5 +1,6 @@
 import CaravanCore
 import CaravanServiceKit
+import CaravanTestSupport
 import CaravanTraining
 import CaravanTrainingAPI
 import GRDB

@@ -1,5 +1,5 @@
 import CaravanCore
-import CaravanTestPostgres
+import CaravanTestSupport
 import CaravanTraining
 import CaravanTrainingAPI
 import Testing

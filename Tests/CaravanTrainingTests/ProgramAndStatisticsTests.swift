@@ -1,6 +1,6 @@
 import CaravanCore
 import CaravanServiceKit
-import CaravanTestPostgres
+import CaravanTestSupport
 import CaravanTraining
 import CaravanTrainingAPI
 import GRDB

@@ -1,7 +1,7 @@
 import CaravanCore
 import CaravanInProcess
 import CaravanServiceKit
-import CaravanTestPostgres
+import CaravanTestSupport
 import CaravanTraining
 import CaravanTrainingAPI
 import Foundation
@@ -89,37 +89,4 @@ func withTrainingHarness<T: Sendable>(
             try await body(TrainingHarness(store: PostgresTrainingStore(pool), clock: clock))
         }
     }
-}
-
-/// Expects `body` to fail with `code`, and (when given) a message naming `field`.
-func expectRPCError(
-    _ code: RPCError.Code,
-    field: String? = nil,
-    sourceLocation: SourceLocation = #_sourceLocation,
-    _ body: () async throws -> Void
-) async {
-    do {
-        try await body()
-        Issue.record("expected \(code), but the call succeeded", sourceLocation: sourceLocation)
-    } catch let error as RPCError {
-        #expect(error.code == code, "\(error)", sourceLocation: sourceLocation)
-        if let field {
-            #expect(error.message.hasPrefix(field + ":"), "message does not name \(field): \(error.message)", sourceLocation: sourceLocation)
-        }
-    } catch {
-        Issue.record("expected RPCError \(code), got \(error)", sourceLocation: sourceLocation)
-    }
-}
-
-/// A directory under the system temp dir, removed by `remove()`.
-struct TemporaryDirectory {
-    let path: String
-
-    init() throws {
-        self.path = FileManager.default.temporaryDirectory
-            .appendingPathComponent("caravan-training-tests-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: self.path, withIntermediateDirectories: true)
-    }
-
-    func remove() { try? FileManager.default.removeItem(atPath: self.path) }
 }
