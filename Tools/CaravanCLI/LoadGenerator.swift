@@ -83,10 +83,13 @@ private final class Run: Sendable {
     /// start in batches (wrk2's timers have a 1 ms resolution).
     static let schedulerTick = Duration.microseconds(200)
 
-    /// Claims the next call number, or nil when the run is over.
-    func nextCall() -> Int? {
+    /// Claims the next call number, or nil when the run is over. The open
+    /// loop ends by its schedule instead (`endsByClock` false): every call
+    /// scheduled before the end is made, however late a busy machine wakes
+    /// the scheduler.
+    func nextCall(endsByClock: Bool = true) -> Int? {
         if self.stop.load(ordering: .relaxed) { return nil }
-        if let end = self.end, ContinuousClock.now >= end { return nil }
+        if endsByClock, let end = self.end, ContinuousClock.now >= end { return nil }
         let number = self.issued.loadThenWrappingIncrement(ordering: .relaxed)
         return number < self.limit ? number : nil
     }
@@ -126,8 +129,9 @@ private final class Run: Sendable {
         await withTaskExecutorPreference(executors.first) {
             await withDiscardingTaskGroup { calls in
                 var lastWake = ContinuousClock.now
-                while let number = self.nextCall() {
+                while let number = self.nextCall(endsByClock: false) {
                     let intended = self.start.advanced(by: .seconds(schedule.intendedOffset(ofCall: number)))
+                    if let end = self.end, intended >= end { break }
                     if intended > .now {
                         // A timer wake-up per call is the scheduler's main cost past a few
                         // thousand calls/s, so it sleeps at least `Self.schedulerTick` and
