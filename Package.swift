@@ -307,7 +307,8 @@ let package = Package(
         .target(
             name: "CaravanGatewayHTTP",
             dependencies: [
-                "CaravanGateway", "CaravanCore", "CaravanGatewayAPI", "CaravanServiceKit", "CaravanObservability", "CaravanTCP",
+                "CaravanGateway", "CaravanCore", "CaravanGatewayAPI", "CaravanServiceKit", "CaravanObservability",
+                "CaravanTCP",
                 "CaravanWebCharts",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
@@ -327,7 +328,8 @@ let package = Package(
         .executableTarget(
             name: "caravan-gateway",
             dependencies: [
-                "CaravanGateway", "CaravanGatewayHTTP", "CaravanServiceKit", "CaravanTCP", "CaravanServer", "CaravanCore",
+                "CaravanGateway", "CaravanGatewayHTTP", "CaravanServiceKit", "CaravanTCP", "CaravanServer",
+                "CaravanCore",
                 "CaravanObservability",
                 "CaravanAuth",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -370,7 +372,9 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
             path: "Tools/CaravanCLI",
-            resources: [.embedInCode("LoadReportPage/load-report.html"), .embedInCode("LoadReportPage/load-report.js")],
+            resources: [
+                .embedInCode("LoadReportPage/load-report.html"), .embedInCode("LoadReportPage/load-report.js"),
+            ],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
@@ -392,14 +396,18 @@ let package = Package(
         ),
 
         // MARK: Tests
+        // What every test suite shares: temporary directories, JSON, waiting
+        // on events, servers on port 0, the built executables, PostgreSQL
+        // test databases.
         .target(
-            name: "CaravanTestPostgres",
+            name: "CaravanTestSupport",
             dependencies: [
-                "CaravanCore", "CaravanPostgres",
+                "CaravanCore", "CaravanPostgres", "CaravanTCP", "CaravanServer", "CaravanEcho", "CaravanEchoAPI",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ],
-            path: "Tests/CaravanTestPostgres",
+            path: "Tests/CaravanTestSupport",
             swiftSettings: swiftSettings
         ),
         .executableTarget(
@@ -411,6 +419,7 @@ let package = Package(
         .testTarget(
             name: "CaravanMessagesTests",
             dependencies: [
+                "CaravanTestSupport",
                 "CaravanMessages", "CaravanCore", "CaravanEchoAPI", "CaravanHealthAPI", "CaravanEnvelope",
                 "CaravanReflectionAPI", "CaravanTestingAPI", "CaravanTradeAPI", "CaravanLogisticsAPI",
                 "CaravanTrainingAPI", "CaravanGatewayAPI",
@@ -420,13 +429,14 @@ let package = Package(
         ),
         .testTarget(
             name: "CaravanCoreTests",
-            dependencies: ["CaravanCore", "CaravanInProcess", "CaravanEcho", "CaravanEchoAPI"],
+            dependencies: ["CaravanTestSupport", "CaravanCore", "CaravanInProcess", "CaravanEcho", "CaravanEchoAPI"],
             path: "Tests/CaravanCoreTests",
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "CaravanTCPTests",
             dependencies: [
+                "CaravanTestSupport",
                 "CaravanTCP", "CaravanServer", "CaravanEcho", "CaravanEchoAPI", "CaravanHealthAPI",
                 "CaravanReflectionAPI", "CaravanEnvelope",
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -439,7 +449,7 @@ let package = Package(
         .testTarget(
             name: "CaravanPostgresTests",
             dependencies: [
-                "CaravanPostgres", "CaravanTestPostgres", "CaravanCore", "CaravanEchoAPI",
+                "CaravanPostgres", "CaravanTestSupport", "CaravanCore", "CaravanEchoAPI",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -450,7 +460,7 @@ let package = Package(
             name: "CaravanTradeTests",
             dependencies: [
                 "CaravanTrade", "CaravanTradeAPI", "CaravanServiceKit", "CaravanCore", "CaravanInProcess",
-                "CaravanPostgres", "CaravanTestPostgres",
+                "CaravanPostgres", "CaravanTestSupport",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
@@ -462,7 +472,7 @@ let package = Package(
             name: "CaravanLogisticsTests",
             dependencies: [
                 "CaravanLogistics", "CaravanLogisticsAPI", "CaravanServiceKit", "CaravanCore", "CaravanInProcess",
-                "CaravanPostgres", "CaravanTestPostgres",
+                "CaravanPostgres", "CaravanTestSupport",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
             path: "Tests/CaravanLogisticsTests",
@@ -472,7 +482,7 @@ let package = Package(
             name: "CaravanTrainingTests",
             dependencies: [
                 "CaravanTraining", "CaravanTrainingAPI", "CaravanServiceKit", "CaravanCore", "CaravanInProcess",
-                "CaravanPostgres", "CaravanTestPostgres",
+                "CaravanPostgres", "CaravanTestSupport",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
             path: "Tests/CaravanTrainingTests",
@@ -481,9 +491,11 @@ let package = Package(
         .testTarget(
             name: "CaravanCLITests",
             dependencies: [
-                "CaravanCLI", "CaravanServer", "CaravanEcho", "CaravanTCP", "CaravanServiceKit",
+                "CaravanTestSupport",
+                "CaravanCLI", "CaravanServer", "CaravanEcho", "CaravanEchoAPI", "CaravanTCP", "CaravanServiceKit",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
+                .product(name: "Atomics", package: "swift-atomics"),
             ],
             path: "Tests/CaravanCLITests",
             swiftSettings: swiftSettings
@@ -491,6 +503,7 @@ let package = Package(
         .testTarget(
             name: "CaravanGatewayTests",
             dependencies: [
+                "CaravanTestSupport",
                 "CaravanGateway", "CaravanGatewayHTTP", "CaravanCore", "CaravanGatewayAPI", "CaravanTradeAPI",
                 "CaravanLogisticsAPI", "CaravanTrainingAPI", "CaravanServiceKit", "CaravanAuth", "CaravanServer",
                 "CaravanEcho", "CaravanEchoAPI", "CaravanHealthAPI", "CaravanTestingAPI", "CaravanTCP",
@@ -506,6 +519,7 @@ let package = Package(
         .testTarget(
             name: "CaravanObservabilityTests",
             dependencies: [
+                "CaravanTestSupport",
                 "CaravanObservability", "CaravanCore", "CaravanServer", "CaravanTCP", "CaravanEcho", "CaravanEchoAPI",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
@@ -517,7 +531,7 @@ let package = Package(
         ),
         .testTarget(
             name: "CaravanEndToEndTests",
-            dependencies: ["CaravanCLI", "CaravanAuth", "CaravanTestPostgres", "CaravanPostgres"],
+            dependencies: ["CaravanCLI", "CaravanAuth", "CaravanTestSupport", "CaravanPostgres"],
             path: "Tests/CaravanEndToEndTests",
             swiftSettings: swiftSettings
         ),

@@ -38,7 +38,9 @@ public struct EchoService: EchoServiceProtocol {
         }
     }
 
-    public func clientStream(request: RPCAsyncSequence<EchoRequest>, context: ServerContext) async throws -> EchoResponse {
+    public func clientStream(request: RPCAsyncSequence<EchoRequest>, context: ServerContext) async throws
+        -> EchoResponse
+    {
         var response = EchoResponse()
         for try await message in request {
             response.payload.append(contentsOf: message.payload)

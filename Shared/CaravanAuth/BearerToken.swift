@@ -60,7 +60,8 @@ public struct TokenSigner: Sendable {
 
     public init(key: [UInt8]) throws(TokenKeyError) {
         guard key.count >= Self.minimumKeySize else {
-            throw TokenKeyError(description: "The signing key has \(key.count) bytes; at least \(Self.minimumKeySize) are needed.")
+            throw TokenKeyError(
+                description: "The signing key has \(key.count) bytes; at least \(Self.minimumKeySize) are needed.")
         }
         self.key = SymmetricKey(data: key)
     }

@@ -23,5 +23,7 @@ public struct Endpoint: Hashable, Sendable, CustomStringConvertible {
         self.init(host: String(text[..<colon]), port: port)
     }
 
-    public var description: String { self.host.contains(":") ? "[\(self.host)]:\(self.port)" : "\(self.host):\(self.port)" }
+    public var description: String {
+        self.host.contains(":") ? "[\(self.host)]:\(self.port)" : "\(self.host):\(self.port)"
+    }
 }

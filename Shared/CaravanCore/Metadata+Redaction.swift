@@ -1,6 +1,8 @@
 extension Metadata {
     /// Keys whose values are secrets: never written to a log.
-    public static let sensitiveKeys: Set<String> = ["authorization", "x-caravan-service-token", "cookie", "proxy-authorization"]
+    public static let sensitiveKeys: Set<String> = [
+        "authorization", "x-caravan-service-token", "cookie", "proxy-authorization",
+    ]
 
     /// Whether `key`'s values must not be logged: the keys above, and any
     /// key naming a token, secret or password.

@@ -79,7 +79,11 @@ public struct RPCClient: Sendable {
                 return response
             } catch {
                 let error = RPCError(converting: error)
-                if error.code == .unavailable { self.retryThrottle.recordFailure() } else { self.retryThrottle.recordSuccess() }
+                if error.code == .unavailable {
+                    self.retryThrottle.recordFailure()
+                } else {
+                    self.retryThrottle.recordSuccess()
+                }
                 switch RetryRules.decide(
                     after: error, attempt: attempt, policy: policy, options: resolved, throttle: self.retryThrottle)
                 {

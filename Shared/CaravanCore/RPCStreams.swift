@@ -28,7 +28,8 @@ public struct RPCWriter<Message: ProtoMessage>: Sendable {
         do {
             bytes = try message.serializedBytes()
         } catch {
-            throw RPCError(code: .internal, message: "Cannot encode \(Message.protoMessageName): \(error)", cause: error)
+            throw RPCError(
+                code: .internal, message: "Cannot encode \(Message.protoMessageName): \(error)", cause: error)
         }
         try await self.raw.write(bytes)
     }

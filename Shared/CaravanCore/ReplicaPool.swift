@@ -345,7 +345,9 @@ public final class ReplicaPool: ClientTransport, Sendable {
         for watcher in watchers { watcher.finish() }
         for channel in channels { channel.close() }
         for waiter in waiters {
-            waiter.resume(throwing: RPCError(code: .unavailable, message: "The client is closed.", cause: CallNeverSent("closed")))
+            waiter.resume(
+                throwing: RPCError(code: .unavailable, message: "The client is closed.", cause: CallNeverSent("closed"))
+            )
         }
     }
 }

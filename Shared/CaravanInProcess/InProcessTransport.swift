@@ -60,7 +60,8 @@ public final class InProcessTransport: ServerTransport, ClientTransport {
     private func route(_ descriptor: MethodDescriptor) throws -> (RPCRouter, RPCRouter.Route) {
         let router = self.state.withLock { $0.isShutdown ? nil : $0.router }
         guard let router else {
-            throw RPCError(code: .unavailable, message: "Nothing is served in process.", cause: CallNeverSent("not serving"))
+            throw RPCError(
+                code: .unavailable, message: "Nothing is served in process.", cause: CallNeverSent("not serving"))
         }
         guard let route = router.route(forPath: descriptor.path) else {
             throw RPCError(code: .unimplemented, message: "Unknown method \(descriptor.path).")
@@ -74,7 +75,9 @@ public final class InProcessTransport: ServerTransport, ClientTransport {
             idempotencyKey: options.idempotencyKey, trace: options.trace)
     }
 
-    public func unary(descriptor: MethodDescriptor, request: [UInt8], options: ResolvedCallOptions) async throws -> [UInt8] {
+    public func unary(descriptor: MethodDescriptor, request: [UInt8], options: ResolvedCallOptions) async throws
+        -> [UInt8]
+    {
         let (router, route) = try self.route(descriptor)
         guard case .unary(let handler) = route.handler else {
             throw RPCError(code: .unimplemented, message: "\(descriptor.path) is not a unary method.")
@@ -110,7 +113,8 @@ public final class InProcessTransport: ServerTransport, ClientTransport {
                 do {
                     try await withDeadline(options.deadline) {
                         let error = await router.handle(context: context) { context in
-                            try await Self.run(route.handler, context: context, requests: requestStream, writer: responseWriter)
+                            try await Self.run(
+                                route.handler, context: context, requests: requestStream, writer: responseWriter)
                         }
                         if let error { throw error }
                     }

@@ -2,11 +2,11 @@ import CCaravanProto
 import CProtobufC
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Memory for one encode: the protobuf-c tree of a message is built here,
@@ -48,8 +48,10 @@ public final class ProtoArena {
     static func initializeState(in block: UnsafeMutableRawBufferPointer) -> UnsafeMutablePointer<ProtoBumpAllocator> {
         let headerSize = MemoryLayout<ProtoBumpAllocator>.stride
         let state = block.baseAddress!.bindMemory(to: ProtoBumpAllocator.self, capacity: 1)
-        state.initialize(to: ProtoBumpAllocator(
-            block: UnsafeMutableRawBufferPointer(start: block.baseAddress! + headerSize, count: block.count - headerSize)))
+        state.initialize(
+            to: ProtoBumpAllocator(
+                block: UnsafeMutableRawBufferPointer(
+                    start: block.baseAddress! + headerSize, count: block.count - headerSize)))
         return state
     }
 
@@ -87,7 +89,8 @@ public final class ProtoArena {
     ///
     /// Throws when `string` contains a NUL byte, which a `char *` cannot carry.
     @inlinable
-    public func string(_ string: String, field: StaticString) throws(ProtoEncodingError) -> UnsafeMutablePointer<CChar>? {
+    public func string(_ string: String, field: StaticString) throws(ProtoEncodingError) -> UnsafeMutablePointer<CChar>?
+    {
         if string.isEmpty { return caravan_proto_empty_string() }
         return try self.presentString(string, field: field)
     }
@@ -96,7 +99,9 @@ public final class ProtoArena {
     /// empty string: protobuf-c skips a oneof (or `optional`) string that
     /// points at the shared default, so a set `""` must have its own copy.
     @inlinable
-    public func presentString(_ string: String, field: StaticString) throws(ProtoEncodingError) -> UnsafeMutablePointer<CChar>? {
+    public func presentString(_ string: String, field: StaticString) throws(ProtoEncodingError) -> UnsafeMutablePointer<
+        CChar
+    >? {
         var string = string
         // Native Swift strings are contiguous UTF-8; withUTF8 only copies
         // the rare bridged or non-contiguous one.
@@ -190,7 +195,9 @@ public final class ProtoArena {
 
     /// A message built by `buildCMessage(in:)`, as its protoc-c struct type.
     @inlinable
-    public static func cast<T>(_ message: UnsafeMutablePointer<ProtobufCMessage>, to type: T.Type) -> UnsafeMutablePointer<T> {
+    public static func cast<T>(_ message: UnsafeMutablePointer<ProtobufCMessage>, to type: T.Type)
+        -> UnsafeMutablePointer<T>
+    {
         UnsafeMutableRawPointer(message).assumingMemoryBound(to: T.self)
     }
 }

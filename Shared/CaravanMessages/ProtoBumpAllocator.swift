@@ -1,9 +1,9 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// A bump allocator over one first block plus malloc'd overflow blocks;
@@ -65,7 +65,8 @@ struct ProtoBumpAllocator {
     @inlinable
     mutating func allocateWithHeader(byteCount: Int) -> UnsafeMutableRawPointer? {
         guard let raw = self.allocate(byteCount: byteCount + 8) else { return nil }
-        raw.storeBytes(of: Self.stringTag | UInt64(truncatingIfNeeded: UInt32(truncatingIfNeeded: byteCount)), as: UInt64.self)
+        raw.storeBytes(
+            of: Self.stringTag | UInt64(truncatingIfNeeded: UInt32(truncatingIfNeeded: byteCount)), as: UInt64.self)
         return raw + 8
     }
 

@@ -2,11 +2,11 @@ import CCaravanProto
 import CProtobufC
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Helpers generated `init(copying:)` code uses to copy protobuf-c values
@@ -27,7 +27,9 @@ public enum ProtoDecoding {
     /// A string field: validated as UTF-8 and checked for interior NUL
     /// bytes (a NUL-terminated `char *` would silently drop what follows).
     @inlinable
-    public static func string(_ pointer: UnsafeMutablePointer<CChar>?, field: StaticString) throws(ProtoDecodingError) -> String {
+    public static func string(_ pointer: UnsafeMutablePointer<CChar>?, field: StaticString) throws(ProtoDecodingError)
+        -> String
+    {
         guard let pointer, pointer != caravan_proto_empty_string() else { return "" }
         // The non-generic C-string initializer: String(validating:as:) is
         // generic in the standard library and costs metadata lookups.

@@ -66,7 +66,8 @@ public struct ProtoDecodingError: Error, Hashable, Sendable, CustomStringConvert
         }
         return ProtoDecodingError(
             code: .malformed, field: messageName,
-            message: "\(byteCount) bytes are not a valid \(messageName) (truncated, or a wrong wire type, varint or length)")
+            message:
+                "\(byteCount) bytes are not a valid \(messageName) (truncated, or a wrong wire type, varint or length)")
     }
 
     public var description: String { self.message }

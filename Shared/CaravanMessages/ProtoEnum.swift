@@ -4,8 +4,8 @@
 /// Generated enums conform; `switch` over one needs a `default:` because a
 /// newer peer may send a value this schema does not know.
 public protocol ProtoEnum: RawRepresentable, Hashable, Sendable, Codable, CaseIterable,
-    CustomStringConvertible where RawValue == Int32, AllCases == [Self]
-{
+    CustomStringConvertible
+where RawValue == Int32, AllCases == [Self] {
     init(rawValue: Int32)
 
     /// The fully qualified protobuf name, e.g. `caravan.health.v1.HealthCheckResponse.ServingStatus`.

@@ -154,9 +154,10 @@ public enum ProtoJSON {
         _ unset: Bool, oneof: String, in container: KeyedDecodingContainer<ProtoJSONKey>
     ) throws {
         guard unset else {
-            throw DecodingError.dataCorrupted(DecodingError.Context(
-                codingPath: container.codingPath,
-                debugDescription: "more than one field of the oneof `\(oneof)` is set"))
+            throw DecodingError.dataCorrupted(
+                DecodingError.Context(
+                    codingPath: container.codingPath,
+                    debugDescription: "more than one field of the oneof `\(oneof)` is set"))
         }
     }
 
@@ -166,7 +167,8 @@ public enum ProtoJSON {
         let container = try decoder.singleValueContainer()
         if let text = try? container.decode(String.self) {
             guard let value = T(text) else {
-                throw DecodingError.dataCorruptedError(in: container, debugDescription: "\"\(text)\" is not a \(T.self)")
+                throw DecodingError.dataCorruptedError(
+                    in: container, debugDescription: "\"\(text)\" is not a \(T.self)")
             }
             return value
         }
@@ -184,7 +186,8 @@ public enum ProtoJSON {
             case "-Infinity": return -.infinity
             default:
                 guard let value = T(text), value.isFinite else {
-                    throw DecodingError.dataCorruptedError(in: container, debugDescription: "\"\(text)\" is not a \(T.self)")
+                    throw DecodingError.dataCorruptedError(
+                        in: container, debugDescription: "\"\(text)\" is not a \(T.self)")
                 }
                 return value
             }
@@ -266,7 +269,9 @@ extension UInt64: ProtoMapKey {
 extension KeyedDecodingContainer where Key == ProtoJSONKey {
     /// A field under its JSON name or, failing that, its proto name; nil
     /// when absent or `null`.
-    public func decodeProto<T: Decodable>(_ type: T.Type, forKey key: ProtoJSONKey, or alternate: ProtoJSONKey? = nil) throws -> T? {
+    public func decodeProto<T: Decodable>(_ type: T.Type, forKey key: ProtoJSONKey, or alternate: ProtoJSONKey? = nil)
+        throws -> T?
+    {
         if let value = try self.decodeIfPresent(T.self, forKey: key) { return value }
         if let alternate { return try self.decodeIfPresent(T.self, forKey: alternate) }
         return nil
@@ -289,7 +294,8 @@ extension KeyedDecodingContainer where Key == ProtoJSONKey {
         for jsonKey in object.allKeys {
             guard let mapKey = MapKey(protoJSONKey: jsonKey.stringValue) else {
                 throw DecodingError.dataCorruptedError(
-                    forKey: jsonKey, in: object, debugDescription: "\"\(jsonKey.stringValue)\" is not a \(MapKey.self) map key")
+                    forKey: jsonKey, in: object,
+                    debugDescription: "\"\(jsonKey.stringValue)\" is not a \(MapKey.self) map key")
             }
             result[mapKey] = try object.decode(MapValue.self, forKey: jsonKey)
         }

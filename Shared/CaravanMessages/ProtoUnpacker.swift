@@ -30,7 +30,8 @@ enum ProtoUnpacker {
                 // the arena is released as a whole.
                 var allocator = ProtobufCAllocator(
                     alloc: { data, size in
-                        data!.assumingMemoryBound(to: ProtoBumpAllocator.self).pointee.allocateWithHeader(byteCount: size)
+                        data!.assumingMemoryBound(to: ProtoBumpAllocator.self).pointee.allocateWithHeader(
+                            byteCount: size)
                     },
                     free: { _, _ in },
                     allocator_data: UnsafeMutableRawPointer(arena))

@@ -33,7 +33,8 @@ public final class CallMetrics: Sendable {
             self.handled.withLock { counters in
                 if let counter = counters[Int(code.rawValue)] { return counter }
                 let counter = Counter(
-                    label: Name.handled, dimensions: [("method", self.label), ("code", code.name)], factory: self.factory)
+                    label: Name.handled, dimensions: [("method", self.label), ("code", code.name)],
+                    factory: self.factory)
                 counters[Int(code.rawValue)] = counter
                 return counter
             }

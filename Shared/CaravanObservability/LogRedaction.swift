@@ -21,7 +21,9 @@ public struct LogRedaction: Sendable, Hashable {
     /// Credentials in HTTP headers and call metadata, and any key ending
     /// in `-token`, `_token`, `-secret` or `-password`.
     public static let defaults = LogRedaction(
-        keys: ["authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key", "password", "secret", "token"],
+        keys: [
+            "authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key", "password", "secret", "token",
+        ],
         suffixes: ["-token", "_token", "-secret", "_secret", "-password", "_password"]
     )
 

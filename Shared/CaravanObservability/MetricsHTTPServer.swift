@@ -97,7 +97,9 @@ final class MetricsRequestHandler: ChannelInboundHandler {
         headers.add(name: "Content-Length", value: "\(body.count)")
         let keepAlive = head.isKeepAlive
         if !keepAlive { headers.add(name: "Connection", value: "close") }
-        context.write(Self.wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: status, headers: headers))), promise: nil)
+        context.write(
+            Self.wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: status, headers: headers))),
+            promise: nil)
         if head.method != .HEAD {
             body.withUnsafeBytes { bytes in
                 var buffer = context.channel.allocator.buffer(capacity: bytes.count)

@@ -59,6 +59,7 @@ public enum PostgresIdempotencyLedger {
             }
             return try Response(serializedBytes: [UInt8](response))
         }
-        throw RPCError(code: .aborted, message: "idempotency_key: \"\(key)\" changed hands during the write; try again.")
+        throw RPCError(
+            code: .aborted, message: "idempotency_key: \"\(key)\" changed hands during the write; try again.")
     }
 }

@@ -47,8 +47,10 @@ public enum PostgresMigrator {
     ) async throws -> [String] {
         try await connection.withTransaction(logger: logger) { connection in
             let milliseconds = String(timeout.totalMilliseconds)
-            try await connection.query("SELECT set_config('statement_timeout', \(milliseconds), true)", logger: logger).collect()
-            try await connection.query("SELECT set_config('lock_timeout', \(milliseconds), true)", logger: logger).collect()
+            try await connection.query("SELECT set_config('statement_timeout', \(milliseconds), true)", logger: logger)
+                .collect()
+            try await connection.query("SELECT set_config('lock_timeout', \(milliseconds), true)", logger: logger)
+                .collect()
             return try await self.migrateInTransaction(migrations, on: connection, logger: logger)
         }
     }
@@ -76,7 +78,8 @@ public enum PostgresMigrator {
         var ran: [String] = []
         for migration in migrations where !applied.contains(migration.name) {
             try await migration.apply(connection, logger)
-            try await connection.query("INSERT INTO caravan_migration (name) VALUES (\(migration.name))", logger: logger)
+            try await connection.query(
+                "INSERT INTO caravan_migration (name) VALUES (\(migration.name))", logger: logger)
             ran.append(migration.name)
         }
         return ran
@@ -107,7 +110,11 @@ extension PostgresPool {
                 let status = RPCError(postgres: error)
                 guard status.code == .unavailable, ContinuousClock.now < deadline else { throw status }
                 self.logger.warning(
-                    "Waiting for the database", metadata: ["database": "\(self.settings.redactedURL)", "attempt": "\(attempt)", "error": "\(status.message)"])
+                    "Waiting for the database",
+                    metadata: [
+                        "database": "\(self.settings.redactedURL)", "attempt": "\(attempt)",
+                        "error": "\(status.message)",
+                    ])
                 try await Task.sleep(for: .seconds(1))
             }
         }

@@ -1,7 +1,7 @@
 import CaravanCore
-import Synchronization
 import Logging
 import PostgresNIO
+import Synchronization
 
 /// A service's PostgreSQL: one pooled client per process, and the two ways
 /// the stores use it — ``read(_:)`` on a pooled connection in autocommit,
@@ -145,7 +145,8 @@ public final class PostgresPool: Sendable {
     {
         try await self.bounded {
             try await self.client.withConnection { connection in
-                try await connection.query("START TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY", logger: self.logger)
+                try await connection.query(
+                    "START TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY", logger: self.logger)
                 do {
                     let value = try await body(connection, self.logger)
                     try await connection.query("COMMIT", logger: self.logger)

@@ -49,7 +49,8 @@ public struct PostgresSettings: Sendable {
         guard let components = URLComponents(string: text),
             let scheme = components.scheme, scheme == "postgres" || scheme == "postgresql"
         else {
-            throw PostgresSettingsError("must look like postgres://user:password@host:5432/database; got '\(Self.redact(text))'")
+            throw PostgresSettingsError(
+                "must look like postgres://user:password@host:5432/database; got '\(Self.redact(text))'")
         }
         var query: [String: String] = [:]
         for item in components.queryItems ?? [] {
@@ -77,7 +78,8 @@ public struct PostgresSettings: Sendable {
         case "disable": self.tls = .disable
         case "verify-full", "require": self.tls = .verifyFull
         case let other:
-            throw PostgresSettingsError("sslmode must be disable, require or verify-full (both verify the server); got '\(other)'")
+            throw PostgresSettingsError(
+                "sslmode must be disable, require or verify-full (both verify the server); got '\(other)'")
         }
         self.rootCertificatePath = query["sslrootcert"]
         self.redactedURL = Self.redact(text)
@@ -97,7 +99,8 @@ public struct PostgresSettings: Sendable {
     public func clientConfiguration() throws -> PostgresClient.Configuration {
         var configuration: PostgresClient.Configuration
         if let socket = self.unixSocketPath {
-            configuration = .init(unixSocketPath: socket, username: self.username, password: self.password, database: self.database)
+            configuration = .init(
+                unixSocketPath: socket, username: self.username, password: self.password, database: self.database)
         } else {
             let tls: PostgresClient.Configuration.TLS
             switch self.tls {

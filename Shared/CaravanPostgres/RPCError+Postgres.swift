@@ -45,9 +45,11 @@ extension RPCError {
             let message = error.serverInfo?[.message] ?? "\(error)"
             switch state {
             case "40001", "40P01":
-                return RPCError(code: .aborted, message: "A concurrent write conflicted (\(message)); try again.", cause: error)
+                return RPCError(
+                    code: .aborted, message: "A concurrent write conflicted (\(message)); try again.", cause: error)
             case "57014", "55P03":
-                return RPCError(code: .deadlineExceeded, message: "The database gave up waiting: \(message)", cause: error)
+                return RPCError(
+                    code: .deadlineExceeded, message: "The database gave up waiting: \(message)", cause: error)
             case "23505":
                 return RPCError(code: .alreadyExists, message: "Already exists: \(message)", cause: error)
             case _ where state.hasPrefix("08") || state.hasPrefix("57P") || state == "53300" || state == "25006":
@@ -55,11 +57,13 @@ extension RPCError {
                 // too many connections, read-only standby (a fail-over under way).
                 return RPCError(code: .unavailable, message: "The database is unavailable: \(message)", cause: error)
             default:
-                return RPCError(code: .internal, message: "Storage failed: \(message) (SQLSTATE \(state))", cause: error)
+                return RPCError(
+                    code: .internal, message: "Storage failed: \(message) (SQLSTATE \(state))", cause: error)
             }
         case .connectionError, .serverClosedConnection, .clientClosedConnection, .uncleanShutdown, .poolClosed,
             .sslUnsupported, .failedToAddSSLHandler:
-            return RPCError(code: .unavailable, message: "No database connection: \(error.code); try again.", cause: error)
+            return RPCError(
+                code: .unavailable, message: "No database connection: \(error.code); try again.", cause: error)
         case .queryCancelled:
             return RPCError(code: .cancelled, message: "The statement was cancelled.", cause: error)
         default:

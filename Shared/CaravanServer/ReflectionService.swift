@@ -10,7 +10,8 @@ public struct ReflectionService: ReflectionServiceProtocol {
         self.services = services.sorted { $0.name < $1.name }
     }
 
-    public func listServices(request: ListServicesRequest, context: ServerContext) async throws -> ListServicesResponse {
+    public func listServices(request: ListServicesRequest, context: ServerContext) async throws -> ListServicesResponse
+    {
         var response = ListServicesResponse()
         response.services = self.services.map { schema in
             var info = ServiceInfo()

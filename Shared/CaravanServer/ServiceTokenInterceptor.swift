@@ -25,10 +25,14 @@ public struct ServiceTokenInterceptor: ServerInterceptor {
             return try await next(context)
         }
         guard let presented = context.metadata.firstString(Self.metadataKey) else {
-            throw RPCError(code: .unauthenticated, message: "This service accepts calls through the gateway only (no service token).")
+            throw RPCError(
+                code: .unauthenticated,
+                message: "This service accepts calls through the gateway only (no service token).")
         }
         guard Self.constantTimeEqual(Array(presented.utf8), self.token) else {
-            throw RPCError(code: .unauthenticated, message: "This service accepts calls through the gateway only (wrong service token).")
+            throw RPCError(
+                code: .unauthenticated,
+                message: "This service accepts calls through the gateway only (wrong service token).")
         }
         var context = context
         // The handler has no use for the secret; keep it out of anything it logs or forwards.

@@ -1,6 +1,8 @@
 /// Parses durations such as `250ms`, `5s`, `1.5s`, `2m`, `100us`.
 public func parseDuration(_ text: String) -> Duration? {
-    let units: [(String, Double)] = [("ms", 1e-3), ("us", 1e-6), ("µs", 1e-6), ("ns", 1e-9), ("s", 1), ("m", 60), ("h", 3600)]
+    let units: [(String, Double)] = [
+        ("ms", 1e-3), ("us", 1e-6), ("µs", 1e-6), ("ns", 1e-9), ("s", 1), ("m", 60), ("h", 3600),
+    ]
     var number = Substring(text)
     var scale = 1.0
     if let (suffix, unit) = units.first(where: { text.hasSuffix($0.0) }) {

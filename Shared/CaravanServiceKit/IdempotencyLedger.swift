@@ -1,5 +1,5 @@
-import Foundation
 import CaravanCore
+import Foundation
 import GRDB
 
 /// Records writes by idempotency key, in the same transaction as the

@@ -9,13 +9,20 @@ public struct ObservabilityOptions: ParsableArguments {
     @Option(name: .long, help: "Log lines as text or json (env CARAVAN_<SERVICE>_LOG_FORMAT; default text).")
     public var logFormat: String?
 
-    @Option(name: .long, help: "Level of the one log line per call, or off (env CARAVAN_<SERVICE>_CALL_LOG_LEVEL; default info).")
+    @Option(
+        name: .long,
+        help: "Level of the one log line per call, or off (env CARAVAN_<SERVICE>_CALL_LOG_LEVEL; default info).")
     public var callLogLevel: String?
 
-    @Option(name: .long, help: "More metadata keys to redact in logs, comma-separated (env CARAVAN_<SERVICE>_LOG_REDACT).")
+    @Option(
+        name: .long, help: "More metadata keys to redact in logs, comma-separated (env CARAVAN_<SERVICE>_LOG_REDACT).")
     public var logRedact: String?
 
-    @Option(name: .long, help: "Port serving /metrics for Prometheus; 0 picks a free one; unset: no metrics (env CARAVAN_<SERVICE>_METRICS_PORT).")
+    @Option(
+        name: .long,
+        help:
+            "Port serving /metrics for Prometheus; 0 picks a free one; unset: no metrics (env CARAVAN_<SERVICE>_METRICS_PORT)."
+    )
     public var metricsPort: Int?
 
     public init() {}

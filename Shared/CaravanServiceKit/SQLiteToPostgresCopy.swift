@@ -53,7 +53,9 @@ public struct SQLiteToPostgresCopy: Sendable {
             if !replace, try await Self.hasApplied(migrations, connection, logger) {
                 throw RPCError(
                     code: .failedPrecondition,
-                    message: "The PostgreSQL database already holds this service's schema. Stop the replicas that use it and run again with --replace to overwrite its data with the SQLite file's.")
+                    message:
+                        "The PostgreSQL database already holds this service's schema. Stop the replicas that use it and run again with --replace to overwrite its data with the SQLite file's."
+                )
             }
             return try await connection.withTransaction(logger: logger) { connection in
                 try await PostgresMigrator.migrateInTransaction(migrations, on: connection, logger: logger)
@@ -136,7 +138,8 @@ public struct SQLiteToPostgresCopy: Sendable {
             case "bytea": kind = .bytes
             case "text", "character varying": kind = .text
             default:
-                throw RPCError(code: .internal, message: "\(table).\(name) has type \(type), which the copy does not know.")
+                throw RPCError(
+                    code: .internal, message: "\(table).\(name) has type \(type), which the copy does not know.")
             }
             columns.append(Column(name: name, kind: kind))
         }
@@ -155,7 +158,8 @@ public struct SQLiteToPostgresCopy: Sendable {
         // Rows are read in batches by keyset on SQLite's rowid where there
         // is one, so memory stays bounded for million-row tables.
         let hasRowID = try await source.read { db in
-            let definition = try String.fetchOne(db, sql: "SELECT sql FROM sqlite_master WHERE name = ?", arguments: [table])
+            let definition = try String.fetchOne(
+                db, sql: "SELECT sql FROM sqlite_master WHERE name = ?", arguments: [table])
             return !(definition ?? "").uppercased().contains("WITHOUT ROWID")
         }
         var copied = 0
@@ -205,7 +209,9 @@ public struct SQLiteToPostgresCopy: Sendable {
         try await connection.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger)
     }
 
-    static func bind(_ value: DatabaseValue, as column: Column, table: String, into binds: inout PostgresBindings) throws {
+    static func bind(_ value: DatabaseValue, as column: Column, table: String, into binds: inout PostgresBindings)
+        throws
+    {
         if value.isNull {
             binds.appendNull()
             return
@@ -219,7 +225,8 @@ public struct SQLiteToPostgresCopy: Sendable {
         case (.text, .string(let text)): binds.append(text)
         default:
             throw RPCError(
-                code: .internal, message: "\(table).\(column.name) holds \(value) in SQLite, which does not fit \(column.kind).")
+                code: .internal,
+                message: "\(table).\(column.name) holds \(value) in SQLite, which does not fit \(column.kind).")
         }
     }
 

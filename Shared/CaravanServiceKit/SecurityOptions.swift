@@ -7,13 +7,16 @@ import Foundation
 /// (the prefix is e.g. `CARAVAN_TRADE_`); with neither, the server speaks
 /// plaintext.
 public struct TLSServerOptions: ParsableArguments {
-    @Option(name: .long, help: "PEM certificate chain to serve TLS with (env CARAVAN_<SERVICE>_TLS_CERT); needs --tls-key.")
+    @Option(
+        name: .long, help: "PEM certificate chain to serve TLS with (env CARAVAN_<SERVICE>_TLS_CERT); needs --tls-key.")
     public var tlsCert: String?
 
     @Option(name: .long, help: "PEM private key of --tls-cert (env CARAVAN_<SERVICE>_TLS_KEY).")
     public var tlsKey: String?
 
-    @Option(name: .long, help: "PEM CA: require client certificates it signed, i.e. mutual TLS (env CARAVAN_<SERVICE>_TLS_CLIENT_CA).")
+    @Option(
+        name: .long,
+        help: "PEM CA: require client certificates it signed, i.e. mutual TLS (env CARAVAN_<SERVICE>_TLS_CLIENT_CA).")
     public var tlsClientCa: String?
 
     public init() {}
@@ -31,7 +34,9 @@ public struct TLSServerOptions: ParsableArguments {
             do {
                 return try ServerTLS(certificateChainFile: cert, privateKeyFile: key, clientCAFile: clientCA)
             } catch {
-                throw ValidationError("Cannot load TLS (certificate \(cert), key \(key)\(clientCA.map { ", client CA \($0)" } ?? "")): \(error)")
+                throw ValidationError(
+                    "Cannot load TLS (certificate \(cert), key \(key)\(clientCA.map { ", client CA \($0)" } ?? "")): \(error)"
+                )
             }
         default:
             throw ValidationError("--tls-cert and --tls-key go together.")
@@ -44,7 +49,11 @@ public struct TLSServerOptions: ParsableArguments {
 /// call it makes. Read from a file or the environment, never from a flag's
 /// value: command lines are visible to every user of the machine.
 public struct ServiceTokenOptions: ParsableArguments {
-    @Option(name: .long, help: "File holding the shared service token (env CARAVAN_<SERVICE>_SERVICE_TOKEN_FILE, or the token itself in CARAVAN_<SERVICE>_SERVICE_TOKEN).")
+    @Option(
+        name: .long,
+        help:
+            "File holding the shared service token (env CARAVAN_<SERVICE>_SERVICE_TOKEN_FILE, or the token itself in CARAVAN_<SERVICE>_SERVICE_TOKEN)."
+    )
     public var serviceTokenFile: String?
 
     public init() {}

@@ -38,7 +38,9 @@ public struct ServerLimitOptions: ParsableArguments {
             configuration.maxConnections = value
         }
         if let text = self.idleTimeout {
-            guard let value = parseDuration(text), value > .zero else { throw ValidationError("Bad --idle-timeout '\(text)'.") }
+            guard let value = parseDuration(text), value > .zero else {
+                throw ValidationError("Bad --idle-timeout '\(text)'.")
+            }
             configuration.idleTimeout = value
         }
         if let text = self.shutdownGrace {

@@ -61,7 +61,9 @@ extension RPCError {
     public init(database error: any Error) {
         if let error = error as? RPCError {
             self = error
-        } else if let error = error as? DatabaseError, error.resultCode == .SQLITE_BUSY || error.resultCode == .SQLITE_LOCKED {
+        } else if let error = error as? DatabaseError,
+            error.resultCode == .SQLITE_BUSY || error.resultCode == .SQLITE_LOCKED
+        {
             self = RPCError(code: .unavailable, message: "The database is busy; try again.", cause: error)
         } else {
             // PostgreSQL's failures, RPC-convertible errors, and INTERNAL for the rest.

@@ -61,7 +61,8 @@ public enum ServiceMain {
             let database = try ServiceDatabase.open(
                 directory: settings.dataDirectory, name: settings.service, durability: settings.durability,
                 migrator: migrator)
-            logger.info("Database ready", metadata: ["path": "\(database.path)", "sync": "\(settings.durability.rawValue)"])
+            logger.info(
+                "Database ready", metadata: ["path": "\(database.path)", "sync": "\(settings.durability.rawValue)"])
             return try await body(.sqlite(database))
         }
         if let callTimeout { postgres.callTimeout = max(postgres.callTimeout, callTimeout) }
@@ -81,7 +82,9 @@ public enum ServiceMain {
     ) async throws {
         let path = URL(fileURLWithPath: directory).appendingPathComponent("\(settings.service).sqlite").path
         guard FileManager.default.fileExists(atPath: path) else {
-            throw RPCError(code: .notFound, message: "No SQLite database at \(path) (--copy-from-sqlite takes the service's data directory).")
+            throw RPCError(
+                code: .notFound,
+                message: "No SQLite database at \(path) (--copy-from-sqlite takes the service's data directory).")
         }
         // Opening migrates the file to the current schema, as a start would.
         let source = try ServiceDatabase.open(
@@ -97,9 +100,12 @@ public enum ServiceMain {
                 from: source, to: pool, migrations: postgresMigrations, replace: settings.replaceOnCopy, logger: logger)
         }
         var report = "copied \(path) into \(postgres.redactedURL); row counts match:\n"
-        report += "table".padding(toLength: 24, withPad: " ", startingAt: 0) + "sqlite".leftPadded(12) + "postgres".leftPadded(12) + "\n"
+        report +=
+            "table".padding(toLength: 24, withPad: " ", startingAt: 0) + "sqlite".leftPadded(12)
+            + "postgres".leftPadded(12) + "\n"
         for count in counts {
-            report += count.table.padding(toLength: 24, withPad: " ", startingAt: 0)
+            report +=
+                count.table.padding(toLength: 24, withPad: " ", startingAt: 0)
                 + String(count.sqlite).leftPadded(12) + String(count.postgres).leftPadded(12) + "\n"
         }
         FileHandle.standardOutput.write(Data(report.utf8))

@@ -15,10 +15,13 @@ public struct ServiceOptions: ParsableArguments {
     @Option(name: .long, help: "Port to bind; 0 picks a free one (env CARAVAN_<SERVICE>_PORT).")
     public var port: Int?
 
-    @Option(name: .long, help: "Directory of the SQLite database (env CARAVAN_<SERVICE>_DATA_DIR; default ./data/<service>).")
+    @Option(
+        name: .long,
+        help: "Directory of the SQLite database (env CARAVAN_<SERVICE>_DATA_DIR; default ./data/<service>).")
     public var dataDir: String?
 
-    @Option(name: .long, help: "trace, debug, info, notice, warning, error or critical (env CARAVAN_<SERVICE>_LOG_LEVEL).")
+    @Option(
+        name: .long, help: "trace, debug, info, notice, warning, error or critical (env CARAVAN_<SERVICE>_LOG_LEVEL).")
     public var logLevel: String?
 
     @Option(name: .long, help: "SQLite durability: full (fsync every commit) or normal (env CARAVAN_<SERVICE>_SYNC).")
@@ -31,12 +34,16 @@ public struct ServiceOptions: ParsableArguments {
             valueName: "url"))
     public var database: String?
 
-    @Option(name: .long, help: "Most PostgreSQL connections this process opens (env CARAVAN_<SERVICE>_DATABASE_POOL_SIZE; default 10).")
+    @Option(
+        name: .long,
+        help: "Most PostgreSQL connections this process opens (env CARAVAN_<SERVICE>_DATABASE_POOL_SIZE; default 10).")
     public var databasePoolSize: Int?
 
     @Option(
         name: .long,
-        help: "Seconds a call may wait for PostgreSQL (a connection, a lock, a statement) before UNAVAILABLE (env CARAVAN_<SERVICE>_DATABASE_TIMEOUT; default 5).")
+        help:
+            "Seconds a call may wait for PostgreSQL (a connection, a lock, a statement) before UNAVAILABLE (env CARAVAN_<SERVICE>_DATABASE_TIMEOUT; default 5)."
+    )
     public var databaseTimeout: Double?
 
     @Option(
@@ -46,7 +53,9 @@ public struct ServiceOptions: ParsableArguments {
             valueName: "data-dir"))
     public var copyFromSqlite: String?
 
-    @Flag(name: .long, help: "With --copy-from-sqlite: overwrite a PostgreSQL database that already has this service's schema.")
+    @Flag(
+        name: .long,
+        help: "With --copy-from-sqlite: overwrite a PostgreSQL database that already has this service's schema.")
     public var replace = false
 
     @OptionGroup public var limits: ServerLimitOptions
@@ -67,12 +76,13 @@ public struct ServiceOptions: ParsableArguments {
         func value(_ flag: String?, _ name: String) -> String? { flag ?? environment[prefix + name] }
 
         let portText = self.port.map(String.init) ?? environment[prefix + "PORT"]
-        let port = try portText.map { text -> Int in
-            guard let port = Int(text), (0...65535).contains(port) else {
-                throw ValidationError("The port must be 0...65535; got '\(text)'.")
-            }
-            return port
-        } ?? defaultPort
+        let port =
+            try portText.map { text -> Int in
+                guard let port = Int(text), (0...65535).contains(port) else {
+                    throw ValidationError("The port must be 0...65535; got '\(text)'.")
+                }
+                return port
+            } ?? defaultPort
         let levelText = value(self.logLevel, "LOG_LEVEL") ?? "info"
         guard let level = Logger.Level(rawValue: levelText) else {
             throw ValidationError("Unknown log level '\(levelText)'.")

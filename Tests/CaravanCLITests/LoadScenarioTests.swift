@@ -1,6 +1,7 @@
 import CaravanCLI
 import CaravanCore
 import CaravanServiceKit
+import CaravanTestSupport
 import Foundation
 import Testing
 
@@ -49,12 +50,18 @@ struct LoadScenarioParsingTests {
     @Test(
         "Bad scenarios are refused with a message saying what is wrong",
         arguments: [
-            (#"{"name": "x", "service": "caravan.echo.v1.Echo", "steps": [ {"method": "Unary",, } ]}"#, "not valid JSON"),
+            (
+                #"{"name": "x", "service": "caravan.echo.v1.Echo", "steps": [ {"method": "Unary",, } ]}"#,
+                "not valid JSON"
+            ),
             ("[1, 2]", "is a JSON object"),
             (#"{"service": "caravan.echo.v1.Echo", "steps": [{"method": "Unary"}]}"#, "'name' is required"),
             (#"{"name": "x", "service": "caravan.nope.v1.Nope", "steps": [{"method": "Unary"}]}"#, "unknown service"),
             (#"{"name": "x", "service": "caravan.echo.v1.Echo", "steps": []}"#, "non-empty array"),
-            (#"{"name": "x", "service": "caravan.echo.v1.Echo", "steps": [{"method": "Unary"}], "extra": 1}"#, "unknown key 'extra'"),
+            (
+                #"{"name": "x", "service": "caravan.echo.v1.Echo", "steps": [{"method": "Unary"}], "extra": 1}"#,
+                "unknown key 'extra'"
+            ),
             (withStep(#"{"method": "Shout"}"#), "unknown method 'Shout'"),
             (withStep(#"{"method": "caravan.trade.v1.TradeService/Nope"}"#), "unknown method"),
             (withStep(#"{"method": "Unary", "weight": 0}"#), "weight must be a positive whole number"),
@@ -62,7 +69,10 @@ struct LoadScenarioParsingTests {
             (withStep(#"{"method": "Unary", "weight": 1.5}"#), "weight must be a positive whole number"),
             (withStep(#"{"method": "Unary", "weight": "3"}"#), "weight must be a positive whole number"),
             (withStep(#"{"method": "Unary", "wieght": 3}"#), "unknown key 'wieght'"),
-            (withStep(#"{"method": "Unary", "data": {"txet": "typo"}}"#), "fields caravan.echo.v1.EchoRequest does not have: txet"),
+            (
+                withStep(#"{"method": "Unary", "data": {"txet": "typo"}}"#),
+                "fields caravan.echo.v1.EchoRequest does not have: txet"
+            ),
             (withStep(#"{"method": "Unary", "data": {"text": "{{nope}}"}}"#), "Unknown placeholder"),
             (withStep(#"{"method": "Sleep", "data": {"millis": "soon"}}"#), "not a valid caravan.echo.v1.SleepRequest"),
             (withStep(#"{"method": "Unary", "data": "{not json"}"#), "does not render to JSON"),
@@ -75,7 +85,9 @@ struct LoadScenarioParsingTests {
             (withStep(#"{"method": "Unary", "data": {"text": "{{use never}}"}}"#), "no step captures"),
             (withStep(#"{"method": "Unary"}, {"method": "Unary"}"#), "already named 'Unary'"),
             (
-                withStep(#"{"method": "Unary", "data": {"text": "{{use b}}"}, "capture": {"a": "text"}}, {"name": "two", "method": "Unary", "data": {"text": "{{use a}}"}, "capture": {"b": "text"}}"#),
+                withStep(
+                    #"{"method": "Unary", "data": {"text": "{{use b}}"}, "capture": {"a": "text"}}, {"name": "two", "method": "Unary", "data": {"text": "{{use a}}"}, "capture": {"b": "text"}}"#
+                ),
                 "none can run first"
             ),
         ])
@@ -148,7 +160,10 @@ struct BuiltInScenarioTests {
     func builtInsParse() throws {
         let scenarios = try BuiltInScenarios.all()
         #expect(scenarios.map(\.name) == ["trade", "logistics", "training", "gateway"])
-        let routed = ["caravan.trade.v1.TradeService", "caravan.logistics.v1.LogisticsService", "caravan.training.v1.TrainingService"]
+        let routed = [
+            "caravan.trade.v1.TradeService", "caravan.logistics.v1.LogisticsService",
+            "caravan.training.v1.TrainingService",
+        ]
         for scenario in scenarios {
             let service = try #require(SchemaRegistry.services.first { $0.name == scenario.service })
             #expect(!scenario.description.isEmpty)
@@ -199,7 +214,9 @@ struct ScenarioRunTests {
         let scenario = try LoadScenario(json: Data(Self.scenario.utf8))
         return try await withEchoServer { endpoint in
             try await LoadGenerator.run(
-                LoadPlan(endpoint: endpoint, scenario: scenario, concurrency: concurrency, connections: 1, stop: .count(calls)))
+                LoadPlan(
+                    endpoint: endpoint, scenario: scenario, concurrency: concurrency, connections: 1,
+                    stop: .count(calls)))
         }
     }
 
@@ -221,10 +238,13 @@ struct ScenarioRunTests {
             #expect(method.p50Us > 0 && method.p50Us <= method.p99Us && method.p99Us <= method.maxUs)
         }
 
-        let json = try JSONSerialization.jsonObject(with: Data(try report.json().utf8)) as? [String: Any]
-        #expect(json?["scenario"] as? String == "echo-mix")
-        let sections = try #require(json?["methods"] as? [[String: Any]])
-        for key in ["name", "method", "weight", "calls", "errors", "qps", "p50_us", "p75_us", "p90_us", "p95_us", "p99_us", "p999_us", "max_us", "status_codes", "top_errors"] {
+        let json = try jsonObject(try report.json())
+        #expect(json["scenario"] as? String == "echo-mix")
+        let sections = try #require(json["methods"] as? [[String: Any]])
+        for key in [
+            "name", "method", "weight", "calls", "errors", "qps", "p50_us", "p75_us", "p90_us", "p95_us", "p99_us",
+            "p999_us", "max_us", "status_codes", "top_errors",
+        ] {
             #expect(sections.allSatisfy { $0[key] != nil }, "\(key) is in every method section")
         }
         #expect(sections[2]["method"] as? String == "/caravan.echo.v1.Echo/ServerStream")
@@ -273,7 +293,7 @@ struct ScenarioRunTests {
         let rows = LoadComparison(baseline: report, current: slower, threshold: 0.10).regressions.map(\.metric)
         #expect(rows == ["repeat p99_us"])
 
-        var old = try JSONSerialization.jsonObject(with: Data(try report.json().utf8)) as! [String: Any]
+        var old = try jsonObject(try report.json())
         old["methods"] = nil
         old["scenario"] = nil
         let decoded = try JSONDecoder().decode(LoadReport.self, from: JSONSerialization.data(withJSONObject: old))

@@ -1,9 +1,12 @@
+import Atomics
 import CaravanCLI
 import CaravanCore
 import CaravanEcho
+import CaravanEchoAPI
 import CaravanServer
 import CaravanServiceKit
 import CaravanTCP
+import CaravanTestSupport
 import Foundation
 import NIOCore
 import Testing
@@ -12,19 +15,22 @@ import Testing
 struct RequestTemplateTests {
     @Test("Placeholders render per call; constant text stays constant")
     func rendering() throws {
-        let template = try RequestTemplate(#"{"text":"flow-{{n}}-w{{worker}}","id":"{{uuid}}","c":"{{pick KZ|UZ}}","v":{{rand 5 7}}}"#)
+        let template = try RequestTemplate(
+            #"{"text":"flow-{{n}}-w{{worker}}","id":"{{uuid}}","c":"{{pick KZ|UZ}}","v":{{rand 5 7}}}"#)
         #expect(!template.isConstant)
         let first = template.render(number: 41, worker: 3)
         #expect(first.contains(#""text":"flow-41-w3""#))
-        let object = try JSONSerialization.jsonObject(with: Data(first.utf8)) as? [String: Any]
-        #expect(["KZ", "UZ"].contains(object?["c"] as? String ?? ""))
-        #expect((5...7).contains(object?["v"] as? Int ?? 0))
-        #expect((object?["id"] as? String)?.count == 36)
+        let object = try jsonObject(first)
+        #expect(["KZ", "UZ"].contains(object["c"] as? String ?? ""))
+        #expect((5...7).contains(object["v"] as? Int ?? 0))
+        #expect((object["id"] as? String)?.count == 36)
         #expect(template.render(number: 1, worker: 0) != template.render(number: 1, worker: 0), "uuids differ")
         #expect(try RequestTemplate(#"{"text":"plain"}"#).isConstant)
     }
 
-    @Test("Malformed placeholders are refused with a clear message", arguments: ["{{n", "{{nope}}", "{{pick}}", "{{rand 9 1}}"])
+    @Test(
+        "Malformed placeholders are refused with a clear message",
+        arguments: ["{{n", "{{nope}}", "{{pick}}", "{{rand 9 1}}"])
     func malformed(text: String) {
         #expect(throws: TemplateError.self) { _ = try RequestTemplate(text) }
     }
@@ -60,7 +66,8 @@ struct RateScheduleTests {
 
 @Suite("Load runs against a real server", .serialized, .timeLimit(.minutes(2)))
 struct LoadRunTests {
-    func sleepPlan(_ endpoint: Endpoint, millis: Int, rate: RateSchedule? = nil, stop: LoadPlan.Stop) throws -> LoadPlan {
+    func sleepPlan(_ endpoint: Endpoint, millis: Int, rate: RateSchedule? = nil, stop: LoadPlan.Stop) throws -> LoadPlan
+    {
         let method = try #require(SchemaRegistry.method(named: "caravan.echo.v1.Echo/Sleep"))
         let request = try SchemaRegistry.encodeJSON(Data(#"{"millis":\#(millis)}"#.utf8), as: method.inputType)
         return LoadPlan(
@@ -106,11 +113,14 @@ struct LoadRunTests {
                     endpoint: endpoint, method: method, request: .template(template), concurrency: 8, connections: 2,
                     stop: .count(500)))
         }
-        let json = try JSONSerialization.jsonObject(with: Data(try report.json().utf8)) as? [String: Any]
-        for key in ["calls", "errors", "qps", "p50_us", "p75_us", "p90_us", "p95_us", "p99_us", "p999_us", "max_us", "status_codes", "model"] {
-            #expect(json?[key] != nil, "\(key) is in the JSON report")
+        let json = try jsonObject(try report.json())
+        for key in [
+            "calls", "errors", "qps", "p50_us", "p75_us", "p90_us", "p95_us", "p99_us", "p999_us", "max_us",
+            "status_codes", "model",
+        ] {
+            #expect(json[key] != nil, "\(key) is in the JSON report")
         }
-        #expect(json?["calls"] as? Int == 500)
+        #expect(json["calls"] as? Int == 500)
         var slower = report
         slower.qps = report.qps / 2
         slower.p99Us = report.p99Us * 3
@@ -124,39 +134,81 @@ struct LoadRunTests {
         let port: Int = try await withEchoServer { endpoint in endpoint.port }  // a port that was just free
         let endpoint = Endpoint(host: "127.0.0.1", port: port)
         let method = try #require(SchemaRegistry.method(named: "caravan.echo.v1.Echo/Unary"))
+        // Stopped by the test once the target has come back (the duration is only a hang guard).
         let plan = LoadPlan(
             endpoint: endpoint, method: method, request: .fixed([]), concurrency: 2, connections: 1,
-            stop: .duration(.seconds(3)), rate: .constant(200))
+            stop: .duration(.seconds(600)), rate: .constant(200))
+        let target = CountingEcho()
+        let finished = Watched(0)
+        let stop = ManagedAtomic(false)
         let report = try await withThrowingTaskGroup(of: LoadReport?.self) { group in
             group.addTask {
-                // Up for 1 s, down for 1 s, up again.
-                for up in [true, false, true] {
-                    if up {
-                        let server = RPCServer(
-                            services: [EchoService()], configuration: ServerConfiguration(host: "127.0.0.1", port: port))
-                        try await withThrowingTaskGroup(of: Void.self) { inner in
-                            inner.addTask { try await server.run() }
-                            // Up for a second once it listens (on a loaded machine binding
-                            // can be slow; TCPServer.run crashes when stopped mid-start).
-                            _ = try await server.listeningAddress
-                            try await Task.sleep(for: .seconds(1))
-                            server.beginGracefulShutdown()
-                            try await inner.waitForAll()
-                        }
-                    } else {
-                        try await Task.sleep(for: .seconds(1))
-                    }
-                }
+                // Up until it has served 20 calls; down until the run has
+                // finished 10 calls more than were served (those failed);
+                // up again until it has served 20 more.
+                try await Self.serve(target, on: port, until: 20)
+                let served = target.served.value
+                try await finished.wait(for: "calls while the target is down", until: { $0 >= served + 10 })
+                try await Self.serve(target, on: port, until: served + 20)
+                stop.store(true, ordering: .relaxed)
                 return nil
             }
-            group.addTask { try await LoadGenerator.run(plan) }
+            group.addTask {
+                try await LoadGenerator.run(plan, stop: stop) { count, _ in finished.update { $0 = count } }
+            }
             var report: LoadReport?
             for try await result in group { if let result { report = result } }
             return try #require(report)
         }
-        // About 400 at 200 calls/s over the two seconds up; a busy machine
-        // delivers far fewer, so only "many" is asked for.
-        #expect((report.statusCodes["OK"] ?? 0) >= 20, "calls succeeded before and after the outage: \(report.statusCodes)")
+        #expect(
+            (report.statusCodes["OK"] ?? 0) >= 40, "calls succeeded before and after the outage: \(report.statusCodes)")
         #expect((report.statusCodes["UNAVAILABLE"] ?? 0) > 0, "the outage is counted: \(report.statusCodes)")
+    }
+
+    /// Serves `target` on `port` until it has served `count` calls in all.
+    static func serve(_ target: CountingEcho, on port: Int, until count: Int) async throws {
+        let server = RPCServer(services: [target], configuration: ServerConfiguration(host: "127.0.0.1", port: port))
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await server.run() }
+            // Listening before it may stop (TCPServer.run crashes when stopped mid-start).
+            _ = try await server.listeningAddress
+            try await target.served.wait(for: "\(count) calls served", until: { $0 >= count })
+            server.beginGracefulShutdown()
+            try await group.waitForAll()
+        }
+    }
+}
+
+/// The echo service, counting the unary calls it has answered.
+final class CountingEcho: EchoServiceProtocol, Sendable {
+    let served = Watched(0)
+    private let echo = EchoService()
+
+    func unary(request: EchoRequest, context: ServerContext) async throws -> EchoResponse {
+        let response = try await self.echo.unary(request: request, context: context)
+        self.served.update { $0 += 1 }
+        return response
+    }
+
+    func serverStream(request: StreamRequest, response: RPCWriter<EchoResponse>, context: ServerContext) async throws {
+        try await self.echo.serverStream(request: request, response: response, context: context)
+    }
+
+    func clientStream(request: RPCAsyncSequence<EchoRequest>, context: ServerContext) async throws -> EchoResponse {
+        try await self.echo.clientStream(request: request, context: context)
+    }
+
+    func bidiStream(
+        request: RPCAsyncSequence<EchoRequest>, response: RPCWriter<EchoResponse>, context: ServerContext
+    ) async throws {
+        try await self.echo.bidiStream(request: request, response: response, context: context)
+    }
+
+    func sleep(request: SleepRequest, context: ServerContext) async throws -> EchoResponse {
+        try await self.echo.sleep(request: request, context: context)
+    }
+
+    func fail(request: FailRequest, context: ServerContext) async throws -> EchoResponse {
+        try await self.echo.fail(request: request, context: context)
     }
 }

@@ -116,10 +116,11 @@ struct InProcessTests {
         var fail = FailRequest()
         fail.code = 5
         _ = try? await echo.fail(fail)
-        #expect(log.withLock { $0 } == [
-            "outer in Unary", "inner in Unary", "inner ok", "outer ok",
-            "outer in Fail", "inner in Fail", "inner NOT_FOUND", "outer NOT_FOUND",
-        ])
+        #expect(
+            log.withLock { $0 } == [
+                "outer in Unary", "inner in Unary", "inner ok", "outer ok",
+                "outer in Fail", "inner in Fail", "inner NOT_FOUND", "outer NOT_FOUND",
+            ])
     }
 
     @Test("An interceptor can refuse a call")
@@ -146,7 +147,8 @@ struct InProcessTests {
         var sleep = SleepRequest()
         sleep.millis = 5_000
         let error = await #expect(throws: RPCError.self) {
-            _ = try await EchoClient(wrapping: self.client).sleep(sleep, options: CallOptions(timeout: .milliseconds(100)))
+            _ = try await EchoClient(wrapping: self.client).sleep(
+                sleep, options: CallOptions(timeout: .milliseconds(100)))
         }
         #expect(error?.code == .deadlineExceeded)
     }
@@ -163,7 +165,8 @@ struct RetryTests {
             self.failures = failures
             self.neverSent = neverSent
         }
-        func unary(descriptor: MethodDescriptor, request: [UInt8], options: ResolvedCallOptions) async throws -> [UInt8] {
+        func unary(descriptor: MethodDescriptor, request: [UInt8], options: ResolvedCallOptions) async throws -> [UInt8]
+        {
             let attempt = self.attempts.withLock { value in
                 value += 1
                 return value

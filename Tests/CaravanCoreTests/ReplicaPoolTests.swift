@@ -33,7 +33,9 @@ struct ReplicaBookTests {
         #expect(book.pick() == .replica(self.b), "a carries two open calls, b one")
     }
 
-    @Test("Only replicas with a connection ready are picked; none ready but some coming means wait; all failing means fail")
+    @Test(
+        "Only replicas with a connection ready are picked; none ready but some coming means wait; all failing means fail"
+    )
     func readiness() {
         var book = self.book(ready: false)
         #expect(book.pick() == .wait)
@@ -114,7 +116,10 @@ struct RetryRulesTests {
     let neverSent = RPCError(code: .unavailable, message: "no connection", cause: CallNeverSent("no connection"))
     let lost = RPCError(code: .unavailable, message: "lost")
 
-    func decide(_ error: RPCError, attempt: Int = 1, options: ResolvedCallOptions = ResolvedCallOptions(), throttle: RetryThrottle? = nil)
+    func decide(
+        _ error: RPCError, attempt: Int = 1, options: ResolvedCallOptions = ResolvedCallOptions(),
+        throttle: RetryThrottle? = nil
+    )
         -> RetryDecision
     {
         RetryRules.decide(after: error, attempt: attempt, policy: self.policy, options: options, throttle: throttle)
@@ -207,7 +212,8 @@ struct ReplicaPoolTests {
     static func pool(connectionWait: Duration = .seconds(600)) -> (ReplicaPool, Channels) {
         let channels = Channels()
         let pool = ReplicaPool(
-            name: "s", endpoints: [Self.endpoint], configuration: ReplicaPoolConfiguration(connectionWait: connectionWait)
+            name: "s", endpoints: [Self.endpoint],
+            configuration: ReplicaPoolConfiguration(connectionWait: connectionWait)
         ) { endpoint, readinessChanged in
             let channel = ScriptedChannel(endpoint, readinessChanged)
             channels.storage.withLock { $0[endpoint] = channel }
@@ -221,7 +227,8 @@ struct ReplicaPoolTests {
         let (pool, _) = Self.pool()
         let error = await #expect(throws: RPCError.self) {
             _ = try await pool.unary(
-                descriptor: Self.method, request: [], options: ResolvedCallOptions(deadline: .now.advanced(by: .milliseconds(50))))
+                descriptor: Self.method, request: [],
+                options: ResolvedCallOptions(deadline: .now.advanced(by: .milliseconds(50))))
         }
         #expect(error?.code == .deadlineExceeded && error?.neverSent == true)
     }

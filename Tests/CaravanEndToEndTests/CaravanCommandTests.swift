@@ -1,3 +1,4 @@
+import CaravanTestSupport
 import Foundation
 import Testing
 
@@ -12,9 +13,9 @@ struct CaravanCommandTests {
         let unary = try await runCommand(
             "caravan", ["call", address, "caravan.echo.v1.Echo/Unary", #"{"text":"salem","payload":"AQID"}"#])
         #expect(unary.status == 0, "\(unary.stderr)")
-        let response = try JSONSerialization.jsonObject(with: Data(unary.stdout.utf8)) as? [String: Any]
-        #expect(response?["text"] as? String == "salem")
-        #expect(response?["payload"] as? String == "AQID")
+        let response = try jsonObject(unary.stdout)
+        #expect(response["text"] as? String == "salem")
+        #expect(response["payload"] as? String == "AQID")
 
         // The request from standard input.
         let piped = try await runCommand(
@@ -51,7 +52,9 @@ struct CaravanCommandTests {
         #expect(list.stdout.contains("caravan.health.v1.Health"))
         let describe = try await runCommand("caravan", ["describe", address, "caravan.echo.v1.Echo/Unary"])
         #expect(describe.status == 0)
-        #expect(describe.stdout.contains("rpc Unary(.caravan.echo.v1.EchoRequest) returns (.caravan.echo.v1.EchoResponse);"))
+        #expect(
+            describe.stdout.contains("rpc Unary(.caravan.echo.v1.EchoRequest) returns (.caravan.echo.v1.EchoResponse);")
+        )
         #expect(describe.stdout.contains("bytes payload = 1;"))
 
         // health: exit 0 only when SERVING.
@@ -64,14 +67,16 @@ struct CaravanCommandTests {
         // load: the JSON report's fields.
         let load = try await runCommand(
             "caravan",
-            ["load", address, "--call", "caravan.echo.v1.Echo/Unary", "--data", #"{"payload":"AAAA"}"#,
-             "--concurrency", "8", "--connections", "2", "-n", "2000", "--format", "json"])
+            [
+                "load", address, "--call", "caravan.echo.v1.Echo/Unary", "--data", #"{"payload":"AAAA"}"#,
+                "--concurrency", "8", "--connections", "2", "-n", "2000", "--format", "json",
+            ])
         #expect(load.status == 0, "\(load.stderr)")
-        let report = try JSONSerialization.jsonObject(with: Data(load.stdout.utf8)) as? [String: Any]
-        #expect(report?["calls"] as? Int == 2000)
-        #expect(report?["errors"] as? Int == 0)
+        let report = try jsonObject(load.stdout)
+        #expect(report["calls"] as? Int == 2000)
+        #expect(report["errors"] as? Int == 0)
         for key in ["qps", "p50_us", "p99_us", "p999_us"] {
-            #expect((report?[key] as? Double ?? 0) > 0, "\(key) is reported")
+            #expect((report[key] as? Double ?? 0) > 0, "\(key) is reported")
         }
 
         // SIGTERM: a clean exit, and nothing answers afterwards.

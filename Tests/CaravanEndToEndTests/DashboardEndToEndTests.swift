@@ -1,3 +1,4 @@
+import CaravanTestSupport
 import Foundation
 import Testing
 
@@ -115,11 +116,11 @@ struct DashboardEndToEndTests {
         let (programID, year) = try await Self.seed(base)
 
         // The page and its files, under a policy that lets nothing come from another host.
-        let index = try await curlWithHeaders(["\(base)/"])
+        let index = try await curl(["\(base)/"])
         #expect(index.status == 200 && index.headers["content-type"] == "text/html; charset=utf-8")
         #expect(index.headers["content-security-policy"]?.hasPrefix("default-src 'self'") == true)
         for asset in ["charts.js", "dashboard.js", "network-map.js", "dashboard.css"] {
-            let answer = try await curlWithHeaders(["\(base)/assets/\(asset)"])
+            let answer = try await curl(["\(base)/assets/\(asset)"])
             #expect(answer.status == 200 && !answer.body.isEmpty, "\(asset)")
             #expect(
                 answer.headers["content-type"]?.hasPrefix(asset.hasSuffix(".css") ? "text/css" : "text/javascript")
@@ -128,7 +129,7 @@ struct DashboardEndToEndTests {
             let text = answer.body.replacingOccurrences(of: "http://www.w3.org/2000/svg", with: "")
             #expect(!text.contains("http://") && !text.contains("https://"), "\(asset) names no other host")
         }
-        #expect(try await curlWithHeaders(["\(base)/assets/nope.js"]).status == 404)
+        #expect(try await curl(["\(base)/assets/nope.js"]).status == 404)
 
         // The latest year with data is the last one with flows: no year after it has flows or a published figure.
         let currentYear = Calendar(identifier: .gregorian).component(.year, from: Date())
@@ -323,7 +324,7 @@ struct DashboardEndToEndTests {
 
         // Logistics down: its sections say so, the rest still shows.
         _ = try await system.logistics.stop(signal: SIGKILL)
-        #expect(try await waitFor(seconds: 10) { try await curl(["\(base)/readyz"]).status == 503 })
+        #expect(try await eventually(timeout: .seconds(10)) { try await curl(["\(base)/readyz"]).status == 503 })
         try await page.navigate("\(base)/?refresh=600&year=\(year)")
         try await page.waitUntil(
             "document.body.dataset.ready === 'true' && document.getElementById('network').dataset.state === 'failed'")
@@ -346,7 +347,7 @@ struct DashboardEndToEndTests {
         guard let chromium = HeadlessBrowser.forTest() else { return }
         let system = try await WholeSystem.start()
         defer { system.removeDirectories() }
-        let keyFile = system.directories[0] + "/auth.key"
+        let keyFile = system.directories[0].path("auth.key")
         try (String(repeating: "dashboard-", count: 4) + "\n").write(toFile: keyFile, atomically: true, encoding: .utf8)
         let gateway = try await startGateway(
             [("trade", [system.trade]), ("logistics", [system.logistics]), ("training", [system.training])],

@@ -4,18 +4,10 @@ import CaravanGatewayAPI
 import CaravanHealthAPI
 import CaravanServiceKit
 import CaravanTCP
+import CaravanTestSupport
 import CaravanTradeAPI
 import Foundation
-import Synchronization
 import Testing
-
-/// A temporary data directory, removed by the caller.
-func gatewayTestDirectory(_ name: String) throws -> String {
-    let path = FileManager.default.temporaryDirectory
-        .appendingPathComponent("caravan-gateway-e2e-\(name)-\(UUID().uuidString)").path
-    try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    return path
-}
 
 /// Starts `caravan-<service>` on `port` (0: a free one) with its own data directory.
 func startService(_ service: String, directory: String, port: Int = 0) async throws -> ServerProcess {
@@ -35,76 +27,44 @@ func startGateway(
 
 /// Trade, logistics and training on fresh data directories, and a gateway in front of them.
 struct WholeSystem {
-    let directories: [String]
+    let directories: [TemporaryDirectory]
     let trade: ServerProcess
     let logistics: ServerProcess
     let training: ServerProcess
     let gateway: ServerProcess
 
     static func start() async throws -> WholeSystem {
-        let directories = try ["trade", "logistics", "training"].map { try gatewayTestDirectory($0) }
+        let directories = try ["trade", "logistics", "training"].map { try TemporaryDirectory("gateway-e2e-\($0)") }
         do {
-            let trade = try await startService("trade", directory: directories[0])
-            let logistics = try await startService("logistics", directory: directories[1])
-            let training = try await startService("training", directory: directories[2])
-            let gateway = try await startGateway([("trade", [trade]), ("logistics", [logistics]), ("training", [training])])
+            let trade = try await startService("trade", directory: directories[0].path)
+            let logistics = try await startService("logistics", directory: directories[1].path)
+            let training = try await startService("training", directory: directories[2].path)
+            let gateway = try await startGateway([
+                ("trade", [trade]), ("logistics", [logistics]), ("training", [training]),
+            ])
             return WholeSystem(
                 directories: directories, trade: trade, logistics: logistics, training: training, gateway: gateway)
         } catch {
-            for directory in directories { try? FileManager.default.removeItem(atPath: directory) }
+            for directory in directories { directory.remove() }
             throw error
         }
     }
 
     func removeDirectories() {
-        for directory in self.directories { try? FileManager.default.removeItem(atPath: directory) }
+        for directory in self.directories { directory.remove() }
     }
 }
 
-/// `http://HOST:PORT` of the gateway's HTTP door, from its announcement.
+/// `http://HOST:PORT` of the gateway's HTTP door, once it announces it.
 func httpBase(_ gateway: ServerProcess) async throws -> String {
-    for _ in 0..<100 {
-        if let range = gateway.log.range(of: "caravan-gateway HTTP on ") {
-            return "http://" + gateway.log[range.upperBound...].prefix { $0 != "\n" }
-        }
-        try await Task.sleep(for: .milliseconds(50))
-    }
-    throw ServerDidNotStart(output: "no HTTP address announced:\n" + gateway.log)
-}
-
-/// Polls `condition` until it holds or `seconds` pass; whether it held.
-func waitFor(seconds: Int, _ condition: () async throws -> Bool) async throws -> Bool {
-    let deadline = ContinuousClock.now.advanced(by: .seconds(seconds))
-    while ContinuousClock.now < deadline {
-        if try await condition() { return true }
-        try await Task.sleep(for: .milliseconds(100))
-    }
-    return false
-}
-
-/// Runs curl; returns the HTTP status and body.
-func curl(_ arguments: [String]) async throws -> (status: Int, body: String) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
-    process.arguments = ["-s", "--max-time", "10", "-w", "\n%{http_code}"] + arguments
-    let out = Pipe()
-    process.standardOutput = out
-    try process.run()
-    let data = await readToEnd(out)
-    await waitForExit(process)
-    var lines = String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
-    let status = Int(lines.popLast() ?? "") ?? 0
-    return (status, lines.joined(separator: "\n"))
-}
-
-/// The JSON object in `text`.
-func jsonObject(_ text: String) throws -> [String: Any] {
-    try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
+    "http://" + (try await gateway.announced("caravan-gateway HTTP on "))
 }
 
 @Suite("caravan-gateway end to end", .serialized, .timeLimit(.minutes(5)))
 struct GatewayEndToEndTests {
-    @Test("Complete answers; a SIGKILLed service fails its section within the deadline; recovery without a gateway restart")
+    @Test(
+        "Complete answers; a SIGKILLed service fails its section within the deadline; recovery without a gateway restart"
+    )
     func aggregatesSurviveAKilledService() async throws {
         let system = try await WholeSystem.start()
         defer { system.removeDirectories() }
@@ -116,7 +76,9 @@ struct GatewayEndToEndTests {
             let overview = try await client.partnershipOverview(
                 PartnershipOverviewRequest(year: 2024), options: CallOptions(timeout: .seconds(5)))
             #expect(!overview.partial)
-            for outcome in [overview.trade?.outcome, overview.logistics?.outcome, overview.training?.outcome, overview.hub?.outcome] {
+            for outcome in [
+                overview.trade?.outcome, overview.logistics?.outcome, overview.training?.outcome, overview.hub?.outcome,
+            ] {
                 #expect(outcome?.status == .ok, "\(String(describing: outcome))")
             }
             #expect(overview.trade?.publishedTotalUsd == 94.8e9)
@@ -147,7 +109,8 @@ struct GatewayEndToEndTests {
                     RecordFlowRequest(
                         flow: TradeFlow(
                             year: 2024, month: UInt32(index + 1), country: "KZ", direction: .directionExport,
-                            category: "gateway stream test", valueUsd: 1_000, source: "gateway e2e (synthetic)", synthetic: true),
+                            category: "gateway stream test", valueUsd: 1_000, source: "gateway e2e (synthetic)",
+                            synthetic: true),
                         idempotencyKey: "stream-\(index)"),
                     options: CallOptions(idempotencyKey: "stream-\(index)"))
             }
@@ -187,21 +150,20 @@ struct GatewayEndToEndTests {
             // The gateway's own health service reports the backend down...
             let health = HealthClient(wrapping: rpc)
             let logisticsService = HealthCheckRequest(service: "caravan.logistics.v1.LogisticsService")
-            #expect(try await waitFor(seconds: 10) { try await health.check(logisticsService).status == .notServing })
-            #expect(try await health.check(HealthCheckRequest(service: "caravan.trade.v1.TradeService")).status == .serving)
+            #expect(try await eventually { try await health.check(logisticsService).status == .notServing })
+            #expect(
+                try await health.check(HealthCheckRequest(service: "caravan.trade.v1.TradeService")).status == .serving)
 
             // Restart it on the same port: the gateway recovers on its own.
-            let restarted = try await startService("logistics", directory: system.directories[1], port: logisticsPort)
-            let recoveryDeadline = ContinuousClock.now.advanced(by: .seconds(15))
-            var recovered = false
-            while !recovered, ContinuousClock.now < recoveryDeadline {
+            let restarted = try await startService(
+                "logistics", directory: system.directories[1].path, port: logisticsPort)
+            let recovered = try await eventually {
                 let answer = try await client.partnershipOverview(
                     PartnershipOverviewRequest(year: 2024), options: CallOptions(timeout: .seconds(2)))
-                recovered = answer.logistics?.outcome?.status == .ok && !answer.partial
-                if !recovered { try await Task.sleep(for: .milliseconds(200)) }
+                return answer.logistics?.outcome?.status == .ok && !answer.partial
             }
-            #expect(recovered, "the logistics section did not recover within 15 s")
-            #expect(try await waitFor(seconds: 10) { try await health.check(logisticsService).status == .serving })
+            #expect(recovered, "the logistics section did not recover")
+            #expect(try await eventually { try await health.check(logisticsService).status == .serving })
             _ = try await restarted.stop()
         }
         #expect(try await gateway.stop() == 0, "the gateway exits cleanly on SIGTERM")
@@ -209,7 +171,8 @@ struct GatewayEndToEndTests {
         _ = try await training.stop()
     }
 
-    @Test("HTTP/JSON with curl: aggregates, any routed method, grpc-gateway status mapping, health, readiness, dashboard")
+    @Test(
+        "HTTP/JSON with curl: aggregates, any routed method, grpc-gateway status mapping, health, readiness, dashboard")
     func http() async throws {
         let system = try await WholeSystem.start()
         defer { system.removeDirectories() }
@@ -231,11 +194,15 @@ struct GatewayEndToEndTests {
         let bad = try await curl(["\(base)/v1/countries/FR/profile?year=2024"])
         #expect(bad.status == 400)
         #expect(try jsonObject(bad.body)["code"] as? Int == 3)
-        #expect(try await curl(["-X", "POST", "-d", "{}", "\(base)/v1/caravan.trade.v1.TradeService/Nope"]).status == 501)
-        #expect(try await curl(["-X", "POST", "-d", "not json", "\(base)/v1/caravan.trade.v1.TradeService/GetSummary"]).status == 400)
+        #expect(
+            try await curl(["-X", "POST", "-d", "{}", "\(base)/v1/caravan.trade.v1.TradeService/Nope"]).status == 501)
+        #expect(
+            try await curl(["-X", "POST", "-d", "not json", "\(base)/v1/caravan.trade.v1.TradeService/GetSummary"])
+                .status == 400)
 
         // Any routed method: a write with an idempotency key, then a read.
-        let flow = #"{"flow":{"year":2024,"month":5,"country":"UZ","direction":"DIRECTION_EXPORT","category":"http e2e","valueUsd":1234,"source":"gateway http e2e (synthetic)","synthetic":true},"idempotencyKey":"http-1"}"#
+        let flow =
+            #"{"flow":{"year":2024,"month":5,"country":"UZ","direction":"DIRECTION_EXPORT","category":"http e2e","valueUsd":1234,"source":"gateway http e2e (synthetic)","synthetic":true},"idempotencyKey":"http-1"}"#
         for _ in 0..<2 {
             let recorded = try await curl([
                 "-X", "POST", "-H", "Idempotency-Key: http-1", "-d", flow,
@@ -244,7 +211,8 @@ struct GatewayEndToEndTests {
             #expect(recorded.status == 200, "\(recorded.body)")
         }
         let listed = try await curl([
-            "-X", "POST", "-d", #"{"filter":{"category":"http e2e"}}"#, "\(base)/v1/caravan.trade.v1.TradeService/ListFlows",
+            "-X", "POST", "-d", #"{"filter":{"category":"http e2e"}}"#,
+            "\(base)/v1/caravan.trade.v1.TradeService/ListFlows",
         ])
         #expect(listed.status == 200)
         #expect((try jsonObject(listed.body)["flows"] as? [Any])?.count == 1, "the repeated key recorded once")
@@ -258,7 +226,7 @@ struct GatewayEndToEndTests {
 
         // With logistics gone the gateway is alive but not ready.
         _ = try await logistics.stop(signal: SIGKILL)
-        #expect(try await waitFor(seconds: 10) { try await curl(["\(base)/readyz"]).status == 503 })
+        #expect(try await eventually { try await curl(["\(base)/readyz"]).status == 503 })
         #expect(try await curl(["\(base)/healthz"]).status == 200)
         let partial = try await curl(["-H", "X-Caravan-Timeout: 2s", "\(base)/v1/overview?year=2024"])
         #expect(partial.status == 200 && partial.body.contains(#""partial":true"#))
@@ -270,10 +238,10 @@ struct GatewayEndToEndTests {
 
     @Test("Two trade replicas: calls spread over both; killing one loses no call that carried an idempotency key")
     func replicas() async throws {
-        let directories = try ["trade-a", "trade-b"].map { try gatewayTestDirectory($0) }
-        defer { for directory in directories { try? FileManager.default.removeItem(atPath: directory) } }
-        let first = try await startService("trade", directory: directories[0])
-        let second = try await startService("trade", directory: directories[1])
+        let directories = try ["trade-a", "trade-b"].map { try TemporaryDirectory("gateway-e2e-\($0)") }
+        defer { for directory in directories { directory.remove() } }
+        let first = try await startService("trade", directory: directories[0].path)
+        let second = try await startService("trade", directory: directories[1].path)
         let gateway = try await startGateway([("trade", [first, second])], logLevel: "debug")
         let tag = "gateway e2e \(UUID().uuidString.prefix(8))"
 
@@ -281,7 +249,8 @@ struct GatewayEndToEndTests {
             let key = "\(tag)-\(index)"
             let flow = TradeFlow(
                 year: 2024, month: UInt32(index % 12 + 1), country: ["KZ", "UZ", "KG", "TJ", "TM"][index % 5],
-                direction: .directionExport, category: tag, valueUsd: Double(1_000 + index), source: "gateway e2e (synthetic)",
+                direction: .directionExport, category: tag, valueUsd: Double(1_000 + index),
+                source: "gateway e2e (synthetic)",
                 synthetic: true)
             _ = try await client.recordFlow(
                 RecordFlowRequest(flow: flow, idempotencyKey: key),
@@ -316,7 +285,11 @@ struct GatewayEndToEndTests {
             let client = TradeServiceClient(wrapping: rpc)
             await withTaskGroup(of: Void.self) { group in
                 group.addTask {
-                    while progress.done < 30 { try? await Task.sleep(for: .milliseconds(2)) }
+                    do {
+                        try await progress.waitUntilDone(30)
+                    } catch {
+                        Issue.record("\(error)")
+                    }
                     kill(second.process.processIdentifier, SIGKILL)
                 }
                 for worker in 0..<4 {
@@ -344,13 +317,25 @@ struct GatewayEndToEndTests {
 
 /// Writes finished so far, and the failures among them, across callers.
 private final class WriteProgress: Sendable {
-    private let state = Mutex((done: 0, failures: [String]()))
+    private struct State: Sendable {
+        var done = 0
+        var failures: [String] = []
+    }
+
+    private let state = Watched(State())
+
     func finish(failure: String?) {
-        self.state.withLock { state in
+        self.state.update { state in
             state.done += 1
             if let failure { state.failures.append(failure) }
         }
     }
-    var done: Int { self.state.withLock { $0.done } }
-    var failures: [String] { self.state.withLock { $0.failures } }
+
+    /// Returns once `count` writes have finished.
+    func waitUntilDone(_ count: Int) async throws {
+        try await self.state.wait(for: "\(count) writes", until: { $0.done >= count })
+    }
+
+    var done: Int { self.state.value.done }
+    var failures: [String] { self.state.value.failures }
 }

@@ -1,18 +1,10 @@
+import CaravanTestSupport
 import Foundation
 import Testing
 
 /// `caravan load --scenario` against the real service executables.
 @Suite("caravan load scenarios end to end", .serialized, .timeLimit(.minutes(5)))
 struct LoadScenarioEndToEndTests {
-    /// A fresh data directory, removed when `body` ends.
-    static func withDirectory<T>(_ body: (String) async throws -> T) async throws -> T {
-        let directory = FileManager.default.temporaryDirectory
-            .appendingPathComponent("caravan-load-e2e-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        return try await body(directory)
-    }
-
     static func start(_ service: String, _ directory: String, port: Int = 0) async throws -> ServerProcess {
         let data = directory + "/" + service + "-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
@@ -20,18 +12,17 @@ struct LoadScenarioEndToEndTests {
             "caravan-\(service)", ["--port", "\(port)", "--data-dir", data, "--log-level", "warning"])
     }
 
-    static func object(_ text: String) -> [String: Any] {
-        (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any] ?? [:]
-    }
-
     /// Runs a scenario with a JSON report; the report, after checking it ran every step without an error.
     static func runCleanly(_ scenario: String, at address: String, calls: Int) async throws -> [String: Any] {
         let result = try await runCommand(
             "caravan",
-            ["load", address, "--scenario", scenario, "-n", "\(calls)", "-c", "4", "--timeout", "10s", "--format", "json"],
+            [
+                "load", address, "--scenario", scenario, "-n", "\(calls)", "-c", "4", "--timeout", "10s", "--format",
+                "json",
+            ],
             timeout: .seconds(120))
         #expect(result.status == 0, "\(result.stderr)")
-        let report = Self.object(result.stdout)
+        let report = try jsonObject(result.stdout)
         #expect(report["calls"] as? Int == calls)
         #expect(report["errors"] as? Int == 0, "\(report["status_codes"] ?? "") \(report["top_errors"] ?? "")")
         #expect(report["scenario"] as? String == scenario)
@@ -39,7 +30,8 @@ struct LoadScenarioEndToEndTests {
         #expect(methods.reduce(0) { $0 + ($1["calls"] as? Int ?? 0) } == calls)
         for method in methods {
             #expect((method["calls"] as? Int ?? 0) > 0, "\(scenario): \(method["name"] ?? "") ran")
-            #expect(method["errors"] as? Int == 0, "\(scenario): \(method["name"] ?? ""): \(method["top_errors"] ?? "")")
+            #expect(
+                method["errors"] as? Int == 0, "\(scenario): \(method["name"] ?? ""): \(method["top_errors"] ?? "")")
         }
         return report
     }
@@ -48,7 +40,7 @@ struct LoadScenarioEndToEndTests {
         "Each service's built-in scenario runs against it without an error, reported per method",
         arguments: [("trade", 9), ("logistics", 7), ("training", 7)])
     func serviceScenario(service: String, steps: Int) async throws {
-        try await Self.withDirectory { directory in
+        try await withTemporaryDirectory("load-e2e") { directory in
             let server = try await Self.start(service, directory)
             let report = try await Self.runCleanly(service, at: server.address, calls: 240)
             #expect((report["methods"] as? [Any])?.count == steps)
@@ -58,7 +50,7 @@ struct LoadScenarioEndToEndTests {
 
     @Test("The gateway scenario runs against a gateway in front of the three services")
     func gatewayScenario() async throws {
-        try await Self.withDirectory { directory in
+        try await withTemporaryDirectory("load-e2e") { directory in
             let trade = try await Self.start("trade", directory)
             let logistics = try await Self.start("logistics", directory)
             let training = try await Self.start("training", directory)
@@ -75,47 +67,35 @@ struct LoadScenarioEndToEndTests {
         }
     }
 
-    @Test("The service is killed and restarted mid-run: the run goes on, counts UNAVAILABLE, recovers; Ctrl-C writes the report")
+    @Test(
+        "The service is killed and restarted mid-run: the run goes on, counts UNAVAILABLE, recovers; Ctrl-C writes the report"
+    )
     func killedAndRestarted() async throws {
-        try await Self.withDirectory { directory in
+        try await withTemporaryDirectory("load-e2e") { directory in
             let first = try await Self.start("logistics", directory)
             let address = first.address
             let port = try #require(Int(address.split(separator: ":").last ?? ""))
             let reportPath = directory + "/report.json"
-            let load = Process()
-            load.executableURL = URL(fileURLWithPath: BuiltProducts.path("caravan"))
-            load.arguments = [
-                "load", address, "--scenario", "logistics", "--rps", "100", "--duration", "120s", "--timeout", "2s",
-                "--format", "json", "--output", reportPath,
-            ]
-            load.standardError = FileHandle.nullDevice
-            try load.run()
-            defer { if load.isRunning { load.terminate() } }
-            // Some calls succeed, then the service dies without a goodbye.
-            try await Task.sleep(for: .seconds(1))
+            let load = try ChildProcess(
+                path: BuiltProducts.path("caravan"),
+                arguments: [
+                    "load", address, "--scenario", "logistics", "--rps", "100", "--duration", "120s", "--timeout", "2s",
+                    "--format", "json", "--output", reportPath,
+                ], standardError: .discarded)
+            // Some calls succeed, then the service dies without a goodbye;
+            // the calls made until it is back on its port fail UNAVAILABLE.
+            #expect(try await eventually { try await Self.hasBookings(address) }, "the run booked shipments")
             _ = try await first.stop(signal: SIGKILL)
-            try await Task.sleep(for: .seconds(1))
             // Back on the same port with a new data directory: whatever it
             // holds was booked by the run after the restart.
             let second = try await Self.start("logistics", directory, port: port)
-            var booked: [Any] = []
-            let deadline = ContinuousClock.now.advanced(by: .seconds(60))
-            while booked.isEmpty, ContinuousClock.now < deadline {
-                try await Task.sleep(for: .milliseconds(200))
-                let listed = try await runCommand(
-                    "caravan",
-                    [
-                        "call", "--compact", "--timeout", "10s", second.address,
-                        "caravan.logistics.v1.LogisticsService/ListShipments", #"{"pageSize": 5}"#,
-                    ])
-                booked = Self.object(listed.stdout)["shipments"] as? [Any] ?? []
-            }
-            #expect(!booked.isEmpty, "the run booked shipments once the service was back")
+            #expect(
+                try await eventually { try await Self.hasBookings(second.address) },
+                "the run booked shipments once the service was back")
             // Ctrl-C: the run stops and writes its report.
-            kill(load.processIdentifier, SIGINT)
-            await waitForExit(load)
-            #expect(load.terminationStatus == 0)
-            let report = Self.object((try? String(contentsOfFile: reportPath, encoding: .utf8)) ?? "")
+            load.signal(SIGINT)
+            #expect(try await load.finish().status == 0)
+            let report = try jsonObject(try String(contentsOfFile: reportPath, encoding: .utf8))
             let codes = report["status_codes"] as? [String: Int] ?? [:]
             #expect((codes["OK"] ?? 0) > 0, "\(codes)")
             #expect((codes["UNAVAILABLE"] ?? 0) > 0, "the outage is counted: \(codes) \(report["top_errors"] ?? "")")
@@ -124,7 +104,19 @@ struct LoadScenarioEndToEndTests {
         }
     }
 
-    @Test("--list-scenarios lists the built-ins; a bad scenario file is a usage error (exit 64) that says what is wrong")
+    /// Whether the logistics service at `address` holds a shipment.
+    static func hasBookings(_ address: String) async throws -> Bool {
+        let listed = try await runCommand(
+            "caravan",
+            [
+                "call", "--compact", "--timeout", "10s", address,
+                "caravan.logistics.v1.LogisticsService/ListShipments", #"{"pageSize": 1}"#,
+            ])
+        return ((try? jsonObject(listed.stdout))?["shipments"] as? [Any])?.isEmpty == false
+    }
+
+    @Test(
+        "--list-scenarios lists the built-ins; a bad scenario file is a usage error (exit 64) that says what is wrong")
     func listingAndBadFiles() async throws {
         let listing = try await runCommand("caravan", ["load", "--list-scenarios"])
         #expect(listing.status == 0, "\(listing.stderr)")
@@ -133,7 +125,7 @@ struct LoadScenarioEndToEndTests {
         }
         #expect(listing.stdout.contains("FindRoute"))
 
-        try await Self.withDirectory { directory in
+        try await withTemporaryDirectory("load-e2e") { directory in
             let path = directory + "/bad.json"
             try #"{"name": "bad", "service": "caravan.echo.v1.Echo", "steps": [{"method": "Unary", "weight": 0}]}"#
                 .write(toFile: path, atomically: true, encoding: .utf8)

@@ -2,6 +2,7 @@ import CaravanCLI
 import CaravanCore
 import CaravanLogisticsAPI
 import CaravanServiceKit
+import CaravanTestSupport
 import Foundation
 import Testing
 
@@ -10,15 +11,6 @@ import Testing
 @Suite("caravan-logistics end to end", .serialized, .timeLimit(.minutes(3)))
 struct LogisticsEndToEndTests {
     static let service = "caravan.logistics.v1.LogisticsService"
-
-    /// A fresh data directory, removed when `body` ends.
-    static func withDataDirectory<T>(_ body: (String) async throws -> T) async throws -> T {
-        let directory = FileManager.default.temporaryDirectory
-            .appendingPathComponent("caravan-logistics-e2e-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        return try await body(directory)
-    }
 
     static func call(_ address: String, _ method: String, _ json: String, key: String? = nil) async throws
         -> CommandResult
@@ -29,29 +21,15 @@ struct LogisticsEndToEndTests {
             "caravan", arguments + [address, "\(Self.service)/\(method)", json], timeout: .seconds(30))
     }
 
-    static func object(_ text: String) -> [String: Any] {
-        (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any] ?? [:]
-    }
-
-    /// Waits until `condition` holds, for at most `timeout`.
-    static func eventually(_ timeout: Duration, _ condition: () -> Bool) async throws -> Bool {
-        let deadline = ContinuousClock.now.advanced(by: timeout)
-        while !condition() {
-            guard ContinuousClock.now < deadline else { return false }
-            try await Task.sleep(for: .milliseconds(20))
-        }
-        return true
-    }
-
     @Test("Statistics, routes, booking, events and a watch stream fed by another client")
     func callAndWatch() async throws {
-        try await Self.withDataDirectory { directory in
+        try await withTemporaryDirectory("logistics-e2e") { directory in
             let server = try await ServerProcess("caravan-logistics", ["--port", "0", "--data-dir", directory])
             let address = server.address
 
             let stats = try await Self.call(address, "NetworkStats", "{}")
             #expect(stats.status == 0, "\(stats.stderr)")
-            let figures = Self.object(stats.stdout)
+            let figures = try jsonObject(stats.stdout)
             #expect(figures["chineseCities"] as? Int == 128)
             #expect(figures["cargoCategories"] as? Int == 53)
             #expect((figures["europeanDestinations"] as? Int ?? 0) > 229)
@@ -59,7 +37,7 @@ struct LogisticsEndToEndTests {
             let route = try await Self.call(
                 address, "FindRoute", #"{"fromCityId":"xian","toCityId":"duisburg","avoidCrossings":["alashankou"]}"#)
             #expect(route.status == 0, "\(route.stderr)")
-            let routes = Self.object(route.stdout)["routes"] as? [[String: Any]] ?? []
+            let routes = try jsonObject(route.stdout)["routes"] as? [[String: Any]] ?? []
             #expect((routes.first?["crossings"] as? [String])?.contains("horgos") == true)
 
             let unknown = try await Self.call(address, "FindRoute", #"{"fromCityId":"atlantis","toCityId":"duisburg"}"#)
@@ -70,29 +48,21 @@ struct LogisticsEndToEndTests {
                 #"{"originCityId":"chongqing","destinationCityId":"duisburg","cargoCategoryId":"electronics","containersTeu":41}"#
             let booked = try await Self.call(address, "BookShipment", booking, key: "e2e-booking-1")
             #expect(booked.status == 0, "\(booked.stderr)")
-            let shipment = Self.object(booked.stdout)["shipment"] as? [String: Any] ?? [:]
+            let shipment = try jsonObject(booked.stdout)["shipment"] as? [String: Any] ?? [:]
             let id = try #require(shipment["id"] as? String)
             #expect(shipment["status"] as? String == "SHIPMENT_STATUS_BOOKED")
             let again = try await Self.call(address, "BookShipment", booking, key: "e2e-booking-1")
-            #expect((Self.object(again.stdout)["shipment"] as? [String: Any])?["id"] as? String == id)
+            #expect((try jsonObject(again.stdout)["shipment"] as? [String: Any])?["id"] as? String == id)
 
             // The watcher: a separate `caravan call` process, one JSON line per event.
-            let watch = Process()
-            watch.executableURL = URL(fileURLWithPath: BuiltProducts.path("caravan"))
-            watch.arguments = ["call", "--compact", address, "\(Self.service)/WatchShipment", #"{"id":"\#(id)"}"#]
-            let pipe = Pipe()
-            watch.standardOutput = pipe
-            watch.standardError = FileHandle.nullDevice
-            let output = SharedText()
-            pipe.fileHandleForReading.readabilityHandler = { handle in
-                let data = handle.availableData
-                if !data.isEmpty { output.append(String(decoding: data, as: UTF8.self)) }
-            }
-            try watch.run()
-            defer { if watch.isRunning { watch.terminate() } }
-            func lines() -> [String] { output.text.split(separator: "\n").map(String.init) }
+            let watch = try ChildProcess(
+                path: BuiltProducts.path("caravan"),
+                arguments: ["call", "--compact", address, "\(Self.service)/WatchShipment", #"{"id":"\#(id)"}"#],
+                standardError: .discarded)
+            @Sendable func splitLines(_ text: String) -> [String] { text.split(separator: "\n").map(String.init) }
+            func lines() -> [String] { splitLines(watch.output) }
 
-            #expect(try await Self.eventually(.seconds(15)) { lines().count >= 1 }, "the history (BOOKED) arrives")
+            try await watch.waitForOutput("the history (BOOKED)") { splitLines($0).count >= 1 }
             #expect(lines().first?.contains("SHIPMENT_EVENT_KIND_BOOKED") == true)
 
             let departed = try await Self.call(
@@ -100,9 +70,7 @@ struct LogisticsEndToEndTests {
                 #"{"shipmentId":"\#(id)","kind":"SHIPMENT_EVENT_KIND_DEPARTED","locationCityId":"chongqing"}"#)
             #expect(departed.status == 0, "\(departed.stderr)")
             let start = ContinuousClock.now
-            #expect(
-                try await Self.eventually(.seconds(10)) { lines().count >= 2 },
-                "the event recorded by another client arrives")
+            try await watch.waitForOutput("the event recorded by another client") { splitLines($0).count >= 2 }
             #expect(lines().dropFirst().first?.contains("SHIPMENT_EVENT_KIND_DEPARTED") == true)
             #expect(lines().dropFirst().first?.contains("SHIPMENT_STATUS_IN_TRANSIT") == true)
             print("logistics e2e: watch saw a new event \(start.duration(to: .now)) after the recording call returned")
@@ -116,13 +84,12 @@ struct LogisticsEndToEndTests {
                 address, "RecordShipmentEvent", #"{"shipmentId":"\#(id)","kind":"SHIPMENT_EVENT_KIND_DELIVERED"}"#)
             #expect(delivered.status == 0, "\(delivered.stderr)")
             // Delivery is final: the stream ends and the watcher exits cleanly.
-            #expect(try await Self.eventually(.seconds(10)) { !watch.isRunning }, "the watch ends after delivery")
-            #expect(watch.terminationStatus == 0)
+            #expect(try await watch.finish().status == 0, "the watch ends after delivery")
             #expect(lines().count == 3)
             #expect(lines().last?.contains("SHIPMENT_STATUS_DELIVERED") == true)
 
             let track = try await Self.call(address, "TrackShipment", #"{"id":"\#(id)"}"#)
-            #expect((Self.object(track.stdout)["events"] as? [Any])?.count == 3)
+            #expect((try jsonObject(track.stdout)["events"] as? [Any])?.count == 3)
 
             #expect(try await server.stop() == 0, "clean exit on SIGTERM; log:\n\(server.log)")
         }
@@ -130,7 +97,7 @@ struct LogisticsEndToEndTests {
 
     @Test("Acknowledged bookings survive kill -9")
     func durability() async throws {
-        try await Self.withDataDirectory { directory in
+        try await withTemporaryDirectory("logistics-e2e") { directory in
             let count = 25
             let server = try await ServerProcess("caravan-logistics", ["--port", "0", "--data-dir", directory])
             let endpoint = try #require(Endpoint(server.address))

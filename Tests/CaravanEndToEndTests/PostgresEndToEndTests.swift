@@ -3,7 +3,7 @@ import CaravanCore
 import CaravanLogisticsAPI
 import CaravanPostgres
 import CaravanTCP
-import CaravanTestPostgres
+import CaravanTestSupport
 import CaravanTradeAPI
 import CaravanTrainingAPI
 import Foundation
@@ -22,21 +22,10 @@ struct PostgresEndToEndTests {
             timeout: .seconds(60))
     }
 
-    /// Runs `body` with an RPC client connected to `server`.
-    func withClient<T: Sendable>(_ server: ServerProcess, _ body: (RPCClient) async throws -> T) async throws -> T {
-        let port = Int(server.address.split(separator: ":").last!)!
-        let transport = TCPClientTransport(host: "127.0.0.1", port: port)
-        return try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { await transport.run() }
-            defer { transport.close() }
-            return try await body(RPCClient(transport: transport, retryPolicy: .none))
-        }
-    }
-
     func withClients<T: Sendable>(
         _ one: ServerProcess, _ two: ServerProcess, _ body: (RPCClient, RPCClient) async throws -> T
     ) async throws -> T {
-        try await self.withClient(one) { a in try await self.withClient(two) { b in try await body(a, b) } }
+        try await withClient(one) { a in try await withClient(two) { b in try await body(a, b) } }
     }
 
     static let options = CallOptions(timeout: .seconds(30))
@@ -167,7 +156,7 @@ struct PostgresEndToEndTests {
             let server = try await self.start(
                 "logistics", database: TestPostgres.url(for: database), ["--database-timeout", "1"])
             do {
-                try await self.withClient(server) { rpc in
+                try await withClient(server) { rpc in
                     let client = LogisticsServiceClient(wrapping: rpc)
                     _ = try await client.countShipments(CountShipmentsRequest(), options: Self.options)
                     try await TestPostgres.cutOff(database.database)
@@ -180,12 +169,10 @@ struct PostgresEndToEndTests {
                         }
                     }
                     try await TestPostgres.restore(database.database)
-                    var served = false
-                    for _ in 0..<100 where !served {
-                        served = (try? await client.countShipments(CountShipmentsRequest(), options: Self.options)) != nil
-                        if !served { try await Task.sleep(for: .milliseconds(200)) }
+                    let served = try await eventually {
+                        (try? await client.countShipments(CountShipmentsRequest(), options: Self.options)) != nil
                     }
-                    #expect(served, "not served again within ~20 s of the database returning")
+                    #expect(served, "not served again after the database returned")
                     #expect(server.process.isRunning)
                 }
             } catch {
@@ -198,13 +185,13 @@ struct PostgresEndToEndTests {
 
     @Test("SQLite → PostgreSQL: the copy matches every table's count; the service then serves the copied data")
     func copyFromSQLite() async throws {
-        let directory = FileManager.default.temporaryDirectory
-            .appendingPathComponent("caravan-copy-e2e-\(UUID().uuidString)").path
-        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let directory = try TemporaryDirectory("copy-e2e")
+        defer { directory.remove() }
         let sqlite = try await ServerProcess(
-            "caravan-logistics", ["--port", "0", "--data-dir", directory, "--sync", "normal", "--log-level", "warning"])
+            "caravan-logistics",
+            ["--port", "0", "--data-dir", directory.path, "--sync", "normal", "--log-level", "warning"])
         var booked: [String] = []
-        try await self.withClient(sqlite) { rpc in
+        try await withClient(sqlite) { rpc in
             let client = LogisticsServiceClient(wrapping: rpc)
             for index in 0..<5 {
                 let shipment = try await client.bookShipment(
@@ -222,25 +209,29 @@ struct PostgresEndToEndTests {
         try await TestPostgres.withFreshDatabase { database in
             let url = TestPostgres.url(for: database)
             let copy = try await runCommand(
-                "caravan-logistics", ["--database", url, "--copy-from-sqlite", directory, "--log-level", "warning"],
+                "caravan-logistics",
+                ["--database", url, "--copy-from-sqlite", directory.path, "--log-level", "warning"],
                 timeout: .seconds(120))
             #expect(copy.status == 0, "\(copy.stderr)")
             #expect(copy.stdout.contains("row counts match"), "\(copy.stdout)")
             let shipmentLine = copy.stdout.split(separator: "\n").first { $0.hasPrefix("shipment ") }
             #expect(shipmentLine?.split(separator: " ").map(String.init) == ["shipment", "5", "5"])
-            #expect(copy.stdout.contains(":***@") && !copy.stdout.contains(":\(database.password ?? "")@"), "\(copy.stdout)")
+            #expect(
+                copy.stdout.contains(":***@") && !copy.stdout.contains(":\(database.password ?? "")@"), "\(copy.stdout)"
+            )
 
             // Again, without --replace: refused, nothing touched.
             let again = try await runCommand(
-                "caravan-logistics", ["--database", url, "--copy-from-sqlite", directory], timeout: .seconds(120))
+                "caravan-logistics", ["--database", url, "--copy-from-sqlite", directory.path], timeout: .seconds(120))
             #expect(again.status != 0)
             #expect(again.stderr.contains("--replace"), "\(again.stderr)")
 
             let server = try await self.start("logistics", database: url)
             do {
-                try await self.withClient(server) { rpc in
+                try await withClient(server) { rpc in
                     let client = LogisticsServiceClient(wrapping: rpc)
-                    let track = try await client.trackShipment(TrackShipmentRequest(id: booked[0]), options: Self.options)
+                    let track = try await client.trackShipment(
+                        TrackShipmentRequest(id: booked[0]), options: Self.options)
                     #expect(track.events.map(\.kind) == [.booked, .departed])
                     // The same key answers as it did on SQLite; a new booking takes the next number.
                     let repeated = try await client.bookShipment(

@@ -1,6 +1,7 @@
 import CaravanCore
 import CaravanEchoAPI
 import CaravanTCP
+import CaravanTestSupport
 import Foundation
 import Testing
 
@@ -17,7 +18,8 @@ struct RuntimeEndToEndTests {
         let health = try await runCommand("caravan", ["health", "--timeout", "2s", address])
         #expect(health.status != 0)
         #expect(health.stderr.contains("Cannot connect to \(address): connection refused"), "\(health.stderr)")
-        #expect(!health.stderr.contains("SingleConnectionFailure") && !health.stderr.contains("errno"), "\(health.stderr)")
+        #expect(
+            !health.stderr.contains("SingleConnectionFailure") && !health.stderr.contains("errno"), "\(health.stderr)")
     }
 
     @Test("A client over the server's connection limit is told why, as UNAVAILABLE with the server's words")
@@ -31,7 +33,8 @@ struct RuntimeEndToEndTests {
             defer { holder.close() }
             _ = try await EchoClient(wrapping: RPCClient(transport: holder)).unary(EchoRequest(text: "first"))
             let refused = try await runCommand(
-                "caravan", ["call", "--timeout", "3s", server.address, "caravan.echo.v1.Echo/Unary", #"{"text":"second"}"#])
+                "caravan",
+                ["call", "--timeout", "3s", server.address, "caravan.echo.v1.Echo/Unary", #"{"text":"second"}"#])
             #expect(refused.status == 64 + 14, "UNAVAILABLE: \(refused.stderr)")
             #expect(refused.stderr.contains("Too many connections (limit 1)."), "\(refused.stderr)")
         }
@@ -40,7 +43,8 @@ struct RuntimeEndToEndTests {
 
     @Test("--http-port -1 turns the HTTP door off (a negative value, written apart)")
     func negativeOption() async throws {
-        let gateway = try await ServerProcess("caravan-gateway", ["--port", "0", "--http-port", "-1", "--log-level", "warning"])
+        let gateway = try await ServerProcess(
+            "caravan-gateway", ["--port", "0", "--http-port", "-1", "--log-level", "warning"])
         #expect(!gateway.log.contains("HTTP on"))
         let health = try await runCommand("caravan", ["health", gateway.address])
         #expect(health.status == 0, "\(health.stderr)")
@@ -51,32 +55,31 @@ struct RuntimeEndToEndTests {
 
     @Test("The HTTP door's default deadline: a frozen backend's section times out inside it, a routed call answers 504")
     func httpDoorDeadline() async throws {
-        let directories = ["trade", "training"].map {
-            FileManager.default.temporaryDirectory.appendingPathComponent("caravan-rt-\($0)-\(UUID().uuidString)").path
-        }
-        defer { for directory in directories { try? FileManager.default.removeItem(atPath: directory) } }
-        let trade = try await ServerProcess(
-            "caravan-trade", ["--port", "0", "--data-dir", directories[0], "--log-level", "warning"])
-        let training = try await ServerProcess(
-            "caravan-training", ["--port", "0", "--data-dir", directories[1], "--log-level", "warning"])
+        let directories = try ["trade", "training"].map { try TemporaryDirectory("runtime-e2e-\($0)") }
+        defer { for directory in directories { directory.remove() } }
+        let trade = try await startService("trade", directory: directories[0].path)
+        let training = try await startService("training", directory: directories[1].path)
         let gateway = try await ServerProcess(
             "caravan-gateway",
-            ["--port", "0", "--http-port", "0", "--http-timeout", "2s", "--log-level", "warning", "--trade", trade.address,
-             "--training", training.address])
-        let base = try await Self.httpBase(gateway)
+            [
+                "--port", "0", "--http-port", "0", "--http-timeout", "2s", "--log-level", "warning", "--trade",
+                trade.address,
+                "--training", training.address,
+            ])
+        let base = try await httpBase(gateway)
         kill(training.process.processIdentifier, SIGSTOP)
         defer { kill(training.process.processIdentifier, SIGCONT) }
         // No X-Caravan-Timeout: the door's 2 s applies. The answer is partial, its sections
         // stopped just before the deadline (on a machine too slow to assemble it within the
         // margin, the door's own deadline answers 504 instead); it never waits for the backend.
-        let overview = try await curlWithHeaders(["\(base)/v1/overview?year=2024"])
+        let overview = try await curl(["\(base)/v1/overview?year=2024"])
         if overview.status == 200 {
             #expect(overview.body.contains(#""partial":true"#))
             #expect(overview.body.contains("SECTION_STATUS_TIMED_OUT"), "\(overview.body)")
         } else {
             #expect(overview.status == 504, "\(overview.body)")
         }
-        let routed = try await curlWithHeaders([
+        let routed = try await curl([
             "-X", "POST", "-d", "{}", "\(base)/v1/caravan.training.v1.TrainingService/ListPrograms",
         ])
         #expect(routed.status == 504, "\(routed.body)")
@@ -85,18 +88,5 @@ struct RuntimeEndToEndTests {
         #expect(try await gateway.stop() == 0)
         _ = try await training.stop()
         _ = try await trade.stop()
-    }
-
-    /// `http://HOST:PORT` of the gateway's HTTP door, from the line it prints once it listens.
-    static func httpBase(_ gateway: ServerProcess) async throws -> String {
-        while true {
-            if let range = gateway.log.range(of: "caravan-gateway HTTP on "),
-                let end = gateway.log[range.upperBound...].firstIndex(of: "\n")
-            {
-                return "http://" + gateway.log[range.upperBound..<end]
-            }
-            guard gateway.process.isRunning else { throw ServerDidNotStart(output: gateway.log) }
-            try await Task.sleep(for: .milliseconds(20))
-        }
     }
 }

@@ -1,4 +1,5 @@
 import CaravanAuth
+import CaravanTestSupport
 import Foundation
 import Testing
 
@@ -19,11 +20,9 @@ struct SecurityEndToEndTests {
     /// (`certs/`, and `other/` from another CA), the gateway's signing key
     /// and the service token.
     final class Fixture: Sendable {
-        let directory: String
+        let directory: TemporaryDirectory
         init() async throws {
-            self.directory = FileManager.default.temporaryDirectory
-                .appendingPathComponent("caravan-security-e2e-\(UUID().uuidString)").path
-            try FileManager.default.createDirectory(atPath: self.directory, withIntermediateDirectories: true)
+            self.directory = try TemporaryDirectory("security-e2e")
             for set in ["certs", "other"] {
                 let result = try await runProgram(
                     SecurityEndToEndTests.root.appendingPathComponent("deploy/tls/make-dev-certs.sh").path,
@@ -34,7 +33,7 @@ struct SecurityEndToEndTests {
             try self.write("service.token", UUID().uuidString + "\n")
         }
 
-        func path(_ name: String) -> String { self.directory + "/" + name }
+        func path(_ name: String) -> String { self.directory.path(name) }
         func cert(_ name: String, set: String = "certs") -> String { self.path("\(set)/\(name)") }
 
         func write(_ name: String, _ text: String) throws {
@@ -44,13 +43,14 @@ struct SecurityEndToEndTests {
         /// Mints a token with `caravan token`; returns the path of a file holding it.
         func token(_ name: String, scope: String, subject: String = "e2e") async throws -> String {
             let minted = try await runCommand(
-                "caravan", ["token", "--key-file", self.path("auth.key"), "--subject", subject, "--scope", scope, "--ttl", "10m"])
+                "caravan",
+                ["token", "--key-file", self.path("auth.key"), "--subject", subject, "--scope", scope, "--ttl", "10m"])
             try #require(minted.status == 0, "caravan token: \(minted.stderr)")
             try self.write(name, minted.stdout)
             return self.path(name)
         }
 
-        deinit { try? FileManager.default.removeItem(atPath: self.directory) }
+        deinit { self.directory.remove() }
     }
 
     func startTrade(_ fixture: Fixture) async throws -> ServerProcess {
@@ -84,7 +84,10 @@ struct SecurityEndToEndTests {
     {
         let tokenFlags = token.map { ["--token-file", $0] } ?? []
         return try await runCommand(
-            "caravan", ["call", "--timeout", "10s"] + tls + tokenFlags + [address, "caravan.trade.v1.TradeService/" + method, json])
+            "caravan",
+            ["call", "--timeout", "10s"] + tls + tokenFlags + [
+                address, "caravan.trade.v1.TradeService/" + method, json,
+            ])
     }
 
     static func flow(_ category: String) -> String {
@@ -93,7 +96,8 @@ struct SecurityEndToEndTests {
 
     /// How many flows of `category` the trade service holds, read through the gateway.
     func flowCount(_ category: String, gateway: String, tls: [String], token: String) async throws -> Int {
-        let listed = try await self.call(gateway, "ListFlows", #"{"filter":{"category":"\#(category)"}}"#, tls: tls, token: token)
+        let listed = try await self.call(
+            gateway, "ListFlows", #"{"filter":{"category":"\#(category)"}}"#, tls: tls, token: token)
         try #require(listed.status == 0, "ListFlows: \(listed.stderr)")
         let object = try #require(try JSONSerialization.jsonObject(with: Data(listed.stdout.utf8)) as? [String: Any])
         return (object["flows"] as? [Any])?.count ?? 0
@@ -109,21 +113,20 @@ struct SecurityEndToEndTests {
         let writer = try await fixture.token("writer", scope: "caravan.read caravan.write")
 
         // Happy path: client → gateway over TLS, gateway → trade over mTLS with the service token.
-        var ready = false
-        let deadline = ContinuousClock.now.advanced(by: .seconds(30))
-        while !ready, ContinuousClock.now < deadline {
-            ready = try await self.call(gateway.address, "ListFlows", "{}", tls: toGateway, token: reader).status == 0
-            if !ready { try await Task.sleep(for: .milliseconds(200)) }
+        let ready = try await eventually {
+            try await self.call(gateway.address, "ListFlows", "{}", tls: toGateway, token: reader).status == 0
         }
         try #require(ready, "the gateway never reached trade over mTLS: \(gateway.log) \(trade.log)")
-        let written = try await self.call(gateway.address, "RecordFlow", Self.flow("sec-ok"), tls: toGateway, token: writer)
+        let written = try await self.call(
+            gateway.address, "RecordFlow", Self.flow("sec-ok"), tls: toGateway, token: writer)
         #expect(written.status == 0, "\(written.stderr)")
         #expect(try await self.flowCount("sec-ok", gateway: gateway.address, tls: toGateway, token: reader) == 1)
 
         // No token, an expired one, a tampered one: UNAUTHENTICATED; the wrong scope: PERMISSION_DENIED.
         let issued = Int64(Date().timeIntervalSince1970) - 3600
         let signer = try TokenSigner(keyFile: fixture.path("auth.key"))
-        try fixture.write("expired", signer.sign(TokenClaims(sub: "e2e", scope: "caravan.write", exp: issued + 60, iat: issued)))
+        try fixture.write(
+            "expired", signer.sign(TokenClaims(sub: "e2e", scope: "caravan.write", exp: issued + 60, iat: issued)))
         let parts = try String(contentsOfFile: writer, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
             .split(separator: ".").map(String.init)
         let claims = #"{"exp":9999999999,"scope":"caravan.read caravan.write","sub":"mallory"}"#
@@ -136,22 +139,31 @@ struct SecurityEndToEndTests {
             (reader, Self.permissionDenied, "sec-scope"),
         ]
         for (token, code, category) in refusals {
-            let result = try await self.call(gateway.address, "RecordFlow", Self.flow(category), tls: toGateway, token: token)
+            let result = try await self.call(
+                gateway.address, "RecordFlow", Self.flow(category), tls: toGateway, token: token)
             #expect(result.status == code, "\(category): \(result.stderr)")
-            #expect(try await self.flowCount(category, gateway: gateway.address, tls: toGateway, token: reader) == 0, "\(category)")
+            #expect(
+                try await self.flowCount(category, gateway: gateway.address, tls: toGateway, token: reader) == 0,
+                "\(category)")
         }
 
         // Straight to the service, around the gateway.
         let toTrade = ["--tls-ca", fixture.cert("ca.crt")]
         let attempts: [(String, [String], Int32)] = [
             // A certificate from the right CA family but not the gateway's client CA.
-            ("sec-direct-cli", toTrade + ["--tls-cert", fixture.cert("cli.crt"), "--tls-key", fixture.cert("cli.key")], Self.unavailable),
+            (
+                "sec-direct-cli",
+                toTrade + ["--tls-cert", fixture.cert("cli.crt"), "--tls-key", fixture.cert("cli.key")],
+                Self.unavailable
+            ),
             // No client certificate at all.
             ("sec-direct-nocert", toTrade, Self.unavailable),
             // The gateway's certificate, but not the service token: the second wall.
             (
                 "sec-direct-stolen-cert",
-                toTrade + ["--tls-cert", fixture.cert("gateway-client.crt"), "--tls-key", fixture.cert("gateway-client.key")],
+                toTrade + [
+                    "--tls-cert", fixture.cert("gateway-client.crt"), "--tls-key", fixture.cert("gateway-client.key"),
+                ],
                 Self.unauthenticated
             ),
             // A client certificate from another CA.
@@ -167,9 +179,12 @@ struct SecurityEndToEndTests {
             ("sec-direct-plaintext", [], Self.unavailable),
         ]
         for (category, flags, code) in attempts {
-            let result = try await self.call(trade.address, "RecordFlow", Self.flow(category), tls: flags, token: writer)
+            let result = try await self.call(
+                trade.address, "RecordFlow", Self.flow(category), tls: flags, token: writer)
             #expect(result.status == code, "\(category): \(result.stderr)")
-            #expect(try await self.flowCount(category, gateway: gateway.address, tls: toGateway, token: reader) == 0, "\(category)")
+            #expect(
+                try await self.flowCount(category, gateway: gateway.address, tls: toGateway, token: reader) == 0,
+                "\(category)")
         }
 
         // A server certificate from another CA: the client refuses the gateway.
@@ -192,31 +207,38 @@ struct SecurityEndToEndTests {
 
         // HTTPS (the RPC listener's certificate): 401 without a token (saying Bearer), 403 with the
         // wrong scope, 200 with the right one; plain HTTP and a client trusting another CA get nothing.
-        let https = try #require(Self.httpBase(gateway.log, scheme: "https"))
+        let https = try await Self.httpBase(gateway, scheme: "https")
         let path = "\(https)/v1/caravan.trade.v1.TradeService/RecordFlow"
-        let trustOther = ["--cacert", fixture.cert("ca.crt", set: "other"), "-X", "POST", "-d", Self.flow("sec-http"), path]
-        #expect(try await curlWithHeaders(trustOther).status == 0)
-        #expect(try await curlWithHeaders([try #require(Self.httpBase(gateway.log, scheme: "http")) + "/healthz"]).status != 200)
+        let trustOther = [
+            "--cacert", fixture.cert("ca.crt", set: "other"), "-X", "POST", "-d", Self.flow("sec-http"), path,
+        ]
+        #expect(try await curl(trustOther).status == 0)
+        #expect(try await curl([try await Self.httpBase(gateway, scheme: "http") + "/healthz"]).status != 200)
         let cacert = ["--cacert", fixture.cert("ca.crt")]
-        let anonymous = try await curlWithHeaders(cacert + ["-X", "POST", "-d", Self.flow("sec-http"), path])
+        let anonymous = try await curl(cacert + ["-X", "POST", "-d", Self.flow("sec-http"), path])
         #expect(anonymous.status == 401)
         #expect(anonymous.headers["www-authenticate"]?.lowercased() == "bearer")
         let readerToken = try String(contentsOfFile: reader, encoding: .utf8).trimmingCharacters(in: .newlines)
-        let denied = try await curlWithHeaders(cacert + [
-            "-X", "POST", "-H", "Authorization: Bearer \(readerToken)", "-d", Self.flow("sec-http"), path,
-        ])
+        let denied = try await curl(
+            cacert + [
+                "-X", "POST", "-H", "Authorization: Bearer \(readerToken)", "-d", Self.flow("sec-http"), path,
+            ])
         #expect(denied.status == 403)
         #expect(try await self.flowCount("sec-http", gateway: gateway.address, tls: toGateway, token: reader) == 0)
         let writerToken = try String(contentsOfFile: writer, encoding: .utf8).trimmingCharacters(in: .newlines)
-        let allowed = try await curlWithHeaders(cacert + [
-            "-X", "POST", "-H", "Authorization: Bearer \(writerToken)", "-d", Self.flow("sec-http"), path,
-        ])
+        let allowed = try await curl(
+            cacert + [
+                "-X", "POST", "-H", "Authorization: Bearer \(writerToken)", "-d", Self.flow("sec-http"), path,
+            ])
         #expect(allowed.status == 200, "\(allowed.body)")
 
         // Secrets stay out of the logs.
         for log in [gateway.log, trade.log] {
             #expect(!log.contains(parts[2]))
-            #expect(!log.contains(try String(contentsOfFile: fixture.path("service.token"), encoding: .utf8).trimmingCharacters(in: .newlines)))
+            #expect(
+                !log.contains(
+                    try String(contentsOfFile: fixture.path("service.token"), encoding: .utf8).trimmingCharacters(
+                        in: .newlines)))
         }
         _ = try await gateway.stop()
         _ = try await trade.stop()
@@ -225,7 +247,8 @@ struct SecurityEndToEndTests {
     @Test("Rate limit per client: a burst of N passes, then RESOURCE_EXHAUSTED (RPC) and 429 with Retry-After (HTTP)")
     func rateLimit() async throws {
         let gateway = try await ServerProcess(
-            "caravan-gateway", ["--port", "0", "--http-port", "0", "--log-level", "warning", "--rate-limit", "0.2", "--rate-burst", "3"])
+            "caravan-gateway",
+            ["--port", "0", "--http-port", "0", "--log-level", "warning", "--rate-limit", "0.02", "--rate-burst", "3"])
         // Reflection is served by the gateway itself and counts as a read; without auth the caller is the address.
         for call in 1...3 {
             let listed = try await runCommand("caravan", ["list", gateway.address])
@@ -239,11 +262,11 @@ struct SecurityEndToEndTests {
 
         // Over HTTP the caller is the client's address too: 127.0.0.2 has a
         // burst of its own, whatever 127.0.0.1 used over RPC.
-        let http = try #require(Self.httpBase(gateway.log))
+        let http = try await Self.httpBase(gateway)
         var statuses: [Int] = []
         var retryAfter: String?
         for _ in 1...4 {
-            let answer = try await curlWithHeaders(["--interface", "127.0.0.2", "\(http)/v1/overview?year=2024"])
+            let answer = try await curl(["--interface", "127.0.0.2", "\(http)/v1/overview?year=2024"])
             statuses.append(answer.status)
             if answer.status == 429 {
                 retryAfter = answer.headers["retry-after"]
@@ -251,10 +274,11 @@ struct SecurityEndToEndTests {
         }
         #expect(!statuses.prefix(3).contains(429), "\(statuses)")
         #expect(statuses.last == 429, "\(statuses)")
-        // One call every 5 s: the next is 1 to 5 whole seconds away.
+        // One call every 50 s (slow enough that no call of the burst
+        // earns a new one on a busy machine): the next is 1 to 50 whole seconds away.
         let seconds = try #require(retryAfter.flatMap { Int($0) })
-        #expect((1...5).contains(seconds))
-        let another = try await curlWithHeaders(["--interface", "127.0.0.3", "\(http)/v1/overview?year=2024"])
+        #expect((1...50).contains(seconds))
+        let another = try await curl(["--interface", "127.0.0.3", "\(http)/v1/overview?year=2024"])
         #expect(another.status != 429, "a third client shares no bucket with the others")
         _ = try await gateway.stop()
     }
@@ -269,9 +293,18 @@ struct SecurityEndToEndTests {
             ("caravan-gateway", ["--rate-limit", "0"], "--rate-limit takes calls per second above 0"),
             ("caravan-gateway", ["--auth-key-file", fixture.path("short.key")], "at least 32"),
             ("caravan-gateway", ["--tls-cert", fixture.cert("gateway.crt")], "--tls-cert and --tls-key go together"),
-            ("caravan-gateway", ["--backend-tls-cert", fixture.cert("gateway-client.crt")], "both its certificate file and its key file"),
-            ("caravan-trade", ["--tls-cert", fixture.path("missing.crt"), "--tls-key", fixture.cert("trade.key")], "Cannot load TLS"),
-            ("caravan-trade", ["--tls-cert", fixture.cert("trade.crt"), "--tls-key", fixture.cert("logistics.key")], "Cannot load TLS"),
+            (
+                "caravan-gateway", ["--backend-tls-cert", fixture.cert("gateway-client.crt")],
+                "both its certificate file and its key file"
+            ),
+            (
+                "caravan-trade", ["--tls-cert", fixture.path("missing.crt"), "--tls-key", fixture.cert("trade.key")],
+                "Cannot load TLS"
+            ),
+            (
+                "caravan-trade", ["--tls-cert", fixture.cert("trade.crt"), "--tls-key", fixture.cert("logistics.key")],
+                "Cannot load TLS"
+            ),
             ("caravan-trade", ["--tls-client-ca", fixture.cert("ca.crt")], "--tls-client-ca needs --tls-cert"),
             ("caravan-trade", ["--service-token-file", fixture.path("empty.token")], "service token is empty"),
             ("caravan", ["token", "--key-file", fixture.path("auth.key"), "--subject", "a", "--ttl", "-5m"], "--ttl"),
@@ -286,27 +319,8 @@ struct SecurityEndToEndTests {
         }
     }
 
-    static func httpBase(_ log: String, scheme: String = "http") -> String? {
-        guard let range = log.range(of: "caravan-gateway HTTP on ") else { return nil }
-        return "\(scheme)://" + log[range.upperBound...].prefix { $0 != "\n" }
+    /// `SCHEME://HOST:PORT` of the gateway's HTTP door, once it announces it.
+    static func httpBase(_ gateway: ServerProcess, scheme: String = "http") async throws -> String {
+        "\(scheme)://" + (try await gateway.announced("caravan-gateway HTTP on "))
     }
 }
-
-/// Runs a program (not one of the built products) to completion.
-private func runProgram(_ path: String, _ arguments: [String]) async throws -> CommandResult {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: path)
-    process.arguments = arguments
-    let out = Pipe()
-    let err = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    try process.run()
-    async let stdout = readToEnd(out)
-    async let stderr = readToEnd(err)
-    await waitForExit(process)
-    return CommandResult(
-        status: process.terminationStatus, stdout: String(decoding: await stdout, as: UTF8.self),
-        stderr: String(decoding: await stderr, as: UTF8.self))
-}
-

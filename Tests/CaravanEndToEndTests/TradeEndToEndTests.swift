@@ -1,32 +1,21 @@
 import CaravanCLI
 import CaravanCore
 import CaravanServiceKit
+import CaravanTestSupport
 import CaravanTradeAPI
 import Foundation
 import Testing
 
 @Suite("caravan-trade as a process", .serialized, .timeLimit(.minutes(4)))
 struct TradeEndToEndTests {
-    /// A fresh data directory, removed after `body` whatever happens.
-    func withDataDirectory(_ body: (String) async throws -> Void) async throws {
-        let directory = FileManager.default.temporaryDirectory
-            .appendingPathComponent("caravan-trade-e2e-\(UUID().uuidString)").path
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        try await body(directory)
-    }
-
     func startTrade(_ dataDirectory: String) async throws -> ServerProcess {
         try await ServerProcess(
             "caravan-trade", ["--port", "0", "--data-dir", dataDirectory, "--log-level", "warning"])
     }
 
-    func json(_ result: CommandResult) throws -> [String: Any] {
-        try #require(JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any], "\(result.stdout)")
-    }
-
     @Test("Record, repeat, summarise, list, stream and the hub through `caravan call`; restart keeps data, seeds once")
     func callThroughCLI() async throws {
-        try await self.withDataDirectory { directory in
+        try await withTemporaryDirectory("trade-e2e") { directory in
             let server = try await self.startTrade(directory)
             let address = server.address
             let flow = """
@@ -36,7 +25,7 @@ struct TradeEndToEndTests {
             let recorded = try await runCommand(
                 "caravan", ["call", address, "caravan.trade.v1.TradeService/RecordFlow", flow])
             #expect(recorded.status == 0, "\(recorded.stderr)")
-            let stored = try #require(try self.json(recorded)["flow"] as? [String: Any])
+            let stored = try #require(try jsonObject(recorded.stdout)["flow"] as? [String: Any])
             let id = try #require(stored["id"] as? String)
             #expect(stored["country"] as? String == "KZ")
 
@@ -57,7 +46,7 @@ struct TradeEndToEndTests {
             let summary = try await runCommand(
                 "caravan", ["call", address, "caravan.trade.v1.TradeService/GetSummary", #"{"year":2024}"#])
             #expect(summary.status == 0, "\(summary.stderr)")
-            let answer = try self.json(summary)
+            let answer = try jsonObject(summary.stdout)
             #expect(answer["recordedTotalUsd"] as? Double == 2_500_000)
             #expect((answer["published"] as? [String: Any])?["valueUsd"] as? Double == 94.8e9)
             let milestone = try #require(answer["milestone"] as? [String: Any])
@@ -79,7 +68,7 @@ struct TradeEndToEndTests {
 
             let list = try await runCommand(
                 "caravan", ["call", address, "caravan.trade.v1.TradeService/ListFlows", #"{"pageSize":1}"#])
-            let page = try self.json(list)
+            let page = try jsonObject(list.stdout)
             #expect((page["flows"] as? [Any])?.count == 1)
             let token = try #require(page["nextPageToken"] as? String)
             let foreign = try await runCommand(
@@ -98,7 +87,7 @@ struct TradeEndToEndTests {
 
             let hub = try await runCommand(
                 "caravan", ["call", address, "caravan.trade.v1.TradeService/HubStats", #"{"hub":"horgos"}"#])
-            let stats = try self.json(hub)
+            let stats = try jsonObject(hub.stdout)
             #expect(stats["hub"] as? String == "Horgos Yiwu International Trade City")
             #expect((stats["published"] as? [String: Any])?["followers"] as? String == "5000000")
             #expect((stats["cnyUsdRate"] as? [String: Any])?["rate"] as? Double == 0.1394)
@@ -110,9 +99,10 @@ struct TradeEndToEndTests {
             let afterRestart = try await runCommand(
                 "caravan", ["call", again.address, "caravan.trade.v1.TradeService/GetFlow", #"{"id":"\#(id)"}"#])
             #expect(afterRestart.status == 0, "\(afterRestart.stderr)")
-            let summaryAgain = try self.json(
+            let summaryAgain = try jsonObject(
                 try await runCommand(
-                    "caravan", ["call", again.address, "caravan.trade.v1.TradeService/GetSummary", #"{"year":2024}"#]))
+                    "caravan", ["call", again.address, "caravan.trade.v1.TradeService/GetSummary", #"{"year":2024}"#]
+                ).stdout)
             #expect(summaryAgain["recordedTotalUsd"] as? Double == 2_500_000)
             #expect((summaryAgain["published"] as? [String: Any])?["valueUsd"] as? Double == 94.8e9)
             _ = try await again.stop()
@@ -121,7 +111,7 @@ struct TradeEndToEndTests {
 
     @Test("Acknowledged writes survive kill -9: record 50 over TCP, SIGKILL, restart, find all 50")
     func durability() async throws {
-        try await self.withDataDirectory { directory in
+        try await withTemporaryDirectory("trade-e2e") { directory in
             let server = try await self.startTrade(directory)
             let endpoint = try #require(Endpoint(server.address))
             let acknowledged: [TradeFlow] = try await withClient(endpoint) { rpc in
@@ -141,8 +131,7 @@ struct TradeEndToEndTests {
             }
             #expect(acknowledged.count == 50)
 
-            kill(server.process.processIdentifier, SIGKILL)
-            server.process.waitUntilExit()
+            _ = try await server.stop(signal: SIGKILL)
             #expect(server.process.terminationReason == .uncaughtSignal)
 
             let restarted = try await self.startTrade(directory)

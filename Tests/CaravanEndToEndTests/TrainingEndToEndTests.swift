@@ -2,6 +2,7 @@ import CaravanCLI
 import CaravanCore
 import CaravanServiceKit
 import CaravanTCP
+import CaravanTestSupport
 import CaravanTrainingAPI
 import Foundation
 import Testing
@@ -21,18 +22,13 @@ private struct TrainingServer {
     var endpoint: Endpoint { Endpoint(self.process.address)! }
 }
 
-private func makeDataDirectory() throws -> String {
-    let path = FileManager.default.temporaryDirectory.appendingPathComponent("caravan-training-e2e-\(UUID().uuidString)").path
-    try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    return path
-}
-
 /// Every enrolment of a program, page by page.
 private func allEnrolments(_ client: TrainingServiceClient, _ programID: String) async throws -> [Enrolment] {
     var all: [Enrolment] = []
     var token = ""
     repeat {
-        let page = try await client.listEnrolments(ListEnrolmentsRequest(programId: programID, pageSize: 200, pageToken: token))
+        let page = try await client.listEnrolments(
+            ListEnrolmentsRequest(programId: programID, pageSize: 200, pageToken: token))
         all += page.enrolments
         token = page.nextPageToken
     } while !token.isEmpty
@@ -41,10 +37,13 @@ private func allEnrolments(_ client: TrainingServiceClient, _ programID: String)
 
 @Suite("caravan-training end to end", .serialized, .timeLimit(.minutes(5)))
 struct TrainingEndToEndTests {
-    @Test("500 concurrent enrolments (30 repeated keys) into 30 seats: 30 enrolled, 440 wait-listed 1...440, nobody twice")
+    @Test(
+        "500 concurrent enrolments (30 repeated keys) into 30 seats: 30 enrolled, 440 wait-listed 1...440, nobody twice"
+    )
     func concurrentEnrolment() async throws {
-        let directory = try makeDataDirectory()
-        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let scratch = try TemporaryDirectory("training-e2e")
+        defer { scratch.remove() }
+        let directory = scratch.path
         let server = try await TrainingServer.start(dataDirectory: directory)
         let configuration = ClientConfiguration(connectionsPerEndpoint: 4)
         try await withClient(server.endpoint, configuration: configuration, retryPolicy: .none) { rpc in
@@ -55,7 +54,8 @@ struct TrainingEndToEndTests {
                         program: TrainingProgram(
                             title: "Rail freight logistics, concurrency test (synthetic)", field: "rail logistics",
                             hostCentre: "Horgos Yiwu International Trade City", hostCity: "Horgos", country: "CN",
-                            language: "ru", capacity: 30, startDate: "2099-03-01", endDate: "2099-06-30", synthetic: true))
+                            language: "ru", capacity: 30, startDate: "2099-03-01", endDate: "2099-06-30",
+                            synthetic: true))
                 ).program)
 
             // 470 trainees, registered concurrently.
@@ -65,7 +65,8 @@ struct TrainingEndToEndTests {
                         let response = try await client.registerTrainee(
                             RegisterTraineeRequest(
                                 trainee: Trainee(
-                                    name: "Synthetic trainee \(index)", country: CountryCode.centralAsia[index % 5], synthetic: true),
+                                    name: "Synthetic trainee \(index)", country: CountryCode.centralAsia[index % 5],
+                                    synthetic: true),
                                 idempotencyKey: "register-\(index)"))
                         return try #require(response.trainee?.id)
                     }
@@ -75,7 +76,8 @@ struct TrainingEndToEndTests {
             #expect(Set(trainees).count == 470)
 
             // 470 enrolments plus 30 repeats of earlier keys, all at once.
-            let calls = trainees.enumerated().map { ($1, "enrol-\($0)") }
+            let calls =
+                trainees.enumerated().map { ($1, "enrol-\($0)") }
                 + (0..<30).map { (trainees[$0 * 15], "enrol-\($0 * 15)") }
             let answers = try await withThrowingTaskGroup(of: (String, Enrolment).self) { group in
                 for (trainee, key) in calls.shuffled() {
@@ -89,11 +91,14 @@ struct TrainingEndToEndTests {
             }
             #expect(answers.count == 470)
             #expect(answers.values.map(\.count).reduce(0, +) == 500)
-            #expect(answers.values.allSatisfy { list in list.allSatisfy { $0 == list[0] } }, "a repeated key got a different answer")
+            #expect(
+                answers.values.allSatisfy { list in list.allSatisfy { $0 == list[0] } },
+                "a repeated key got a different answer")
             let decided = answers.values.compactMap(\.first)
             #expect(decided.filter { $0.status == .enrolled }.count == 30)
             #expect(
-                decided.filter { $0.status == .waitlisted }.map(\.waitlistPosition).sorted() == (1...440).map { UInt32($0) })
+                decided.filter { $0.status == .waitlisted }.map(\.waitlistPosition).sorted()
+                    == (1...440).map { UInt32($0) })
 
             // The server's own view: statistics, the program's counters, the listing.
             let statistics = try await client.statistics(StatisticsRequest(groupBy: .field, country: "CN"))
@@ -120,8 +125,9 @@ struct TrainingEndToEndTests {
 
     @Test("through `caravan call`: JSON in and out, statuses as exit codes")
     func caravanCall() async throws {
-        let directory = try makeDataDirectory()
-        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let scratch = try TemporaryDirectory("training-e2e")
+        defer { scratch.remove() }
+        let directory = scratch.path
         let server = try await TrainingServer.start(dataDirectory: directory)
         let address = server.process.address
         let service = "caravan.training.v1.TrainingService/"
@@ -131,33 +137,34 @@ struct TrainingEndToEndTests {
             if let key { arguments += ["--idempotency-key", key] }
             return try await runCommand("caravan", arguments + [address, service + method, json])
         }
-        func object(_ result: CommandResult) -> [String: Any] {
-            (try? JSONSerialization.jsonObject(with: Data(result.stdout.utf8))) as? [String: Any] ?? [:]
-        }
 
         // The seed, filtered by field.
         let seeded = try await call("ListPrograms", #"{"field":"traditional Chinese medicine"}"#)
         #expect(seeded.status == 0, "\(seeded.stderr)")
-        let programs = object(seeded)["programs"] as? [[String: Any]] ?? []
+        let programs = try jsonObject(seeded.stdout)["programs"] as? [[String: Any]] ?? []
         #expect(programs.count == 1)
         #expect(programs.first?["hostCentre"] as? String == "Horgos Yiwu International Trade City")
         #expect(programs.first?["synthetic"] as? Bool == true)
 
         let created = try await call(
             "CreateProgram",
-            #"{"program":{"title":"Wind turbine maintenance (synthetic)","field":"renewable energy technology","hostCentre":"Test centre","hostCity":"Tashkent","country":"UZ","language":"uz","capacity":1,"startDate":"2099-01-10","endDate":"2099-03-10","synthetic":true}}"#)
+            #"{"program":{"title":"Wind turbine maintenance (synthetic)","field":"renewable energy technology","hostCentre":"Test centre","hostCity":"Tashkent","country":"UZ","language":"uz","capacity":1,"startDate":"2099-01-10","endDate":"2099-03-10","synthetic":true}}"#
+        )
         #expect(created.status == 0, "\(created.stderr)")
-        let programID = try #require((object(created)["program"] as? [String: Any])?["id"] as? String)
+        let programID = try #require((try jsonObject(created.stdout)["program"] as? [String: Any])?["id"] as? String)
 
         var traineeIDs: [String] = []
         for name in ["Aziza", "Timur"] {
             let registered = try await call("RegisterTrainee", #"{"trainee":{"name":"\#(name)","country":"UZ"}}"#)
             #expect(registered.status == 0, "\(registered.stderr)")
-            traineeIDs.append(try #require((object(registered)["trainee"] as? [String: Any])?["id"] as? String))
+            traineeIDs.append(
+                try #require((try jsonObject(registered.stdout)["trainee"] as? [String: Any])?["id"] as? String))
         }
-        let first = try await call("Enrol", #"{"traineeId":"\#(traineeIDs[0])","programId":"\#(programID)"}"#, key: "cli-1")
+        let first = try await call(
+            "Enrol", #"{"traineeId":"\#(traineeIDs[0])","programId":"\#(programID)"}"#, key: "cli-1")
         #expect(first.stdout.contains("ENROLMENT_STATUS_ENROLLED"), "\(first.stdout)\(first.stderr)")
-        let repeatCall = try await call("Enrol", #"{"traineeId":"\#(traineeIDs[0])","programId":"\#(programID)"}"#, key: "cli-1")
+        let repeatCall = try await call(
+            "Enrol", #"{"traineeId":"\#(traineeIDs[0])","programId":"\#(programID)"}"#, key: "cli-1")
         #expect(repeatCall.stdout == first.stdout)
         let second = try await call("Enrol", #"{"traineeId":"\#(traineeIDs[1])","programId":"\#(programID)"}"#)
         #expect(second.stdout.contains("ENROLMENT_STATUS_WAITLISTED"))
@@ -171,7 +178,8 @@ struct TrainingEndToEndTests {
         #expect(missing.status == 64 + 5)
         let twice = try await call("Enrol", #"{"traineeId":"\#(traineeIDs[0])","programId":"\#(programID)"}"#)
         #expect(twice.status == 64 + 6)
-        let secondEnrolment = try #require((object(second)["enrolment"] as? [String: Any])?["id"] as? String)
+        let secondEnrolment = try #require(
+            (try jsonObject(second.stdout)["enrolment"] as? [String: Any])?["id"] as? String)
         let notEnrolled = try await call("Complete", #"{"enrolmentId":"\#(secondEnrolment)"}"#)
         #expect(notEnrolled.status == 64 + 9)
         #expect(notEnrolled.stderr.contains("FAILED_PRECONDITION"))
@@ -187,8 +195,9 @@ struct TrainingEndToEndTests {
 
     @Test("two server processes on one data directory decide one wait-list")
     func twoProcessesOneFile() async throws {
-        let directory = try makeDataDirectory()
-        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let scratch = try TemporaryDirectory("training-e2e")
+        defer { scratch.remove() }
+        let directory = scratch.path
         let first = try await TrainingServer.start(dataDirectory: directory)
         let second = try await TrainingServer.start(dataDirectory: directory)
         let capacity = 15
@@ -207,7 +216,8 @@ struct TrainingEndToEndTests {
                 trainees.append(
                     try #require(
                         try await client.registerTrainee(
-                            RegisterTraineeRequest(trainee: Trainee(name: "Replica trainee \(index)", country: "TJ", synthetic: true))
+                            RegisterTraineeRequest(
+                                trainee: Trainee(name: "Replica trainee \(index)", country: "TJ", synthetic: true))
                         ).trainee?.id))
             }
             return (program.id, trainees)
@@ -221,7 +231,8 @@ struct TrainingEndToEndTests {
                         let client = TrainingServiceClient(wrapping: index % 2 == 0 ? a : b)
                         group.addTask {
                             _ = try await client.enrol(
-                                EnrolRequest(traineeId: trainee, programId: programID, idempotencyKey: "replica-\(index)"))
+                                EnrolRequest(
+                                    traineeId: trainee, programId: programID, idempotencyKey: "replica-\(index)"))
                         }
                     }
                     try await group.waitForAll()
@@ -233,7 +244,9 @@ struct TrainingEndToEndTests {
             #expect(listed.count == 200)
             #expect(Set(listed.map(\.traineeId)).count == 200)
             #expect(listed.filter { $0.status == .enrolled }.count == capacity)
-            #expect(listed.filter { $0.status == .waitlisted }.map(\.waitlistPosition) == (1...(200 - capacity)).map { UInt32($0) })
+            #expect(
+                listed.filter { $0.status == .waitlisted }.map(\.waitlistPosition)
+                    == (1...(200 - capacity)).map { UInt32($0) })
         }
         #expect(try await first.process.stop() == 0)
         #expect(try await second.process.stop() == 0)
@@ -241,8 +254,9 @@ struct TrainingEndToEndTests {
 
     @Test("acknowledged enrolments survive kill -9")
     func durability() async throws {
-        let directory = try makeDataDirectory()
-        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let scratch = try TemporaryDirectory("training-e2e")
+        defer { scratch.remove() }
+        let directory = scratch.path
         let count = 60
         var server = try await TrainingServer.start(dataDirectory: directory)
         let (programID, acknowledged) = try await withClient(server.endpoint, retryPolicy: .none) { rpc in
@@ -258,8 +272,10 @@ struct TrainingEndToEndTests {
             var acknowledged: [String] = []
             for index in 0..<count {
                 let trainee = try #require(
-                    try await client.registerTrainee(RegisterTraineeRequest(trainee: Trainee(name: "T\(index)", country: "KZ")))
-                        .trainee)
+                    try await client.registerTrainee(
+                        RegisterTraineeRequest(trainee: Trainee(name: "T\(index)", country: "KZ"))
+                    )
+                    .trainee)
                 let enrolment = try await client.enrol(
                     EnrolRequest(traineeId: trainee.id, programId: program.id, idempotencyKey: "durable-\(index)"))
                 acknowledged.append(try #require(enrolment.enrolment?.id))

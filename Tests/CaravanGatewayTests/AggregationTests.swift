@@ -1,6 +1,7 @@
 import CaravanCore
 import CaravanGateway
 import CaravanGatewayAPI
+import CaravanTestSupport
 import Testing
 
 private func context(deadline: Duration?) -> ServerContext {
@@ -14,34 +15,31 @@ struct AggregationTests {
     func split() {
         let split = DeadlineSplit.defaults
         let now = ContinuousClock.now
-        #expect(split.sectionDeadline(callerDeadline: now.advanced(by: .seconds(1)), now: now) == now.advanced(by: .milliseconds(950)))
-        #expect(split.sectionDeadline(callerDeadline: now.advanced(by: .milliseconds(50)), now: now) == now.advanced(by: .milliseconds(45)))
-        #expect(split.sectionDeadline(callerDeadline: now.advanced(by: .seconds(10)), now: now) == now.advanced(by: .milliseconds(9900)))
+        #expect(
+            split.sectionDeadline(callerDeadline: now.advanced(by: .seconds(1)), now: now)
+                == now.advanced(by: .milliseconds(950)))
+        #expect(
+            split.sectionDeadline(callerDeadline: now.advanced(by: .milliseconds(50)), now: now)
+                == now.advanced(by: .milliseconds(45)))
+        #expect(
+            split.sectionDeadline(callerDeadline: now.advanced(by: .seconds(10)), now: now)
+                == now.advanced(by: .milliseconds(9900)))
         #expect(split.sectionDeadline(callerDeadline: now.advanced(by: .milliseconds(3)), now: now) == now)
         #expect(split.sectionDeadline(callerDeadline: nil, now: now) == now.advanced(by: .seconds(5)))
     }
 
     @Test("A complete profile, with the sections fetched concurrently")
     func complete() async throws {
+        // Concurrent, not one after another: each backend's calls wait until
+        // a call to every backend has begun.
+        let barrier = Barrier(parties: ["trade", "logistics", "training"])
         var backends = FakeBackends()
-        backends.trade = .delay(.milliseconds(200))
-        backends.logistics = .delay(.milliseconds(200))
-        backends.training = .delay(.milliseconds(200))
+        backends.trade = .meet(barrier, then: .milliseconds(200))
+        backends.logistics = .meet(barrier, then: .milliseconds(200))
+        backends.training = .meet(barrier, then: .milliseconds(200))
         let provider = GatewayProvider(backends: backends)
-        let start = ContinuousClock.now
         let response = try await provider.countryProfile(
-            request: CountryProfileRequest(country: "kz", year: 2024), context: context(deadline: .seconds(20)))
-        let elapsed = start.duration(to: .now)
-        // Concurrent, not one after another: the call took less than the sum
-        // of its sections' latencies (a ratio within this run, not a bound).
-        let sectionMicros = [
-            response.trade?.outcome?.latencyMicros, response.logistics?.outcome?.latencyMicros,
-            response.training?.outcome?.latencyMicros,
-        ].compactMap { $0 }.map { Double($0) }
-        #expect(sectionMicros.count == 3)
-        let elapsedMicros = Double(elapsed.components.seconds) * 1e6 + Double(elapsed.components.attoseconds) / 1e12
-        let sumOfSections = sectionMicros.reduce(0, +)
-        #expect(elapsedMicros < sumOfSections * 0.8, "elapsed \(elapsedMicros) µs, sections \(sectionMicros)")
+            request: CountryProfileRequest(country: "kz", year: 2024), context: context(deadline: .seconds(60)))
         #expect(response.country == "KZ" && !response.partial)
         #expect(response.trade?.outcome?.status == .ok && response.trade?.totalUsd == 94.8e9)
         #expect(response.trade?.topCategories.first?.category == "auto parts")
@@ -82,7 +80,7 @@ struct AggregationTests {
         #expect(response.training?.outcome?.rpcStatusCode == 4)
         #expect(response.trade?.outcome?.status == .ok && response.partial)
         // Every backend call was given at most what was left minus the margin.
-        #expect(backends.seenTimeouts.all.allSatisfy { $0 <= .milliseconds(4_900) })
+        #expect(backends.seenTimeouts.values.allSatisfy { $0 <= .milliseconds(4_900) })
     }
 
     @Test("A backend with no replicas configured is SKIPPED, without a call; not partial")
@@ -123,19 +121,22 @@ struct AggregationTests {
         outcomes[.hub] = SectionOutcome(status: .ok)
         #expect(AggregatePlan.countryProfile.verdict(outcomes) != nil)
         #expect(AggregatePlan.partnershipOverview.verdict(outcomes) == nil)
-        #expect(AggregatePlan.countryProfile.sections.filter(\.required).map(\.name) == [.trade, .logistics, .training])
+        #expect(
+            AggregatePlan.countryProfile.sections.filter(\.required).map(\.name) == [.trade, .logistics, .training])
     }
 
     @Test("Invalid requests fail INVALID_ARGUMENT before any backend call")
     func invalid() async throws {
         let backends = FakeBackends()
         let provider = GatewayProvider(backends: backends)
-        for request in [CountryProfileRequest(country: "FR", year: 2024), CountryProfileRequest(country: "KZ", year: 1800)] {
+        for request in [
+            CountryProfileRequest(country: "FR", year: 2024), CountryProfileRequest(country: "KZ", year: 1800),
+        ] {
             let error = await #expect(throws: RPCError.self) {
                 try await provider.countryProfile(request: request, context: context(deadline: .seconds(1)))
             }
             #expect(error?.code == .invalidArgument)
         }
-        #expect(backends.seenTimeouts.all.isEmpty)
+        #expect(backends.seenTimeouts.values.isEmpty)
     }
 }

@@ -62,7 +62,8 @@ struct BackendPoolTests {
 
     @Test("The retry throttle stops retries of sent calls once half drained")
     func throttle() async throws {
-        let fake = FakePool(3, configuration: BackendPoolConfiguration(ejectionThreshold: 1000, retryTokens: 4, retryTokenRatio: 0))
+        let fake = FakePool(
+            3, configuration: BackendPoolConfiguration(ejectionThreshold: 1000, retryTokens: 4, retryTokenRatio: 0))
         try await fake.running {
             for index in 0..<3 { fake[index].set(.lose) }
             // Each failed attempt takes a token; retries stop once 2 tokens are left.
@@ -102,7 +103,9 @@ struct BackendPoolTests {
         try await fake.running {
             fake[0].set(.lose)
             fake[1].set(.lose)
-            let error = await #expect(throws: RPCError.self) { try await fake.call(idempotencyKey: "k", deadline: .seconds(5)) }
+            let error = await #expect(throws: RPCError.self) {
+                try await fake.call(idempotencyKey: "k", deadline: .seconds(5))
+            }
             #expect(error?.code == .unavailable)
         }
         #expect(fake[0].calls + fake[1].calls == 1)
@@ -120,7 +123,8 @@ struct BackendPoolTests {
             fake[1].report(.failing("no route to host"))
             let error = await #expect(throws: RPCError.self) { try await fake.call() }
             #expect(error?.code == .unavailable && error?.neverSent == true)
-            #expect(error?.message.contains("127.0.0.1:7001: connection refused") == true, "\(String(describing: error))")
+            #expect(
+                error?.message.contains("127.0.0.1:7001: connection refused") == true, "\(String(describing: error))")
             #expect(error?.message.contains("127.0.0.1:7011: no route to host") == true)
             fake[1].report(.connecting)
             async let waiting = fake.call()
@@ -131,7 +135,9 @@ struct BackendPoolTests {
         #expect(fake[0].calls == 0)
     }
 
-    @Test("Health is watched: NOT_SERVING takes a replica out at once, SERVING brings it back, a watch that ends counts as down")
+    @Test(
+        "Health is watched: NOT_SERVING takes a replica out at once, SERVING brings it back, a watch that ends counts as down"
+    )
     func watchesHealth() async throws {
         let fake = FakePool(2, configuration: BackendPoolConfiguration(healthRewatchDelay: .milliseconds(20)))
         let (a, b) = (fake.endpoints[0], fake.endpoints[1])

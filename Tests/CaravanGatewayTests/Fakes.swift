@@ -3,6 +3,7 @@ import CaravanGateway
 import CaravanHealthAPI
 import CaravanLogisticsAPI
 import CaravanServiceKit
+import CaravanTestSupport
 import CaravanTradeAPI
 import CaravanTrainingAPI
 import Synchronization
@@ -23,14 +24,18 @@ final class FakeReplica: ReplicaChannel {
     }
 
     let endpoint: Endpoint
-    private let held = Mutex<(calls: [CheckedContinuation<Void, Never>], watchers: [CheckedContinuation<Void, Never>])>(([], []))
+    private let held = Mutex<(calls: [CheckedContinuation<Void, Never>], watchers: [CheckedContinuation<Void, Never>])>(
+        ([], []))
     private let readinessChanged: @Sendable (ReplicaReadiness) -> Void
     private let state: Mutex<(behavior: Behavior, calls: Int)>
     private let health = Mutex<(status: HealthCheckResponse.ServingStatus, watches: [RawMessageStream.Continuation])>(
         (.serving, []))
     private let closed = AsyncStream<Never>.makeStream()
 
-    init(_ endpoint: Endpoint, _ behavior: Behavior = .answer, readinessChanged: @escaping @Sendable (ReplicaReadiness) -> Void = { _ in }) {
+    init(
+        _ endpoint: Endpoint, _ behavior: Behavior = .answer,
+        readinessChanged: @escaping @Sendable (ReplicaReadiness) -> Void = { _ in }
+    ) {
         self.endpoint = endpoint
         self.readinessChanged = readinessChanged
         self.state = Mutex((behavior, 0))
@@ -193,40 +198,48 @@ struct FakeBackends: GatewayBackends {
         case fail(RPCError.Code)
         case stall
         case delay(Duration)
+        /// Waits at `barrier` until a call to each of its backends has
+        /// reached it (so a fan-out that called the backends one after
+        /// another never finishes), then answers after `delay`.
+        case meet(Barrier, then: Duration)
     }
 
     var trade: Behavior = .answer
     var logistics: Behavior = .answer
     var training: Behavior = .answer
     var configured: Set<Backend> = Set(Backend.allCases)
-    let seenTimeouts = TimeoutLog()
+    let seenTimeouts = LockedList<Duration>()
 
     func isConfigured(_ backend: Backend) -> Bool { self.configured.contains(backend) }
 
-    private func behave(_ behavior: Behavior, _ options: CallOptions) async throws {
+    private func behave(_ behavior: Behavior, as backend: String, _ options: CallOptions) async throws {
         if let deadline = options.deadline { self.seenTimeouts.append(ContinuousClock.now.duration(to: deadline)) }
         switch behavior {
         case .answer: return
         case .fail(let code): throw RPCError(code: code, message: "backend says \(code)")
         case .stall: try await Task.sleep(for: .seconds(60))
         case .delay(let duration): try await Task.sleep(for: duration)
+        case .meet(let barrier, let delay):
+            try await barrier.arrive(as: backend)
+            try await Task.sleep(for: delay)
         }
     }
 
     func tradeSummary(_ request: GetSummaryRequest, options: CallOptions) async throws -> GetSummaryResponse {
-        try await self.behave(self.trade, options)
+        try await self.behave(self.trade, as: "trade", options)
         return GetSummaryResponse(
             year: request.year, country: request.country, recordedTotalUsd: 94.8e9, syntheticUsd: 1e9,
             published: PublishedFigure(year: request.year, valueUsd: 94.8e9, source: "published"))
     }
 
     func topCategories(_ request: TopCategoriesRequest, options: CallOptions) async throws -> TopCategoriesResponse {
-        try await self.behave(self.trade, options)
-        return TopCategoriesResponse(categories: [CategoryTotal(category: "auto parts", valueUsd: 5e9, sharePercent: 5)])
+        try await self.behave(self.trade, as: "trade", options)
+        return TopCategoriesResponse(categories: [CategoryTotal(category: "auto parts", valueUsd: 5e9, sharePercent: 5)]
+        )
     }
 
     func hubStats(_ request: HubStatsRequest, options: CallOptions) async throws -> HubStatsResponse {
-        try await self.behave(self.trade, options)
+        try await self.behave(self.trade, as: "trade", options)
         return HubStatsResponse(
             hub: "Horgos Yiwu International Trade City", newFollowers: 10, sessions: 3, salesCny: 100,
             topCreators: [
@@ -236,19 +249,20 @@ struct FakeBackends: GatewayBackends {
     }
 
     func networkStats(_ request: NetworkStatsRequest, options: CallOptions) async throws -> NetworkStatsResponse {
-        try await self.behave(self.logistics, options)
+        try await self.behave(self.logistics, as: "logistics", options)
         return NetworkStatsResponse(chineseCities: 128, europeanDestinations: 229, asianCities: 100, borderCrossings: 4)
     }
 
     func listCities(_ request: ListCitiesRequest, options: CallOptions) async throws -> ListCitiesResponse {
-        try await self.behave(self.logistics, options)
+        try await self.behave(self.logistics, as: "logistics", options)
         return ListCitiesResponse(cities: [
-            RailCity(id: "almaty", country: request.country), RailCity(id: "khorgos", country: request.country, isBorderCrossing: true),
+            RailCity(id: "almaty", country: request.country),
+            RailCity(id: "khorgos", country: request.country, isBorderCrossing: true),
         ])
     }
 
     func listLinks(_ request: ListLinksRequest, options: CallOptions) async throws -> ListLinksResponse {
-        try await self.behave(self.logistics, options)
+        try await self.behave(self.logistics, as: "logistics", options)
         return ListLinksResponse(links: [
             RailLink(id: "l1", fromCityId: "almaty", toCityId: "khorgos"),
             RailLink(id: "l2", fromCityId: "khorgos", toCityId: "horgos", crossingCityId: "khorgos"),
@@ -256,21 +270,27 @@ struct FakeBackends: GatewayBackends {
     }
 
     func countShipments(_ request: CountShipmentsRequest, options: CallOptions) async throws -> CountShipmentsResponse {
-        try await self.behave(self.logistics, options)
+        try await self.behave(self.logistics, as: "logistics", options)
         return CountShipmentsResponse(booked: 2, inTransit: 3, delivered: 1)
     }
 
     func trainingStatistics(_ request: StatisticsRequest, options: CallOptions) async throws -> StatisticsResponse {
-        try await self.behave(self.training, options)
+        try await self.behave(self.training, as: "training", options)
         return StatisticsResponse(total: TrainingStatisticsRow(programs: 3, seats: 90, enrolled: 40, completed: 10))
     }
 }
 
-/// The timeouts backend calls were given.
-final class TimeoutLog: Sendable {
-    private let storage = Mutex<[Duration]>([])
-    func append(_ timeout: Duration) { self.storage.withLock { $0.append(timeout) } }
-    var all: [Duration] { self.storage.withLock { $0 } }
+/// A meeting point: a call waits at it until a call from each of `parties` has arrived.
+final class Barrier: Sendable {
+    let parties: Set<String>
+    private let arrived = Watched(Set<String>())
+
+    init(parties: Set<String>) { self.parties = parties }
+
+    func arrive(as party: String) async throws {
+        self.arrived.update { _ = $0.insert(party) }
+        try await self.arrived.wait(for: "calls from \(self.parties.sorted())", until: { [parties] in $0 == parties })
+    }
 }
 
 /// A transport that records the options of each call and echoes: unary

@@ -7,9 +7,10 @@ import Testing
 struct GatewaySettingsTests {
     @Test("Replica lists and the backends file")
     func parsing() throws {
-        #expect(GatewaySettings.parseEndpoints("127.0.0.1:7001, 127.0.0.1:7011,") == [
-            Endpoint(host: "127.0.0.1", port: 7001), Endpoint(host: "127.0.0.1", port: 7011),
-        ])
+        #expect(
+            GatewaySettings.parseEndpoints("127.0.0.1:7001, 127.0.0.1:7011,") == [
+                Endpoint(host: "127.0.0.1", port: 7001), Endpoint(host: "127.0.0.1", port: 7011),
+            ])
         #expect(GatewaySettings.parseEndpoints("127.0.0.1") == nil)
         let file = """
             # replicas

@@ -2,6 +2,7 @@ import CaravanCore
 import CaravanGateway
 import CaravanGatewayAPI
 import CaravanGatewayHTTP
+import CaravanTestSupport
 import CaravanTradeAPI
 import Foundation
 import Testing
@@ -19,7 +20,9 @@ struct HTTPTests {
         for (code, status) in expected { #expect(HTTPStatusMapping.httpStatus(for: code) == status, "\(code)") }
     }
 
-    func caller(_ backends: FakeBackends = FakeBackends(), transport: RecordingTransport = RecordingTransport()) -> HTTPGatewayCaller {
+    func caller(_ backends: FakeBackends = FakeBackends(), transport: RecordingTransport = RecordingTransport())
+        -> HTTPGatewayCaller
+    {
         var router = RPCRouter()
         router.register(GatewayProvider(backends: backends))
         router.register(ForwardingService(schema: TradeService.schema, transport: transport))
@@ -36,9 +39,11 @@ struct HTTPTests {
         let profile = try JSONDecoder().decode(CountryProfileResponse.self, from: answer.json)
         #expect(profile.trade?.outcome?.status == .ok && profile.country == "KZ")
 
-        let bad = await caller.call(service: "caravan.gateway.v1.Gateway", method: "CountryProfile", json: Data(#"{"country":"FR","year":2024}"#.utf8), headers: .init())
+        let bad = await caller.call(
+            service: "caravan.gateway.v1.Gateway", method: "CountryProfile",
+            json: Data(#"{"country":"FR","year":2024}"#.utf8), headers: .init())
         #expect(bad.status == 400)
-        let error = try #require(try JSONSerialization.jsonObject(with: bad.json) as? [String: Any])
+        let error = try jsonObject(bad.json)
         #expect(error["code"] as? Int == 3 && (error["message"] as? String)?.contains("FR") == true)
         #expect(error["details"] as? [Any] != nil)
     }
@@ -58,8 +63,16 @@ struct HTTPTests {
         #expect(options.idempotencyKey == "k-9" && options.trace?.traceID == "4bf92f3577b34da6a3ce929d0e0e4736")
         #expect(options.deadline.map { ContinuousClock.now.duration(to: $0) <= .seconds(3) } == true)
 
-        #expect(await caller.call(service: "caravan.trade.v1.TradeService", method: "StreamFlows", json: Data(), headers: .init()).status == 501)
-        #expect(await caller.call(service: "caravan.energy.v1.Energy", method: "Get", json: Data(), headers: .init()).status == 501)
-        #expect(await caller.call(service: "caravan.trade.v1.TradeService", method: "GetFlow", json: Data("[".utf8), headers: .init()).status == 400)
+        #expect(
+            await caller.call(
+                service: "caravan.trade.v1.TradeService", method: "StreamFlows", json: Data(), headers: .init()
+            ).status == 501)
+        #expect(
+            await caller.call(service: "caravan.energy.v1.Energy", method: "Get", json: Data(), headers: .init()).status
+                == 501)
+        #expect(
+            await caller.call(
+                service: "caravan.trade.v1.TradeService", method: "GetFlow", json: Data("[".utf8), headers: .init()
+            ).status == 400)
     }
 }

@@ -36,7 +36,8 @@ struct PoolMetricsTests {
         // As in the budget test: 4 first attempts and 1 retry; every other retry was refused.
         let attempts = (0..<3).map { metered.fake[$0].calls }.reduce(0, +)
         #expect(metered.value(#"caravan_gateway_retries_total{backend="trade"}"#) == "\(attempts - 4)")
-        let refused = try #require(metered.value(#"caravan_gateway_retry_budget_drops_total{backend="trade"}"#).flatMap(Int.init))
+        let refused = try #require(
+            metered.value(#"caravan_gateway_retry_budget_drops_total{backend="trade"}"#).flatMap(Int.init))
         #expect(refused >= 3, "calls 2, 3 and 4 each wanted a retry the budget refused")
     }
 

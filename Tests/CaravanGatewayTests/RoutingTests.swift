@@ -26,7 +26,9 @@ struct RoutingTests {
             .flatMap { $0.methods.map(\.descriptor.path) }
         #expect(Set(router.paths) == Set(expected))
         for schema in [TradeService.schema, LogisticsService.schema, TrainingService.schema] {
-            for method in schema.methods { #expect(router.route(forPath: method.descriptor.path)?.handler.kind == method.kind) }
+            for method in schema.methods {
+                #expect(router.route(forPath: method.descriptor.path)?.handler.kind == method.kind)
+            }
         }
     }
 

@@ -2,7 +2,6 @@ import CaravanAuth
 import CaravanCore
 import CaravanGateway
 import CaravanGatewayAPI
-@testable import CaravanGatewayHTTP
 import CaravanLogisticsAPI
 import CaravanServer
 import CaravanServiceKit
@@ -10,6 +9,8 @@ import CaravanTradeAPI
 import CaravanTrainingAPI
 import Foundation
 import Testing
+
+@testable import CaravanGatewayHTTP
 
 private let key = Array("0123456789abcdef0123456789abcdef-test-key".utf8)
 private let now = Date(timeIntervalSince1970: 1_900_000_000)
@@ -63,9 +64,11 @@ struct BearerTokenTests {
         #expect(throws: TokenError.notYetValid) { try self.signer.verify(early, now: now) }
     }
 
-    @Test("Malformed tokens and other algorithms are refused", arguments: [
-        "", "abc", "a.b", "a.b.c.d", "!!.??.**", "e30.e30.", "eyJhbGciOiJIUzI1NiJ9.bm90IGpzb24.c2ln",
-    ])
+    @Test(
+        "Malformed tokens and other algorithms are refused",
+        arguments: [
+            "", "abc", "a.b", "a.b.c.d", "!!.??.**", "e30.e30.", "eyJhbGciOiJIUzI1NiJ9.bm90IGpzb24.c2ln",
+        ])
     func malformed(_ text: String) {
         #expect(throws: TokenError.self) { try self.signer.verify(text, now: now) }
     }
@@ -73,7 +76,8 @@ struct BearerTokenTests {
     @Test("alg none is refused even with a valid-looking body")
     func algNone() throws {
         let parts = try token().split(separator: ".").map(String.init)
-        let none = Data(#"{"alg":"none","typ":"JWT"}"#.utf8).base64EncodedString().replacingOccurrences(of: "=", with: "")
+        let none = Data(#"{"alg":"none","typ":"JWT"}"#.utf8).base64EncodedString().replacingOccurrences(
+            of: "=", with: "")
         #expect(throws: TokenError.unsupportedAlgorithm("none")) {
             try self.signer.verify("\(none).\(parts[1]).", now: now)
         }
@@ -113,7 +117,9 @@ struct MethodAccessTests {
         #expect(
             MethodAccess.requirement(for: MethodDescriptor(service: "caravan.trade.v1.TradeService", method: "DropAll"))
                 == .scope(CaravanScope.write))
-        #expect(MethodAccess.requirement(for: MethodDescriptor(service: "caravan.health.v1.Health", method: "Check")) == .open)
+        #expect(
+            MethodAccess.requirement(for: MethodDescriptor(service: "caravan.health.v1.Health", method: "Check"))
+                == .open)
     }
 }
 
@@ -124,13 +130,16 @@ struct GatewayAdmissionTests {
         var router = RPCRouter()
         router.interceptors = [GatewayAuthInterceptor(signer: try TokenSigner(key: key), now: { now })]
         if let rateLimit {
-            router.interceptors.append(RateLimitInterceptor(limiter: RateLimiter(rate: rateLimit.rate, burst: rateLimit.burst)))
+            router.interceptors.append(
+                RateLimitInterceptor(limiter: RateLimiter(rate: rateLimit.rate, burst: rateLimit.burst)))
         }
         router.register(ForwardingService(schema: TradeService.schema, transport: backend))
         return router
     }
 
-    func call(_ router: RPCRouter, _ method: MethodDescriptor, authorization: String?) async -> Result<[UInt8], RPCError> {
+    func call(_ router: RPCRouter, _ method: MethodDescriptor, authorization: String?) async -> Result<
+        [UInt8], RPCError
+    > {
         guard case .unary(let handler) = router.route(forPath: method.path)?.handler else {
             return .failure(RPCError(code: .unimplemented, message: "no route"))
         }
@@ -152,9 +161,14 @@ struct GatewayAdmissionTests {
         let write = TradeService.Method.recordFlow
         let good = try token()
         let parts = good.split(separator: ".").map(String.init)
-        let tampered = [parts[0], parts[1].dropLast() + (parts[1].last == "A" ? "B" : "A"), parts[2]].joined(separator: ".")
-        for authorization in [nil, "Basic YWxpY2U6c2VjcmV0", "Bearer", "Bearer \(tampered)", "Bearer \(try token(expiresIn: -5))"] {
-            #expect(self.code(await self.call(router, write, authorization: authorization)) == .unauthenticated, "\(authorization ?? "none")")
+        let tampered = [parts[0], parts[1].dropLast() + (parts[1].last == "A" ? "B" : "A"), parts[2]].joined(
+            separator: ".")
+        for authorization in [
+            nil, "Basic YWxpY2U6c2VjcmV0", "Bearer", "Bearer \(tampered)", "Bearer \(try token(expiresIn: -5))",
+        ] {
+            #expect(
+                self.code(await self.call(router, write, authorization: authorization)) == .unauthenticated,
+                "\(authorization ?? "none")")
         }
         #expect(backend.seen.isEmpty)
     }
@@ -164,12 +178,16 @@ struct GatewayAdmissionTests {
         let backend = RecordingTransport()
         let router = try self.router(backend)
         let reader = "Bearer " + (try token(scope: "caravan.read"))
-        #expect(self.code(await self.call(router, TradeService.Method.recordFlow, authorization: reader)) == .permissionDenied)
+        #expect(
+            self.code(await self.call(router, TradeService.Method.recordFlow, authorization: reader))
+                == .permissionDenied)
         #expect(backend.seen.isEmpty)
         #expect(self.code(await self.call(router, TradeService.Method.listFlows, authorization: reader)) == nil)
         #expect(backend.seen.count == 1)
         let writer = "bearer " + (try token(scope: "caravan.write"))
-        #expect(self.code(await self.call(router, TradeService.Method.listFlows, authorization: writer)) == .permissionDenied)
+        #expect(
+            self.code(await self.call(router, TradeService.Method.listFlows, authorization: writer))
+                == .permissionDenied)
         #expect(self.code(await self.call(router, TradeService.Method.recordFlow, authorization: writer)) == nil)
         #expect(backend.seen.count == 2)
     }
@@ -188,14 +206,17 @@ struct GatewayAdmissionTests {
         let backend = RecordingTransport()
         let router = try self.router(backend, rateLimit: .init(rate: 0.5, burst: 3))
         let alice = "Bearer " + (try token(sub: "alice"))
-        for _ in 0..<3 { #expect(self.code(await self.call(router, TradeService.Method.getFlow, authorization: alice)) == nil) }
+        for _ in 0..<3 {
+            #expect(self.code(await self.call(router, TradeService.Method.getFlow, authorization: alice)) == nil)
+        }
         let refused = await self.call(router, TradeService.Method.getFlow, authorization: alice)
         guard case .failure(let error) = refused else {
             Issue.record("call 4 passed")
             return
         }
         #expect(error.code == .resourceExhausted)
-        let retryAfter = try #require(error.metadata.firstString(RateLimitInterceptor.retryAfterKey).flatMap { Int($0) })
+        let retryAfter = try #require(
+            error.metadata.firstString(RateLimitInterceptor.retryAfterKey).flatMap { Int($0) })
         // One token comes back every 2 s at 0.5/s.
         #expect(retryAfter > 1000 && retryAfter <= 2000)
         #expect(backend.seen.count == 3)

@@ -1,7 +1,7 @@
 import CaravanCore
 import CaravanLogistics
 import CaravanLogisticsAPI
-import CaravanTestPostgres
+import CaravanTestSupport
 import Foundation
 import Testing
 
@@ -38,20 +38,24 @@ struct LogisticsServiceTests {
             let horgos = try #require(try await service.client.getCity(GetCityRequest(id: "horgos")).city)
             #expect(horgos.isBorderCrossing && !horgos.synthetic && horgos.country == "CN")
             let alashankou = try #require(try await service.client.getCity(GetCityRequest(id: "alashankou")).city)
-            #expect(alashankou.isBorderCrossing && alashankou.synthetic, "a crossing the source does not name is synthetic")
+            #expect(
+                alashankou.isBorderCrossing && alashankou.synthetic, "a crossing the source does not name is synthetic")
             let xian = try #require(try await service.client.getCity(GetCityRequest(id: "xian")).city)
             #expect(xian.name == "Xi'an" && !xian.synthetic)
             let missing = await rpcError { try await service.client.getCity(GetCityRequest(id: "atlantis")) }
             #expect(missing?.code == .notFound)
 
-            let generated = try await service.client.listCities(ListCitiesRequest(country: "de", pageSize: 1_000)).cities
+            let generated = try await service.client.listCities(ListCitiesRequest(country: "de", pageSize: 1_000))
+                .cities
             #expect(generated.contains { $0.name == "Duisburg" && !$0.synthetic })
             #expect(generated.filter { $0.synthetic }.allSatisfy { $0.name.hasPrefix("Synthetic") })
 
             let categories = try await service.client.listCargoCategories(ListCargoCategoriesRequest()).categories
             #expect(categories.count == 53)
-            let highValue = try await service.client.listCargoCategories(ListCargoCategoriesRequest(highValueOnly: true))
-                .categories
+            let highValue = try await service.client.listCargoCategories(
+                ListCargoCategoriesRequest(highValueOnly: true)
+            )
+            .categories
             #expect(Set(highValue.map(\.name)) == ["Auto parts", "Electronics", "Industrial machinery"])
             #expect(highValue.allSatisfy { !$0.synthetic })
             #expect(categories.filter(\.synthetic).count == 47)
@@ -80,11 +84,14 @@ struct LogisticsServiceTests {
         }
     }
 
-    @Test("Xi'an to Duisburg: contiguous legs through Central Asia; avoiding a crossing; alternatives", arguments: StoreBackend.available)
+    @Test(
+        "Xi'an to Duisburg: contiguous legs through Central Asia; avoiding a crossing; alternatives",
+        arguments: StoreBackend.available)
     func routes(backend: StoreBackend) async throws {
         try await withTestService(backend) { service in
             let fastest = try #require(
-                try await service.client.findRoute(FindRouteRequest(fromCityId: "xian", toCityId: "duisburg")).routes.first)
+                try await service.client.findRoute(FindRouteRequest(fromCityId: "xian", toCityId: "duisburg")).routes
+                    .first)
             #expect(fastest.legs.first?.fromCityId == "xian")
             #expect(fastest.legs.last?.toCityId == "duisburg")
             for (leg, next) in zip(fastest.legs, fastest.legs.dropFirst()) { #expect(leg.toCityId == next.fromCityId) }
@@ -210,7 +217,9 @@ struct LogisticsServiceTests {
         }
     }
 
-    @Test("Booking: id, route, ETA; the same key books once; a reused key for other content is refused", arguments: StoreBackend.available)
+    @Test(
+        "Booking: id, route, ETA; the same key books once; a reused key for other content is refused",
+        arguments: StoreBackend.available)
     func idempotentBooking(backend: StoreBackend) async throws {
         try await withTestService(backend) { service in
             let first = try await service.book(key: "order-1")
@@ -224,7 +233,8 @@ struct LogisticsServiceTests {
             // The key may also come with the call instead of the request.
             let request = BookShipmentRequest(
                 originCityId: "yiwu", destinationCityId: "madrid", cargoCategoryId: "electronics", containersTeu: 40)
-            let viaCall = try await service.client.bookShipment(request, options: CallOptions(idempotencyKey: "order-2"))
+            let viaCall = try await service.client.bookShipment(
+                request, options: CallOptions(idempotencyKey: "order-2"))
             let viaCallAgain = try await service.client.bookShipment(
                 request, options: CallOptions(idempotencyKey: "order-2"))
             #expect(viaCall.shipment?.id == viaCallAgain.shipment?.id)
@@ -263,7 +273,8 @@ struct LogisticsServiceTests {
             let kazakh = try await service.client.listShipments(ListShipmentsRequest(country: "kz", pageSize: 1))
             #expect(kazakh.shipments.map(\.id) == [booked[1]])
             let wrongFilter = await rpcError {
-                try await service.client.listShipments(ListShipmentsRequest(country: "UZ", pageToken: kazakh.nextPageToken))
+                try await service.client.listShipments(
+                    ListShipmentsRequest(country: "UZ", pageToken: kazakh.nextPageToken))
             }
             #expect(wrongFilter?.code == .invalidArgument)
             let next = try await service.client.listShipments(
@@ -332,11 +343,13 @@ struct LogisticsServiceTests {
         }
     }
 
-    @Test("Adding and retiring links changes routes at once (the snapshot is rebuilt)", arguments: StoreBackend.available)
+    @Test(
+        "Adding and retiring links changes routes at once (the snapshot is rebuilt)", arguments: StoreBackend.available)
     func linkChanges(backend: StoreBackend) async throws {
         try await withTestService(backend) { service in
             let before = try #require(
-                try await service.client.findRoute(FindRouteRequest(fromCityId: "xian", toCityId: "duisburg")).routes.first)
+                try await service.client.findRoute(FindRouteRequest(fromCityId: "xian", toCityId: "duisburg")).routes
+                    .first)
             let added = try #require(
                 try await service.client.addLink(
                     AddLinkRequest(
@@ -356,16 +369,19 @@ struct LogisticsServiceTests {
                 ).link)
             #expect(again.id == added.id)
             let direct = try #require(
-                try await service.client.findRoute(FindRouteRequest(fromCityId: "xian", toCityId: "duisburg")).routes.first)
+                try await service.client.findRoute(FindRouteRequest(fromCityId: "xian", toCityId: "duisburg")).routes
+                    .first)
             #expect(direct.legs.map(\.linkId) == [added.id])
 
             let retired = try #require(try await service.client.retireLink(RetireLinkRequest(id: added.id)).link)
             #expect(!retired.active)
             _ = try await service.client.retireLink(RetireLinkRequest(id: added.id))  // twice is fine
             let after = try #require(
-                try await service.client.findRoute(FindRouteRequest(fromCityId: "xian", toCityId: "duisburg")).routes.first)
+                try await service.client.findRoute(FindRouteRequest(fromCityId: "xian", toCityId: "duisburg")).routes
+                    .first)
             #expect(after == before)
-            let listed = try await service.client.listLinks(ListLinksRequest(cityId: "xian", includeRetired: true)).links
+            let listed = try await service.client.listLinks(ListLinksRequest(cityId: "xian", includeRetired: true))
+                .links
             #expect(listed.contains { $0.id == added.id && !$0.active })
             let active = try await service.client.listLinks(ListLinksRequest(cityId: "xian")).links
             #expect(!active.contains { $0.id == added.id })
@@ -374,7 +390,9 @@ struct LogisticsServiceTests {
         }
     }
 
-    @Test("Links by country: an end in it or its crossing; other links left out; bad codes refused", arguments: StoreBackend.available)
+    @Test(
+        "Links by country: an end in it or its crossing; other links left out; bad codes refused",
+        arguments: StoreBackend.available)
     func linksByCountry(backend: StoreBackend) async throws {
         try await withTestService(backend) { service in
             let all = try await service.client.listLinks(ListLinksRequest(pageSize: 1_000)).links
@@ -397,7 +415,9 @@ struct LogisticsServiceTests {
         }
     }
 
-    @Test("A watcher gets the history, then events recorded by another client, and ends at delivery", arguments: StoreBackend.available)
+    @Test(
+        "A watcher gets the history, then events recorded by another client, and ends at delivery",
+        arguments: StoreBackend.available)
     func watch(backend: StoreBackend) async throws {
         try await withTestService(backend) { service in
             let shipment = try await service.book()
@@ -410,10 +430,7 @@ struct LogisticsServiceTests {
                     }
                 }
                 // Wait until the watcher is subscribed, then write as another client would.
-                let deadline = ContinuousClock.now.advanced(by: .seconds(10))
-                while service.provider.broadcaster.watcherCount == 0 && ContinuousClock.now < deadline {
-                    try await Task.sleep(for: .milliseconds(5))
-                }
+                _ = try await eventually { service.provider.broadcaster.watcherCount > 0 }
                 _ = try await service.record(shipment.id, .departed, at: "xian")
                 _ = try await service.record(shipment.id, .crossedBorder, at: "alashankou")
                 _ = try await service.record(shipment.id, .delivered)
@@ -424,7 +441,9 @@ struct LogisticsServiceTests {
             #expect(service.provider.broadcaster.watcherCount == 0, "the watcher unsubscribed")
 
             // Resuming after a sequence replays only what follows, and ends (final).
-            let resumed = try await service.client.watchShipment(WatchShipmentRequest(id: shipment.id, afterSequence: 2)) {
+            let resumed = try await service.client.watchShipment(
+                WatchShipmentRequest(id: shipment.id, afterSequence: 2)
+            ) {
                 stream in
                 var received: [UInt64] = []
                 for try await message in stream { received.append(message.event?.sequence ?? 0) }
@@ -449,16 +468,11 @@ struct LogisticsServiceTests {
                     for try await _ in stream {}
                 }
             }
-            let deadline = ContinuousClock.now.advanced(by: .seconds(10))
-            while service.provider.broadcaster.watcherCount == 0 && ContinuousClock.now < deadline {
-                try await Task.sleep(for: .milliseconds(5))
-            }
+            _ = try await eventually { service.provider.broadcaster.watcherCount > 0 }
             #expect(service.provider.broadcaster.watcherCount == 1)
             task.cancel()
             _ = await task.result
-            while service.provider.broadcaster.watcherCount > 0 && ContinuousClock.now < deadline {
-                try await Task.sleep(for: .milliseconds(5))
-            }
+            _ = try await eventually { service.provider.broadcaster.watcherCount == 0 }
             #expect(service.provider.broadcaster.watcherCount == 0)
         }
     }

@@ -3,7 +3,7 @@ import CaravanInProcess
 import CaravanLogistics
 import CaravanLogisticsAPI
 import CaravanPostgres
-import CaravanTestPostgres
+import CaravanTestSupport
 import Testing
 
 /// Two replicas, each with its own connection pool, on one PostgreSQL
@@ -12,11 +12,11 @@ import Testing
     "Replicas on one PostgreSQL", .timeLimit(.minutes(2)),
     .enabled(if: TestPostgres.isEnabled, Comment(rawValue: TestPostgres.skipReason)))
 struct PostgresReplicaTests {
-    /// Runs `body` with clients of two replicas on one fresh database.
+    /// Runs `body` with clients of two replicas on one fresh, migrated database.
     func withTwoReplicas(
         _ body: (LogisticsServiceClient, LogisticsServiceClient) async throws -> Void
     ) async throws {
-        try await TestPostgres.withFreshDatabase { settings in
+        try await TestPostgres.withMigratedCopy(LogisticsPostgresMigrations.all) { settings in
             try await TestPostgres.withDatabase(settings, migrations: LogisticsPostgresMigrations.all) { one in
                 try await TestPostgres.withDatabase(settings, migrations: LogisticsPostgresMigrations.all) { two in
                     try await body(Self.client(PostgresLogisticsStore(one)), Self.client(PostgresLogisticsStore(two)))
@@ -28,7 +28,8 @@ struct PostgresReplicaTests {
     static func client(_ store: any LogisticsStore) -> LogisticsServiceClient {
         let provider = LogisticsServiceProvider(store: store, networkRecheckInterval: .zero)
         return LogisticsServiceClient(
-            wrapping: RPCClient(transport: InProcessTransport(serving: [provider]), retryPolicy: RetryPolicy(maxAttempts: 1)))
+            wrapping: RPCClient(
+                transport: InProcessTransport(serving: [provider]), retryPolicy: RetryPolicy(maxAttempts: 1)))
     }
 
     static func booking(key: String = "") -> BookShipmentRequest {

@@ -3,6 +3,7 @@ import CaravanInProcess
 import CaravanLogistics
 import CaravanLogisticsAPI
 import CaravanServiceKit
+import CaravanTestSupport
 import Foundation
 import GRDB
 import Testing
@@ -19,10 +20,9 @@ struct ReplicaTests {
 
     @Test("A link added on one replica routes on the other; its watcher gets the other's events")
     func sharedDatabase() async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
-            "logistics-replicas-\(UUID().uuidString)"
-        ).path
-        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let scratch = try TemporaryDirectory("logistics-replicas")
+        defer { scratch.remove() }
+        let directory = scratch.path
         let database = try ServiceDatabase.open(
             directory: directory, name: "logistics", durability: .normal, migrator: LogisticsMigrations.migrator())
         let second = try ServiceDatabase.open(
@@ -59,10 +59,7 @@ struct ReplicaTests {
                     return seen
                 }
             }
-            let deadline = ContinuousClock.now.advanced(by: .seconds(10))
-            while two.broadcaster.watcherCount == 0 && ContinuousClock.now < deadline {
-                try await Task.sleep(for: .milliseconds(5))
-            }
+            _ = try await eventually { two.broadcaster.watcherCount > 0 }
             // Recorded through the other replica: only the poll can carry them.
             _ = try await a.recordShipmentEvent(RecordShipmentEventRequest(shipmentId: shipment.id, kind: .departed))
             _ = try await a.recordShipmentEvent(RecordShipmentEventRequest(shipmentId: shipment.id, kind: .delivered))

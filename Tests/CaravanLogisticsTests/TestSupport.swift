@@ -4,7 +4,7 @@ import CaravanLogistics
 import CaravanLogisticsAPI
 import CaravanPostgres
 import CaravanServiceKit
-import CaravanTestPostgres
+import CaravanTestSupport
 import Testing
 
 /// A logistics service on a fresh in-memory database (seeded), and a typed
@@ -53,19 +53,5 @@ func withTestService(
         try await TestPostgres.withMigratedDatabase(LogisticsPostgresMigrations.all) { pool in
             try await body(TestService(store: PostgresLogisticsStore(pool), watchPollInterval: watchPollInterval))
         }
-    }
-}
-
-/// The RPC error `body` throws; records an issue when it succeeds.
-func rpcError(_ body: () async throws -> some Any) async -> RPCError? {
-    do {
-        _ = try await body()
-        Issue.record("expected an RPC error")
-        return nil
-    } catch let error as RPCError {
-        return error
-    } catch {
-        Issue.record("expected an RPC error, got \(error)")
-        return nil
     }
 }

@@ -1,6 +1,7 @@
 import CaravanEchoAPI
 import CaravanHealthAPI
 import CaravanMessages
+import CaravanTestSupport
 import CaravanTestingAPI
 import Foundation
 import Testing
@@ -50,8 +51,10 @@ import Testing
     }
 
     @Test func nonFiniteFloatsAreStrings() throws {
-        try expectJSON(KitchenSink(fDouble: .infinity, fFloat: -.infinity), #"{"fDouble": "Infinity", "fFloat": "-Infinity"}"#)
-        let nan = try JSONDecoder().decode(KitchenSink.self, from: Data(#"{"fDouble": "NaN", "rFloat": ["NaN", 1]}"#.utf8))
+        try expectJSON(
+            KitchenSink(fDouble: .infinity, fFloat: -.infinity), #"{"fDouble": "Infinity", "fFloat": "-Infinity"}"#)
+        let nan = try JSONDecoder().decode(
+            KitchenSink.self, from: Data(#"{"fDouble": "NaN", "rFloat": ["NaN", 1]}"#.utf8))
         #expect(nan.fDouble.isNaN)
         #expect(nan.rFloat.count == 2 && nan.rFloat[0].isNaN && nan.rFloat[1] == 1)
         try expectJSON(KitchenSink(fDouble: .nan), #"{"fDouble": "NaN"}"#)
@@ -123,12 +126,6 @@ func expectJSON<Message: ProtoMessage>(
 ) throws {
     let actual = try JSONEncoder().encode(message)
     #expect(try canonicalJSON(actual) == canonicalJSON(Data(expected.utf8)), sourceLocation: sourceLocation)
-}
-
-func canonicalJSON(_ data: Data) throws -> String {
-    let object = try JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])
-    let canonical = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .fragmentsAllowed])
-    return String(decoding: canonical, as: UTF8.self)
 }
 
 func decode<Message: ProtoMessage>(_ type: Message.Type, _ json: String) throws -> Message {

@@ -1,6 +1,7 @@
 import CaravanEchoAPI
 import CaravanEnvelope
 import CaravanMessages
+import CaravanTestSupport
 import CaravanTestingAPI
 import Testing
 
@@ -63,7 +64,8 @@ import Testing
     /// with bytes flipped, cut or spliced.
     @Test func randomGarbageNeverCrashes() throws {
         var random = SplitMix64(seed: 0xCA7A_5A1E)
-        let seeds = try ReferenceCases.all.map { try $0.message.serializedBytes() }
+        let seeds =
+            try ReferenceCases.all.map { try $0.message.serializedBytes() }
             + [try RoundTripTests.everything.serializedBytes()]
         var decoded = 0
         var rejected = 0
@@ -156,20 +158,5 @@ import Testing
         }
         // Bytes fields carry anything.
         #expect(try EchoRequest(serializedBytes: [0x0A, 0x02, 0xFF, 0xFE]).payload == [0xFF, 0xFE])
-    }
-}
-
-/// A small seeded generator, so failures reproduce.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-
-    init(seed: UInt64) { self.state = seed }
-
-    mutating func next() -> UInt64 {
-        self.state &+= 0x9E37_79B9_7F4A_7C15
-        var z = self.state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -1,12 +1,13 @@
 import CaravanMessages
+import CaravanTestSupport
 import Foundation
 import Testing
 
 /// Our bytes against Google's: the same messages, encoded by the generated
 /// Swift code over protobuf-c and by Google's Python runtime.
 @Suite struct PythonReferenceTests {
-    @Test func encodingsEqualGooglesByteForByte() throws {
-        let reference = try PythonReference.fixedCases.get()
+    @Test func encodingsEqualGooglesByteForByte() async throws {
+        let reference = try await PythonReference.fixedCases.value
         #expect(reference.count == ReferenceCases.all.count)
         for testCase in ReferenceCases.all {
             let ours = try testCase.message.serializedBytes()
@@ -15,8 +16,8 @@ import Testing
         }
     }
 
-    @Test func googlesBytesDecodeToTheSameValues() throws {
-        let reference = try PythonReference.fixedCases.get()
+    @Test func googlesBytesDecodeToTheSameValues() async throws {
+        let reference = try await PythonReference.fixedCases.value
         for testCase in ReferenceCases.all {
             let bytes = try #require(reference[testCase.name])
             #expect(try decodes(bytes, to: testCase.message), "\(testCase.name)")
@@ -25,7 +26,7 @@ import Testing
 
     @Test func caseJSONDecodesToTheSameValues() throws {
         let file = PythonReference.root.appendingPathComponent("Tests/Python/reference_cases.json")
-        let root = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: file)) as? [String: Any])
+        let root = try jsonObject(Data(contentsOf: file))
         let cases = try #require(root["cases"] as? [[String: Any]])
         let jsonByName = Dictionary(uniqueKeysWithValues: cases.map { ($0["name"] as! String, $0["json"]!) })
         for testCase in ReferenceCases.all {
@@ -37,7 +38,7 @@ import Testing
     /// Google's json_format parses our JSON (strictly) to the message we
     /// parse it to: both encode to the same bytes. (JSON cannot carry
     /// everything, e.g. -0.0, so this compares readings, not originals.)
-    @Test func googleReadsOurJSONAsWeDo() throws {
+    @Test func googleReadsOurJSONAsWeDo() async throws {
         var cases: [[String: Any]] = []
         for testCase in ReferenceCases.all {
             let json = try JSONEncoder().encode(testCase.message)
@@ -48,7 +49,7 @@ import Testing
             ])
         }
         let input = try JSONSerialization.data(withJSONObject: ["cases": cases])
-        let reference = try PythonReference.encode(casesJSON: input)
+        let reference = try await PythonReference.encode(casesJSON: input)
         for testCase in ReferenceCases.all {
             let theirs = try #require(reference[testCase.name])
             let ours = try readOwnJSON(testCase.message).serializedBytes()

@@ -61,7 +61,9 @@ enum ReferenceCases {
         Case(name: "kitchen_oneof_inner", message: KitchenSink(choice: .choiceInner(Inner(id: 3, label: "three")))),
         Case(name: "kitchen_maps", message: kitchenMaps),
         // protobuf-c alone drops a -0.0 float/double; Google's encoders write it.
-        Case(name: "kitchen_negative_zero", message: KitchenSink(fDouble: -0.0, fFloat: -0.0, rDouble: [-0.0], oInt32: 0)),
+        Case(
+            name: "kitchen_negative_zero", message: KitchenSink(fDouble: -0.0, fFloat: -0.0, rDouble: [-0.0], oInt32: 0)
+        ),
         Case(name: "kitchen_empty", message: KitchenSink()),
         Case(name: "empty_message", message: Empty()),
     ]

@@ -62,7 +62,8 @@ import Testing
     }
 
     @Test func presenceSurvivesForOptionalAndOneofZeros() throws {
-        let decoded = try KitchenSink(serializedBytes: KitchenSink(oInt32: 0, oString: "", oBool: false).serializedBytes())
+        let decoded = try KitchenSink(
+            serializedBytes: KitchenSink(oInt32: 0, oString: "", oBool: false).serializedBytes())
         #expect(decoded.oInt32 == 0)
         #expect(decoded.oString == "")
         #expect(decoded.oBool == false)

@@ -18,8 +18,14 @@ import Testing
         let schema = Echo.schema
         #expect(schema.name == "caravan.echo.v1.Echo")
         #expect(schema.file == "caravan/echo/v1/echo.proto")
-        #expect(schema.methods.map(\.descriptor.method) == ["Unary", "ServerStream", "ClientStream", "BidiStream", "Sleep", "Fail"])
-        #expect(schema.methods.map(\.kind) == [.unary, .serverStreaming, .clientStreaming, .bidirectionalStreaming, .unary, .unary])
+        #expect(
+            schema.methods.map(\.descriptor.method) == [
+                "Unary", "ServerStream", "ClientStream", "BidiStream", "Sleep", "Fail",
+            ])
+        #expect(
+            schema.methods.map(\.kind) == [
+                .unary, .serverStreaming, .clientStreaming, .bidirectionalStreaming, .unary, .unary,
+            ])
         #expect(schema.methods[1].inputType.protoMessageName == "caravan.echo.v1.StreamRequest")
         #expect(schema.methods[1].outputType.protoMessageName == "caravan.echo.v1.EchoResponse")
         #expect(Echo.Method.serverStream.path == "/caravan.echo.v1.Echo/ServerStream")
@@ -32,7 +38,8 @@ import Testing
     }
 
     @Test func registries() {
-        let services = CaravanEchoAPISchemas.services + CaravanHealthAPISchemas.services
+        let services =
+            CaravanEchoAPISchemas.services + CaravanHealthAPISchemas.services
             + CaravanReflectionAPISchemas.services + CaravanTradeAPISchemas.services
             + CaravanLogisticsAPISchemas.services + CaravanTrainingAPISchemas.services
             + CaravanGatewayAPISchemas.services + CaravanTestingAPISchemas.services
@@ -41,7 +48,8 @@ import Testing
         #expect(names.contains("caravan.health.v1.Health"))
         #expect(names.contains("caravan.reflection.v1.Reflection"))
         #expect(Set(names).count == names.count)
-        let types = CaravanEnvelopeSchemas.messageTypes + CaravanEchoAPISchemas.messageTypes
+        let types =
+            CaravanEnvelopeSchemas.messageTypes + CaravanEchoAPISchemas.messageTypes
             + CaravanHealthAPISchemas.messageTypes + CaravanReflectionAPISchemas.messageTypes
             + CaravanTradeAPISchemas.messageTypes + CaravanLogisticsAPISchemas.messageTypes
             + CaravanTrainingAPISchemas.messageTypes + CaravanGatewayAPISchemas.messageTypes
@@ -76,7 +84,9 @@ import Testing
         let response = try await handler(request, ServerContext(descriptor: Echo.Method.unary))
         #expect(try EchoResponse(serializedBytes: response) == EchoResponse(payload: [1, 2], text: "hi"))
         // Bytes that are not an EchoRequest: INVALID_ARGUMENT.
-        await #expect(throws: RPCError.self) { _ = try await handler([0x0A, 0x09], ServerContext(descriptor: Echo.Method.unary)) }
+        await #expect(throws: RPCError.self) {
+            _ = try await handler([0x0A, 0x09], ServerContext(descriptor: Echo.Method.unary))
+        }
     }
 
     @Test func clientThroughALoopbackTransport() async throws {
@@ -130,8 +140,12 @@ struct TestEcho: EchoServiceProtocol {
         return EchoResponse(payload: payload)
     }
 
-    func bidiStream(request: RPCAsyncSequence<EchoRequest>, response: RPCWriter<EchoResponse>, context: ServerContext) async throws {
-        for try await message in request { try await response.write(EchoResponse(payload: message.payload, text: message.text)) }
+    func bidiStream(request: RPCAsyncSequence<EchoRequest>, response: RPCWriter<EchoResponse>, context: ServerContext)
+        async throws
+    {
+        for try await message in request {
+            try await response.write(EchoResponse(payload: message.payload, text: message.text))
+        }
     }
 
     func sleep(request: SleepRequest, context: ServerContext) async throws -> EchoResponse {

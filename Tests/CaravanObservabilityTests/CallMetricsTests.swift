@@ -4,6 +4,7 @@ import CaravanEchoAPI
 import CaravanObservability
 import CaravanServer
 import CaravanTCP
+import CaravanTestSupport
 import Foundation
 import Logging
 import NIOCore
@@ -16,7 +17,9 @@ private struct ObservedEchoServer {
     let registry = PrometheusCollectorRegistry()
     let logs = CapturedLines()
 
-    func run<Result: Sendable>(_ body: (_ rpcPort: Int, _ metricsPort: Int) async throws -> Result) async throws -> Result {
+    func run<Result: Sendable>(_ body: (_ rpcPort: Int, _ metricsPort: Int) async throws -> Result) async throws
+        -> Result
+    {
         let factory = Observability.metricsFactory(registry: self.registry)
         let logger = self.logs.logger(format: .json, level: .info)
         let server = RPCServer(
@@ -28,15 +31,11 @@ private struct ObservedEchoServer {
             boundContinuation.yield($0)
         }
         return try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await server.run() }
             group.addTask { try await metrics.run() }
             defer { group.cancelAll() }
-            let rpcPort = try await server.listeningAddress.port!
             var iterator = bound.makeAsyncIterator()
             let metricsPort = try #require(await iterator.next()?.port)
-            let result = try await body(rpcPort, metricsPort)
-            server.beginGracefulShutdown()
-            return result
+            return try await withServer(server) { _, rpcPort in try await body(rpcPort, metricsPort) }
         }
     }
 }
@@ -55,10 +54,13 @@ struct CallMetricsTests {
                 let echo = EchoClient(wrapping: client)
                 for index in 0..<7 { _ = try await echo.unary(EchoRequest(text: "call \(index)")) }
                 for _ in 0..<3 {
-                    await #expect(throws: RPCError.self) { try await echo.fail(FailRequest(code: 5, message: "no such thing")) }
+                    await #expect(throws: RPCError.self) {
+                        try await echo.fail(FailRequest(code: 5, message: "no such thing"))
+                    }
                 }
                 await #expect(throws: RPCError.self) {
-                    try await client.unary(descriptor: MethodDescriptor(service: "caravan.echo.v1.Echo", method: "Nope"), request: [])
+                    try await client.unary(
+                        descriptor: MethodDescriptor(service: "caravan.echo.v1.Echo", method: "Nope"), request: [])
                 }
 
                 let scrape = try await httpGet(port: metricsPort, path: "/metrics")
@@ -66,19 +68,23 @@ struct CallMetricsTests {
                 let text = scrape.body
                 let unary = "caravan.echo.v1.Echo/Unary"
                 let fail = "caravan.echo.v1.Echo/Fail"
-                #expect(sample(text, "caravan_rpc_server_started_total", ["method": unary]) == 7, "\(text)")
-                #expect(sample(text, "caravan_rpc_server_handled_total", ["method": unary, "code": "OK"]) == 7)
-                #expect(sample(text, "caravan_rpc_server_started_total", ["method": fail]) == 3)
-                #expect(sample(text, "caravan_rpc_server_handled_total", ["method": fail, "code": "NOT_FOUND"]) == 3)
-                #expect(sample(text, "caravan_rpc_server_duration_seconds_count", ["method": unary]) == 7)
-                #expect(sample(text, "caravan_rpc_server_in_flight") == 0)
-                #expect(sample(text, "caravan_rpc_server_rejected_total", ["reason": "unknown_method"]) == 1)
-                #expect(sample(text, "caravan_rpc_server_rejected_total", ["reason": "concurrency_limit"]) == 0)
-                #expect(sample(text, "caravan_tcp_connections") == 1)
+                #expect(prometheusSample(text, "caravan_rpc_server_started_total", ["method": unary]) == 7, "\(text)")
+                #expect(
+                    prometheusSample(text, "caravan_rpc_server_handled_total", ["method": unary, "code": "OK"]) == 7)
+                #expect(prometheusSample(text, "caravan_rpc_server_started_total", ["method": fail]) == 3)
+                #expect(
+                    prometheusSample(text, "caravan_rpc_server_handled_total", ["method": fail, "code": "NOT_FOUND"])
+                        == 3)
+                #expect(prometheusSample(text, "caravan_rpc_server_duration_seconds_count", ["method": unary]) == 7)
+                #expect(prometheusSample(text, "caravan_rpc_server_in_flight") == 0)
+                #expect(prometheusSample(text, "caravan_rpc_server_rejected_total", ["reason": "unknown_method"]) == 1)
+                #expect(
+                    prometheusSample(text, "caravan_rpc_server_rejected_total", ["reason": "concurrency_limit"]) == 0)
+                #expect(prometheusSample(text, "caravan_tcp_connections") == 1)
                 // Eleven calls: a REQUEST frame in and a RESPONSE frame out each.
-                #expect(sample(text, "caravan_tcp_frames_total", ["direction": "in"]) == 11)
-                #expect(sample(text, "caravan_tcp_frames_total", ["direction": "out"]) == 11)
-                let bytesIn = try #require(sample(text, "caravan_tcp_bytes_total", ["direction": "in"]))
+                #expect(prometheusSample(text, "caravan_tcp_frames_total", ["direction": "in"]) == 11)
+                #expect(prometheusSample(text, "caravan_tcp_frames_total", ["direction": "out"]) == 11)
+                let bytesIn = try #require(prometheusSample(text, "caravan_tcp_bytes_total", ["direction": "in"]))
                 #expect(bytesIn >= 11 * 14)
                 #expect(text.contains("# TYPE caravan_rpc_server_duration_seconds histogram"))
 
@@ -99,7 +105,9 @@ struct CallMetricsTests {
                 let echo = EchoClient(wrapping: RPCClient(transport: transport, retryPolicy: .none))
                 // A client that is itself serving a call hands its trace on.
                 let caller = ServerContext(descriptor: Echo.Method.unary, trace: TraceContext(traceparent: traceparent))
-                _ = try await ServerContext.$current.withValue(caller) { try await echo.unary(EchoRequest(text: "traced")) }
+                _ = try await ServerContext.$current.withValue(caller) {
+                    try await echo.unary(EchoRequest(text: "traced"))
+                }
                 _ = try await echo.unary(EchoRequest(text: "untraced"))
                 await #expect(throws: RPCError.self) { try await echo.fail(FailRequest(code: 7, message: "denied")) }
             }

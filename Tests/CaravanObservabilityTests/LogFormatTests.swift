@@ -1,4 +1,5 @@
 import CaravanObservability
+import CaravanTestSupport
 import Foundation
 import Logging
 import Synchronization
@@ -16,10 +17,6 @@ final class CapturedLines: Sendable {
             CaravanLogHandler(label: label, level: level, format: format, redaction: redaction, sink: sink)
         }
     }
-}
-
-func jsonObject(_ line: String) throws -> [String: Any] {
-    try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
 }
 
 @Suite("Log formats")
@@ -83,7 +80,8 @@ struct RedactionTests {
     @Test("Sensitive keys are masked in both formats, at any depth", arguments: LogFormat.allCases)
     func sensitiveMasked(format: LogFormat) throws {
         let captured = CapturedLines()
-        let logger = captured.logger(format: format, redaction: LogRedaction.defaults.adding(keys: ["X-Tenant-Secret-Id"]))
+        let logger = captured.logger(
+            format: format, redaction: LogRedaction.defaults.adding(keys: ["X-Tenant-Secret-Id"]))
         logger.info(
             "call",
             metadata: [
@@ -114,7 +112,11 @@ struct RedactionTests {
     @Test("Ordinary keys stay; the idempotency key is not a secret")
     func ordinaryKeys() {
         let redaction = LogRedaction.defaults
-        #expect(redaction.isSensitive("Authorization") && redaction.isSensitive("api_token") && redaction.isSensitive("db-password"))
-        #expect(!redaction.isSensitive("idempotency-key") && !redaction.isSensitive("trace_id") && !redaction.isSensitive("tokens"))
+        #expect(
+            redaction.isSensitive("Authorization") && redaction.isSensitive("api_token")
+                && redaction.isSensitive("db-password"))
+        #expect(
+            !redaction.isSensitive("idempotency-key") && !redaction.isSensitive("trace_id")
+                && !redaction.isSensitive("tokens"))
     }
 }

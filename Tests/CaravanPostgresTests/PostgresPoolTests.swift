@@ -1,7 +1,7 @@
 import CaravanCore
 import CaravanEchoAPI
 import CaravanPostgres
-import CaravanTestPostgres
+import CaravanTestSupport
 import Logging
 import PostgresNIO
 import Testing
@@ -98,7 +98,9 @@ struct PostgresPoolTests {
                         let answers = try await withThrowingTaskGroup(of: EchoResponse.self) { group in
                             for attempt in 0..<8 {
                                 let pool = attempt.isMultiple(of: 2) ? one : two
-                                group.addTask { try await Self.write(pool, key: "key-\(round)", text: "round \(round)") }
+                                group.addTask {
+                                    try await Self.write(pool, key: "key-\(round)", text: "round \(round)")
+                                }
                             }
                             return try await group.reduce(into: [EchoResponse]()) { $0.append($1) }
                         }
@@ -126,7 +128,8 @@ struct PostgresPoolTests {
             let failing = IdempotentWrite(key: "free", method: "/test/Write", request: request)
             do {
                 _ = try await pool.transaction { connection, logger in
-                    try await PostgresIdempotencyLedger.once(connection, failing, logger: logger) { () -> EchoResponse in
+                    try await PostgresIdempotencyLedger.once(connection, failing, logger: logger) {
+                        () -> EchoResponse in
                         throw RPCError(code: .notFound, message: "nothing to write")
                     }
                 }
@@ -159,7 +162,9 @@ struct PostgresPoolTests {
         }
     }
 
-    @Test("Database lost: calls fail UNAVAILABLE without hanging; a long outage replaces the pool's client; back, calls succeed")
+    @Test(
+        "Database lost: calls fail UNAVAILABLE without hanging; a long outage replaces the pool's client; back, calls succeed"
+    )
     func lostDatabaseRecovers() async throws {
         try await TestPostgres.withFreshDatabase { settings in
             var settings = settings
@@ -185,17 +190,17 @@ struct PostgresPoolTests {
                 #expect(failures >= 3)
                 #expect(pool.replacementCount >= 1, "the client was not replaced during a long outage")
                 try await TestPostgres.restore(settings.database)
-                var recovered = false
-                for _ in 0..<100 where !recovered {
-                    recovered = (try? await Self.count(pool, "SELECT COUNT(*) FROM effect")) == 1
-                    if !recovered { try await Task.sleep(for: .milliseconds(200)) }
+                let recovered = try await eventually {
+                    (try? await Self.count(pool, "SELECT COUNT(*) FROM effect")) == 1
                 }
                 #expect(recovered, "no call succeeded after the database returned")
             }
         }
     }
 
-    @Test("The pool's limit holds: with every connection busy a call waits, then gets UNAVAILABLE; freed, it goes through")
+    @Test(
+        "The pool's limit holds: with every connection busy a call waits, then gets UNAVAILABLE; freed, it goes through"
+    )
     func poolLimit() async throws {
         try await TestPostgres.withFreshDatabase { settings in
             var settings = settings

@@ -7,7 +7,9 @@ struct PostgresSettingsTests {
     @Test("A full URL: user, percent-decoded password, host, port, database, TLS")
     func fullURL() throws {
         let settings = try PostgresSettings(
-            url: "postgres://trade%40svc:p%2Fss@db.internal:6432/caravan_trade?sslmode=verify-full&sslrootcert=/etc/ca.pem")
+            url:
+                "postgres://trade%40svc:p%2Fss@db.internal:6432/caravan_trade?sslmode=verify-full&sslrootcert=/etc/ca.pem"
+        )
         #expect(settings.username == "trade@svc")
         #expect(settings.password == "p/ss")
         #expect(settings.host == "db.internal")

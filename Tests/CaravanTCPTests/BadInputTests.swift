@@ -4,6 +4,7 @@ import CaravanEchoAPI
 import CaravanEnvelope
 import CaravanServer
 import CaravanTCP
+import CaravanTestSupport
 import NIOCore
 import Testing
 

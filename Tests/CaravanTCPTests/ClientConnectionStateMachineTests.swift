@@ -51,7 +51,7 @@ struct ClientConnectionStateMachineTests {
     @Test("A GOAWAY with an error code carries the server's words to the calls that follow")
     func refusal() {
         var machine = Self.machine()
-        let verdict = machine.goAwayReceived(lastCallID: 0, code: 8, message: "Too many connections (limit 4)." )
+        let verdict = machine.goAwayReceived(lastCallID: 0, code: 8, message: "Too many connections (limit 4).")
         #expect(verdict.unusable == .refused("Too many connections (limit 4)."))
         guard case .refuse(let error) = machine.startCall("late").0 else {
             Issue.record("refused")

@@ -2,6 +2,7 @@ import CaravanCore
 import CaravanEcho
 import CaravanEchoAPI
 import CaravanEnvelope
+import CaravanTestSupport
 import Logging
 import NIOCore
 import NIOEmbedded
@@ -32,7 +33,9 @@ struct ConnectionHandlerTests {
         return (channel, finished.futureResult)
     }
 
-    static func request(_ callID: UInt32, _ descriptor: MethodDescriptor, _ message: some ProtoMessage, timeoutMicros: UInt64 = 0)
+    static func request(
+        _ callID: UInt32, _ descriptor: MethodDescriptor, _ message: some ProtoMessage, timeoutMicros: UInt64 = 0
+    )
         throws -> InboundFrame
     {
         var header = RequestHeader()
@@ -41,7 +44,8 @@ struct ConnectionHandlerTests {
         return .frame(
             Frame(
                 kind: .request, flags: [.endStream, .hasMessage], callID: callID,
-                header: ByteBuffer(bytes: try header.serializedBytes()), payload: ByteBuffer(bytes: try message.serializedBytes())))
+                header: ByteBuffer(bytes: try header.serializedBytes()),
+                payload: ByteBuffer(bytes: try message.serializedBytes())))
     }
 
     /// The next frame the handler wrote.
@@ -86,7 +90,8 @@ struct ConnectionHandlerTests {
         let (channel, _) = try await Self.serverChannel(services: [HandlerProbe(ignoringDeadline: true)])
         // The connection's timer would answer first; this loop's time does not move, so the
         // handler (sleeping past its deadline by the real clock) returns OK, late.
-        try await channel.writeInbound(try Self.request(1, Echo.Method.unary, echoRequest("slow"), timeoutMicros: 20_000))
+        try await channel.writeInbound(
+            try Self.request(1, Echo.Method.unary, echoRequest("slow"), timeoutMicros: 20_000))
         let frame = try await Self.nextFrame(channel)
         #expect(try Self.status(frame)?.code == .deadlineExceeded)
     }
@@ -130,7 +135,9 @@ struct ConnectionHandlerTests {
         try await finished.get()
     }
 
-    @Test("Draining: GOAWAY with the last id; past the grace period the open call ends UNAVAILABLE and the connection closes")
+    @Test(
+        "Draining: GOAWAY with the last id; past the grace period the open call ends UNAVAILABLE and the connection closes"
+    )
     func drainAndGrace() async throws {
         var configuration = ServerConfiguration()
         configuration.shutdownGracePeriod = .seconds(10)
@@ -165,7 +172,9 @@ struct ConnectionHandlerTests {
     /// What a client connection told its pool.
     final class UnusableReports: Sendable {
         private let storage = Mutex<[ClientConnectionHandler.StateMachine.Unusable]>([])
-        func append(_ reason: ClientConnectionHandler.StateMachine.Unusable) { self.storage.withLock { $0.append(reason) } }
+        func append(_ reason: ClientConnectionHandler.StateMachine.Unusable) {
+            self.storage.withLock { $0.append(reason) }
+        }
         var all: [ClientConnectionHandler.StateMachine.Unusable] { self.storage.withLock { $0 } }
     }
 
@@ -184,7 +193,9 @@ struct ConnectionHandlerTests {
         return (channel, connection, reports)
     }
 
-    static func outbound(_ descriptor: MethodDescriptor, deadline: ContinuousClock.Instant? = nil) throws -> OutboundRequest {
+    static func outbound(_ descriptor: MethodDescriptor, deadline: ContinuousClock.Instant? = nil) throws
+        -> OutboundRequest
+    {
         OutboundRequest(
             header: try RequestHeaderTemplate(descriptor: descriptor, options: ResolvedCallOptions(deadline: deadline)),
             payload: try echoRequest("hi").serializedBytes(), flags: [.endStream, .hasMessage])
@@ -216,7 +227,9 @@ struct ConnectionHandlerTests {
         await channel.testingEventLoop.advanceTime(by: .seconds(3))
         let cancel = try await Self.nextFrame(channel)
         #expect(cancel.kind == .cancel && cancel.callID == 1)
-        await #expect(throws: RPCError(code: .deadlineExceeded, message: "The deadline passed before the server answered.")) {
+        await #expect(
+            throws: RPCError(code: .deadlineExceeded, message: "The deadline passed before the server answered.")
+        ) {
             try await answer.value
         }
     }
@@ -228,7 +241,8 @@ struct ConnectionHandlerTests {
         let answer = Task { try await connection.unary(request) }
         _ = try await Self.nextFrame(channel)
         var buffer = ByteBuffer()
-        FrameHeaders.writeGoAway(code: .resourceExhausted, message: "Too many connections (limit 1).", lastCallID: 0, into: &buffer)
+        FrameHeaders.writeGoAway(
+            code: .resourceExhausted, message: "Too many connections (limit 1).", lastCallID: 0, into: &buffer)
         var decoder = FrameDecoder(maxFrameSize: 1024)
         try await channel.writeInbound(try decoder.decode(buffer: &buffer)!)
         let error = await #expect(throws: RPCError.self) { try await answer.value }
@@ -248,7 +262,9 @@ final class HandlerProbe: EchoServiceProtocol {
 
     var started: Int { self.state.withLock { $0.started } }
 
-    private func record(_ change: (inout (started: Int, cancelled: Int, waiters: [CheckedContinuation<Void, Never>])) -> Void) {
+    private func record(
+        _ change: (inout (started: Int, cancelled: Int, waiters: [CheckedContinuation<Void, Never>])) -> Void
+    ) {
         let waiters = self.state.withLock { state in
             change(&state)
             defer { state.waiters = [] }
@@ -296,7 +312,11 @@ final class HandlerProbe: EchoServiceProtocol {
     }
 
     func serverStream(request: StreamRequest, response: RPCWriter<EchoResponse>, context: ServerContext) async throws {}
-    func clientStream(request: RPCAsyncSequence<EchoRequest>, context: ServerContext) async throws -> EchoResponse { EchoResponse() }
-    func bidiStream(request: RPCAsyncSequence<EchoRequest>, response: RPCWriter<EchoResponse>, context: ServerContext) async throws {}
+    func clientStream(request: RPCAsyncSequence<EchoRequest>, context: ServerContext) async throws -> EchoResponse {
+        EchoResponse()
+    }
+    func bidiStream(request: RPCAsyncSequence<EchoRequest>, response: RPCWriter<EchoResponse>, context: ServerContext)
+        async throws
+    {}
     func fail(request: FailRequest, context: ServerContext) async throws -> EchoResponse { EchoResponse() }
 }

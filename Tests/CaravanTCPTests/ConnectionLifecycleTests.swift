@@ -4,6 +4,7 @@ import CaravanEchoAPI
 import CaravanHealthAPI
 import CaravanServer
 import CaravanTCP
+import CaravanTestSupport
 import NIOCore
 import NIOPosix
 import Testing
@@ -59,7 +60,9 @@ struct ConnectionLifecycleTests {
                 // suite's time limit would catch a server that waited it out).
                 let error = await #expect(throws: RPCError.self) { try await slow.value }
                 #expect(error?.code == .unavailable)
-                #expect(error?.message.contains("shut down before the call finished") == true, "\(String(describing: error))")
+                #expect(
+                    error?.message.contains("shut down before the call finished") == true,
+                    "\(String(describing: error))")
             }
             try await group.waitForAll()
         }
@@ -77,7 +80,9 @@ struct ConnectionLifecycleTests {
             }
             #expect(error?.code == .unavailable)
             #expect(error?.neverSent == true)
-            #expect(error?.message == "Cannot connect to 127.0.0.1:\(port): connection refused", "\(String(describing: error))")
+            #expect(
+                error?.message == "Cannot connect to 127.0.0.1:\(port): connection refused",
+                "\(String(describing: error))")
         }
     }
 
@@ -116,7 +121,8 @@ struct ConnectionLifecycleTests {
             // The default retry policy: a call racing the idle close never
             // left, so it is retried on a new connection.
             try await withClient(
-                port: port, configuration: ClientConfiguration(initialBackoff: .milliseconds(20)), retryPolicy: .defaults
+                port: port, configuration: ClientConfiguration(initialBackoff: .milliseconds(20)),
+                retryPolicy: .defaults
             ) { client, transport in
                 let echo = EchoClient(wrapping: client)
                 _ = try await echo.unary(echoRequest("one"))
@@ -146,7 +152,8 @@ struct ConnectionLifecycleTests {
             // Usually the call was sent and the connection dropped for the missing pong; on a
             // slow start the keepalive closes it before it is handed out.
             let message = error?.message ?? ""
-            #expect(message.contains("did not answer a ping") || message.contains("connection was closed"), "\(message)")
+            #expect(
+                message.contains("did not answer a ping") || message.contains("connection was closed"), "\(message)")
         }
     }
 
@@ -189,7 +196,9 @@ struct ServerLimitTests {
                     }
                     // The server's reason reaches the client, as UNAVAILABLE.
                     #expect(error?.code == .unavailable)
-                    #expect(error?.message.contains("Too many connections (limit 1).") == true, "\(String(describing: error))")
+                    #expect(
+                        error?.message.contains("Too many connections (limit 1).") == true,
+                        "\(String(describing: error))")
                 }
                 _ = try await echo.unary(echoRequest("first again"))
             }

@@ -2,6 +2,7 @@ import CaravanCore
 import CaravanEchoAPI
 import CaravanEnvelope
 import CaravanServer
+import CaravanTestSupport
 import Foundation
 import NIOCore
 import Testing
@@ -88,7 +89,9 @@ struct GoldenVectorTests {
         #expect(FrameHeaders.error(from: header) == RPCError(code: .notFound, message: "no such flow"))
     }
 
-    @Test("The client's request header encoding gives the documented header, its timeout measured as the frame is written")
+    @Test(
+        "The client's request header encoding gives the documented header, its timeout measured as the frame is written"
+    )
     func clientRequestHeaderEncoding() throws {
         let descriptor = MethodDescriptor(service: "caravan.echo.v1.Echo", method: "Unary")
         let plain = try RequestHeaderTemplate(descriptor: descriptor, options: ResolvedCallOptions())
@@ -105,7 +108,8 @@ struct GoldenVectorTests {
         #expect(written == (try GoldenVector.optionsHeader.serializedBytes()))
         #expect(try RequestHeader(serializedBytes: written) == GoldenVector.optionsHeader)
         // Written 500 ms later, the frame says 1 s.
-        let later = try RequestHeader(serializedBytes: try Self.headerBytes(template, now: now.advanced(by: .milliseconds(500))))
+        let later = try RequestHeader(
+            serializedBytes: try Self.headerBytes(template, now: now.advanced(by: .milliseconds(500))))
         #expect(later.timeoutMicros == 1_000_000)
     }
 

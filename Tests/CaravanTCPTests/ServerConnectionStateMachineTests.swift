@@ -35,7 +35,8 @@ struct ServerConnectionStateMachineTests {
         message.timeoutMicros = timeoutMicros
         message.metadata = metadata
         let bytes = header ?? (try! message.serializedBytes())
-        return Frame(kind: .request, flags: flags, callID: callID, header: ByteBuffer(bytes: bytes), payload: ByteBuffer())
+        return Frame(
+            kind: .request, flags: flags, callID: callID, header: ByteBuffer(bytes: bytes), payload: ByteBuffer())
     }
 
     static func frame(_ kind: FrameKind, _ callID: UInt32, flags: FrameFlags = []) -> Frame {
@@ -72,7 +73,9 @@ struct ServerConnectionStateMachineTests {
     func callIDsIncrease() {
         var machine = Self.machine()
         Self.open(&machine, Self.request(5))
-        guard case .failConnection(.internal, let message, _) = machine.frameReceived(Self.request(5), arrival: Self.arrival)
+        guard
+            case .failConnection(.internal, let message, _) = machine.frameReceived(
+                Self.request(5), arrival: Self.arrival)
         else { Issue.record("a repeated id must be fatal"); return }
         #expect(message.contains("not greater"))
         var last = Self.machine()
@@ -86,13 +89,19 @@ struct ServerConnectionStateMachineTests {
     @Test("Requests are checked in the documented order, each failure answering only its call")
     func requestChecks() {
         var machine = Self.machine()
-        #expect(Self.rejection(machine.frameReceived(Self.request(1, header: [0xFF, 0xFF]), arrival: Self.arrival))?.code == .invalidArgument)
+        #expect(
+            Self.rejection(machine.frameReceived(Self.request(1, header: [0xFF, 0xFF]), arrival: Self.arrival))?.code
+                == .invalidArgument)
         let unknown = machine.frameReceived(Self.request(2, method: "/x.Y/Z"), arrival: Self.arrival)
         #expect(Self.rejection(unknown)?.code == .unimplemented)
         let big = [MetadataEntry(key: "k", value: Array(repeating: 1, count: 100))]
-        #expect(Self.rejection(machine.frameReceived(Self.request(3, metadata: big), arrival: Self.arrival))?.code == .resourceExhausted)
+        #expect(
+            Self.rejection(machine.frameReceived(Self.request(3, metadata: big), arrival: Self.arrival))?.code
+                == .resourceExhausted)
         let badKey = [MetadataEntry(key: "Upper", value: [])]
-        #expect(Self.rejection(machine.frameReceived(Self.request(4, metadata: badKey), arrival: Self.arrival))?.code == .invalidArgument)
+        #expect(
+            Self.rejection(machine.frameReceived(Self.request(4, metadata: badKey), arrival: Self.arrival))?.code
+                == .invalidArgument)
         let noMessage = machine.frameReceived(Self.request(5, flags: .endStream), arrival: Self.arrival)
         #expect(Self.rejection(noMessage)?.code == .invalidArgument)
         #expect(Self.open(&machine, Self.request(6)) != nil)
@@ -104,7 +113,8 @@ struct ServerConnectionStateMachineTests {
         var machine = Self.machine(maxConcurrentCalls: 2)
         Self.open(&machine, Self.request(1))
         Self.open(&machine, Self.request(2))
-        #expect(Self.rejection(machine.frameReceived(Self.request(3), arrival: Self.arrival))?.code == .resourceExhausted)
+        #expect(
+            Self.rejection(machine.frameReceived(Self.request(3), arrival: Self.arrival))?.code == .resourceExhausted)
         #expect(machine.handlerFinished(1) != nil)
         #expect(Self.open(&machine, Self.request(4)) != nil)
     }
@@ -113,7 +123,9 @@ struct ServerConnectionStateMachineTests {
     func endedCallsStayEnded() {
         var machine = Self.machine()
         Self.open(&machine, Self.request(1))
-        guard case .cancel(let handle, thenClose: false) = machine.frameReceived(Self.frame(.cancel, 1), arrival: Self.arrival)
+        guard
+            case .cancel(let handle, thenClose: false) = machine.frameReceived(
+                Self.frame(.cancel, 1), arrival: Self.arrival)
         else { Issue.record("CANCEL must cancel the call"); return }
         #expect(handle == 1)
         #expect(machine.handlerFinished(1) == nil)
@@ -135,17 +147,25 @@ struct ServerConnectionStateMachineTests {
     func streamMessages() {
         var machine = Self.machine()
         Self.open(&machine, Self.request(1))
-        guard case .end(1, _, let error, _) = machine.frameReceived(Self.frame(.message, 1, flags: .hasMessage), arrival: Self.arrival)
+        guard
+            case .end(1, _, let error, _) = machine.frameReceived(
+                Self.frame(.message, 1, flags: .hasMessage), arrival: Self.arrival)
         else { Issue.record("a MESSAGE on a unary call ends it"); return }
         #expect(error.code == .invalidArgument)
         Self.open(&machine, Self.request(2, method: Echo.Method.bidiStream.path, flags: []))
-        guard case .deliver(2, .some, ended: false) = machine.frameReceived(Self.frame(.message, 2, flags: .hasMessage), arrival: Self.arrival)
+        guard
+            case .deliver(2, .some, ended: false) = machine.frameReceived(
+                Self.frame(.message, 2, flags: .hasMessage), arrival: Self.arrival)
         else { Issue.record("a stream's message is delivered"); return }
-        guard case .deliver(2, nil, ended: true) = machine.frameReceived(Self.frame(.endOfStream, 2), arrival: Self.arrival) else {
+        guard
+            case .deliver(2, nil, ended: true) = machine.frameReceived(
+                Self.frame(.endOfStream, 2), arrival: Self.arrival)
+        else {
             Issue.record("END_OF_STREAM ends the requests")
             return
         }
-        guard case .none = machine.frameReceived(Self.frame(.message, 2, flags: .hasMessage), arrival: Self.arrival) else {
+        guard case .none = machine.frameReceived(Self.frame(.message, 2, flags: .hasMessage), arrival: Self.arrival)
+        else {
             Issue.record("a message after the half-close is dropped")
             return
         }
@@ -154,8 +174,11 @@ struct ServerConnectionStateMachineTests {
     @Test("Oversized frames: a new REQUEST or an open call's MESSAGE fails alone; anything else ends the connection")
     func oversized() {
         var machine = Self.machine()
-        #expect(Self.rejection(machine.oversizedReceived(kind: .request, callID: 1, length: 5000))?.code == .resourceExhausted)
-        guard case .failConnection(.internal, _, _) = machine.frameReceived(Self.request(1), arrival: Self.arrival) else {
+        #expect(
+            Self.rejection(machine.oversizedReceived(kind: .request, callID: 1, length: 5000))?.code
+                == .resourceExhausted)
+        guard case .failConnection(.internal, _, _) = machine.frameReceived(Self.request(1), arrival: Self.arrival)
+        else {
             Issue.record("the oversized REQUEST consumed its id")
             return
         }
@@ -167,7 +190,9 @@ struct ServerConnectionStateMachineTests {
         }
         #expect(error.code == .resourceExhausted)
         for kind in [FrameKind.ping, FrameKind(rawValue: 0x42), .message] {
-            guard case .failConnection(.resourceExhausted, _, _) = second.oversizedReceived(kind: kind, callID: 7, length: 5000)
+            guard
+                case .failConnection(.resourceExhausted, _, _) = second.oversizedReceived(
+                    kind: kind, callID: 7, length: 5000)
             else { Issue.record("an oversized \(kind) of no call ends the connection"); return }
         }
     }
@@ -221,7 +246,9 @@ struct ServerConnectionStateMachineTests {
         guard case .none = machine.tick(at: Self.start + .seconds(35)) else { Issue.record("waiting for life"); return }
         machine.bytesRead(at: Self.start + .seconds(36))
         guard case .none = machine.tick(at: Self.start + .seconds(45)) else { Issue.record("alive again"); return }
-        guard case .sendPing = machine.tick(at: Self.start + .seconds(66)) else { Issue.record("ping due again"); return }
+        guard case .sendPing = machine.tick(at: Self.start + .seconds(66)) else {
+            Issue.record("ping due again"); return
+        }
         guard case .close = machine.tick(at: Self.start + .seconds(76)) else { Issue.record("no answer: dead"); return }
     }
 
@@ -244,7 +271,10 @@ struct ServerConnectionStateMachineTests {
     func unexpectedKinds() {
         var machine = Self.machine()
         for kind in [FrameKind.response, FrameKind(rawValue: 0x09), FrameKind(rawValue: 0x00)] {
-            guard case .failConnection(.internal, _, _) = machine.frameReceived(Self.frame(kind, 0), arrival: Self.arrival) else {
+            guard
+                case .failConnection(.internal, _, _) = machine.frameReceived(
+                    Self.frame(kind, 0), arrival: Self.arrival)
+            else {
                 Issue.record("\(kind) from a client must be fatal")
                 return
             }

@@ -5,6 +5,7 @@ import CaravanHealthAPI
 import CaravanReflectionAPI
 import CaravanServer
 import CaravanTCP
+import CaravanTestSupport
 import Synchronization
 import Testing
 
@@ -24,23 +25,26 @@ struct TransportTests {
 
     @Test("Many calls share one connection and finish out of order")
     func multiplexedOutOfOrder() async throws {
-        try await withServer { _, port in
+        let gated = GatedSleep()
+        try await withServer(services: [gated]) { _, port in
             try await withClient(port: port) { client, transport in
                 let echo = EchoClient(wrapping: client)
                 let longCallDone = LockedList<Bool>()
-                // A slow call first; quick calls sent after it on the same
-                // connection must come back while it is still running.
+                // A slow call first (it runs until the test lets it end);
+                // quick calls sent after it on the same connection must come
+                // back while it is still running.
                 let slow = Task {
-                    let response = try await echo.sleep(SleepRequest(millis: 3_000, payload: [9]))
+                    let response = try await echo.sleep(SleepRequest(millis: 0, payload: [9]))
                     longCallDone.append(true)
                     return response
                 }
-                try await Task.sleep(for: .milliseconds(50))
+                try await gated.waitUntilStarted()
                 for index in 0..<20 {
                     let response = try await echo.unary(echoRequest("quick \(index)"))
                     #expect(response.text == "quick \(index)")
                 }
                 #expect(longCallDone.values.isEmpty, "the quick calls finished before the slow one")
+                gated.open()
                 #expect(try await slow.value.payload == [9])
                 #expect(transport.configuration.connectionsPerEndpoint == 1)
             }
@@ -91,13 +95,15 @@ struct TransportTests {
                     for word in ["a", "b", "c"] { try await writer.write(echoRequest(word)) }
                 }
                 #expect(joined.text == "abc")
-                let echoed = try await echo.bidiStream(requests: { writer in
-                    for word in ["x", "y"] { try await writer.write(echoRequest(word)) }
-                }, onResponse: { stream in
-                    var texts: [String] = []
-                    for try await message in stream { texts.append(message.text) }
-                    return texts
-                })
+                let echoed = try await echo.bidiStream(
+                    requests: { writer in
+                        for word in ["x", "y"] { try await writer.write(echoRequest(word)) }
+                    },
+                    onResponse: { stream in
+                        var texts: [String] = []
+                        for try await message in stream { texts.append(message.text) }
+                        return texts
+                    })
                 #expect(echoed == ["x", "y"])
             }
         }
@@ -124,13 +130,15 @@ struct TransportTests {
         try await withServer { _, port in
             try await withClient(port: port) { client, _ in
                 var request = SleepRequest()
-                request.millis = 10_000
+                request.millis = 60_000
                 let start = ContinuousClock.now
                 let error = await #expect(throws: RPCError.self) {
-                    _ = try await EchoClient(wrapping: client).sleep(request, options: CallOptions(timeout: .milliseconds(200)))
+                    _ = try await EchoClient(wrapping: client).sleep(
+                        request, options: CallOptions(timeout: .milliseconds(200)))
                 }
                 #expect(error?.code == .deadlineExceeded)
-                #expect(start.duration(to: .now) < .seconds(5))
+                // Far sooner than the sleep (the margin is for a busy machine).
+                #expect(start.duration(to: .now) < .seconds(30))
             }
         }
     }
@@ -143,19 +151,23 @@ struct TransportTests {
                 try await withServer(services: [ProbeService(downstream: { downstream })]) { _, port in
                     try await withClient(port: port) { client, _ in
                         let probe = EchoClient(wrapping: client)
-                        let seen = try await probe.unary(echoRequest("look"), options: CallOptions(timeout: .seconds(3)))
+                        // A long timeout, so that the time the call takes to arrive on
+                        // a busy machine leaves most of it.
+                        let seen = try await probe.unary(
+                            echoRequest("look"), options: CallOptions(timeout: .seconds(600)))
                         let millis = try #require(Int(seen.text))
-                        #expect(millis > 2000 && millis <= 3000)
+                        #expect(millis > 300_000 && millis <= 600_000)
                         let none = try await probe.unary(echoRequest("look"))
                         #expect(none.text == "none")
-                        // The probe forwards a 5 s sleep without a timeout of its own:
-                        // the caller's 300 ms must cut it short.
+                        // The probe forwards a minute-long sleep without a timeout of its
+                        // own: the caller's 300 ms must cut it short.
                         let start = ContinuousClock.now
                         let error = await #expect(throws: RPCError.self) {
-                            _ = try await probe.unary(echoRequest("forward"), options: CallOptions(timeout: .milliseconds(300)))
+                            _ = try await probe.unary(
+                                echoRequest("forward"), options: CallOptions(timeout: .milliseconds(300)))
                         }
                         #expect(error?.code == .deadlineExceeded)
-                        #expect(start.duration(to: .now) < .seconds(3))
+                        #expect(start.duration(to: .now) < .seconds(30))
                     }
                 }
             }
@@ -256,7 +268,85 @@ final class CancellationObserver: EchoServiceProtocol, Sendable {
 
     func unary(request: EchoRequest, context: ServerContext) async throws -> EchoResponse { EchoResponse() }
     func serverStream(request: StreamRequest, response: RPCWriter<EchoResponse>, context: ServerContext) async throws {}
-    func clientStream(request: RPCAsyncSequence<EchoRequest>, context: ServerContext) async throws -> EchoResponse { EchoResponse() }
-    func bidiStream(request: RPCAsyncSequence<EchoRequest>, response: RPCWriter<EchoResponse>, context: ServerContext) async throws {}
+    func clientStream(request: RPCAsyncSequence<EchoRequest>, context: ServerContext) async throws -> EchoResponse {
+        EchoResponse()
+    }
+    func bidiStream(request: RPCAsyncSequence<EchoRequest>, response: RPCWriter<EchoResponse>, context: ServerContext)
+        async throws
+    {}
+    func fail(request: FailRequest, context: ServerContext) async throws -> EchoResponse { EchoResponse() }
+}
+
+/// Records the deadline and trace a handler saw, and makes an outgoing
+/// call from inside the handler to show inheritance.
+struct ProbeService: EchoServiceProtocol {
+    let downstream: @Sendable () -> EchoClient?
+
+    func unary(request: EchoRequest, context: ServerContext) async throws -> EchoResponse {
+        var response = EchoResponse()
+        let remaining = context.remainingTime.map {
+            $0.components.seconds * 1000 + $0.components.attoseconds / 1_000_000_000_000_000
+        }
+        response.text = remaining.map { "\($0)" } ?? "none"
+        if request.text == "forward", let downstream = self.downstream() {
+            // No timeout of its own: the inherited deadline must apply.
+            let inner = try await downstream.sleep(
+                {
+                    var sleep = SleepRequest()
+                    sleep.millis = 60_000
+                    return sleep
+                }())
+            response.payload = inner.payload
+        }
+        return response
+    }
+
+    func serverStream(request: StreamRequest, response: RPCWriter<EchoResponse>, context: ServerContext) async throws {}
+    func clientStream(request: RPCAsyncSequence<EchoRequest>, context: ServerContext) async throws -> EchoResponse {
+        EchoResponse()
+    }
+    func bidiStream(request: RPCAsyncSequence<EchoRequest>, response: RPCWriter<EchoResponse>, context: ServerContext)
+        async throws
+    {}
+    func sleep(request: SleepRequest, context: ServerContext) async throws -> EchoResponse {
+        try await Task.sleep(for: .milliseconds(Int(request.millis)))
+        return EchoResponse()
+    }
+    func fail(request: FailRequest, context: ServerContext) async throws -> EchoResponse { EchoResponse() }
+}
+
+/// An echo service whose Sleep, once started, runs until the test opens the
+/// gate, however long the rest of the test takes; Unary echoes.
+final class GatedSleep: EchoServiceProtocol, Sendable {
+    private let state = Watched((started: false, open: false))
+
+    func waitUntilStarted() async throws {
+        try await self.state.wait(for: "the slow call to start", until: { $0.started })
+    }
+
+    func open() { self.state.update { $0.open = true } }
+
+    func sleep(request: SleepRequest, context: ServerContext) async throws -> EchoResponse {
+        self.state.update { $0.started = true }
+        try await self.state.wait(for: "the gate to open", until: { $0.open })
+        var response = EchoResponse()
+        response.payload = request.payload
+        return response
+    }
+
+    func unary(request: EchoRequest, context: ServerContext) async throws -> EchoResponse {
+        var response = EchoResponse()
+        response.text = request.text
+        response.payload = request.payload
+        return response
+    }
+
+    func serverStream(request: StreamRequest, response: RPCWriter<EchoResponse>, context: ServerContext) async throws {}
+    func clientStream(request: RPCAsyncSequence<EchoRequest>, context: ServerContext) async throws -> EchoResponse {
+        EchoResponse()
+    }
+    func bidiStream(request: RPCAsyncSequence<EchoRequest>, response: RPCWriter<EchoResponse>, context: ServerContext)
+        async throws
+    {}
     func fail(request: FailRequest, context: ServerContext) async throws -> EchoResponse { EchoResponse() }
 }

@@ -1,5 +1,5 @@
 import CaravanCore
-import CaravanTestPostgres
+import CaravanTestSupport
 import CaravanTrade
 import CaravanTradeAPI
 import Testing

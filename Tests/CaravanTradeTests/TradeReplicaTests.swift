@@ -1,6 +1,6 @@
 import CaravanCore
 import CaravanPostgres
-import CaravanTestPostgres
+import CaravanTestSupport
 import CaravanTrade
 import CaravanTradeAPI
 import PostgresNIO
@@ -15,7 +15,7 @@ import Testing
 struct TradeReplicaTests {
     /// Runs `body` with two replicas on one fresh, migrated database.
     func withTwoReplicas(_ body: (TradeHarness, TradeHarness, PostgresPool) async throws -> Void) async throws {
-        try await TestPostgres.withFreshDatabase { settings in
+        try await TestPostgres.withMigratedCopy(TradePostgresMigrations.all) { settings in
             try await TestPostgres.withDatabase(settings, migrations: TradePostgresMigrations.all) { first in
                 try await TestPostgres.withDatabase(settings, migrations: TradePostgresMigrations.all) { second in
                     try await body(
@@ -160,10 +160,12 @@ struct TradeReplicaTests {
             try await TestPostgres.withDatabase(settings, migrations: []) { first in
                 try await TestPostgres.withDatabase(settings, migrations: []) { second in
                     async let ranByFirst = first.read { connection, logger in
-                        try await PostgresMigrator.migrate(TradePostgresMigrations.all, on: connection, timeout: .seconds(30), logger: logger)
+                        try await PostgresMigrator.migrate(
+                            TradePostgresMigrations.all, on: connection, timeout: .seconds(30), logger: logger)
                     }
                     async let ranBySecond = second.read { connection, logger in
-                        try await PostgresMigrator.migrate(TradePostgresMigrations.all, on: connection, timeout: .seconds(30), logger: logger)
+                        try await PostgresMigrator.migrate(
+                            TradePostgresMigrations.all, on: connection, timeout: .seconds(30), logger: logger)
                     }
                     let ran = try await [ranByFirst, ranBySecond]
                     #expect(ran.flatMap { $0 }.sorted() == names.sorted(), "each applied once: \(ran)")
@@ -173,7 +175,8 @@ struct TradeReplicaTests {
 
                     // Again, sequentially: nothing to do.
                     let again = try await second.read { connection, logger in
-                        try await PostgresMigrator.migrate(TradePostgresMigrations.all, on: connection, timeout: .seconds(30), logger: logger)
+                        try await PostgresMigrator.migrate(
+                            TradePostgresMigrations.all, on: connection, timeout: .seconds(30), logger: logger)
                     }
                     #expect(again.isEmpty)
                     try await self.expectSeededOnce(first)

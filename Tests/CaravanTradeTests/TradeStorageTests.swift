@@ -1,6 +1,6 @@
 import CaravanCore
 import CaravanServiceKit
-import CaravanTestPostgres
+import CaravanTestSupport
 import CaravanTrade
 import CaravanTradeAPI
 import Foundation
@@ -9,19 +9,11 @@ import Testing
 
 @Suite("Storage: seeding on a file, restarts, the synthetic generator", .timeLimit(.minutes(2)))
 struct TradeStorageTests {
-    /// A temporary directory removed after `body`.
-    func withTemporaryDirectory(_ body: (String) async throws -> Void) async throws {
-        let directory = FileManager.default.temporaryDirectory
-            .appendingPathComponent("caravan-trade-tests-\(UUID().uuidString)").path
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        try await body(directory)
-    }
-
     // SQLite only: files, restarts and WAL are SQLite's; PostgreSQL's
     // re-migration and seed are covered in TradeReplicaTests.
     @Test("Opening the same file again seeds nothing twice and keeps recorded flows")
     func seedIsIdempotent() async throws {
-        try await self.withTemporaryDirectory { directory in
+        try await withTemporaryDirectory("trade-tests") { directory in
             func open() throws -> DatabasePool {
                 try ServiceDatabase.open(directory: directory, name: "trade", migrator: TradeMigrations.migrator)
             }

@@ -2,7 +2,7 @@ import CaravanCore
 import CaravanInProcess
 import CaravanPostgres
 import CaravanServiceKit
-import CaravanTestPostgres
+import CaravanTestSupport
 import CaravanTrade
 import CaravanTradeAPI
 import Foundation
@@ -110,30 +110,4 @@ func sampleFlow(
     TradeFlow(
         year: year, month: month, country: country, direction: direction, category: category, valueUsd: value,
         source: "test fixture", synthetic: synthetic)
-}
-
-/// Runs `body`, which must fail with `code`; returns the error's message.
-@discardableResult
-func expectRPCError(
-    _ code: RPCError.Code,
-    mentioning text: String? = nil,
-    sourceLocation: SourceLocation = #_sourceLocation,
-    _ body: () async throws -> Void
-) async -> String? {
-    do {
-        try await body()
-        Issue.record("expected \(code), but the call succeeded", sourceLocation: sourceLocation)
-        return nil
-    } catch let error as RPCError {
-        #expect(error.code == code, "\(error)", sourceLocation: sourceLocation)
-        if let text {
-            #expect(
-                error.message.contains(text), "\"\(error.message)\" should mention \(text)",
-                sourceLocation: sourceLocation)
-        }
-        return error.message
-    } catch {
-        Issue.record("expected RPCError \(code), got \(error)", sourceLocation: sourceLocation)
-        return nil
-    }
 }

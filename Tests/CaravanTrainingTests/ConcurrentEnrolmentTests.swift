@@ -1,5 +1,6 @@
 import CaravanCore
 import CaravanServiceKit
+import CaravanTestSupport
 import CaravanTraining
 import CaravanTrainingAPI
 import GRDB
@@ -10,7 +11,9 @@ struct ConcurrentEnrolmentTests {
     /// Checks the invariants after a burst: exactly `capacity` enrolled,
     /// the rest wait-listed 1..N in id order, no trainee twice, and the
     /// program's counters agree with the rows.
-    static func checkInvariants(_ harness: TrainingHarness, program: TrainingProgram, capacity: Int, places: Int) async throws {
+    static func checkInvariants(_ harness: TrainingHarness, program: TrainingProgram, capacity: Int, places: Int)
+        async throws
+    {
         let all = try await harness.allEnrolments(program.id, pageSize: 1000)
         #expect(all.count == places)
         #expect(Set(all.map(\.traineeId)).count == places, "a trainee holds two places")
@@ -32,7 +35,8 @@ struct ConcurrentEnrolmentTests {
     func oneProcess() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let pool = try ServiceDatabase.open(directory: directory.path, name: "training", durability: .normal, migrator: TrainingMigrations.migrator)
+        let pool = try ServiceDatabase.open(
+            directory: directory.path, name: "training", durability: .normal, migrator: TrainingMigrations.migrator)
         let harness = TrainingHarness(writer: pool)
         let program = try await harness.createProgram(capacity: 12)
         try await harness.store.insertTrainees(SyntheticTrainees.make(count: 180))
@@ -51,7 +55,8 @@ struct ConcurrentEnrolmentTests {
         }
         // Repeats got the first answer.
         #expect(answers.values.allSatisfy { list in list.allSatisfy { $0 == list[0] } })
-        let positions = answers.values.compactMap(\.first).filter { $0.status == .waitlisted }.map(\.waitlistPosition).sorted()
+        let positions = answers.values.compactMap(\.first).filter { $0.status == .waitlisted }.map(\.waitlistPosition)
+            .sorted()
         #expect(positions == (1...168).map { UInt32($0) })
         try await Self.checkInvariants(harness, program: program, capacity: 12, places: 180)
         try pool.close()
@@ -61,8 +66,10 @@ struct ConcurrentEnrolmentTests {
     func twoWriters() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let first = try ServiceDatabase.open(directory: directory.path, name: "training", durability: .normal, migrator: TrainingMigrations.migrator)
-        let second = try ServiceDatabase.open(directory: directory.path, name: "training", durability: .normal, migrator: TrainingMigrations.migrator)
+        let first = try ServiceDatabase.open(
+            directory: directory.path, name: "training", durability: .normal, migrator: TrainingMigrations.migrator)
+        let second = try ServiceDatabase.open(
+            directory: directory.path, name: "training", durability: .normal, migrator: TrainingMigrations.migrator)
         let a = TrainingHarness(writer: first)
         let b = TrainingHarness(writer: second)
         let program = try await a.createProgram(capacity: 10)

@@ -1,12 +1,14 @@
 import CaravanCore
-import CaravanTestPostgres
+import CaravanTestSupport
 import CaravanTraining
 import CaravanTrainingAPI
 import Testing
 
 @Suite("Enrolment through the service (in-process, on each backend)", .timeLimit(.minutes(1)))
 struct EnrolmentServiceTests {
-    @Test("seats first, then a wait-list in order; withdrawal promotes the first in line", arguments: StoreBackend.available)
+    @Test(
+        "seats first, then a wait-list in order; withdrawal promotes the first in line",
+        arguments: StoreBackend.available)
     func waitlistAndPromotion(backend: StoreBackend) async throws {
         try await withTrainingHarness(backend) { harness in
             let program = try await harness.createProgram(capacity: 2)
@@ -39,7 +41,9 @@ struct EnrolmentServiceTests {
         }
     }
 
-    @Test("complete issues a certificate; the seat stays used; a wait-listed place cannot complete", arguments: StoreBackend.available)
+    @Test(
+        "complete issues a certificate; the seat stays used; a wait-listed place cannot complete",
+        arguments: StoreBackend.available)
     func completion(backend: StoreBackend) async throws {
         try await withTrainingHarness(backend) { harness in
             let program = try await harness.createProgram(capacity: 1)
@@ -71,9 +75,13 @@ struct EnrolmentServiceTests {
             let program = try await harness.createProgram(capacity: 5)
             let trainee = try await harness.registerTrainee("Aigerim")
             let place = try await harness.enrol(trainee, in: program)
-            await expectRPCError(.alreadyExists, field: "trainee_id") { _ = try await harness.enrol(trainee, in: program) }
+            await expectRPCError(.alreadyExists, field: "trainee_id") {
+                _ = try await harness.enrol(trainee, in: program)
+            }
             _ = try await harness.client.withdraw(WithdrawRequest(enrolmentId: place.id))
-            await expectRPCError(.alreadyExists, field: "trainee_id") { _ = try await harness.enrol(trainee, in: program) }
+            await expectRPCError(.alreadyExists, field: "trainee_id") {
+                _ = try await harness.enrol(trainee, in: program)
+            }
             // Another program is fine.
             let other = try await harness.createProgram(capacity: 5, title: "Other")
             #expect(try await harness.enrol(trainee, in: other).status == .enrolled)
@@ -86,7 +94,9 @@ struct EnrolmentServiceTests {
             let finished = try await harness.createProgram(capacity: 5, start: "2027-03-01", end: "2027-06-30")
             let running = try await harness.createProgram(capacity: 5, start: "2027-07-01", end: "2027-09-30")
             let trainee = try await harness.registerTrainee("Dilnoza")
-            await expectRPCError(.failedPrecondition, field: "program_id") { _ = try await harness.enrol(trainee, in: finished) }
+            await expectRPCError(.failedPrecondition, field: "program_id") {
+                _ = try await harness.enrol(trainee, in: finished)
+            }
             #expect(try await harness.enrol(trainee, in: running).status == .enrolled)
         }
     }
@@ -96,9 +106,15 @@ struct EnrolmentServiceTests {
         try await withTrainingHarness(backend) { harness in
             let program = try await harness.createProgram(capacity: 5)
             let trainee = try await harness.registerTrainee("Farrukh")
-            await expectRPCError(.notFound, field: "id") { _ = try await harness.client.getProgram(GetProgramRequest(id: "prog-999")) }
-            await expectRPCError(.notFound, field: "id") { _ = try await harness.client.getTrainee(GetTraineeRequest(id: "trn-999")) }
-            await expectRPCError(.notFound, field: "id") { _ = try await harness.client.getTrainee(GetTraineeRequest(id: program.id)) }
+            await expectRPCError(.notFound, field: "id") {
+                _ = try await harness.client.getProgram(GetProgramRequest(id: "prog-999"))
+            }
+            await expectRPCError(.notFound, field: "id") {
+                _ = try await harness.client.getTrainee(GetTraineeRequest(id: "trn-999"))
+            }
+            await expectRPCError(.notFound, field: "id") {
+                _ = try await harness.client.getTrainee(GetTraineeRequest(id: program.id))
+            }
             await expectRPCError(.notFound, field: "program_id") {
                 _ = try await harness.client.enrol(EnrolRequest(traineeId: trainee.id, programId: "prog-999"))
             }

@@ -1,6 +1,6 @@
 import CaravanCore
 import CaravanServiceKit
-import CaravanTestPostgres
+import CaravanTestSupport
 import CaravanTraining
 import CaravanTrainingAPI
 import GRDB
@@ -8,18 +8,25 @@ import Testing
 
 @Suite("Programs, seed and statistics", .timeLimit(.minutes(1)))
 struct ProgramAndStatisticsTests {
-    @Test("the seed holds the Horgos hub's programs, labelled synthetic; fields are data", arguments: StoreBackend.available)
+    @Test(
+        "the seed holds the Horgos hub's programs, labelled synthetic; fields are data",
+        arguments: StoreBackend.available)
     func seed(backend: StoreBackend) async throws {
         try await withTrainingHarness(backend) { harness in
             let listed = try await harness.client.listPrograms(ListProgramsRequest(pageSize: 500))
             #expect(listed.programs.count == TrainingSeed.programs.count)
             let fields = Set(listed.programs.map(\.field))
-            for field in ["e-commerce live-streaming", "vehicle sales and repair", "traditional Chinese medicine",
-                          "rail logistics", "renewable energy technology"] {
+            for field in [
+                "e-commerce live-streaming", "vehicle sales and repair", "traditional Chinese medicine",
+                "rail logistics", "renewable energy technology",
+            ] {
                 #expect(fields.contains(field), "seed lacks \(field)")
             }
             #expect(listed.programs.allSatisfy { $0.synthetic && $0.title.contains("synthetic") })
-            #expect(listed.programs.allSatisfy { $0.hostCentre == "Horgos Yiwu International Trade City" && $0.country == "CN" })
+            #expect(
+                listed.programs.allSatisfy {
+                    $0.hostCentre == "Horgos Yiwu International Trade City" && $0.country == "CN"
+                })
 
             // A field nobody coded for is just data.
             let created = try await harness.createProgram(capacity: 3, field: "Beekeeping")
@@ -48,9 +55,11 @@ struct ProgramAndStatisticsTests {
                     capacity: 5, title: "KZ \(index)", field: index % 2 == 0 ? "Rail logistics" : "digital trade",
                     country: "KZ", city: "Almaty")
             }
-            _ = try await harness.createProgram(capacity: 5, title: "UZ", field: "renewable energy technology", country: "UZ", city: "Tashkent")
             _ = try await harness.createProgram(
-                capacity: 5, title: "KZ open", field: "rail logistics", country: "KZ", city: "Almaty", start: "2027-09-01", end: "2027-12-01")
+                capacity: 5, title: "UZ", field: "renewable energy technology", country: "UZ", city: "Tashkent")
+            _ = try await harness.createProgram(
+                capacity: 5, title: "KZ open", field: "rail logistics", country: "KZ", city: "Almaty",
+                start: "2027-09-01", end: "2027-12-01")
 
             func all(_ request: ListProgramsRequest) async throws -> [TrainingProgram] {
                 var request = request
@@ -75,7 +84,8 @@ struct ProgramAndStatisticsTests {
             // A token is bound to its query.
             let first = try await harness.client.listPrograms(ListProgramsRequest(country: "KZ", pageSize: 2))
             await expectRPCError(.invalidArgument, field: "page_token") {
-                _ = try await harness.client.listPrograms(ListProgramsRequest(country: "UZ", pageSize: 2, pageToken: first.nextPageToken))
+                _ = try await harness.client.listPrograms(
+                    ListProgramsRequest(country: "UZ", pageSize: 2, pageToken: first.nextPageToken))
             }
             await expectRPCError(.invalidArgument, field: "page_token") {
                 _ = try await harness.client.listPrograms(ListProgramsRequest(pageToken: "forged"))
@@ -95,7 +105,9 @@ struct ProgramAndStatisticsTests {
             let kz = try await harness.createProgram(capacity: 2, field: "rail logistics", country: "KZ")
             let uz = try await harness.createProgram(capacity: 1, field: "renewable energy technology", country: "UZ")
             var places: [Enrolment] = []
-            for index in 0..<3 { places.append(try await harness.enrol(try await harness.registerTrainee("K\(index)"), in: kz)) }
+            for index in 0..<3 {
+                places.append(try await harness.enrol(try await harness.registerTrainee("K\(index)"), in: kz))
+            }
             places.append(try await harness.enrol(try await harness.registerTrainee("U"), in: uz))
             _ = try await harness.client.complete(CompleteRequest(enrolmentId: places[0].id))
 
@@ -123,7 +135,9 @@ struct ProgramAndStatisticsTests {
         }
     }
 
-    @Test("fields group and sort without regard to case, each group named by its first spelling", arguments: StoreBackend.available)
+    @Test(
+        "fields group and sort without regard to case, each group named by its first spelling",
+        arguments: StoreBackend.available)
     func fieldsIgnoreCase(backend: StoreBackend) async throws {
         try await withTrainingHarness(backend) { harness in
             for field in ["Rail logistics", "digital trade", "rail logistics", "Beekeeping", "RAIL LOGISTICS"] {
@@ -132,7 +146,8 @@ struct ProgramAndStatisticsTests {
             let byField = try await harness.client.statistics(StatisticsRequest(groupBy: .field, country: "TJ"))
             #expect(byField.rows.map(\.key) == ["Beekeeping", "digital trade", "Rail logistics"])
             #expect(byField.rows.map(\.programs) == [1, 1, 3])
-            let listed = try await harness.client.listPrograms(ListProgramsRequest(country: "TJ", field: "RAIL Logistics"))
+            let listed = try await harness.client.listPrograms(
+                ListProgramsRequest(country: "TJ", field: "RAIL Logistics"))
             #expect(listed.programs.count == 3)
         }
     }

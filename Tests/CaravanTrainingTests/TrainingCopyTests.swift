@@ -1,7 +1,7 @@
 import CaravanCore
 import CaravanPostgres
 import CaravanServiceKit
-import CaravanTestPostgres
+import CaravanTestSupport
 import CaravanTraining
 import CaravanTrainingAPI
 import Logging

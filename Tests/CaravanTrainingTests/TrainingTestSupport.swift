@@ -1,7 +1,7 @@
 import CaravanCore
 import CaravanInProcess
 import CaravanServiceKit
-import CaravanTestPostgres
+import CaravanTestSupport
 import CaravanTraining
 import CaravanTrainingAPI
 import Foundation
@@ -56,12 +56,15 @@ struct TrainingHarness {
     }
 
     func enrol(_ trainee: Trainee, in program: TrainingProgram, key: String = "") async throws -> Enrolment {
-        let response = try await self.client.enrol(EnrolRequest(traineeId: trainee.id, programId: program.id, idempotencyKey: key))
+        let response = try await self.client.enrol(
+            EnrolRequest(traineeId: trainee.id, programId: program.id, idempotencyKey: key))
         return try #require(response.enrolment)
     }
 
     /// Every enrolment of a program, through the paged listing.
-    func allEnrolments(_ programID: String, status: EnrolmentStatus = .unspecified, pageSize: UInt32 = 7) async throws -> [Enrolment] {
+    func allEnrolments(_ programID: String, status: EnrolmentStatus = .unspecified, pageSize: UInt32 = 7) async throws
+        -> [Enrolment]
+    {
         var all: [Enrolment] = []
         var token = ""
         repeat {
@@ -89,37 +92,4 @@ func withTrainingHarness<T: Sendable>(
             try await body(TrainingHarness(store: PostgresTrainingStore(pool), clock: clock))
         }
     }
-}
-
-/// Expects `body` to fail with `code`, and (when given) a message naming `field`.
-func expectRPCError(
-    _ code: RPCError.Code,
-    field: String? = nil,
-    sourceLocation: SourceLocation = #_sourceLocation,
-    _ body: () async throws -> Void
-) async {
-    do {
-        try await body()
-        Issue.record("expected \(code), but the call succeeded", sourceLocation: sourceLocation)
-    } catch let error as RPCError {
-        #expect(error.code == code, "\(error)", sourceLocation: sourceLocation)
-        if let field {
-            #expect(error.message.hasPrefix(field + ":"), "message does not name \(field): \(error.message)", sourceLocation: sourceLocation)
-        }
-    } catch {
-        Issue.record("expected RPCError \(code), got \(error)", sourceLocation: sourceLocation)
-    }
-}
-
-/// A directory under the system temp dir, removed by `remove()`.
-struct TemporaryDirectory {
-    let path: String
-
-    init() throws {
-        self.path = FileManager.default.temporaryDirectory
-            .appendingPathComponent("caravan-training-tests-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: self.path, withIntermediateDirectories: true)
-    }
-
-    func remove() { try? FileManager.default.removeItem(atPath: self.path) }
 }

@@ -1,6 +1,6 @@
 import CaravanCore
 import CaravanPostgres
-import CaravanTestPostgres
+import CaravanTestSupport
 import CaravanTraining
 import CaravanTrainingAPI
 import Testing
@@ -36,11 +36,11 @@ import Testing
     .enabled(if: TestPostgres.isEnabled, Comment(rawValue: TestPostgres.skipReason)),
     .timeLimit(.minutes(2)))
 struct TwoReplicaTests {
-    /// A fresh database; both replicas migrate it (the second finds nothing to do).
+    /// A fresh, migrated database; both replicas run the migrations (and find nothing to do).
     static func withTwoReplicas<T: Sendable>(
         _ body: (TrainingHarness, TrainingHarness) async throws -> T
     ) async throws -> T {
-        try await TestPostgres.withFreshDatabase { settings in
+        try await TestPostgres.withMigratedCopy(TrainingPostgresMigrations.all) { settings in
             try await TestPostgres.withDatabase(settings, migrations: TrainingPostgresMigrations.all) { first in
                 try await TestPostgres.withDatabase(settings, migrations: TrainingPostgresMigrations.all) { second in
                     try await body(

@@ -1,5 +1,5 @@
 import CaravanCore
-import CaravanTestPostgres
+import CaravanTestSupport
 import CaravanTraining
 import CaravanTrainingAPI
 import Testing
@@ -30,7 +30,8 @@ struct ValidationAndIdempotencyTests {
 
     @Test(
         "bad programs are INVALID_ARGUMENT naming the field",
-        arguments: StoreBackend.available, [
+        arguments: StoreBackend.available,
+        [
             "program.title", "program.field", "program.host_centre", "program.host_city", "program.country",
             "program.language", "program.capacity", "program.start_date", "program.end_date",
         ]
@@ -53,10 +54,12 @@ struct ValidationAndIdempotencyTests {
                 _ = try await harness.client.registerTrainee(RegisterTraineeRequest())
             }
             await expectRPCError(.invalidArgument, field: "trainee.name") {
-                _ = try await harness.client.registerTrainee(RegisterTraineeRequest(trainee: Trainee(name: "", country: "KZ")))
+                _ = try await harness.client.registerTrainee(
+                    RegisterTraineeRequest(trainee: Trainee(name: "", country: "KZ")))
             }
             await expectRPCError(.invalidArgument, field: "trainee.country") {
-                _ = try await harness.client.registerTrainee(RegisterTraineeRequest(trainee: Trainee(name: "A", country: "ZZ")))
+                _ = try await harness.client.registerTrainee(
+                    RegisterTraineeRequest(trainee: Trainee(name: "A", country: "ZZ")))
             }
             let ok = try await harness.client.registerTrainee(
                 RegisterTraineeRequest(trainee: Trainee(name: " Aibek ", country: "kg", contact: "aibek@example.org")))
@@ -66,7 +69,9 @@ struct ValidationAndIdempotencyTests {
         }
     }
 
-    @Test("a repeated key answers with the first answer and writes once (request field or call header)", arguments: StoreBackend.available)
+    @Test(
+        "a repeated key answers with the first answer and writes once (request field or call header)",
+        arguments: StoreBackend.available)
     func idempotentEnrol(backend: StoreBackend) async throws {
         try await withTrainingHarness(backend) { harness in
             let program = try await harness.createProgram(capacity: 1)
@@ -78,8 +83,10 @@ struct ValidationAndIdempotencyTests {
 
             // The key in the call header counts too.
             let options = CallOptions(idempotencyKey: "enrol-b")
-            let viaHeader = try await harness.client.enrol(EnrolRequest(traineeId: b.id, programId: program.id), options: options)
-            let repeated = try await harness.client.enrol(EnrolRequest(traineeId: b.id, programId: program.id), options: options)
+            let viaHeader = try await harness.client.enrol(
+                EnrolRequest(traineeId: b.id, programId: program.id), options: options)
+            let repeated = try await harness.client.enrol(
+                EnrolRequest(traineeId: b.id, programId: program.id), options: options)
             #expect(viaHeader == repeated)
             #expect(viaHeader.enrolment?.status == .waitlisted)
             #expect(try await harness.allEnrolments(program.id).count == 2)
@@ -87,7 +94,8 @@ struct ValidationAndIdempotencyTests {
             // A request key and a different header key: the caller cannot mean both.
             await expectRPCError(.invalidArgument, field: "idempotency_key") {
                 _ = try await harness.client.enrol(
-                    EnrolRequest(traineeId: b.id, programId: program.id, idempotencyKey: "x"), options: CallOptions(idempotencyKey: "y"))
+                    EnrolRequest(traineeId: b.id, programId: program.id, idempotencyKey: "x"),
+                    options: CallOptions(idempotencyKey: "y"))
             }
 
             // The same key for a different request is refused.
@@ -96,13 +104,17 @@ struct ValidationAndIdempotencyTests {
             }
 
             // Withdraw and complete replay too (the promotion happens once).
-            let withdrawn = try await harness.client.withdraw(WithdrawRequest(enrolmentId: first.id, idempotencyKey: "w-1"))
-            let withdrawnAgain = try await harness.client.withdraw(WithdrawRequest(enrolmentId: first.id, idempotencyKey: "w-1"))
+            let withdrawn = try await harness.client.withdraw(
+                WithdrawRequest(enrolmentId: first.id, idempotencyKey: "w-1"))
+            let withdrawnAgain = try await harness.client.withdraw(
+                WithdrawRequest(enrolmentId: first.id, idempotencyKey: "w-1"))
             #expect(withdrawn == withdrawnAgain)
             #expect(withdrawn.promoted?.traineeId == b.id)
             let promoted = try #require(withdrawn.promoted)
-            let done = try await harness.client.complete(CompleteRequest(enrolmentId: promoted.id, idempotencyKey: "c-1"))
-            let doneAgain = try await harness.client.complete(CompleteRequest(enrolmentId: promoted.id, idempotencyKey: "c-1"))
+            let done = try await harness.client.complete(
+                CompleteRequest(enrolmentId: promoted.id, idempotencyKey: "c-1"))
+            let doneAgain = try await harness.client.complete(
+                CompleteRequest(enrolmentId: promoted.id, idempotencyKey: "c-1"))
             #expect(done.certificateId == doneAgain.certificateId)
 
             // Registering with a key creates one trainee.
@@ -119,7 +131,8 @@ struct ValidationAndIdempotencyTests {
         try await withTrainingHarness(backend) { harness in
             let program = try await harness.createProgram(capacity: 1)
             await expectRPCError(.notFound, field: "trainee_id") {
-                _ = try await harness.client.enrol(EnrolRequest(traineeId: "trn-99", programId: program.id, idempotencyKey: "k"))
+                _ = try await harness.client.enrol(
+                    EnrolRequest(traineeId: "trn-99", programId: program.id, idempotencyKey: "k"))
             }
             let trainee = try await harness.registerTrainee("A")
             #expect(trainee.id != "trn-99")

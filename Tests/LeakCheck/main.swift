@@ -9,9 +9,9 @@ import CaravanMessages
 import CaravanTestingAPI
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 let iterations = CommandLine.arguments.count > 1 ? Int(CommandLine.arguments[1]) ?? 200 : 200
@@ -54,7 +54,8 @@ let big = KitchenSink(
 let everything = KitchenSink(
     fDouble: 1.5, fFloat: -2.5, fInt32: -1, fInt64: .min, fUint32: .max, fUint64: .max, fSint32: -3, fSint64: -4,
     fFixed32: 5, fFixed64: 6, fSfixed32: -7, fSfixed64: -8, fBool: true, fString: "h\u{e9}llo", fBytes: [0, 1, 2],
-    color: .infrared, mood: .default, inner: inner, nested: KitchenSink.Nested(note: "n", colors: [.red, Color(rawValue: 99)]),
+    color: .infrared, mood: .default, inner: inner,
+    nested: KitchenSink.Nested(note: "n", colors: [.red, Color(rawValue: 99)]),
     rInt32: [1, -1], rInt64: [2, -2], rUint64: [3], rSint32: [-4], rFixed64: [5], rDouble: [6.5], rFloat: [7.5],
     rBool: [true, false], rColor: [.green], rString: ["", "a"], rBytes: [[], [1]], rInner: [inner, Inner()],
     oInt32: 0, oString: "", oBool: false, oColor: .red, oBytes: [], oUint64: 9,

@@ -49,6 +49,16 @@ def alive(pid: int) -> bool:
     return state not in ("Z", "X")
 
 
+def as_from_a_terminal() -> None:
+    """For Popen's preexec_fn: SIGINT and SIGQUIT back to their defaults, as
+    a command typed at a terminal has them. A test run started in the
+    background of a non-interactive shell (`.ci/run &`, nohup, some CI
+    runners) inherits them ignored, and a shell started with SIGINT ignored
+    cannot trap it: run.sh would never see the Ctrl-C a test sends it."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGQUIT, signal.SIG_DFL)
+
+
 def release_bin() -> Path:
     """The release build's bin directory; skips the test without it."""
     missing = [name for name in PRODUCTS if not os.access(RELEASE / name, os.X_OK)]

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from release_system import alive, free_port
+from release_system import alive, as_from_a_terminal, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
@@ -732,7 +732,8 @@ def test_run_sh_starts_everything_and_stops_on_ctrl_c(fake_system):
     SIGINT (Ctrl-C) stops each with SIGTERM and exits 0."""
     bin_dir, state, env = fake_system
     process = subprocess.Popen(
-        [str(RUN_SH)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True
+        [str(RUN_SH)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+        preexec_fn=as_from_a_terminal,
     )
     output = []
     try:
@@ -785,7 +786,8 @@ def test_run_sh_reports_the_stop_when_ctrl_c_lands_in_a_check(fake_system, tmp_p
     make_fake(slow, "grep", f'sleep 1\nexec {shutil.which("grep")} "$@"\n')
     env = {**env, "PATH": f"{slow}:{env['PATH']}"}
     process = subprocess.Popen(
-        [str(RUN_SH)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True
+        [str(RUN_SH)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+        preexec_fn=as_from_a_terminal,
     )
     try:
         for line in process.stdout:

@@ -1,7 +1,7 @@
 import ArgumentParser
 import CaravanCore
-import Foundation
 import CaravanServiceKit
+import Foundation
 
 /// `caravan call`: JSON in, JSON out, like grpcurl.
 struct CallCommand: AsyncParsableCommand {
@@ -44,7 +44,8 @@ struct CallCommand: AsyncParsableCommand {
             throw ValidationError("'\(self.address)' is not an address of the form host:port.")
         }
         guard let schema = SchemaRegistry.method(named: self.method) else {
-            throw ValidationError("Unknown method '\(self.method)'. Use 'caravan list \(self.address)' to see what the server offers.")
+            throw ValidationError(
+                "Unknown method '\(self.method)'. Use 'caravan list \(self.address)' to see what the server offers.")
         }
         let options = try self.security.authorize(
             CommonOptions.callOptions(headers: self.header, idempotencyKey: self.idempotencyKey))
@@ -63,10 +64,12 @@ struct CallCommand: AsyncParsableCommand {
             throw ValidationError("The request is not a valid \(schema.inputType.protoMessageName) in JSON: \(error)")
         }
         let pretty = !self.compact
-        let outcome: RPCError? = try await withClient(endpoint, configuration: configuration, timeout: timeout) { client in
+        let outcome: RPCError? = try await withClient(endpoint, configuration: configuration, timeout: timeout) {
+            client in
             do {
                 if schema.kind == .unary {
-                    let response = try await client.unary(descriptor: schema.descriptor, request: request, options: options)
+                    let response = try await client.unary(
+                        descriptor: schema.descriptor, request: request, options: options)
                     try Output.printJSON(SchemaRegistry.decodeToJSON(response, as: schema.outputType, pretty: pretty))
                 } else {
                     try await client.streaming(
@@ -77,7 +80,8 @@ struct CallCommand: AsyncParsableCommand {
                         },
                         responses: { stream in
                             for try await message in stream {
-                                try Output.printJSON(SchemaRegistry.decodeToJSON(message, as: schema.outputType, pretty: pretty))
+                                try Output.printJSON(
+                                    SchemaRegistry.decodeToJSON(message, as: schema.outputType, pretty: pretty))
                             }
                         }
                     )
@@ -119,7 +123,9 @@ enum CommonOptions {
         }
         options.idempotencyKey = idempotencyKey
         // CARAVAN_TOKEN(_FILE) reaches every command, `load` included; --token-file overrides it.
-        if let token = try ClientSecurityOptions.bearerToken(file: nil, environment: ProcessInfo.processInfo.environment) {
+        if let token = try ClientSecurityOptions.bearerToken(
+            file: nil, environment: ProcessInfo.processInfo.environment)
+        {
             options.metadata.replaceOrAddString("Bearer " + token, forKey: "authorization")
         }
         return options

@@ -18,10 +18,16 @@ struct ClientSecurityOptions: ParsableArguments {
     @Option(name: .long, help: "PEM private key of --tls-cert (env CARAVAN_TLS_KEY).")
     var tlsKey: String?
 
-    @Option(name: .long, help: "Name the server's certificate must carry, when not the host connected to (env CARAVAN_TLS_SERVER_NAME).")
+    @Option(
+        name: .long,
+        help: "Name the server's certificate must carry, when not the host connected to (env CARAVAN_TLS_SERVER_NAME).")
     var tlsServerName: String?
 
-    @Option(name: .long, help: "File holding a bearer token, sent as 'authorization: Bearer …' (env CARAVAN_TOKEN_FILE, or the token itself in CARAVAN_TOKEN).")
+    @Option(
+        name: .long,
+        help:
+            "File holding a bearer token, sent as 'authorization: Bearer …' (env CARAVAN_TOKEN_FILE, or the token itself in CARAVAN_TOKEN)."
+    )
     var tokenFile: String?
 
     init() {}
@@ -69,6 +75,7 @@ struct ClientSecurityOptions: ParsableArguments {
 
     /// The token in `file`, else in the file named by CARAVAN_TOKEN_FILE, else CARAVAN_TOKEN.
     static func bearerToken(file: String?, environment: [String: String]) throws -> String? {
-        try Secret.read(file: file ?? environment["CARAVAN_TOKEN_FILE"], value: environment["CARAVAN_TOKEN"], what: "token")
+        try Secret.read(
+            file: file ?? environment["CARAVAN_TOKEN_FILE"], value: environment["CARAVAN_TOKEN"], what: "token")
     }
 }

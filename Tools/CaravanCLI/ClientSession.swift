@@ -1,6 +1,6 @@
 import CaravanCore
-import CaravanTCP
 import CaravanServiceKit
+import CaravanTCP
 
 /// Runs `body` with a client connected to `endpoint`, keeping the
 /// connection pool alive for the duration and closing it after. Each call

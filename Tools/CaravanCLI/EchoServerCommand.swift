@@ -1,10 +1,10 @@
-import Foundation
 import ArgumentParser
 import CaravanEcho
 import CaravanObservability
 import CaravanServer
 import CaravanServiceKit
 import CaravanTCP
+import Foundation
 import Logging
 import NIOCore
 import ServiceLifecycle
@@ -43,7 +43,8 @@ struct EchoServerCommand: AsyncParsableCommand {
         var configuration = try self.limits.apply(to: ServerConfiguration(handlerExecution: .eventLoop))
         configuration.host = self.host
         configuration.port = self.port
-        configuration.tls = try self.tls.resolve(prefix: "CARAVAN_ECHO_", environment: ProcessInfo.processInfo.environment)
+        configuration.tls = try self.tls.resolve(
+            prefix: "CARAVAN_ECHO_", environment: ProcessInfo.processInfo.environment)
         let server = RPCServer(
             services: [EchoService()], configuration: configuration,
             interceptors: [observability.callObserver(logger: logger)], logger: logger,

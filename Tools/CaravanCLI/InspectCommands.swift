@@ -2,8 +2,8 @@ import ArgumentParser
 import CaravanCore
 import CaravanHealthAPI
 import CaravanReflectionAPI
-import Foundation
 import CaravanServiceKit
+import Foundation
 
 /// `caravan list`: the services and methods a server offers (reflection).
 struct ListCommand: AsyncParsableCommand {
@@ -155,7 +155,9 @@ struct HealthCommand: AsyncParsableCommand {
 }
 
 enum Reflection {
-    static func listServices(_ address: String, timeout: String, security: ClientSecurityOptions) async throws -> [ServiceInfo] {
+    static func listServices(_ address: String, timeout: String, security: ClientSecurityOptions) async throws
+        -> [ServiceInfo]
+    {
         guard let endpoint = Endpoint(address) else {
             throw ValidationError("'\(address)' is not an address of the form host:port.")
         }
@@ -164,7 +166,8 @@ enum Reflection {
         let timeout = try CommonOptions.timeout(timeout)
         do {
             return try await withClient(endpoint, configuration: configuration, timeout: timeout) { client in
-                try await ReflectionClient(wrapping: client).listServices(ListServicesRequest(), options: options).services
+                try await ReflectionClient(wrapping: client).listServices(ListServicesRequest(), options: options)
+                    .services
             }
         } catch let error as RPCError {
             Output.printError("ERROR: \(error.code.status.name): \(error.message)")

@@ -1,8 +1,8 @@
 import ArgumentParser
 import Atomics
 import CaravanCore
-import Foundation
 import CaravanServiceKit
+import Foundation
 
 /// `caravan load`: closed- or open-loop load against one server, one method or a scenario.
 struct LoadCommand: AsyncParsableCommand {
@@ -77,7 +77,9 @@ struct LoadCommand: AsyncParsableCommand {
     @Option(name: [.customShort("H"), .long], help: "Request metadata, 'key: value' (repeatable).")
     var header: [String] = []
 
-    @Option(name: .long, help: "Report format: text, json, csv or html (a page of charts; with --compare, the baseline's beside).")
+    @Option(
+        name: .long,
+        help: "Report format: text, json, csv or html (a page of charts; with --compare, the baseline's beside).")
     var format: String = "text"
 
     @Option(name: [.short, .long], help: "Write the report to this file instead of standard output.")
@@ -147,7 +149,8 @@ struct LoadCommand: AsyncParsableCommand {
             if let builtIn = try BuiltInScenarios.named(name) { return builtIn }
             guard FileManager.default.fileExists(atPath: name) else {
                 throw ValidationError(
-                    "No built-in scenario '\(name)' (built in: \(BuiltInScenarios.names.joined(separator: ", "))) and no file of that name.")
+                    "No built-in scenario '\(name)' (built in: \(BuiltInScenarios.names.joined(separator: ", "))) and no file of that name."
+                )
             }
             path = name
         } else {
@@ -196,7 +199,9 @@ struct LoadCommand: AsyncParsableCommand {
     func schedule() throws -> (LoadPlan.Stop, RateSchedule?, Duration) {
         let stop: LoadPlan.Stop
         if let text = self.duration {
-            guard let duration = parseDuration(text), duration > .zero else { throw ValidationError("Bad --duration '\(text)'.") }
+            guard let duration = parseDuration(text), duration > .zero else {
+                throw ValidationError("Bad --duration '\(text)'.")
+            }
             stop = .duration(duration)
         } else if let count = self.count {
             stop = .count(count)

@@ -3,6 +3,7 @@ import CaravanCore
 import CaravanServiceKit
 import CaravanTCP
 import Foundation
+
 /// Drives load at one server and measures it: closed loop (a fixed number
 /// of calls in flight) or open loop (calls started on a schedule, latency
 /// measured from the intended start).
@@ -17,8 +18,10 @@ public enum LoadGenerator {
         // TLS from CARAVAN_TLS_* (docs/SECURITY.md), as for every caravan command.
         let configuration = try ClientSecurityOptions.clientConfiguration(
             ClientConfiguration(
-                connectionsPerEndpoint: plan.connections, initialBackoff: .milliseconds(50), maxBackoff: .milliseconds(500)))
-        let transport = TCPClientTransport(host: plan.endpoint.host, port: plan.endpoint.port, configuration: configuration)
+                connectionsPerEndpoint: plan.connections, initialBackoff: .milliseconds(50),
+                maxBackoff: .milliseconds(500)))
+        let transport = TCPClientTransport(
+            host: plan.endpoint.host, port: plan.endpoint.port, configuration: configuration)
         return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await transport.run() }
             defer { transport.close() }
@@ -83,10 +86,13 @@ private final class Run: Sendable {
     /// start in batches (wrk2's timers have a 1 ms resolution).
     static let schedulerTick = Duration.microseconds(200)
 
-    /// Claims the next call number, or nil when the run is over.
-    func nextCall() -> Int? {
+    /// Claims the next call number, or nil when the run is over. The open
+    /// loop ends by its schedule instead (`endsByClock` false): every call
+    /// scheduled before the end is made, however late a busy machine wakes
+    /// the scheduler.
+    func nextCall(endsByClock: Bool = true) -> Int? {
         if self.stop.load(ordering: .relaxed) { return nil }
-        if let end = self.end, ContinuousClock.now >= end { return nil }
+        if endsByClock, let end = self.end, ContinuousClock.now >= end { return nil }
         let number = self.issued.loadThenWrappingIncrement(ordering: .relaxed)
         return number < self.limit ? number : nil
     }
@@ -126,14 +132,16 @@ private final class Run: Sendable {
         await withTaskExecutorPreference(executors.first) {
             await withDiscardingTaskGroup { calls in
                 var lastWake = ContinuousClock.now
-                while let number = self.nextCall() {
+                while let number = self.nextCall(endsByClock: false) {
                     let intended = self.start.advanced(by: .seconds(schedule.intendedOffset(ofCall: number)))
+                    if let end = self.end, intended >= end { break }
                     if intended > .now {
                         // A timer wake-up per call is the scheduler's main cost past a few
                         // thousand calls/s, so it sleeps at least `Self.schedulerTick` and
                         // then starts every call that has come due. A call started late
                         // this way has the delay in its latency (measured from `intended`).
-                        try? await Task.sleep(until: max(intended, lastWake.advanced(by: Self.schedulerTick)), clock: .continuous)
+                        try? await Task.sleep(
+                            until: max(intended, lastWake.advanced(by: Self.schedulerTick)), clock: .continuous)
                         lastWake = .now
                     }
                     if self.stop.load(ordering: .relaxed) { break }
@@ -187,10 +195,12 @@ private final class Run: Sendable {
             switch prepared {
             case .success(let bytes): request = bytes
             case .failure(let error):
-                return CallOutcome(step: index, code: StatusCode.invalidArgument.rawValue, message: "request template: \(error)")
+                return CallOutcome(
+                    step: index, code: StatusCode.invalidArgument.rawValue, message: "request template: \(error)")
             }
             if step.method.kind == .unary {
-                let response = try await self.transport.unary(descriptor: step.method.descriptor, request: request, options: options)
+                let response = try await self.transport.unary(
+                    descriptor: step.method.descriptor, request: request, options: options)
                 self.mix.capture(step: index, response: response)
             } else {
                 let mix = self.mix
@@ -198,7 +208,9 @@ private final class Run: Sendable {
                     descriptor: step.method.descriptor,
                     options: options,
                     requests: { writer in try await writer.write(request) },
-                    responses: { stream in for try await message in stream { mix.capture(step: index, response: message) } }
+                    responses: { stream in
+                        for try await message in stream { mix.capture(step: index, response: message) }
+                    }
                 )
             }
             return CallOutcome(step: index, code: 0)

@@ -118,12 +118,14 @@ public struct LoadStep: Sendable {
         }
         var request = LoadPlan.Request.template(step.template)
         if step.template.isConstant,
-            let bytes = try? SchemaRegistry.encodeJSON(Data(step.template.render(number: 0, worker: 0).utf8), as: step.method.inputType)
+            let bytes = try? SchemaRegistry.encodeJSON(
+                Data(step.template.render(number: 0, worker: 0).utf8), as: step.method.inputType)
         {
             request = .fixed(bytes)
         }
         self.init(
-            name: step.name, method: step.method, request: request, weight: step.weight, timeout: step.timeout ?? timeout,
+            name: step.name, method: step.method, request: request, weight: step.weight,
+            timeout: step.timeout ?? timeout,
             metadata: merged, idempotencyKeys: step.idempotencyKeys || idempotencyKeys, captures: step.captures)
     }
 

@@ -65,7 +65,8 @@ public struct LoadReport: Codable, Sendable {
     init(plan: LoadPlan, tally: RunTally, elapsed: Duration) {
         let total = tally.total
         let overall = MethodReport(
-            name: plan.scenario ?? plan.method.descriptor.method, method: plan.scenario.map { "scenario \($0)" } ?? plan.method.descriptor.path,
+            name: plan.scenario ?? plan.method.descriptor.method,
+            method: plan.scenario.map { "scenario \($0)" } ?? plan.method.descriptor.path,
             weight: plan.steps.map(\.weight).reduce(0, +), tally: total, elapsed: elapsed)
         self.method = overall.method
         self.scenario = plan.scenario
@@ -90,7 +91,9 @@ public struct LoadReport: Codable, Sendable {
         self.statusCodes = overall.statusCodes
         self.topErrors = overall.topErrors
         self.methods = zip(plan.steps, tally.steps).map { step, tally in
-            MethodReport(name: step.name, method: step.method.descriptor.path, weight: step.weight, tally: tally, elapsed: elapsed)
+            MethodReport(
+                name: step.name, method: step.method.descriptor.path, weight: step.weight, tally: tally,
+                elapsed: elapsed)
         }
         self.timeline = LoadTimeline(tally.timeline, elapsed: elapsed)
         self.latencyHistogram = LatencyBucket.buckets(total.latencies)
@@ -104,7 +107,8 @@ public struct LoadReport: Codable, Sendable {
 
     public func text() -> String {
         var lines = [
-            self.scenario.map { "Scenario:     \($0) at \(self.address)" } ?? "Method:       \(self.method) at \(self.address)",
+            self.scenario.map { "Scenario:     \($0) at \(self.address)" }
+                ?? "Method:       \(self.method) at \(self.address)",
             self.model == "open"
                 ? "Load:         open loop at \(String(format: "%.0f", self.targetRPS ?? 0)) calls/s (latency from intended start), at most \(self.concurrency) in flight, connections \(self.connections)"
                 : "Load:         closed loop, concurrency \(self.concurrency), connections \(self.connections)",
@@ -132,7 +136,8 @@ public struct LoadReport: Codable, Sendable {
     /// A header and one row for the run; in a scenario, then a row per step
     /// (its name in the method column).
     public func csv() -> String {
-        let header = "method,address,concurrency,connections,calls,errors,duration_s,qps,p50_us,p75_us,p90_us,p95_us,p99_us,p999_us,max_us,mean_us"
+        let header =
+            "method,address,concurrency,connections,calls,errors,duration_s,qps,p50_us,p75_us,p90_us,p95_us,p99_us,p999_us,max_us,mean_us"
         func row(_ method: String, _ calls: Int, _ errors: Int, _ qps: Double, _ latencies: [Double]) -> String {
             ([
                 method, self.address, "\(self.concurrency)", "\(self.connections)", "\(calls)", "\(errors)",

@@ -76,10 +76,13 @@ extension LoadScenario {
         var steps: [ScenarioStep] = []
         for (index, stepObject) in stepObjects.enumerated() {
             let context = "Scenario '\(name)', step \(index + 1)"
-            guard let stepFields = stepObject as? [String: Any] else { throw ScenarioError("\(context): a step is a JSON object.") }
+            guard let stepFields = stepObject as? [String: Any] else {
+                throw ScenarioError("\(context): a step is a JSON object.")
+            }
             let step = try ScenarioStep(ScenarioFields(stepFields, context: context), service: schema)
             guard !steps.contains(where: { $0.name == step.name }) else {
-                throw ScenarioError("\(context): another step is already named '\(step.name)'; give each a distinct \"name\".")
+                throw ScenarioError(
+                    "\(context): another step is already named '\(step.name)'; give each a distinct \"name\".")
             }
             steps.append(step)
         }
@@ -96,7 +99,8 @@ extension LoadScenario {
             for read in step.template.poolReads where !filled.contains(read.pool) {
                 throw ScenarioError(
                     "Scenario '\(self.name)', step '\(step.name)': {{\(read.consumes ? "take" : "use") \(read.pool)}} "
-                        + "reads a value no step captures; add \"capture\": {\"\(read.pool)\": \"<response field>\"} to a step.")
+                        + "reads a value no step captures; add \"capture\": {\"\(read.pool)\": \"<response field>\"} to a step."
+                )
             }
         }
         guard self.steps.contains(where: { $0.template.poolReads.isEmpty }) else {
@@ -109,7 +113,9 @@ extension LoadScenario {
     /// JSONSerialization's message, with its character offset as a line and column.
     private static func describe(_ error: any Error, in data: Data) -> String {
         let nsError = error as NSError
-        guard let detail = nsError.userInfo[NSDebugDescriptionErrorKey] as? String else { return nsError.localizedDescription }
+        guard let detail = nsError.userInfo[NSDebugDescriptionErrorKey] as? String else {
+            return nsError.localizedDescription
+        }
         guard let range = detail.range(of: #"character \d+"#, options: .regularExpression),
             let offset = Int(detail[range].dropFirst("character ".count))
         else { return detail }
@@ -122,10 +128,13 @@ extension LoadScenario {
 
 extension ScenarioStep {
     init(_ fields: ScenarioFields, service: ServiceSchema) throws(ScenarioError) {
-        try fields.refuseUnknown(["name", "method", "weight", "data", "metadata", "idempotency_keys", "timeout", "capture"])
+        try fields.refuseUnknown([
+            "name", "method", "weight", "data", "metadata", "idempotency_keys", "timeout", "capture",
+        ])
         let methodName = try fields.string("method", required: true)
         // A bare method name is looked up in the scenario's service.
-        let qualified = methodName.contains("/") || methodName.contains(".") ? methodName : service.name + "/" + methodName
+        let qualified =
+            methodName.contains("/") || methodName.contains(".") ? methodName : service.name + "/" + methodName
         guard let method = SchemaRegistry.method(named: qualified) else {
             let known = service.methods.map(\.descriptor.method).joined(separator: ", ")
             throw ScenarioError(
@@ -133,7 +142,9 @@ extension ScenarioStep {
                     + "(other services' methods need their full name, e.g. caravan.trade.v1.TradeService/GetSummary).")
         }
         guard method.kind == .unary || method.kind == .serverStreaming else {
-            throw ScenarioError("\(fields.context): \(method.descriptor.path) is a client-streaming method; scenarios send one request per call.")
+            throw ScenarioError(
+                "\(fields.context): \(method.descriptor.path) is a client-streaming method; scenarios send one request per call."
+            )
         }
         let context = "\(fields.context) (\(method.descriptor.method))"
         let weight = try fields.positiveInteger("weight", default: 1, context: context)
@@ -157,7 +168,10 @@ extension ScenarioStep {
         var captures: [Capture] = []
         for (pool, path) in try fields.stringMap("capture", context: context).sorted(by: { $0.key < $1.key }) {
             do {
-                captures.append(Capture(pool: pool, path: try MessageFieldPaths.jsonPath(path, in: method.outputType.protobufCDescriptor)))
+                captures.append(
+                    Capture(
+                        pool: pool,
+                        path: try MessageFieldPaths.jsonPath(path, in: method.outputType.protobufCDescriptor)))
             } catch {
                 throw ScenarioError("\(context): capture '\(pool)': \(error.description)")
             }
@@ -180,7 +194,8 @@ extension ScenarioStep {
             text = string
         case let object as [String: Any]:
             do {
-                let encoded = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
+                let encoded = try JSONSerialization.data(
+                    withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
                 text = String(decoding: encoded, as: UTF8.self)
             } catch {
                 throw ScenarioError("\(context): data cannot be written as JSON: \(error)")
@@ -198,18 +213,21 @@ extension ScenarioStep {
     /// Renders the request once (captured values as "0") and checks it is
     /// JSON for the method's request type naming only fields it has.
     private func checkSampleRequest(context: String) throws(ScenarioError) {
-        let samples = Dictionary(self.template.poolReads.map { ($0.pool, "0") }, uniquingKeysWith: { first, _ in first })
+        let samples = Dictionary(
+            self.template.poolReads.map { ($0.pool, "0") }, uniquingKeysWith: { first, _ in first })
         let sample = Data(self.template.render(number: 0, worker: 0, captured: samples).utf8)
         let typeName = self.method.inputType.protoMessageName
         let json: Any
         do {
             json = try JSONSerialization.jsonObject(with: sample)
         } catch {
-            throw ScenarioError("\(context): data does not render to JSON, e.g. \(String(decoding: sample, as: UTF8.self))")
+            throw ScenarioError(
+                "\(context): data does not render to JSON, e.g. \(String(decoding: sample, as: UTF8.self))")
         }
         let unknown = MessageFieldPaths.unknownFields(in: json, of: self.method.inputType.protobufCDescriptor)
         guard unknown.isEmpty else {
-            throw ScenarioError("\(context): data names fields \(typeName) does not have: \(unknown.joined(separator: ", ")).")
+            throw ScenarioError(
+                "\(context): data names fields \(typeName) does not have: \(unknown.joined(separator: ", ")).")
         }
         do {
             _ = try SchemaRegistry.encodeJSON(sample, as: self.method.inputType)
@@ -233,7 +251,8 @@ struct ScenarioFields {
 
     func refuseUnknown(_ known: Set<String>) throws(ScenarioError) {
         if let key = self.object.keys.sorted().first(where: { !known.contains($0) }) {
-            throw ScenarioError("\(self.context): unknown key '\(key)'; expected \(known.sorted().joined(separator: ", ")).")
+            throw ScenarioError(
+                "\(self.context): unknown key '\(key)'; expected \(known.sorted().joined(separator: ", ")).")
         }
     }
 
@@ -271,7 +290,9 @@ struct ScenarioFields {
 
     func stringMap(_ key: String, context: String) throws(ScenarioError) -> [String: String] {
         guard let value = self.object[key] else { return [:] }
-        guard let map = value as? [String: Any] else { throw ScenarioError("\(context): '\(key)' must be a JSON object.") }
+        guard let map = value as? [String: Any] else {
+            throw ScenarioError("\(context): '\(key)' must be a JSON object.")
+        }
         var strings: [String: String] = [:]
         for (name, entry) in map {
             guard let string = entry as? String, !name.isEmpty, !string.isEmpty else {

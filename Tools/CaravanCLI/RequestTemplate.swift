@@ -50,7 +50,8 @@ public struct RequestTemplate: Sendable {
             guard let close = rest[open.upperBound...].range(of: "}}") else {
                 throw TemplateError("Unclosed '{{' in the request template.")
             }
-            parts.append(try Self.placeholder(rest[open.upperBound..<close.lowerBound].trimmingCharacters(in: .whitespaces)))
+            parts.append(
+                try Self.placeholder(rest[open.upperBound..<close.lowerBound].trimmingCharacters(in: .whitespaces)))
             rest = rest[close.upperBound...]
         }
         if !rest.isEmpty { parts.append(.text(String(rest))) }

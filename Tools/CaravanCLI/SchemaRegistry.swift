@@ -61,10 +61,13 @@ public enum SchemaRegistry {
         try Self.decode(bytes, type, pretty: pretty)
     }
 
-    private static func decode<Message: ProtoMessage>(_ bytes: [UInt8], _ type: Message.Type, pretty: Bool) throws -> Data {
+    private static func decode<Message: ProtoMessage>(_ bytes: [UInt8], _ type: Message.Type, pretty: Bool) throws
+        -> Data
+    {
         let message = try Message(serializedBytes: bytes)
         let encoder = JSONEncoder()
-        encoder.outputFormatting = pretty ? [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes] : [.sortedKeys, .withoutEscapingSlashes]
+        encoder.outputFormatting =
+            pretty ? [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes] : [.sortedKeys, .withoutEscapingSlashes]
         return try encoder.encode(message)
     }
 }

@@ -36,7 +36,9 @@ final class StepMix: Sendable {
         let (index, captured) = self.state.withLock { state -> (Int, [String: String]) in
             let pools = state.pools
             let chosen =
-                state.order.next { index in self.steps[index].poolReads.allSatisfy { !(pools[$0.pool]?.isEmpty ?? true) } }
+                state.order.next { index in
+                    self.steps[index].poolReads.allSatisfy { !(pools[$0.pool]?.isEmpty ?? true) }
+                }
                 // Unreachable for a checked scenario (some step reads no pool); kept total for hand-made plans.
                 ?? self.steps.firstIndex { $0.poolReads.isEmpty } ?? 0
             var values: [String: String] = [:]

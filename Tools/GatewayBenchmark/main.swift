@@ -6,8 +6,8 @@ import CaravanLogisticsAPI
 import CaravanServiceKit
 import CaravanTCP
 import CaravanTradeAPI
-import Foundation
 import CaravanTrainingAPI
+import Foundation
 import Histogram
 
 /// `caravan-gateway-bench`: the partnership overview through the gateway
@@ -72,7 +72,8 @@ struct GatewayBenchmark: AsyncParsableCommand {
                 }
             }
         }
-        print("Latency, one call at a time (\(self.rounds) rounds × \(self.calls) calls per mode, modes interleaved):\n")
+        print(
+            "Latency, one call at a time (\(self.rounds) rounds × \(self.calls) calls per mode, modes interleaved):\n")
         print("| mode | p50 µs | p90 µs | p99 µs | max µs |")
         print("|---|---|---|---|---|")
         for (index, (name, _)) in all.enumerated() {
@@ -88,12 +89,18 @@ struct GatewayBenchmark: AsyncParsableCommand {
         let slowestSection = Modes.sectionNames.max { p50($0) < p50($1) }!
         let slowestCall = Modes.callNames.max { p50($0) < p50($1) }!
         print("")
-        print(String(format: "Gateway added latency at p50: %.0f µs over direct concurrent calls",
-            (p50(Modes.throughGateway) - p50(Modes.directConcurrent)) / 1000))
-        print(String(format: "Overview via gateway p50 / slowest section p50 (%@): %.2f×", slowestSection,
-            p50(Modes.throughGateway) / p50(slowestSection)))
-        print(String(format: "Overview via gateway p50 / slowest single call p50 (%@): %.2f×", slowestCall,
-            p50(Modes.throughGateway) / p50(slowestCall)))
+        print(
+            String(
+                format: "Gateway added latency at p50: %.0f µs over direct concurrent calls",
+                (p50(Modes.throughGateway) - p50(Modes.directConcurrent)) / 1000))
+        print(
+            String(
+                format: "Overview via gateway p50 / slowest section p50 (%@): %.2f×", slowestSection,
+                p50(Modes.throughGateway) / p50(slowestSection)))
+        print(
+            String(
+                format: "Overview via gateway p50 / slowest single call p50 (%@): %.2f×", slowestCall,
+                p50(Modes.throughGateway) / p50(slowestCall)))
 
         print("\nThroughput, \(self.concurrency) workers, \(throughputDuration) each:\n")
         print("| mode | overviews/s | errors |")
@@ -121,12 +128,15 @@ struct GatewayBenchmark: AsyncParsableCommand {
                     return (calls, errors)
                 }
             }
-            return await group.reduce(into: (0, 0)) { $0.0 += $1.0; $0.1 += $1.1 }
+            return await group.reduce(into: (0, 0)) {
+                $0.0 += $1.0; $0.1 += $1.1
+            }
         }
     }
 
     private static func histogram() -> Histogram<UInt64> {
-        Histogram(lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000_000, numberOfSignificantValueDigits: .three)
+        Histogram(
+            lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000_000, numberOfSignificantValueDigits: .three)
     }
 }
 
@@ -150,26 +160,44 @@ struct Modes: Sendable {
         let fetchers = SectionFetchers(backends: self.backends)
         let plan = AggregatePlan.partnershipOverview
         var modes: [(String, @Sendable () async throws -> Void)] = [
-            (Self.throughGateway, {
-                let response = try await gateway.partnershipOverview(PartnershipOverviewRequest(year: year), options: options)
-                guard !response.partial else {
-                    let outcomes = [response.trade?.outcome, response.logistics?.outcome, response.training?.outcome, response.hub?.outcome]
-                    throw RPCError(code: .unavailable, message: "partial overview: \(outcomes.compactMap { $0 }.filter { $0.status != .ok })")
+            (
+                Self.throughGateway,
+                {
+                    let response = try await gateway.partnershipOverview(
+                        PartnershipOverviewRequest(year: year), options: options)
+                    guard !response.partial else {
+                        let outcomes = [
+                            response.trade?.outcome, response.logistics?.outcome, response.training?.outcome,
+                            response.hub?.outcome,
+                        ]
+                        throw RPCError(
+                            code: .unavailable,
+                            message: "partial overview: \(outcomes.compactMap { $0 }.filter { $0.status != .ok })")
+                    }
                 }
-            }),
-            (Self.directConcurrent, {
-                let result = await FanOut().run(plan, callerDeadline: .now.advanced(by: .seconds(10)), isConfigured: { _ in true }) {
-                    section, options in try await fetchers.fetch(section, country: nil, year: year, options: options)
+            ),
+            (
+                Self.directConcurrent,
+                {
+                    let result = await FanOut().run(
+                        plan, callerDeadline: .now.advanced(by: .seconds(10)), isConfigured: { _ in true }
+                    ) {
+                        section, options in
+                        try await fetchers.fetch(section, country: nil, year: year, options: options)
+                    }
+                    guard result.outcomes.values.allSatisfy({ $0.status == .ok }) else {
+                        throw RPCError(code: .unavailable, message: "a section failed")
+                    }
                 }
-                guard result.outcomes.values.allSatisfy({ $0.status == .ok }) else {
-                    throw RPCError(code: .unavailable, message: "a section failed")
+            ),
+            (
+                Self.directSequential,
+                {
+                    for section in plan.sections {
+                        _ = try await fetchers.fetch(section.name, country: nil, year: year, options: options)
+                    }
                 }
-            }),
-            (Self.directSequential, {
-                for section in plan.sections {
-                    _ = try await fetchers.fetch(section.name, country: nil, year: year, options: options)
-                }
-            }),
+            ),
         ]
         for (name, section) in zip(Self.sectionNames, SectionName.allCases) {
             modes.append((name, { _ = try await fetchers.fetch(section, country: nil, year: year, options: options) }))
@@ -181,7 +209,8 @@ struct Modes: Sendable {
             { _ = try await backends.topCategories(TopCategoriesRequest(year: year, limit: 5), options: options) },
             {
                 _ = try await backends.hubStats(
-                    HubStatsRequest(hub: "horgos", fromUnixSeconds: start, toUnixSeconds: SectionFetchers.startOfYear(year + 1),
+                    HubStatsRequest(
+                        hub: "horgos", fromUnixSeconds: start, toUnixSeconds: SectionFetchers.startOfYear(year + 1),
                         topCreatorsLimit: 10), options: options)
             },
             { _ = try await backends.networkStats(NetworkStatsRequest(), options: options) },

@@ -11,13 +11,18 @@ public struct GatewayProvider: GatewayServiceProtocol {
     private let fanOut: FanOut
     private let logger: Logger
 
-    public init(backends: any GatewayBackends, split: DeadlineSplit = .defaults, logger: Logger = Logger(label: "caravan.gateway")) {
+    public init(
+        backends: any GatewayBackends, split: DeadlineSplit = .defaults,
+        logger: Logger = Logger(label: "caravan.gateway")
+    ) {
         self.fetchers = SectionFetchers(backends: backends)
         self.fanOut = FanOut(split: split)
         self.logger = logger
     }
 
-    public func countryProfile(request: CountryProfileRequest, context: ServerContext) async throws -> CountryProfileResponse {
+    public func countryProfile(request: CountryProfileRequest, context: ServerContext) async throws
+        -> CountryProfileResponse
+    {
         let country = try Self.validatedCountry(request.country)
         let year = try Self.validatedYear(request.year)
         let plan = AggregatePlan.countryProfile
@@ -40,7 +45,9 @@ public struct GatewayProvider: GatewayServiceProtocol {
             partial: AggregatePlan.isPartial(result.outcomes))
     }
 
-    private func run(_ plan: AggregatePlan, context: ServerContext, country: String?, year: UInt32) async -> FanOutResult {
+    private func run(_ plan: AggregatePlan, context: ServerContext, country: String?, year: UInt32) async
+        -> FanOutResult
+    {
         let fetchers = self.fetchers
         let backends = fetchers.backends
         let result = await self.fanOut.run(
@@ -66,14 +73,17 @@ public struct GatewayProvider: GatewayServiceProtocol {
         guard CountryCode.centralAsia.contains(upper) else {
             throw RPCError.invalidArgument(
                 field: "country",
-                "\"\(code)\" is not one of the Central Asian partners (\(CountryCode.centralAsia.joined(separator: ", ")))")
+                "\"\(code)\" is not one of the Central Asian partners (\(CountryCode.centralAsia.joined(separator: ", ")))"
+            )
         }
         return upper
     }
 
     /// 1992 (the partners' first full year of independence) to this year.
     static func validatedYear(_ year: UInt32) throws -> UInt32 {
-        let current = UInt32(Calendar(identifier: .gregorian).dateComponents(in: TimeZone(identifier: "UTC")!, from: Date()).year ?? 2100)
+        let current = UInt32(
+            Calendar(identifier: .gregorian).dateComponents(in: TimeZone(identifier: "UTC")!, from: Date()).year ?? 2100
+        )
         guard (1992...current).contains(year) else {
             throw RPCError.invalidArgument(field: "year", "\(year) is outside 1992...\(current)")
         }

@@ -63,7 +63,9 @@ public struct GatewaySettings: Sendable {
                 let endpoints = Self.parseEndpoints(String(parts[1]))
             else {
                 throw GatewayConfigurationError(
-                    description: "line \(number + 1): expected `trade|logistics|training = host:port[,host:port…]`, got `\(rawLine)`")
+                    description:
+                        "line \(number + 1): expected `trade|logistics|training = host:port[,host:port…]`, got `\(rawLine)`"
+                )
             }
             backends[backend, default: []] += endpoints
         }

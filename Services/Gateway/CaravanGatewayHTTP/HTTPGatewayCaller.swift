@@ -62,7 +62,8 @@ public struct HTTPGatewayCaller: Sendable {
         public var peer: String
 
         public init(
-            timeout: Duration? = nil, idempotencyKey: String? = nil, traceparent: String? = nil, tracestate: String? = nil,
+            timeout: Duration? = nil, idempotencyKey: String? = nil, traceparent: String? = nil,
+            tracestate: String? = nil,
             authorization: String? = nil, peer: String = "http"
         ) {
             self.timeout = timeout
@@ -89,7 +90,9 @@ public struct HTTPGatewayCaller: Sendable {
             request = try Self.encode(json.isEmpty ? Data("{}".utf8) : json, schema.inputType)
         } catch {
             return Self.error(
-                RPCError(code: .invalidArgument, message: "The body is not a valid \(schema.inputType.protoMessageName) in JSON: \(error)"))
+                RPCError(
+                    code: .invalidArgument,
+                    message: "The body is not a valid \(schema.inputType.protoMessageName) in JSON: \(error)"))
         }
         return await self.call(schema, request: request, headers: headers)
     }
@@ -107,7 +110,8 @@ public struct HTTPGatewayCaller: Sendable {
     }
 
     private func call(_ schema: MethodSchema, request: [UInt8], headers: CallHeaders) async -> Answer {
-        guard let route = self.router.route(forPath: schema.descriptor.path), case .unary(let handler) = route.handler else {
+        guard let route = self.router.route(forPath: schema.descriptor.path), case .unary(let handler) = route.handler
+        else {
             return Self.error(RPCError(code: .unimplemented, message: "No unary route for \(schema.descriptor.path)."))
         }
         let context = Self.serverContext(
@@ -115,7 +119,8 @@ public struct HTTPGatewayCaller: Sendable {
             deadline: ContinuousClock.now.advanced(by: headers.timeout ?? self.defaultTimeout))
         guard self.inFlight.enter() else {
             return Self.error(
-                RPCError(code: .resourceExhausted, message: "Too many HTTP calls in flight (limit \(self.inFlight.limit))."))
+                RPCError(
+                    code: .resourceExhausted, message: "Too many HTTP calls in flight (limit \(self.inFlight.limit))."))
         }
         defer { self.inFlight.leave() }
         var answer: Answer

@@ -10,25 +10,49 @@ struct GatewaySecurityOptions: ParsableArguments {
     @OptionGroup var tls: TLSServerOptions
     @OptionGroup var serviceToken: ServiceTokenOptions
 
-    @Option(name: .long, help: "PEM CA the backends' certificates must chain to; turns on TLS to the backends (env CARAVAN_GATEWAY_BACKEND_TLS_CA).")
+    @Option(
+        name: .long,
+        help:
+            "PEM CA the backends' certificates must chain to; turns on TLS to the backends (env CARAVAN_GATEWAY_BACKEND_TLS_CA)."
+    )
     var backendTlsCa: String?
 
-    @Option(name: .long, help: "PEM client certificate the gateway presents to the backends, for mutual TLS (env CARAVAN_GATEWAY_BACKEND_TLS_CERT).")
+    @Option(
+        name: .long,
+        help:
+            "PEM client certificate the gateway presents to the backends, for mutual TLS (env CARAVAN_GATEWAY_BACKEND_TLS_CERT)."
+    )
     var backendTlsCert: String?
 
     @Option(name: .long, help: "PEM private key of --backend-tls-cert (env CARAVAN_GATEWAY_BACKEND_TLS_KEY).")
     var backendTlsKey: String?
 
-    @Option(name: .long, help: "Name every backend certificate must carry, instead of the address connected to (env CARAVAN_GATEWAY_BACKEND_TLS_SERVER_NAME).")
+    @Option(
+        name: .long,
+        help:
+            "Name every backend certificate must carry, instead of the address connected to (env CARAVAN_GATEWAY_BACKEND_TLS_SERVER_NAME)."
+    )
     var backendTlsServerName: String?
 
-    @Option(name: .long, help: "File holding the HS256 key that signs bearer tokens; turns on authentication (env CARAVAN_GATEWAY_AUTH_KEY_FILE, or the key itself in CARAVAN_GATEWAY_AUTH_KEY).")
+    @Option(
+        name: .long,
+        help:
+            "File holding the HS256 key that signs bearer tokens; turns on authentication (env CARAVAN_GATEWAY_AUTH_KEY_FILE, or the key itself in CARAVAN_GATEWAY_AUTH_KEY)."
+    )
     var authKeyFile: String?
 
-    @Option(name: .long, help: "Calls per second each caller may make (token subject, or address without auth) (env CARAVAN_GATEWAY_RATE_LIMIT; default: no limit).")
+    @Option(
+        name: .long,
+        help:
+            "Calls per second each caller may make (token subject, or address without auth) (env CARAVAN_GATEWAY_RATE_LIMIT; default: no limit)."
+    )
     var rateLimit: Double?
 
-    @Option(name: .long, help: "Calls a caller may make at once before --rate-limit applies (env CARAVAN_GATEWAY_RATE_BURST; default: the rate, at least 1).")
+    @Option(
+        name: .long,
+        help:
+            "Calls a caller may make at once before --rate-limit applies (env CARAVAN_GATEWAY_RATE_BURST; default: the rate, at least 1)."
+    )
     var rateBurst: Int?
 
     static let prefix = "CARAVAN_GATEWAY_"
@@ -48,7 +72,9 @@ struct GatewaySecurityOptions: ParsableArguments {
             throw ValidationError("Cannot set up TLS to the backends: \(error)")
         }
 
-        if let secret = try Secret.read(file: self.authKeyFile ?? env("AUTH_KEY_FILE"), value: env("AUTH_KEY"), what: "auth key") {
+        if let secret = try Secret.read(
+            file: self.authKeyFile ?? env("AUTH_KEY_FILE"), value: env("AUTH_KEY"), what: "auth key")
+        {
             do {
                 settings.security.tokenSigner = try TokenSigner(key: Array(secret.utf8))
             } catch {

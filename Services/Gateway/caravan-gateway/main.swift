@@ -29,15 +29,23 @@ struct GatewayCommand: AsyncParsableCommand {
 
     @Option(
         name: .long, parsing: .unconditional,
-        help: "Port of the HTTP/JSON door and dashboard; 0 picks a free one, -1 turns it off (env CARAVAN_GATEWAY_HTTP_PORT; default 8080).")
+        help:
+            "Port of the HTTP/JSON door and dashboard; 0 picks a free one, -1 turns it off (env CARAVAN_GATEWAY_HTTP_PORT; default 8080)."
+    )
     var httpPort: Int?
 
     @Option(
         name: .long,
-        help: "Deadline of an HTTP request that sets no X-Caravan-Timeout, e.g. 5s (env CARAVAN_GATEWAY_HTTP_TIMEOUT; default 5s).")
+        help:
+            "Deadline of an HTTP request that sets no X-Caravan-Timeout, e.g. 5s (env CARAVAN_GATEWAY_HTTP_TIMEOUT; default 5s)."
+    )
     var httpTimeout: String?
 
-    @Option(name: .long, help: "Trade replicas, host:port,… ; a name resolving to several addresses gives a replica each (env CARAVAN_GATEWAY_TRADE).")
+    @Option(
+        name: .long,
+        help:
+            "Trade replicas, host:port,… ; a name resolving to several addresses gives a replica each (env CARAVAN_GATEWAY_TRADE)."
+    )
     var trade: String?
 
     @Option(name: .long, help: "Logistics replicas (env CARAVAN_GATEWAY_LOGISTICS).")
@@ -46,16 +54,27 @@ struct GatewayCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Training replicas (env CARAVAN_GATEWAY_TRAINING).")
     var training: String?
 
-    @Option(name: .long, help: "A file of `service = host:port,…` lines; flags and environment take precedence (env CARAVAN_GATEWAY_BACKENDS_FILE).")
+    @Option(
+        name: .long,
+        help:
+            "A file of `service = host:port,…` lines; flags and environment take precedence (env CARAVAN_GATEWAY_BACKENDS_FILE)."
+    )
     var backendsFile: String?
 
-    @Option(name: .long, help: "Calls in flight per backend before RESOURCE_EXHAUSTED (env CARAVAN_GATEWAY_MAX_OUTSTANDING; default 1024).")
+    @Option(
+        name: .long,
+        help:
+            "Calls in flight per backend before RESOURCE_EXHAUSTED (env CARAVAN_GATEWAY_MAX_OUTSTANDING; default 1024)."
+    )
     var maxOutstanding: Int?
 
-    @Option(name: .long, help: "Between DNS re-resolutions of named backends, e.g. 10s (env CARAVAN_GATEWAY_RESOLVE_INTERVAL).")
+    @Option(
+        name: .long,
+        help: "Between DNS re-resolutions of named backends, e.g. 10s (env CARAVAN_GATEWAY_RESOLVE_INTERVAL).")
     var resolveInterval: String?
 
-    @Option(name: .long, help: "trace, debug, info, notice, warning, error or critical (env CARAVAN_GATEWAY_LOG_LEVEL).")
+    @Option(
+        name: .long, help: "trace, debug, info, notice, warning, error or critical (env CARAVAN_GATEWAY_LOG_LEVEL).")
     var logLevel: String?
 
     @OptionGroup var limits: ServerLimitOptions
@@ -117,7 +136,9 @@ struct GatewayCommand: AsyncParsableCommand {
             settings.pool.resolveInterval = interval
         }
         let levelText = value(self.logLevel, "LOG_LEVEL") ?? "info"
-        guard let level = Logger.Level(rawValue: levelText) else { throw ValidationError("Unknown log level '\(levelText)'.") }
+        guard let level = Logger.Level(rawValue: levelText) else {
+            throw ValidationError("Unknown log level '\(levelText)'.")
+        }
         settings.logLevel = level
         try self.security.apply(to: &settings, environment: environment)
         return settings
@@ -154,7 +175,9 @@ struct GatewayCommand: AsyncParsableCommand {
         }
         if settings.httpPort == nil { httpListening.finish() }
         var services = application.services
-        if let metrics = observability.metricsServer(name: "caravan-gateway", host: settings.server.host, logger: logger) {
+        if let metrics = observability.metricsServer(
+            name: "caravan-gateway", host: settings.server.host, logger: logger)
+        {
             // First: on shutdown (reverse order) it stops last.
             services.insert(metrics, at: 0)
         }

@@ -27,8 +27,7 @@ public struct GRDBLogisticsStore: LogisticsStore {
 
     public func addLink(_ link: RailLink, write: IdempotentWrite) async throws -> (AddLinkResponse, NetworkData) {
         try await self.database.write { db in
-            let response = try IdempotencyLedger.once(db, write)
-            {
+            let response = try IdempotencyLedger.once(db, write) {
                 let seq = (try Int64.fetchOne(db.cachedStatement(sql: "SELECT MAX(seq) FROM rail_link")) ?? 0) + 1
                 let stored = LogisticsRecords.added(link, seq: seq)
                 try Self.insertLink(stored, seq: seq, into: db)
@@ -41,11 +40,11 @@ public struct GRDBLogisticsStore: LogisticsStore {
 
     public func retireLink(id: String, write: IdempotentWrite) async throws -> (RetireLinkResponse, NetworkData) {
         try await self.database.write { db in
-            let response = try IdempotencyLedger.once(db, write)
-            {
-                guard let row = try Row.fetchOne(
-                    db.cachedStatement(sql: "SELECT * FROM rail_link WHERE id = ?"),
-                    arguments: [id])
+            let response = try IdempotencyLedger.once(db, write) {
+                guard
+                    let row = try Row.fetchOne(
+                        db.cachedStatement(sql: "SELECT * FROM rail_link WHERE id = ?"),
+                        arguments: [id])
                 else {
                     throw LogisticsRecords.noLink(id)
                 }
@@ -62,8 +61,9 @@ public struct GRDBLogisticsStore: LogisticsStore {
     }
 
     static func network(_ db: Database) throws -> NetworkData {
-        let version = try Int64.fetchOne(
-            db.cachedStatement(sql: "SELECT version FROM network_meta WHERE id = 1")) ?? 0
+        let version =
+            try Int64.fetchOne(
+                db.cachedStatement(sql: "SELECT version FROM network_meta WHERE id = 1")) ?? 0
         let cities = try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM city ORDER BY seq")).map { row in
             RailCity(
                 id: row["id"], name: row["name"], country: row["country"], region: Region(rawValue: row["region"]),
@@ -73,7 +73,8 @@ public struct GRDBLogisticsStore: LogisticsStore {
             StoredLink(seq: row["seq"], link: Self.link(row))
         }
         let categories = try Row.fetchAll(
-            db.cachedStatement(sql: "SELECT * FROM cargo_category ORDER BY seq")).map { row in
+            db.cachedStatement(sql: "SELECT * FROM cargo_category ORDER BY seq")
+        ).map { row in
             CargoCategory(
                 id: row["id"], name: row["name"], highValue: row["high_value"], synthetic: row["synthetic"],
                 note: row["note"])
@@ -207,9 +208,11 @@ public struct GRDBLogisticsStore: LogisticsStore {
     }
 
     private static func fetchShipment(_ db: Database, id: String) throws -> (Int64, Shipment)? {
-        guard let row = try Row.fetchOne(
-            db.cachedStatement(sql: "SELECT * FROM shipment WHERE id = ?"),
-            arguments: [id]) else {
+        guard
+            let row = try Row.fetchOne(
+                db.cachedStatement(sql: "SELECT * FROM shipment WHERE id = ?"),
+                arguments: [id])
+        else {
             return nil
         }
         return (row["seq"], try Self.shipment(row))

@@ -118,13 +118,17 @@ public struct PostgresLogisticsStore: LogisticsStore {
         let cells = row.makeRandomAccess()
         return RailLink(
             id: try cells[offset].decode(String.self), fromCityId: try cells[offset + 1].decode(String.self),
-            toCityId: try cells[offset + 2].decode(String.self), transitHours: try cells[offset + 3].decode(Double.self),
-            distanceKm: try cells[offset + 4].decode(Double.self), crossingCityId: try cells[offset + 5].decode(String.self),
+            toCityId: try cells[offset + 2].decode(String.self),
+            transitHours: try cells[offset + 3].decode(Double.self),
+            distanceKm: try cells[offset + 4].decode(Double.self),
+            crossingCityId: try cells[offset + 5].decode(String.self),
             active: try cells[offset + 6].decode(Bool.self), synthetic: try cells[offset + 7].decode(Bool.self),
             note: try cells[offset + 8].decode(String.self))
     }
 
-    static func insertLink(_ link: RailLink, seq: Int64, _ connection: PostgresConnection, _ logger: Logger) async throws {
+    static func insertLink(_ link: RailLink, seq: Int64, _ connection: PostgresConnection, _ logger: Logger)
+        async throws
+    {
         try await connection.query(
             """
             INSERT INTO rail_link (seq, id, from_city, to_city, transit_hours, distance_km, crossing_city, active, synthetic, note)
@@ -244,7 +248,9 @@ public struct PostgresLogisticsStore: LogisticsStore {
             """
         return try await self.pool.read { connection, logger in
             var counts: [ShipmentStatus: UInt64] = [:]
-            for try await (status, count) in try await connection.query(query, logger: logger).decode((Int64, Int64).self) {
+            for try await (status, count) in try await connection.query(query, logger: logger).decode(
+                (Int64, Int64).self)
+            {
                 counts[ShipmentStatus(rawValue: Int32(status)), default: 0] += UInt64(count)
             }
             return counts
@@ -292,7 +298,8 @@ public struct PostgresLogisticsStore: LogisticsStore {
     }
 
     /// The first column of the first row (statements that always answer one row).
-    static func scalar(_ connection: PostgresConnection, _ logger: Logger, _ query: PostgresQuery) async throws -> Int64 {
+    static func scalar(_ connection: PostgresConnection, _ logger: Logger, _ query: PostgresQuery) async throws -> Int64
+    {
         for try await value in try await connection.query(query, logger: logger).decode(Int64.self) {
             return value
         }

@@ -25,7 +25,8 @@ struct LogisticsCommand: ParsableCommand {
         }
         let settings = try self.options.resolve(service: "logistics", defaultPort: 7002)
         try await ServiceMain.run(
-            settings: settings, migrator: LogisticsMigrations.migrator(), postgresMigrations: LogisticsPostgresMigrations.all,
+            settings: settings, migrator: LogisticsMigrations.migrator(),
+            postgresMigrations: LogisticsPostgresMigrations.all,
             copyPlan: LogisticsPostgresMigrations.copyPlan
         ) { storage, logger in
             let store: any LogisticsStore

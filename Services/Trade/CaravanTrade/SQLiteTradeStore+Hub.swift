@@ -34,20 +34,24 @@ extension SQLiteTradeStore {
         try await self.database.read { db in
             let hub = try Self.hub(named: name, db)
             let window: StatementArguments = [hub.id, period.lowerBound, period.upperBound]
-            let totals = try Row.fetchOne(db.cachedStatement(sql: """
-                    SELECT COUNT(*) AS sessions, COALESCE(SUM(synthetic), 0) AS synthetic_sessions,
-                        COALESCE(SUM(new_followers), 0) AS new_followers, TOTAL(sales_cny) AS sales_cny
-                    FROM live_stream_session WHERE hub_id = ? AND start_unix >= ? AND start_unix < ?
-                    """),
+            let totals = try Row.fetchOne(
+                db.cachedStatement(
+                    sql: """
+                        SELECT COUNT(*) AS sessions, COALESCE(SUM(synthetic), 0) AS synthetic_sessions,
+                            COALESCE(SUM(new_followers), 0) AS new_followers, TOTAL(sales_cny) AS sales_cny
+                        FROM live_stream_session WHERE hub_id = ? AND start_unix >= ? AND start_unix < ?
+                        """),
                 arguments: window)!
-            let creators = try Row.fetchAll(db.cachedStatement(sql: """
-                    SELECT creator, creator_country, COUNT(*) AS sessions, SUM(new_followers) AS new_followers,
-                        TOTAL(sales_cny) AS sales_cny, MAX(synthetic) AS synthetic
-                    FROM live_stream_session WHERE hub_id = ? AND start_unix >= ? AND start_unix < ?
-                    GROUP BY creator, creator_country
-                    ORDER BY TOTAL(sales_cny) DESC, creator, creator_country
-                    LIMIT ?
-                    """),
+            let creators = try Row.fetchAll(
+                db.cachedStatement(
+                    sql: """
+                        SELECT creator, creator_country, COUNT(*) AS sessions, SUM(new_followers) AS new_followers,
+                            TOTAL(sales_cny) AS sales_cny, MAX(synthetic) AS synthetic
+                        FROM live_stream_session WHERE hub_id = ? AND start_unix >= ? AND start_unix < ?
+                        GROUP BY creator, creator_country
+                        ORDER BY TOTAL(sales_cny) DESC, creator, creator_country
+                        LIMIT ?
+                        """),
                 arguments: window + [topCreators]
             ).map { row in
                 CreatorTotal(
@@ -55,10 +59,12 @@ extension SQLiteTradeStore {
                     sessions: UInt64(row["sessions"] as Int64), newFollowers: UInt64(row["new_followers"] as Int64),
                     salesCny: row["sales_cny"], synthetic: row["synthetic"])
             }
-            let published = try Row.fetchOne(db.cachedStatement(sql: """
-                    SELECT as_of_date, followers, sales_cny, sales_usd, description, source
-                    FROM hub_published_figure WHERE hub_id = ? ORDER BY as_of_date DESC LIMIT 1
-                    """),
+            let published = try Row.fetchOne(
+                db.cachedStatement(
+                    sql: """
+                        SELECT as_of_date, followers, sales_cny, sales_usd, description, source
+                        FROM hub_published_figure WHERE hub_id = ? ORDER BY as_of_date DESC LIMIT 1
+                        """),
                 arguments: [hub.id]
             ).map { row in
                 HubPublishedFigures(

@@ -26,10 +26,12 @@ public struct SQLiteTradeStore: TradeStore {
         // One read: one hop to GRDB's queue and one snapshot, so the year,
         // the year before and the published figure agree with each other.
         try await self.database.read { db in
-            let previous = try Row.fetchOne(db.cachedStatement(sql: """
-                    SELECT TOTAL(value_usd), COALESCE(SUM(flow_count), 0) FROM trade_flow_total
-                    WHERE year = ?\(country == nil ? "" : " AND country = ?")
-                    """),
+            let previous = try Row.fetchOne(
+                db.cachedStatement(
+                    sql: """
+                        SELECT TOTAL(value_usd), COALESCE(SUM(flow_count), 0) FROM trade_flow_total
+                        WHERE year = ?\(country == nil ? "" : " AND country = ?")
+                        """),
                 arguments: country.map { [year - 1, $0] } ?? [year - 1])!
             return SummaryFigures(
                 totals: try Self.totals(db, year: year, country: country),
@@ -43,7 +45,8 @@ public struct SQLiteTradeStore: TradeStore {
     static func milestone(_ db: Database) throws -> TradeMilestone {
         guard
             let row = try Row.fetchOne(
-                db.cachedStatement(sql: "SELECT target_usd, description, source FROM trade_milestone ORDER BY name LIMIT 1"))
+                db.cachedStatement(
+                    sql: "SELECT target_usd, description, source FROM trade_milestone ORDER BY name LIMIT 1"))
         else {
             // The seed always inserts one; a database without it was tampered with.
             throw DatabaseError(resultCode: .SQLITE_CORRUPT, message: "trade_milestone has no row")
@@ -53,7 +56,10 @@ public struct SQLiteTradeStore: TradeStore {
 
     static func publishedFigure(_ db: Database, year: Int, country: String) throws -> PublishedFigure? {
         try Row.fetchOne(
-            db.cachedStatement(sql: "SELECT year, country, value_usd, description, source FROM published_figure WHERE year = ? AND country = ?"),
+            db.cachedStatement(
+                sql:
+                    "SELECT year, country, value_usd, description, source FROM published_figure WHERE year = ? AND country = ?"
+            ),
             arguments: [year, country]
         ).map { row in
             PublishedFigure(
@@ -63,10 +69,12 @@ public struct SQLiteTradeStore: TradeStore {
 
     public func exchangeRate(base: String, quote: String) async throws -> ExchangeRate? {
         try await self.database.read { db in
-            try Row.fetchOne(db.cachedStatement(sql: """
-                    SELECT base_currency, quote_currency, rate, source, as_of_date FROM exchange_rate
-                    WHERE base_currency = ? AND quote_currency = ? ORDER BY as_of_date DESC LIMIT 1
-                    """),
+            try Row.fetchOne(
+                db.cachedStatement(
+                    sql: """
+                        SELECT base_currency, quote_currency, rate, source, as_of_date FROM exchange_rate
+                        WHERE base_currency = ? AND quote_currency = ? ORDER BY as_of_date DESC LIMIT 1
+                        """),
                 arguments: [base, quote]
             ).map { row in
                 ExchangeRate(

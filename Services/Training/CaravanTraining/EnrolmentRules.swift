@@ -51,7 +51,9 @@ public enum EnrolmentRules {
         default:
             throw RPCError(
                 code: .failedPrecondition,
-                message: "enrolment_id: \(enrolmentID) is \(Self.name(status)); only enrolled or wait-listed places can be withdrawn.")
+                message:
+                    "enrolment_id: \(enrolmentID) is \(Self.name(status)); only enrolled or wait-listed places can be withdrawn."
+            )
         }
     }
 
@@ -65,7 +67,8 @@ public enum EnrolmentRules {
         guard status == .enrolled else {
             throw RPCError(
                 code: .failedPrecondition,
-                message: "enrolment_id: \(enrolmentID) is \(Self.name(status)); only an enrolled place can be completed.")
+                message:
+                    "enrolment_id: \(enrolmentID) is \(Self.name(status)); only an enrolled place can be completed.")
         }
     }
 

@@ -31,7 +31,9 @@ public struct SQLiteTrainingStore: TrainingStore {
                     result = try body(db)
                     return .commit
                 }
-                guard let result else { throw RPCError(code: .internal, message: "The transaction produced no result.") }
+                guard let result else {
+                    throw RPCError(code: .internal, message: "The transaction produced no result.")
+                }
                 return result
             }
         } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE {
@@ -72,10 +74,12 @@ public struct SQLiteTrainingStore: TrainingStore {
     static func fetchProgram(_ db: Database, id: Int64) throws -> TrainingProgram? {
         try Row.fetchOne(
             db.cachedStatement(sql: "SELECT \(Self.programColumns) FROM program WHERE id = ?"),
-            arguments: [id]).map(Self.program)
+            arguments: [id]
+        ).map(Self.program)
     }
 
-    public func createProgram(_ program: TrainingProgram, write: IdempotentWrite) async throws -> CreateProgramResponse {
+    public func createProgram(_ program: TrainingProgram, write: IdempotentWrite) async throws -> CreateProgramResponse
+    {
         try await self.transaction { db in
             try IdempotencyLedger.once(db, write) {
                 try db.execute(
@@ -145,8 +149,9 @@ public struct SQLiteTrainingStore: TrainingStore {
     static func fetchTrainee(_ db: Database, id: Int64) throws -> Trainee? {
         try Row.fetchOne(
             db.cachedStatement(sql: "SELECT id, name, country, contact, synthetic FROM trainee WHERE id = ?"),
-            arguments: [id])
-            .map(Self.trainee)
+            arguments: [id]
+        )
+        .map(Self.trainee)
     }
 
     static func insert(_ trainee: Trainee, _ db: Database) throws {
@@ -194,35 +199,42 @@ public struct SQLiteTrainingStore: TrainingStore {
     /// A place's position on its program's wait-list: the wait-listed
     /// places decided before it, plus one.
     static func waitlistPosition(_ db: Database, programID: Int64, enrolmentID: Int64) throws -> UInt32 {
-        let count = try Int.fetchOne(
-            db.cachedStatement(sql: "SELECT COUNT(*) FROM enrolment WHERE program_id = ? AND status = ? AND id <= ?"),
-            arguments: [programID, EnrolmentStatus.waitlisted.rawValue, enrolmentID]) ?? 0
+        let count =
+            try Int.fetchOne(
+                db.cachedStatement(
+                    sql: "SELECT COUNT(*) FROM enrolment WHERE program_id = ? AND status = ? AND id <= ?"),
+                arguments: [programID, EnrolmentStatus.waitlisted.rawValue, enrolmentID]) ?? 0
         return UInt32(count)
     }
 
     static func fetchEnrolment(_ db: Database, id: Int64) throws -> Enrolment? {
-        guard let row = try Row.fetchOne(
-            db.cachedStatement(sql: "SELECT \(Self.enrolmentColumns) FROM enrolment WHERE id = ?"),
-            arguments: [id])
+        guard
+            let row = try Row.fetchOne(
+                db.cachedStatement(sql: "SELECT \(Self.enrolmentColumns) FROM enrolment WHERE id = ?"),
+                arguments: [id])
         else { return nil }
         let status = EnrolmentStatus(rawValue: row["status"])
-        let position = try status == .waitlisted
+        let position =
+            try status == .waitlisted
             ? Self.waitlistPosition(db, programID: row["program_id"], enrolmentID: id) : 0
         return Self.enrolment(row, waitlistPosition: position)
     }
 
     static func counts(_ db: Database, programID: Int64) throws -> ProgramCounts? {
         try Row.fetchOne(
-            db.cachedStatement(sql: "SELECT capacity, end_date, enrolled, waitlisted, completed FROM program WHERE id = ?"),
+            db.cachedStatement(
+                sql: "SELECT capacity, end_date, enrolled, waitlisted, completed FROM program WHERE id = ?"),
             arguments: [programID]
         ).map {
             ProgramCounts(
-                capacity: $0["capacity"], endDate: $0["end_date"], enrolled: $0["enrolled"], waitlisted: $0["waitlisted"],
+                capacity: $0["capacity"], endDate: $0["end_date"], enrolled: $0["enrolled"],
+                waitlisted: $0["waitlisted"],
                 completed: $0["completed"])
         }
     }
 
-    public func enrol(traineeID: Int64, programID: Int64, today: String, now: Int64, write: IdempotentWrite) async throws
+    public func enrol(traineeID: Int64, programID: Int64, today: String, now: Int64, write: IdempotentWrite)
+        async throws
         -> EnrolResponse
     {
         try await self.transaction { db in
@@ -232,9 +244,10 @@ public struct SQLiteTrainingStore: TrainingStore {
                 guard let program = try Self.counts(db, programID: programID) else {
                     throw TrainingID.notFound(kind: "program", field: "program_id", id: programText)
                 }
-                guard try Bool.fetchOne(
-                    db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM trainee WHERE id = ?)"),
-                    arguments: [traineeID]) == true
+                guard
+                    try Bool.fetchOne(
+                        db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM trainee WHERE id = ?)"),
+                        arguments: [traineeID]) == true
                 else {
                     throw TrainingID.notFound(kind: "trainee", field: "trainee_id", id: traineeText)
                 }
@@ -255,20 +268,24 @@ public struct SQLiteTrainingStore: TrainingStore {
                 case .enrolled:
                     status = .enrolled
                     position = 0
-                    try db.execute(sql: "UPDATE program SET enrolled = enrolled + 1 WHERE id = ?", arguments: [programID])
+                    try db.execute(
+                        sql: "UPDATE program SET enrolled = enrolled + 1 WHERE id = ?", arguments: [programID])
                 case .waitlisted(let next):
                     status = .waitlisted
                     position = next
-                    try db.execute(sql: "UPDATE program SET waitlisted = waitlisted + 1 WHERE id = ?", arguments: [programID])
+                    try db.execute(
+                        sql: "UPDATE program SET waitlisted = waitlisted + 1 WHERE id = ?", arguments: [programID])
                 }
                 try db.execute(
-                    sql: "INSERT INTO enrolment (trainee_id, program_id, status, created_at, updated_at) VALUES (?, ?, ?, ?, ?)",
+                    sql:
+                        "INSERT INTO enrolment (trainee_id, program_id, status, created_at, updated_at) VALUES (?, ?, ?, ?, ?)",
                     arguments: [traineeID, programID, status.rawValue, now, now])
                 let id = db.lastInsertedRowID
                 return EnrolResponse(
                     enrolment: Enrolment(
                         id: TrainingID.format(TrainingID.enrolment, id), traineeId: traineeText, programId: programText,
-                        status: status, waitlistPosition: position, createdAtUnixSeconds: now, updatedAtUnixSeconds: now))
+                        status: status, waitlistPosition: position, createdAtUnixSeconds: now, updatedAtUnixSeconds: now
+                    ))
             }
         }
     }
@@ -277,28 +294,33 @@ public struct SQLiteTrainingStore: TrainingStore {
         try await self.transaction { db in
             try IdempotencyLedger.once(db, write) {
                 let enrolmentText = TrainingID.format(TrainingID.enrolment, enrolmentID)
-                guard let row = try Row.fetchOne(
-                    db.cachedStatement(sql: "SELECT program_id, status FROM enrolment WHERE id = ?"),
-                    arguments: [enrolmentID])
+                guard
+                    let row = try Row.fetchOne(
+                        db.cachedStatement(sql: "SELECT program_id, status FROM enrolment WHERE id = ?"),
+                        arguments: [enrolmentID])
                 else {
                     throw TrainingID.notFound(kind: "enrolment", field: "enrolment_id", id: enrolmentText)
                 }
                 let programID: Int64 = row["program_id"]
-                let effect = try EnrolmentRules.withdraw(EnrolmentStatus(rawValue: row["status"]), enrolmentID: enrolmentText)
+                let effect = try EnrolmentRules.withdraw(
+                    EnrolmentStatus(rawValue: row["status"]), enrolmentID: enrolmentText)
                 try db.execute(
                     sql: "UPDATE enrolment SET status = ?, updated_at = ? WHERE id = ?",
                     arguments: [EnrolmentStatus.withdrawn.rawValue, now, enrolmentID])
                 var promoted: Enrolment?
                 switch effect {
                 case .leavesWaitlist:
-                    try db.execute(sql: "UPDATE program SET waitlisted = waitlisted - 1 WHERE id = ?", arguments: [programID])
+                    try db.execute(
+                        sql: "UPDATE program SET waitlisted = waitlisted - 1 WHERE id = ?", arguments: [programID])
                 case .freesSeat:
-                    try db.execute(sql: "UPDATE program SET enrolled = enrolled - 1 WHERE id = ?", arguments: [programID])
+                    try db.execute(
+                        sql: "UPDATE program SET enrolled = enrolled - 1 WHERE id = ?", arguments: [programID])
                     guard let counts = try Self.counts(db, programID: programID) else { break }
                     if EnrolmentRules.promotes(
                         capacity: counts.capacity, seatsTaken: counts.seatsTaken, waitlisted: counts.waitlisted),
                         let first = try Int64.fetchOne(
-                            db.cachedStatement(sql: "SELECT id FROM enrolment WHERE program_id = ? AND status = ? ORDER BY id LIMIT 1"),
+                            db.cachedStatement(
+                                sql: "SELECT id FROM enrolment WHERE program_id = ? AND status = ? ORDER BY id LIMIT 1"),
                             arguments: [programID, EnrolmentStatus.waitlisted.rawValue])
                     {
                         try db.execute(
@@ -319,13 +341,15 @@ public struct SQLiteTrainingStore: TrainingStore {
         try await self.transaction { db in
             try IdempotencyLedger.once(db, write) {
                 let enrolmentText = TrainingID.format(TrainingID.enrolment, enrolmentID)
-                guard let row = try Row.fetchOne(
-                    db.cachedStatement(sql: "SELECT program_id, status FROM enrolment WHERE id = ?"),
-                    arguments: [enrolmentID])
+                guard
+                    let row = try Row.fetchOne(
+                        db.cachedStatement(sql: "SELECT program_id, status FROM enrolment WHERE id = ?"),
+                        arguments: [enrolmentID])
                 else {
                     throw TrainingID.notFound(kind: "enrolment", field: "enrolment_id", id: enrolmentText)
                 }
-                try EnrolmentRules.checkCompletable(EnrolmentStatus(rawValue: row["status"]), enrolmentID: enrolmentText)
+                try EnrolmentRules.checkCompletable(
+                    EnrolmentStatus(rawValue: row["status"]), enrolmentID: enrolmentText)
                 let programID: Int64 = row["program_id"]
                 let certificate = TrainingID.certificate(programID: programID, enrolmentID: enrolmentID)
                 try db.execute(
@@ -334,7 +358,8 @@ public struct SQLiteTrainingStore: TrainingStore {
                 try db.execute(
                     sql: "UPDATE program SET enrolled = enrolled - 1, completed = completed + 1 WHERE id = ?",
                     arguments: [programID])
-                return CompleteResponse(enrolment: try Self.fetchEnrolment(db, id: enrolmentID), certificateId: certificate)
+                return CompleteResponse(
+                    enrolment: try Self.fetchEnrolment(db, id: enrolmentID), certificateId: certificate)
             }
         }
     }
@@ -343,9 +368,10 @@ public struct SQLiteTrainingStore: TrainingStore {
         -> [Enrolment]?
     {
         try await self.read { db in
-            guard try Bool.fetchOne(
-                db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM program WHERE id = ?)"),
-                arguments: [programID]) == true
+            guard
+                try Bool.fetchOne(
+                    db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM program WHERE id = ?)"),
+                    arguments: [programID]) == true
             else { return nil }
             var sql = "SELECT \(Self.enrolmentColumns) FROM enrolment WHERE program_id = ? AND id > ?"
             var arguments: StatementArguments = [programID, afterID ?? 0]
@@ -356,9 +382,11 @@ public struct SQLiteTrainingStore: TrainingStore {
             sql += " ORDER BY id LIMIT ?"
             arguments += [limit]
             // Positions count up from those wait-listed before the page.
-            var position = try Int.fetchOne(
-                db.cachedStatement(sql: "SELECT COUNT(*) FROM enrolment WHERE program_id = ? AND status = ? AND id <= ?"),
-                arguments: [programID, EnrolmentStatus.waitlisted.rawValue, afterID ?? 0]) ?? 0
+            var position =
+                try Int.fetchOne(
+                    db.cachedStatement(
+                        sql: "SELECT COUNT(*) FROM enrolment WHERE program_id = ? AND status = ? AND id <= ?"),
+                    arguments: [programID, EnrolmentStatus.waitlisted.rawValue, afterID ?? 0]) ?? 0
             return try Row.fetchAll(db.cachedStatement(sql: sql), arguments: arguments).map { row in
                 guard EnrolmentStatus(rawValue: row["status"]) == .waitlisted else { return Self.enrolment(row) }
                 position += 1
@@ -376,12 +404,14 @@ public struct SQLiteTrainingStore: TrainingStore {
             let arguments: StatementArguments = country.map { StatementArguments([$0]) } ?? StatementArguments()
             // field is COLLATE NOCASE, so "Rail logistics" and "rail
             // logistics" form one group, named by its first spelling.
-            return try Row.fetchAll(db.cachedStatement(sql: """
-                    SELECT MIN(\(key)) AS key, COUNT(*) AS programs, SUM(capacity) AS seats,
-                           SUM(enrolled) AS enrolled, SUM(waitlisted) AS waitlisted, SUM(completed) AS completed,
-                           SUM(synthetic) AS synthetic_programs
-                    FROM program \(filter) GROUP BY \(key) ORDER BY \(key)
-                    """),
+            return try Row.fetchAll(
+                db.cachedStatement(
+                    sql: """
+                        SELECT MIN(\(key)) AS key, COUNT(*) AS programs, SUM(capacity) AS seats,
+                               SUM(enrolled) AS enrolled, SUM(waitlisted) AS waitlisted, SUM(completed) AS completed,
+                               SUM(synthetic) AS synthetic_programs
+                        FROM program \(filter) GROUP BY \(key) ORDER BY \(key)
+                        """),
                 arguments: arguments
             ).map { row in
                 TrainingStatisticsRow(
@@ -404,7 +434,8 @@ public struct SQLiteTrainingStore: TrainingStore {
                 guard let enrolment = try Self.fetchEnrolment(db, id: row["id"]),
                     let programID = Int64(enrolment.programId.dropFirst(TrainingID.program.count))
                 else { continue }
-                entries.append(TraineeHistoryEntry(enrolment: enrolment, program: try Self.fetchProgram(db, id: programID)))
+                entries.append(
+                    TraineeHistoryEntry(enrolment: enrolment, program: try Self.fetchProgram(db, id: programID)))
             }
             return TraineeHistoryResponse(trainee: trainee, entries: entries)
         }

@@ -31,7 +31,9 @@ public struct TrainingServiceProvider: TrainingServiceProtocol {
 
     /// The request's own key, else the one in the call header (the kit's
     /// shared rule: both set and different is INVALID_ARGUMENT).
-    private func write<Request: ProtoMessage>(_ request: Request, key: String, _ context: ServerContext) throws -> IdempotentWrite {
+    private func write<Request: ProtoMessage>(_ request: Request, key: String, _ context: ServerContext) throws
+        -> IdempotentWrite
+    {
         IdempotentWrite(
             key: try IdempotencyLedger.key(request: key, context: context),
             method: context.descriptor.path,
@@ -53,7 +55,9 @@ public struct TrainingServiceProvider: TrainingServiceProtocol {
 
     // MARK: Programs
 
-    public func createProgram(request: CreateProgramRequest, context: ServerContext) async throws -> CreateProgramResponse {
+    public func createProgram(request: CreateProgramRequest, context: ServerContext) async throws
+        -> CreateProgramResponse
+    {
         let program = try TrainingValidation.program(request.program)
         let write = try self.write(request, key: request.idempotencyKey, context)
         return try await self.run { try await self.store.createProgram(program, write: write) }
@@ -67,7 +71,8 @@ public struct TrainingServiceProvider: TrainingServiceProtocol {
         return GetProgramResponse(program: program)
     }
 
-    public func listPrograms(request: ListProgramsRequest, context: ServerContext) async throws -> ListProgramsResponse {
+    public func listPrograms(request: ListProgramsRequest, context: ServerContext) async throws -> ListProgramsResponse
+    {
         let size = try TrainingValidation.pageSize(
             request.pageSize, defaultSize: Self.defaultProgramPageSize, maximum: Self.maxProgramPageSize)
         var query = ProgramQuery(limit: size + 1)
@@ -97,7 +102,9 @@ public struct TrainingServiceProvider: TrainingServiceProtocol {
 
     // MARK: Trainees
 
-    public func registerTrainee(request: RegisterTraineeRequest, context: ServerContext) async throws -> RegisterTraineeResponse {
+    public func registerTrainee(request: RegisterTraineeRequest, context: ServerContext) async throws
+        -> RegisterTraineeResponse
+    {
         let trainee = try TrainingValidation.trainee(request.trainee)
         let write = try self.write(request, key: request.idempotencyKey, context)
         return try await self.run { try await self.store.registerTrainee(trainee, write: write) }
@@ -114,38 +121,47 @@ public struct TrainingServiceProvider: TrainingServiceProtocol {
     // MARK: Enrolment
 
     public func enrol(request: EnrolRequest, context: ServerContext) async throws -> EnrolResponse {
-        let trainee = try TrainingID.parse(request.traineeId, prefix: TrainingID.trainee, field: "trainee_id", kind: "trainee")
-        let program = try TrainingID.parse(request.programId, prefix: TrainingID.program, field: "program_id", kind: "program")
+        let trainee = try TrainingID.parse(
+            request.traineeId, prefix: TrainingID.trainee, field: "trainee_id", kind: "trainee")
+        let program = try TrainingID.parse(
+            request.programId, prefix: TrainingID.program, field: "program_id", kind: "program")
         let write = try self.write(request, key: request.idempotencyKey, context)
         let now = self.clock()
         let response = try await self.run {
             try await self.store.enrol(
-                traineeID: trainee, programID: program, today: CalendarDate.utc(secondsSince1970: now), now: now, write: write)
+                traineeID: trainee, programID: program, today: CalendarDate.utc(secondsSince1970: now), now: now,
+                write: write)
         }
         self.logger.debug(
             "Enrolment decided",
             metadata: [
-                "enrolment": "\(response.enrolment?.id ?? "")", "status": "\(response.enrolment?.status.protoName ?? "")",
+                "enrolment": "\(response.enrolment?.id ?? "")",
+                "status": "\(response.enrolment?.status.protoName ?? "")",
             ])
         return response
     }
 
     public func withdraw(request: WithdrawRequest, context: ServerContext) async throws -> WithdrawResponse {
-        let id = try TrainingID.parse(request.enrolmentId, prefix: TrainingID.enrolment, field: "enrolment_id", kind: "enrolment")
+        let id = try TrainingID.parse(
+            request.enrolmentId, prefix: TrainingID.enrolment, field: "enrolment_id", kind: "enrolment")
         let write = try self.write(request, key: request.idempotencyKey, context)
         let now = self.clock()
         return try await self.run { try await self.store.withdraw(enrolmentID: id, now: now, write: write) }
     }
 
     public func complete(request: CompleteRequest, context: ServerContext) async throws -> CompleteResponse {
-        let id = try TrainingID.parse(request.enrolmentId, prefix: TrainingID.enrolment, field: "enrolment_id", kind: "enrolment")
+        let id = try TrainingID.parse(
+            request.enrolmentId, prefix: TrainingID.enrolment, field: "enrolment_id", kind: "enrolment")
         let write = try self.write(request, key: request.idempotencyKey, context)
         let now = self.clock()
         return try await self.run { try await self.store.complete(enrolmentID: id, now: now, write: write) }
     }
 
-    public func listEnrolments(request: ListEnrolmentsRequest, context: ServerContext) async throws -> ListEnrolmentsResponse {
-        let program = try TrainingID.parse(request.programId, prefix: TrainingID.program, field: "program_id", kind: "program")
+    public func listEnrolments(request: ListEnrolmentsRequest, context: ServerContext) async throws
+        -> ListEnrolmentsResponse
+    {
+        let program = try TrainingID.parse(
+            request.programId, prefix: TrainingID.program, field: "program_id", kind: "program")
         guard EnrolmentStatus.allCases.contains(request.status) else {
             throw RPCError.invalidArgument(field: "status", "unknown status \(request.status.rawValue)")
         }
@@ -154,9 +170,11 @@ public struct TrainingServiceProvider: TrainingServiceProtocol {
         let status: EnrolmentStatus? = request.status == .unspecified ? nil : request.status
         let filter = "enrolments|\(program)|\(request.status.rawValue)"
         let after = try PageToken.decode(request.pageToken, filter: filter)?.lastKey
-        guard var enrolments = try await self.run({
-            try await self.store.listEnrolments(programID: program, status: status, afterID: after, limit: size + 1)
-        }) else {
+        guard
+            var enrolments = try await self.run({
+                try await self.store.listEnrolments(programID: program, status: status, afterID: after, limit: size + 1)
+            })
+        else {
             throw TrainingID.notFound(kind: "program", field: "program_id", id: request.programId)
         }
         var next = ""
@@ -192,8 +210,11 @@ public struct TrainingServiceProvider: TrainingServiceProtocol {
         return StatisticsResponse(rows: rows, total: total.withCompletionRate())
     }
 
-    public func traineeHistory(request: TraineeHistoryRequest, context: ServerContext) async throws -> TraineeHistoryResponse {
-        let id = try TrainingID.parse(request.traineeId, prefix: TrainingID.trainee, field: "trainee_id", kind: "trainee")
+    public func traineeHistory(request: TraineeHistoryRequest, context: ServerContext) async throws
+        -> TraineeHistoryResponse
+    {
+        let id = try TrainingID.parse(
+            request.traineeId, prefix: TrainingID.trainee, field: "trainee_id", kind: "trainee")
         guard let history = try await self.run({ try await self.store.history(traineeID: id) }) else {
             throw TrainingID.notFound(kind: "trainee", field: "trainee_id", id: request.traineeId)
         }

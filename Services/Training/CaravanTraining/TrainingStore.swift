@@ -1,6 +1,6 @@
 import CaravanCore
-import CaravanTrainingAPI
 import CaravanServiceKit
+import CaravanTrainingAPI
 
 /// Where the training service keeps its programs, trainees and places.
 ///
@@ -42,8 +42,10 @@ public struct ProgramQuery: Sendable, Hashable {
     public var afterID: Int64?
     public var limit: Int
 
-    public init(country: String? = nil, hostCity: String? = nil, field: String? = nil, openOn: String? = nil,
-                afterID: Int64? = nil, limit: Int = 50) {
+    public init(
+        country: String? = nil, hostCity: String? = nil, field: String? = nil, openOn: String? = nil,
+        afterID: Int64? = nil, limit: Int = 50
+    ) {
         self.country = country
         self.hostCity = hostCity
         self.field = field

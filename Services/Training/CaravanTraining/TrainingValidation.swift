@@ -23,16 +23,22 @@ public enum TrainingValidation {
     /// A BCP 47 language tag in its common shapes (`zh`, `ru`, `kk-Cyrl`, `zh-Hans-CN`).
     public static func language(_ value: String, field: String) throws(RPCError) -> String {
         let parts = value.split(separator: "-", omittingEmptySubsequences: false)
-        let primaryOK = parts.first.map { (2...3).contains($0.count) && $0.allSatisfy { $0.isASCII && $0.isLetter } } ?? false
-        let restOK = parts.dropFirst().allSatisfy { (1...8).contains($0.count) && $0.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber) } }
+        let primaryOK =
+            parts.first.map { (2...3).contains($0.count) && $0.allSatisfy { $0.isASCII && $0.isLetter } } ?? false
+        let restOK = parts.dropFirst().allSatisfy {
+            (1...8).contains($0.count) && $0.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber) }
+        }
         guard primaryOK, restOK else {
-            throw RPCError.invalidArgument(field: field, "\"\(value)\" is not a BCP 47 language tag such as \"zh\" or \"ru\"")
+            throw RPCError.invalidArgument(
+                field: field, "\"\(value)\" is not a BCP 47 language tag such as \"zh\" or \"ru\"")
         }
         return value
     }
 
     /// A program to create, normalised; `prefix` names the message field (`program.`).
-    public static func program(_ input: TrainingProgram?, prefix: String = "program.") throws(RPCError) -> TrainingProgram {
+    public static func program(_ input: TrainingProgram?, prefix: String = "program.") throws(RPCError)
+        -> TrainingProgram
+    {
         guard let input else { throw RPCError.invalidArgument(field: "program", "is required") }
         var program = TrainingProgram()
         program.title = try Self.text(input.title, field: prefix + "title")
@@ -42,13 +48,15 @@ public enum TrainingValidation {
         program.country = try CountryCode.validated(input.country, field: prefix + "country")
         program.language = try Self.language(input.language, field: prefix + "language")
         guard (1...Self.maxCapacity).contains(input.capacity) else {
-            throw RPCError.invalidArgument(field: prefix + "capacity", "must be 1 to \(Self.maxCapacity); got \(input.capacity)")
+            throw RPCError.invalidArgument(
+                field: prefix + "capacity", "must be 1 to \(Self.maxCapacity); got \(input.capacity)")
         }
         program.capacity = input.capacity
         program.startDate = try CalendarDate.validated(input.startDate, field: prefix + "start_date")
         program.endDate = try CalendarDate.validated(input.endDate, field: prefix + "end_date")
         guard program.endDate >= program.startDate else {
-            throw RPCError.invalidArgument(field: prefix + "end_date", "\(program.endDate) is before start_date \(program.startDate)")
+            throw RPCError.invalidArgument(
+                field: prefix + "end_date", "\(program.endDate) is before start_date \(program.startDate)")
         }
         program.synthetic = input.synthetic
         return program

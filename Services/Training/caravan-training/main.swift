@@ -27,7 +27,8 @@ struct TrainingCommand: AsyncParsableCommand {
             return
         }
         try await ServiceMain.run(
-            settings: settings, migrator: TrainingMigrations.migrator, postgresMigrations: TrainingPostgresMigrations.all,
+            settings: settings, migrator: TrainingMigrations.migrator,
+            postgresMigrations: TrainingPostgresMigrations.all,
             copyPlan: TrainingPostgresMigrations.copyPlan
         ) { storage, logger in
             let store: any TrainingStore

@@ -111,7 +111,9 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         }
         var frame = context.channel.allocator.buffer(capacity: WireFormat.prefixSize + (message?.count ?? 0))
         if let message {
-            frame.writeFrame(kind: .message, flags: endStream ? [.hasMessage, .endStream] : .hasMessage, callID: callID, payload: message)
+            frame.writeFrame(
+                kind: .message, flags: endStream ? [.hasMessage, .endStream] : .hasMessage, callID: callID,
+                payload: message)
         } else {
             frame.writeFrame(kind: .endOfStream, callID: callID)
         }
@@ -130,7 +132,8 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     }
 
     private func expire(_ callID: UInt32) {
-        self.abandon(callID, with: RPCError(code: .deadlineExceeded, message: "The deadline passed before the server answered."))
+        self.abandon(
+            callID, with: RPCError(code: .deadlineExceeded, message: "The deadline passed before the server answered."))
     }
 
     private func abandon(_ callID: UInt32, with error: RPCError) {
@@ -164,7 +167,8 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         case .oversized(let kind, _, let callID, let length):
             let error = RPCError(
                 code: .resourceExhausted,
-                message: "The server sent a \(kind) frame of \(length) bytes; the limit is \(self.configuration.maxFrameSize)."
+                message:
+                    "The server sent a \(kind) frame of \(length) bytes; the limit is \(self.configuration.maxFrameSize)."
             )
             if self.state?.call(callID) != nil {
                 self.abandon(callID, with: error)
@@ -182,12 +186,15 @@ final class ClientConnectionHandler: ChannelInboundHandler {
             ClientResponse.complete(call.sink, with: frame)
             if thenClose { self.closeAfterFlush() }
         case .message:
-            if case .stream(let continuation) = self.state?.call(frame.callID)?.sink, frame.flags.contains(.hasMessage) {
+            if case .stream(let continuation) = self.state?.call(frame.callID)?.sink, frame.flags.contains(.hasMessage)
+            {
                 continuation.yield(Array(frame.payload.readableBytesView))
             }
         case .ping:
             var pong = context.channel.allocator.buffer(capacity: WireFormat.prefixSize + frame.payload.readableBytes)
-            frame.payload.withUnsafeReadableBytes { pong.writeFrame(kind: .pong, flags: [], callID: 0, header: nil, payload: $0) }
+            frame.payload.withUnsafeReadableBytes {
+                pong.writeFrame(kind: .pong, flags: [], callID: 0, header: nil, payload: $0)
+            }
             self.write(pong)
         case .pong:
             break
@@ -201,7 +208,8 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     private func receiveGoAway(lastCallID: UInt32, header: ByteBuffer) {
         let goAway = try? FrameHeaders.decode(GoAway.self, from: header)
         let message = goAway?.message ?? ""
-        guard let verdict = self.state?.goAwayReceived(lastCallID: lastCallID, code: goAway?.code ?? 0, message: message)
+        guard
+            let verdict = self.state?.goAwayReceived(lastCallID: lastCallID, code: goAway?.code ?? 0, message: message)
         else { return }
         self.reportUnusable(verdict.unusable)
         let why = message.isEmpty ? "" : " (\(message))"
@@ -222,7 +230,8 @@ final class ClientConnectionHandler: ChannelInboundHandler {
 
     func channelInactive(context: ChannelHandlerContext) {
         self.housekeeping?.cancel()
-        let reason = self.state?.refusal.map { ": the server said \"\($0)\"" }
+        let reason =
+            self.state?.refusal.map { ": the server said \"\($0)\"" }
             ?? self.failure.map { ": \(ConnectionErrorDescription.describe($0))" } ?? "."
         for call in self.state?.closed() ?? [] {
             call.fail(RPCError(code: .unavailable, message: "The connection to the server was lost\(reason)"))

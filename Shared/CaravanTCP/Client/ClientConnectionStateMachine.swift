@@ -50,7 +50,10 @@ struct ClientConnectionStateMachine<Call> {
     mutating func startCall(_ call: Call) -> (StartVerdict, spentIDs: Bool) {
         guard self.phase.takesCalls else {
             let reason = self.refusal.map { "The server refused the connection: \($0)" } ?? "The connection is closing."
-            return (.refuse(RPCError(code: .unavailable, message: reason, cause: CallNeverSent("connection closing"))), false)
+            return (
+                .refuse(RPCError(code: .unavailable, message: reason, cause: CallNeverSent("connection closing"))),
+                false
+            )
         }
         let callID = self.nextCallID
         self.nextCallID &+= 1

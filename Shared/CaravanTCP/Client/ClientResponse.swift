@@ -4,11 +4,11 @@ import NIOCore
 import NIOPosix
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Hands a RESPONSE frame to the call it ends.
@@ -32,7 +32,8 @@ enum ClientResponse {
             } else if frame.flags.contains(.hasMessage) {
                 continuation.resume(returning: Array(frame.payload.readableBytesView))
             } else {
-                continuation.resume(throwing: RPCError(code: .internal, message: "The server sent no response message."))
+                continuation.resume(
+                    throwing: RPCError(code: .internal, message: "The server sent no response message."))
             }
         case .stream(let continuation):
             if frame.flags.contains(.hasMessage) {
@@ -70,7 +71,8 @@ public enum ConnectionErrorDescription {
         case let error as ChannelError:
             switch error {
             case .connectTimeout(let amount): return "connection timed out after \(amount.nanoseconds / 1_000_000) ms"
-            case .ioOnClosedChannel, .alreadyClosed, .eof, .outputClosed, .inputClosed: return "the connection was closed"
+            case .ioOnClosedChannel, .alreadyClosed, .eof, .outputClosed, .inputClosed:
+                return "the connection was closed"
             default: return "\(error)"
             }
         case let error as SocketAddressError:

@@ -60,7 +60,8 @@ final class EndpointConnections: ReplicaChannel {
         let header = try RequestHeaderTemplate(descriptor: descriptor, options: options)
         try self.checkFrameSize(header.untimedCount + 11 + request.count, descriptor: descriptor)
         let connection = try self.readyConnection()
-        return try await connection.unary(OutboundRequest(header: header, payload: request, flags: [.endStream, .hasMessage]))
+        return try await connection.unary(
+            OutboundRequest(header: header, payload: request, flags: [.endStream, .hasMessage]))
     }
 
     func streaming<Result: Sendable>(

@@ -72,7 +72,9 @@ public final class TCPClientTransport: ClientTransport, Sendable {
     /// once its open calls have finished.
     public func close() { self.pool.close() }
 
-    public func unary(descriptor: MethodDescriptor, request: [UInt8], options: ResolvedCallOptions) async throws -> [UInt8] {
+    public func unary(descriptor: MethodDescriptor, request: [UInt8], options: ResolvedCallOptions) async throws
+        -> [UInt8]
+    {
         try await self.pool.unary(descriptor: descriptor, request: request, options: options)
     }
 
@@ -81,6 +83,7 @@ public final class TCPClientTransport: ClientTransport, Sendable {
         requests: @escaping @Sendable (RawMessageWriter) async throws -> Void,
         responses: (RawMessageStream) async throws -> Result
     ) async throws -> Result {
-        try await self.pool.streaming(descriptor: descriptor, options: options, requests: requests, responses: responses)
+        try await self.pool.streaming(
+            descriptor: descriptor, options: options, requests: requests, responses: responses)
     }
 }

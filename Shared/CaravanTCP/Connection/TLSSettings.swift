@@ -19,7 +19,9 @@ public struct ServerTLS: Sendable {
     /// and the CA that signs acceptable client certificates (nil: any
     /// client may connect, none is asked for a certificate).
     public init(certificateChainFile: String, privateKeyFile: String, clientCAFile: String? = nil) throws {
-        let chain = try NIOSSLCertificate.fromPEMFile(certificateChainFile).map { NIOSSLCertificateSource.certificate($0) }
+        let chain = try NIOSSLCertificate.fromPEMFile(certificateChainFile).map {
+            NIOSSLCertificateSource.certificate($0)
+        }
         let key = NIOSSLPrivateKeySource.privateKey(try NIOSSLPrivateKey(file: privateKeyFile, format: .pem))
         var configuration: TLSConfiguration
         if let clientCAFile {

@@ -50,7 +50,8 @@ public final class TransportMetrics: Sendable {
         self.bytesOut = Counter(label: Name.bytes, dimensions: [("direction", "out")], factory: factory)
         var rejections: [RejectionReason: Counter] = [:]
         for reason in RejectionReason.allCases {
-            rejections[reason] = Counter(label: Name.rejected, dimensions: [("reason", reason.rawValue)], factory: factory)
+            rejections[reason] = Counter(
+                label: Name.rejected, dimensions: [("reason", reason.rawValue)], factory: factory)
         }
         self.rejections = rejections
     }

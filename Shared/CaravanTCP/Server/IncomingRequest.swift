@@ -23,13 +23,17 @@ struct IncomingRequest {
         do {
             header = try FrameHeaders.decode(RequestHeader.self, from: frame.header)
         } catch {
-            return .failure(Refusal(error: RPCError(code: .invalidArgument, message: "Malformed request header: \(error)"), reason: .badRequest))
+            return .failure(
+                Refusal(
+                    error: RPCError(code: .invalidArgument, message: "Malformed request header: \(error)"),
+                    reason: .badRequest))
         }
         let metadata = FrameHeaders.metadata(header.metadata)
         if metadata.encodedSize > maxMetadataSize {
             let message =
                 "Request metadata of \(metadata.encodedSize) bytes exceeds the limit of \(maxMetadataSize)."
-            return .failure(Refusal(error: RPCError(code: .resourceExhausted, message: message), reason: .metadataTooLarge))
+            return .failure(
+                Refusal(error: RPCError(code: .resourceExhausted, message: message), reason: .metadataTooLarge))
         }
         if let bad = metadata.first(where: { !Metadata.isValidKey($0.key) }) {
             let error = RPCError(code: .invalidArgument, message: "Invalid metadata key \"\(bad.key)\".")

@@ -38,7 +38,10 @@ struct ServerCallRunner {
     /// Set when handlers run on the connection's event loop.
     let executor: EventLoopExecutor?
 
-    init(router: RPCRouter, handler: NIOLoopBound<ServerConnectionHandler>, allocator: ByteBufferAllocator, onEventLoop: Bool) {
+    init(
+        router: RPCRouter, handler: NIOLoopBound<ServerConnectionHandler>, allocator: ByteBufferAllocator,
+        onEventLoop: Bool
+    ) {
         self.router = router
         self.handler = handler
         self.allocator = allocator
@@ -68,7 +71,8 @@ struct ServerCallRunner {
             let (stream, continuation) = RawMessageStream.makeStream()
             requests = continuation
             task = self.answer(callID) {
-                await router.handleUnary({ _, context in try await handler(stream, context) }, request: [], context: context)
+                await router.handleUnary(
+                    { _, context in try await handler(stream, context) }, request: [], context: context)
             }
         case .bidirectionalStreaming(let handler):
             let (stream, continuation) = RawMessageStream.makeStream()
@@ -122,7 +126,9 @@ struct ServerCallRunner {
         }
     }
 
-    private static func finish(_ callID: UInt32, _ answer: ByteBuffer, on handler: NIOLoopBound<ServerConnectionHandler>) {
+    private static func finish(
+        _ callID: UInt32, _ answer: ByteBuffer, on handler: NIOLoopBound<ServerConnectionHandler>
+    ) {
         if handler.eventLoop.inEventLoop {
             handler.value.callFinished(callID, answer: answer)
         } else {

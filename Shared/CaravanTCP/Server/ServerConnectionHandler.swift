@@ -63,7 +63,8 @@ final class ServerConnectionHandler: ChannelInboundHandler {
             keepaliveInterval: self.configuration.keepaliveInterval.nio,
             keepaliveTimeout: self.configuration.keepaliveTimeout.nio,
             idleTimeout: self.configuration.idleTimeout.nio, now: context.eventLoop.now)
-        self.state = StateMachine(router: self.router, limits: self.configuration.limits, liveness: liveness, peer: peer)
+        self.state = StateMachine(
+            router: self.router, limits: self.configuration.limits, liveness: liveness, peer: peer)
         self.runner = ServerCallRunner(
             router: self.router, handler: NIOLoopBound(self, eventLoop: context.eventLoop),
             allocator: context.channel.allocator, onEventLoop: self.configuration.handlerExecution == .eventLoop)

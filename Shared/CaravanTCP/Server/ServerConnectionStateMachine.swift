@@ -104,7 +104,8 @@ struct ServerConnectionStateMachine<CallHandle> {
         let callID = frame.callID
         guard callID > self.lastCallID else {
             return .failConnection(
-                .internal, "Call id \(callID) is not greater than the last one (\(self.lastCallID)); ids must increase.",
+                .internal,
+                "Call id \(callID) is not greater than the last one (\(self.lastCallID)); ids must increase.",
                 .badFrame)
         }
         self.lastCallID = callID

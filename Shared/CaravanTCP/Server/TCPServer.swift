@@ -143,11 +143,13 @@ public final class TCPServer: ServerTransport {
         }
         try channel.pipeline.syncOperations.addHandlers(
             PrefaceHandler(timeout: configuration.frameTimeout.nio),
-            FrameDecodingHandler(maxFrameSize: configuration.maxFrameSize, frameTimeout: configuration.frameTimeout.nio),
+            FrameDecodingHandler(
+                maxFrameSize: configuration.maxFrameSize, frameTimeout: configuration.frameTimeout.nio),
             handler
         )
         return AcceptedConnection(
-            channel: channel, handler: NIOLoopBound(handler, eventLoop: channel.eventLoop), finished: finished.futureResult)
+            channel: channel, handler: NIOLoopBound(handler, eventLoop: channel.eventLoop),
+            finished: finished.futureResult)
     }
 
     private func serve(_ connection: AcceptedConnection) async {

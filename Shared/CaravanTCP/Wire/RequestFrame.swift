@@ -1,7 +1,7 @@
 import CaravanCore
 import CaravanEnvelope
-import NIOCore
 import NIOConcurrencyHelpers
+import NIOCore
 
 /// A call's REQUEST header, encoded ahead of time except for its timeout,
 /// which is only known when the frame is written.

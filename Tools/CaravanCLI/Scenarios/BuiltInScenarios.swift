@@ -53,7 +53,8 @@ public enum BuiltInScenarios {
                 // The method when the step's name is not enough: renamed, or another service's (routed).
                 let descriptor = step.method.descriptor
                 let shown = descriptor.service == scenario.service ? descriptor.method : descriptor.path
-                lines.append("    " + String(format: "%5.1f%%  ", share) + step.name + (shown == step.name ? "" : "  " + shown))
+                lines.append(
+                    "    " + String(format: "%5.1f%%  ", share) + step.name + (shown == step.name ? "" : "  " + shown))
             }
             lines.append("")
         }

@@ -69,7 +69,8 @@ public struct AggregatePlan: Sendable {
         let summary = required.map { name in
             let outcome = outcomes[name] ?? SectionOutcome()
             let status = outcome.status.protoName ?? "\(outcome.status.rawValue)"
-            return outcome.message.isEmpty ? "\(name.rawValue): \(status)" : "\(name.rawValue): \(status) (\(outcome.message))"
+            return outcome.message.isEmpty
+                ? "\(name.rawValue): \(status)" : "\(name.rawValue): \(status) (\(outcome.message))"
         }.joined(separator: "; ")
         let allTimedOut = statuses.allSatisfy { $0 == .timedOut }
         return RPCError(

@@ -38,7 +38,9 @@ public struct ClientBackends: GatewayBackends {
         try await self.trade.getSummary(request, options: options)
     }
 
-    public func topCategories(_ request: TopCategoriesRequest, options: CallOptions) async throws -> TopCategoriesResponse {
+    public func topCategories(_ request: TopCategoriesRequest, options: CallOptions) async throws
+        -> TopCategoriesResponse
+    {
         try await self.trade.topCategories(request, options: options)
     }
 
@@ -46,7 +48,8 @@ public struct ClientBackends: GatewayBackends {
         try await self.trade.hubStats(request, options: options)
     }
 
-    public func networkStats(_ request: NetworkStatsRequest, options: CallOptions) async throws -> NetworkStatsResponse {
+    public func networkStats(_ request: NetworkStatsRequest, options: CallOptions) async throws -> NetworkStatsResponse
+    {
         try await self.logistics.networkStats(request, options: options)
     }
 
@@ -58,11 +61,15 @@ public struct ClientBackends: GatewayBackends {
         try await self.logistics.listLinks(request, options: options)
     }
 
-    public func countShipments(_ request: CountShipmentsRequest, options: CallOptions) async throws -> CountShipmentsResponse {
+    public func countShipments(_ request: CountShipmentsRequest, options: CallOptions) async throws
+        -> CountShipmentsResponse
+    {
         try await self.logistics.countShipments(request, options: options)
     }
 
-    public func trainingStatistics(_ request: StatisticsRequest, options: CallOptions) async throws -> StatisticsResponse {
+    public func trainingStatistics(_ request: StatisticsRequest, options: CallOptions) async throws
+        -> StatisticsResponse
+    {
         try await self.training.statistics(request, options: options)
     }
 }

@@ -18,7 +18,9 @@ public struct SectionFetchers: Sendable {
         self.backends = backends
     }
 
-    public func fetch(_ section: SectionName, country: String?, year: UInt32, options: CallOptions) async throws -> SectionPayload {
+    public func fetch(_ section: SectionName, country: String?, year: UInt32, options: CallOptions) async throws
+        -> SectionPayload
+    {
         switch section {
         case .trade: return .trade(try await self.trade(country: country, year: year, options: options))
         case .logistics: return .logistics(try await self.logistics(country: country, options: options))

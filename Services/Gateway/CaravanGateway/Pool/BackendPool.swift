@@ -60,12 +60,14 @@ public final class BackendPool: ClientTransport, Service, Sendable {
             case .throttled(let method, let error):
                 metrics?.retryRefused()
                 retryLogger.debug(
-                    "Retry refused by the throttle", metadata: ["rpc.method": "\(method.path)", "rpc.code": "\(error.code)"])
+                    "Retry refused by the throttle",
+                    metadata: ["rpc.method": "\(method.path)", "rpc.code": "\(error.code)"])
             }
         }
         self.client = RPCClient(
             transport: self.replicaPool, retryPolicy: configuration.retryPolicy,
-            retryThrottle: RetryThrottle(maxTokens: configuration.retryTokens, tokenRatio: configuration.retryTokenRatio),
+            retryThrottle: RetryThrottle(
+                maxTokens: configuration.retryTokens, tokenRatio: configuration.retryTokenRatio),
             retryObserver: observer)
     }
 
@@ -87,7 +89,9 @@ public final class BackendPool: ClientTransport, Service, Sendable {
 
     // MARK: Calls (one attempt each; `client` retries)
 
-    public func unary(descriptor: MethodDescriptor, request: [UInt8], options: ResolvedCallOptions) async throws -> [UInt8] {
+    public func unary(descriptor: MethodDescriptor, request: [UInt8], options: ResolvedCallOptions) async throws
+        -> [UInt8]
+    {
         try await self.replicaPool.unary(descriptor: descriptor, request: request, options: options)
     }
 
@@ -156,7 +160,8 @@ public final class BackendPool: ClientTransport, Service, Sendable {
         let record: (Bool) -> Void = { healthy in
             self.replicaPool.setHealthy(endpoint, healthy)
             if healthy != wasHealthy {
-                self.logger.info(healthy ? "Replica healthy" : "Replica unhealthy", metadata: ["replica": "\(endpoint)"])
+                self.logger.info(
+                    healthy ? "Replica healthy" : "Replica unhealthy", metadata: ["replica": "\(endpoint)"])
                 wasHealthy = healthy
             }
         }

@@ -68,7 +68,8 @@ public final class PoolMetrics: Sendable {
                     )
                 }
                 let pair = sampled.replicas[address]!
-                gauges.append((pair.healthy, pair.ejected, replica.healthy, replica.ejectedUntil.map { $0 > now } ?? false))
+                gauges.append(
+                    (pair.healthy, pair.ejected, replica.healthy, replica.ejectedUntil.map { $0 > now } ?? false))
             }
             return (delta, gauges)
         }

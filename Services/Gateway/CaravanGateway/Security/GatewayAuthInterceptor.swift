@@ -40,7 +40,8 @@ public struct GatewayAuthInterceptor: ServerInterceptor {
 
     private func claims(from authorization: String?) throws -> TokenClaims {
         guard let authorization else {
-            throw RPCError(code: .unauthenticated, message: "A bearer token is required (metadata authorization: Bearer <token>).")
+            throw RPCError(
+                code: .unauthenticated, message: "A bearer token is required (metadata authorization: Bearer <token>).")
         }
         let parts = authorization.split(separator: " ", maxSplits: 1)
         guard parts.count == 2, parts[0].lowercased() == "bearer" else {

@@ -32,7 +32,8 @@ public struct GatewaySecurity: Sendable {
         var interceptors: [any ServerInterceptor] = []
         if let tokenSigner { interceptors.append(GatewayAuthInterceptor(signer: tokenSigner)) }
         if let rateLimit {
-            interceptors.append(RateLimitInterceptor(limiter: RateLimiter(rate: rateLimit.rate, burst: rateLimit.burst)))
+            interceptors.append(
+                RateLimitInterceptor(limiter: RateLimiter(rate: rateLimit.rate, burst: rateLimit.burst)))
         }
         return interceptors
     }

@@ -18,7 +18,8 @@ public struct RateLimitInterceptor: ServerInterceptor {
             let milliseconds = (retryAfter.totalMicroseconds + 999) / 1000
             throw RPCError(
                 code: .resourceExhausted,
-                message: "Rate limit of \(self.limiter.rate) calls/s (burst \(self.limiter.burst)) exceeded; retry in \(milliseconds) ms.",
+                message:
+                    "Rate limit of \(self.limiter.rate) calls/s (burst \(self.limiter.burst)) exceeded; retry in \(milliseconds) ms.",
                 metadata: [Self.retryAfterKey: .string(String(milliseconds))])
         }
         try await next(context)

@@ -36,7 +36,8 @@ public final class RateLimiter: Sendable {
             var bucket = buckets[caller] ?? Bucket(tokens: Double(self.burst), updated: now)
             let elapsed = bucket.updated.duration(to: now)
             if elapsed > .zero {
-                bucket.tokens = min(Double(self.burst), bucket.tokens + self.rate * Double(elapsed.totalMicroseconds) / 1e6)
+                bucket.tokens = min(
+                    Double(self.burst), bucket.tokens + self.rate * Double(elapsed.totalMicroseconds) / 1e6)
                 bucket.updated = now
             }
             let decision: Decision

@@ -22,7 +22,9 @@ public struct ServiceTokenChannel: ReplicaChannel {
         return options
     }
 
-    public func unary(descriptor: MethodDescriptor, request: [UInt8], options: ResolvedCallOptions) async throws -> [UInt8] {
+    public func unary(descriptor: MethodDescriptor, request: [UInt8], options: ResolvedCallOptions) async throws
+        -> [UInt8]
+    {
         try await self.base.unary(descriptor: descriptor, request: request, options: self.stamped(options))
     }
 
