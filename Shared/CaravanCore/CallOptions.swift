@@ -1,13 +1,20 @@
 /// Per-call choices a client makes.
 ///
-/// A deadline is an instant of the continuous clock, everywhere from here to
-/// the server's ``ServerContext``; only the frame codec turns it into the
-/// wire's remaining microseconds (and back, on arrival).
+/// A call's deadline is an instant of the continuous clock, everywhere from
+/// ``RPCClient`` to the server's ``ServerContext``; only the frame codec
+/// turns it into the wire's remaining microseconds (and back, on arrival).
+/// A caller gives either an instant (`deadline`, e.g. one passed down from
+/// a served call) or a `timeout`, which counts from when each call starts,
+/// so one `CallOptions` value can be kept and reused for many calls.
 public struct CallOptions: Sendable {
-    /// When the caller stops waiting. When the call is made while serving
-    /// another call, that call's deadline also applies (the earlier wins);
-    /// with neither, the client's ``RPCClient/defaultTimeout`` does.
+    /// The instant the caller stops waiting.
     public var deadline: ContinuousClock.Instant?
+    /// How long the caller waits, from the start of the call.
+    ///
+    /// With both set, the earlier end wins; so does the deadline of the call
+    /// being served, when the call is made while serving one. With none of
+    /// them, the client's ``RPCClient/defaultTimeout`` applies.
+    public var timeout: Duration?
     /// Request metadata.
     public var metadata: Metadata
     /// Makes a write safe to retry: the server records it once.
@@ -17,17 +24,19 @@ public struct CallOptions: Sendable {
 
     public init(
         deadline: ContinuousClock.Instant? = nil,
+        timeout: Duration? = nil,
         metadata: Metadata = [:],
         idempotencyKey: String? = nil,
         retryPolicy: RetryPolicy? = nil
     ) {
         self.deadline = deadline
+        self.timeout = timeout
         self.metadata = metadata
         self.idempotencyKey = idempotencyKey
         self.retryPolicy = retryPolicy
     }
 
-    /// Options whose deadline is `timeout` from now.
+    /// Options whose calls each end `timeout` after they start.
     public init(
         timeout: Duration,
         metadata: Metadata = [:],
@@ -35,8 +44,19 @@ public struct CallOptions: Sendable {
         retryPolicy: RetryPolicy? = nil
     ) {
         self.init(
-            deadline: .now.advanced(by: timeout), metadata: metadata, idempotencyKey: idempotencyKey,
+            deadline: nil, timeout: timeout, metadata: metadata, idempotencyKey: idempotencyKey,
             retryPolicy: retryPolicy)
+    }
+
+    /// The deadline of a call that starts at `start`: the earlier of the
+    /// instant and the timeout's end; nil when neither is set.
+    public func deadline(startingAt start: ContinuousClock.Instant) -> ContinuousClock.Instant? {
+        let fromTimeout = self.timeout.map { start.advanced(by: $0) }
+        switch (self.deadline, fromTimeout) {
+        case (let deadline?, let fromTimeout?): return min(deadline, fromTimeout)
+        case (let deadline?, nil): return deadline
+        case (nil, let fromTimeout): return fromTimeout
+        }
     }
 
     public static var defaults: CallOptions { CallOptions() }

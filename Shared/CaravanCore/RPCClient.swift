@@ -47,9 +47,10 @@ public struct RPCClient: Sendable {
     /// context for one call.
     public func resolve(_ options: CallOptions) -> ResolvedCallOptions {
         let inherited = ServerContext.current
+        let start = ContinuousClock.now
         var deadline =
-            options.deadline ?? self.defaultOptions.deadline
-            ?? self.defaultTimeout.map { ContinuousClock.now.advanced(by: $0) }
+            options.deadline(startingAt: start) ?? self.defaultOptions.deadline(startingAt: start)
+            ?? self.defaultTimeout.map { start.advanced(by: $0) }
         if let parentDeadline = inherited?.deadline {
             deadline = deadline.map { min($0, parentDeadline) } ?? parentDeadline
         }

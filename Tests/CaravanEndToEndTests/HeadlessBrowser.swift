@@ -227,8 +227,9 @@ struct BrowserPage: Sendable {
         try await self.evaluate("document.querySelector(\(Self.quoted(selector)))?.textContent.trim() ?? ''")
     }
 
-    /// A PNG of the whole page (not only the viewport) at `path`.
-    func screenshot(_ path: String) async throws {
+    /// A PNG of the whole page (not only the viewport) at `path`; nothing when `path` is nil.
+    func screenshot(_ path: String?) async throws {
+        guard let path else { return }
         let metrics = try HeadlessBrowser.decode(
             try await self.browser.send("Page.getLayoutMetrics", session: self.session))
         let size = metrics["cssContentSize"] as? [String: Any] ?? [:]
@@ -254,10 +255,12 @@ struct BrowserPage: Sendable {
     }
 }
 
-/// Where tests save screenshots: `CARAVAN_SCREENSHOTS`, else `.build/screenshots`.
+/// Where tests save screenshots, when asked to: `CARAVAN_SCREENSHOTS` names
+/// a directory (docs/images is refreshed this way). No assertion reads them,
+/// and a full-page capture can take chromium tens of seconds on a busy
+/// machine, so a plain test run takes none.
 enum Screenshots {
-    static func path(_ name: String) -> String {
-        let directory = ProcessInfo.processInfo.environment["CARAVAN_SCREENSHOTS"] ?? ".build/screenshots"
-        return (directory as NSString).appendingPathComponent(name)
+    static func path(_ name: String) -> String? {
+        ProcessInfo.processInfo.environment["CARAVAN_SCREENSHOTS"].map { ($0 as NSString).appendingPathComponent(name) }
     }
 }

@@ -213,7 +213,9 @@ struct FakeBackends: GatewayBackends {
     func isConfigured(_ backend: Backend) -> Bool { self.configured.contains(backend) }
 
     private func behave(_ behavior: Behavior, as backend: String, _ options: CallOptions) async throws {
-        if let deadline = options.deadline { self.seenTimeouts.append(ContinuousClock.now.duration(to: deadline)) }
+        if let deadline = options.deadline(startingAt: .now) {
+            self.seenTimeouts.append(ContinuousClock.now.duration(to: deadline))
+        }
         switch behavior {
         case .answer: return
         case .fail(let code): throw RPCError(code: code, message: "backend says \(code)")
