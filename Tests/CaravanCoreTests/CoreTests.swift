@@ -216,3 +216,44 @@ struct RetryTests {
         #expect(transport.attempts.withLock { $0 } == 3)
     }
 }
+
+@Suite("Call options' deadlines")
+struct CallOptionsDeadlineTests {
+    @Test("A timeout counts from each call's start, so a kept options value serves later calls too")
+    func timeoutCountsFromEachStart() {
+        let options = CallOptions(timeout: .seconds(2))
+        let first = ContinuousClock.now
+        let later = first.advanced(by: .seconds(3600))
+        #expect(options.deadline(startingAt: first) == first.advanced(by: .seconds(2)))
+        #expect(options.deadline(startingAt: later) == later.advanced(by: .seconds(2)))
+        #expect(CallOptions().deadline(startingAt: later) == nil)
+    }
+
+    @Test("With an instant and a timeout, the earlier end wins")
+    func earlierEndWins() {
+        let start = ContinuousClock.now
+        let soon = start.advanced(by: .seconds(1))
+        let far = start.advanced(by: .seconds(60))
+        #expect(CallOptions(deadline: soon, timeout: .seconds(10)).deadline(startingAt: start) == soon)
+        #expect(
+            CallOptions(deadline: far, timeout: .seconds(10)).deadline(startingAt: start)
+                == start.advanced(by: .seconds(10)))
+    }
+
+    @Test("The client settles a kept timeout at each call, and the served call's deadline still caps it")
+    func clientSettlesAtEachCall() throws {
+        let client = RPCClient(transport: InProcessTransport())
+        let options = CallOptions(timeout: .seconds(30))
+        let resolved = client.resolve(options)
+        let deadline = try #require(resolved.deadline)
+        #expect(deadline > .now && deadline <= ContinuousClock.now.advanced(by: .seconds(30)))
+
+        let parent = ContinuousClock.now.advanced(by: .seconds(5))
+        let capped = ServerContext.$current.withValue(
+            ServerContext(descriptor: MethodDescriptor(service: "a.B", method: "C"), deadline: parent)
+        ) {
+            client.resolve(options)
+        }
+        #expect(capped.deadline == parent)
+    }
+}
