@@ -116,8 +116,24 @@ public final class ReplicaPool: ClientTransport, Sendable {
 
     /// Returns once `endpoint` has a connection ready; throws when it leaves
     /// the pool or the pool closes.
+    ///
+    /// Whoever waits for a replica to be ready wants a connection to it, as
+    /// a call does: a replica left idle (its server sent GOAWAY, or closed an
+    /// idle connection) is asked to connect. Otherwise a replica restarted
+    /// while others serve would stay unconnected, since calls only wake an
+    /// idle replica when no other can take them.
     public func waitUntilReady(_ endpoint: Endpoint) async throws {
-        try await self.waitUntil(endpoint) { $0.readiness == .ready }
+        while true {
+            let waiting = try self.state.withLock { state -> (generation: Int, idle: (any ReplicaChannel)?)? in
+                guard !state.isShutdown, let replica = state.book.replicas.first(where: { $0.endpoint == endpoint })
+                else { throw CancellationError() }
+                if replica.readiness == .ready { return nil }
+                return (state.generation, replica.readiness == .idle ? state.channels[endpoint] : nil)
+            }
+            guard let waiting else { return }
+            waiting.idle?.connect()
+            try await self.waitForChange(after: waiting.generation)
+        }
     }
 
     /// Returns once what the pool knows of `endpoint` (its readiness, its

@@ -242,6 +242,16 @@ struct ReplicaPoolTests {
         #expect(channels[Self.endpoint].connectRequests == 1)
     }
 
+    @Test(
+        "Waiting for a replica to be ready asks an idle one to connect (a restarted replica rejoins while others serve)",
+        .timeLimit(.minutes(1)))
+    func readinessWaitReconnectsIdle() async throws {
+        let (pool, channels) = Self.pool()
+        channels[Self.endpoint].report(.idle)
+        try await pool.waitUntilReady(Self.endpoint)
+        #expect(channels[Self.endpoint].connectRequests == 1)
+    }
+
     @Test("Without a connection for the connection wait, a call fails UNAVAILABLE, never sent")
     func connectionWait() async throws {
         let (pool, _) = Self.pool(connectionWait: .milliseconds(50))

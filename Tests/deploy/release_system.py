@@ -22,7 +22,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-RELEASE = ROOT / ".build" / "release"
+# CARAVAN_BIN_DIR proves another build than .build/release (as Tests/contracts does).
+RELEASE = Path(os.environ["CARAVAN_BIN_DIR"]) if os.environ.get("CARAVAN_BIN_DIR") else ROOT / ".build" / "release"
 PRODUCTS = ("caravan-trade", "caravan-logistics", "caravan-training", "caravan-gateway", "caravan")
 # What each backend's health service and the gateway's routing call it.
 SERVICE_NAMES = {

@@ -19,8 +19,13 @@ peers_dir="${PEERS_DIR:-$(cd ../shared/peers 2>/dev/null && pwd || true)}"
 out="${OUT:-/tmp/caravan-peers-$(date -u +%Y%m%dT%H%M%SZ).jsonl}"
 port=7191
 
-swift build -c release --product caravan >/dev/null
-caravan="$(swift build -c release --show-bin-path)/caravan"
+# CARAVAN_BIN: an already built release `caravan` (otherwise this builds one).
+if [[ -n "${CARAVAN_BIN:-}" ]]; then
+    caravan="$CARAVAN_BIN"
+else
+    swift build -c release --product caravan >/dev/null
+    caravan="$(swift build -c release --show-bin-path)/caravan"
+fi
 "$peers_dir/run-all.sh" --build-only --peers "raw-c grpc-cpp" >&2
 
 server_pid=""
