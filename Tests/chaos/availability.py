@@ -80,6 +80,9 @@ class FaultRecord:
     cleared: float
     ready_after: float | None  # seconds from clearing until the gateway saw every replica healthy
     notes: list[str] = field(default_factory=list)
+    # Replicas a rolling restart brought back that the gateway never saw
+    # healthy before it went on to the next one.
+    never_healthy: list[str] = field(default_factory=list)
 
     def touches(self, call: Call) -> bool:
         """Whether CALL goes (or may go) through what the fault acts on."""
@@ -109,6 +112,8 @@ class Availability:
                 "longest_without_success_seconds": round(self.longest_without_success, 2),
                 "recovery_seconds": None if self.recovery is None else round(self.recovery, 2),
                 "ready_after_seconds": None if self.fault.ready_after is None else round(self.fault.ready_after, 2),
+                "started": round(self.fault.started, 3), "cleared": round(self.fault.cleared, 3),
+                "never_healthy": self.fault.never_healthy,
                 "aggregates": self.aggregates, "overload": self.overload, "notes": self.fault.notes}
 
 

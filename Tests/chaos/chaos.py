@@ -1,7 +1,7 @@
 """Caravan under load while a seeded schedule of faults runs, then an
 independent check of what clients were told against what the stores hold.
 
-    Tests/chaos/run.sh                         # the bounded CI run: seed 21, 150 s per store
+    Tests/chaos/run.sh                         # the bounded CI run: seed 21, 120 s per store
     Tests/chaos/run.sh --duration 1h --seed 7  # a soak
     Tests/chaos/run.sh --stores postgres --seed 1234 --duration 3m
 
@@ -43,7 +43,7 @@ import availability  # noqa: E402
 import checker  # noqa: E402
 import history  # noqa: E402
 import schedule  # noqa: E402
-from faults import FaultRunner  # noqa: E402
+from faults import READY_TIMEOUT, FaultRunner  # noqa: E402
 from load import Load  # noqa: E402
 from netns import NamespacesUnavailable, remove_stale_namespaces  # noqa: E402
 from release_system import PRODUCTS, RELEASE, alive  # noqa: E402
@@ -52,7 +52,7 @@ from system import SERVICES, System  # noqa: E402
 
 NAMESPACE_PREFIX = "caravan-chaos-"
 CI_SEED = 21
-CI_DURATION = 150.0
+CI_DURATION = 120.0  # with seed 21, the shortest run that meets every kind on both stores
 SHORT_RUN = 300.0  # runs up to this long (seconds) get short faults and gaps
 # Programs the scenario enrols in: small, so they fill and wait-lists form.
 PROGRAM_CAPACITIES = (3, 5, 8)
@@ -156,8 +156,13 @@ def run_store(store: str, arguments, out: Path) -> dict:
         sampler.start()
         load.start(programs)
         load_started = time.time()
-        for fault in faults:
-            time.sleep(max(0.0, load_started + fault.start - time.time()))
+        for previous, fault in zip([None, *faults], faults):
+            # As planned; but a fault that ran long (a rolling restart
+            # waiting for health) still leaves its settle time to the next.
+            due = load_started + fault.start
+            if previous is not None:
+                due = max(due, records[-1].cleared + previous.settle)
+            time.sleep(max(0.0, due - time.time()))
             records.append(runner.run(fault))
         time.sleep(max(0.0, load_started + arguments.duration - time.time()))
         report["load"] = load.stop()
@@ -230,9 +235,15 @@ def judge(report: dict, arguments) -> list[str]:
         failures.append(f"not every replica healthy at the end: {report['not_ready_at_end']}")
     for row in report.get("availability", []):
         label = f"fault #{row['fault']} {row['kind']} {row['target']}"
-        if row["recovery_seconds"] is None or row["recovery_seconds"] > Thresholds.recovery_seconds:
-            failures.append(f"{label}: calls not all answered again within {Thresholds.recovery_seconds:.0f} s "
-                            f"of clearing (recovery {row['recovery_seconds']})")
+        if row["recovery_seconds"] is None:
+            failures.append(f"{label}: the calls it touched were not all served again before the next fault "
+                            "(or the end of the load)")
+        elif row["recovery_seconds"] > Thresholds.recovery_seconds:
+            failures.append(f"{label}: calls all served again only {row['recovery_seconds']} s after it cleared "
+                            f"(limit {Thresholds.recovery_seconds:.0f} s)")
+        if row.get("never_healthy"):
+            failures.append(f"{label}: the gateway never saw {', '.join(row['never_healthy'])} healthy again "
+                            f"within {READY_TIMEOUT} s of its restart")
         if row["ready_after_seconds"] is None:
             failures.append(f"{label}: the gateway never saw every replica healthy again")
     for row in report.get("soak", []):
@@ -284,8 +295,8 @@ def remove_leftovers() -> None:
         log(f"removed namespaces a killed run left: {removed}")
     for line in Path("/proc/mounts").read_text().splitlines():
         source, target = line.split()[:2]
-        match = re.match(r"/tmp/caravan-chaos-(\d+)/", target + "/")
-        if source == "caravan-chaos" and match and not alive(int(match.group(1))):
+        match = re.fullmatch(r"caravan-chaos-(\d+)", source)  # the tmpfs's source names the run's pid
+        if match and not alive(int(match.group(1))):
             subprocess.run(["umount", "-l", target])
             log(f"unmounted a tmpfs a killed run left: {target}")
 

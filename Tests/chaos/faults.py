@@ -88,6 +88,8 @@ class FaultRunner:
             record.notes.append(f"{replica.name}: exit {status} after {drained - began:.2f} s, SERVING "
                                 f"{serving - drained:.2f} s later, healthy at the gateway "
                                 f"{'after %.2f s' % (time.monotonic() - serving) if healthy else 'never'}")
+            if not healthy:
+                record.never_healthy.append(replica.name)
 
     # MARK: The network between the gateway and one backend host
 
@@ -155,22 +157,24 @@ class FaultRunner:
 
     def fault_disk_full(self, fault: Fault, record: FaultRecord) -> None:
         self.filler = self.system.tmpfs / "filler"
-        free = os.statvfs(self.system.tmpfs)
-        with open(self.filler, "wb") as filler:
+        before = os.statvfs(self.system.tmpfs)
+        # Unbuffered: a buffered file would try to write its rest again on
+        # close, and fail there.
+        with open(self.filler, "wb", buffering=0) as filler:
             try:
-                os.posix_fallocate(filler.fileno(), 0, free.f_bavail * free.f_frsize)
+                os.posix_fallocate(filler.fileno(), 0, before.f_bavail * before.f_frsize)
             except OSError:
                 pass
             # Whatever fallocate left, written until the disk refuses.
             block = b"\0" * 65536
             try:
-                while True:
-                    filler.write(block)
-                    filler.flush()
+                while filler.write(block):
+                    pass
             except OSError:
                 pass
         left = os.statvfs(self.system.tmpfs)
-        record.notes.append(f"{fault.target}'s tmpfs filled: {left.f_bavail * left.f_frsize} bytes free")
+        record.notes.append(f"{fault.target}'s tmpfs filled: {before.f_bavail * before.f_frsize} bytes were free, "
+                            f"{left.f_bavail * left.f_frsize} left")
         try:
             self.hold(fault)
         finally:

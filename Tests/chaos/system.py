@@ -136,7 +136,7 @@ class System:
     def mount_tmpfs(self) -> None:
         self.tmpfs = self.run_dir / "tmpfs"
         self.tmpfs.mkdir()
-        result = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={TMPFS_MEGABYTES}m,mode=0755", "caravan-chaos",
+        result = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={TMPFS_MEGABYTES}m,mode=0755", f"caravan-chaos-{os.getpid()}",
                                  str(self.tmpfs)], capture_output=True, text=True)
         if result.returncode != 0:
             raise RuntimeError(f"cannot mount a tmpfs for {self.disk_service}'s data: {result.stderr.strip()}")
