@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # The chaos harness (Tests/chaos/chaos.py): the release build under load on
 # hosts of its own while a seeded fault schedule runs, then an independent
-# check of the stores. Without arguments, the bounded CI run (seed 21,
-# 150 s of load on SQLite, then on PostgreSQL; about 7 minutes with start-up
-# and checks on a busy 2-core machine). Arguments go to chaos.py (--seed,
-# --duration, --stores, --rate, --out; see --help).
+# check of the stores (docs/RELIABILITY.md). Without arguments, the bounded
+# CI run: seed 21, 120 s of load on SQLite, then on PostgreSQL; about 4½
+# minutes with start-up and checks on a busy 2-core machine. Arguments go to
+# chaos.py (--seed, --duration, --stores, --rate, --bin, --out; see --help).
 #
 # Needs root (network namespaces, iptables, a tmpfs mount) and a release
 # build (`swift build -c release`). Installs what it lacks: iproute2,
