@@ -98,7 +98,7 @@ class Availability:
     calls: int
     ok_share: float | None
     served_share: float | None
-    longest_without_success: float
+    longest_without_answer: float
     recovery: float | None  # seconds after clearing; None: not within the observed calls
     aggregates: dict | None = None  # partitions: how the gateway's aggregates answered
     overload: dict | None = None
@@ -109,7 +109,7 @@ class Availability:
                 "touched_calls": self.calls,
                 "ok_share": None if self.ok_share is None else round(self.ok_share, 4),
                 "served_share": None if self.served_share is None else round(self.served_share, 4),
-                "longest_without_success_seconds": round(self.longest_without_success, 2),
+                "longest_without_answer_seconds": round(self.longest_without_answer, 2),
                 "recovery_seconds": None if self.recovery is None else round(self.recovery, 2),
                 "ready_after_seconds": None if self.fault.ready_after is None else round(self.fault.ready_after, 2),
                 "started": round(self.fault.started, 3), "cleared": round(self.fault.cleared, 3),
@@ -198,3 +198,25 @@ def overload_figures(fault: FaultRecord, steady: list[Call], burst: list[Call]) 
             "burst_statuses": codes, "burst_p99_ms": p99_ms(in_burst),
             "steady_p99_ms_before": p99_ms(before), "steady_p99_ms_during": p99_ms(during),
             "steady_ok_share_during": round(sum(c.ok for c in during) / len(during), 4) if during else None}
+
+
+def by_kind(rows: list[dict]) -> dict[str, dict]:
+    """The per-fault figures (``Availability.to_json``) summed up per kind:
+    how many, the lowest OK and served shares, the longest stretch without
+    an answer and the slowest recovery (None if any never recovered)."""
+    kinds: dict[str, dict] = {}
+    for row in rows:
+        kinds.setdefault(row["kind"], []).append(row)
+    summary = {}
+    for kind, group in kinds.items():
+        shares = [row["ok_share"] for row in group if row["ok_share"] is not None]
+        served = [row["served_share"] for row in group if row["served_share"] is not None]
+        recoveries = [row["recovery_seconds"] for row in group]
+        summary[kind] = {
+            "faults": len(group),
+            "min_ok_share": min(shares) if shares else None,
+            "min_served_share": min(served) if served else None,
+            "longest_without_answer_seconds": max(row["longest_without_answer_seconds"] for row in group),
+            "slowest_recovery_seconds": None if None in recoveries else max(recoveries),
+        }
+    return summary

@@ -177,6 +177,7 @@ def run_store(store: str, arguments, out: Path) -> dict:
         report["checker"] = {"violations": [str(violation) for violation in violations], "figures": figures}
         report["planted"] = plant_violations(attempts, system, context)
         report["availability"] = analyse(records, steady, load)
+        report["availability_by_kind"] = availability.by_kind(report["availability"])
         report["soak"] = sampler.report()
     finally:
         try:
@@ -265,7 +266,7 @@ def print_report(report: dict) -> None:
         served = "-" if row["served_share"] is None else f"{row['served_share'] * 100:.1f}%"
         print(f"  #{row['fault']:<3} {row['kind']:<16} {row['target']:<12} held {row['held_seconds']:5.1f} s  "
               f"ok {share:>6} served {served:>6} of {row['touched_calls']:<4} longest without an answer "
-              f"{row['longest_without_success_seconds']:5.2f} s  recovery {row['recovery_seconds']} s  "
+              f"{row['longest_without_answer_seconds']:5.2f} s  recovery {row['recovery_seconds']} s  "
               f"ready {row['ready_after_seconds']} s")
         if row.get("aggregates"):
             print(f"       aggregates while cut off: {row['aggregates']}")
@@ -273,6 +274,12 @@ def print_report(report: dict) -> None:
             print(f"       overload: {row['overload']}")
         for note in row.get("notes", []):
             print(f"       {note}")
+    for kind, row in report.get("availability_by_kind", {}).items():
+        def percent(share):
+            return "-" if share is None else f"{share * 100:.1f}%"
+        print(f"  {kind:<16} x{row['faults']}  lowest ok {percent(row['min_ok_share']):>6}, served "
+              f"{percent(row['min_served_share']):>6}; longest without an answer "
+              f"{row['longest_without_answer_seconds']:.2f} s; slowest recovery {row['slowest_recovery_seconds']} s")
     checked = report.get("checker", {})
     print(f"  checker: {checked.get('figures')}")
     planted = report.get("planted", {})

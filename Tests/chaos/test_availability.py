@@ -39,7 +39,7 @@ def test_recovery_is_the_start_of_the_first_stretch_that_is_all_served():
     result = availability.analyse(fault(2, 5), calls, float("inf"))
     assert result.ok_share == 0.0
     assert result.recovery == 3.0  # cleared at 5, first served call of the good stretch at 8
-    assert 6.0 <= result.longest_without_success <= 6.1  # from the fault's start to 8 s and its answer
+    assert 6.0 <= result.longest_without_answer <= 6.1  # from the fault's start to 8 s and its answer
 
 
 def test_no_recovery_when_failures_go_on_to_the_end():
@@ -61,3 +61,16 @@ def test_calls_to_other_services_are_not_touched_by_a_partition():
     calls = sorted(steady(0, 10) + logistics, key=lambda c: c.start)
     result = availability.analyse(fault(2, 5), calls, float("inf"))
     assert result.ok_share == 1.0 and result.recovery == 0.0
+
+
+def test_figures_per_kind_take_the_worst_fault_of_each_kind():
+    first = availability.analyse(fault(2, 5), steady(0, 2) + steady(2, 6, "UNAVAILABLE") + steady(6, 12),
+                                 float("inf")).to_json()
+    second = availability.analyse(fault(2, 5), steady(0, 12), float("inf")).to_json()
+    never = availability.analyse(fault(2, 5, kind="kill"), steady(0, 2) + steady(2, 12, "UNAVAILABLE"),
+                                 float("inf")).to_json()
+    summary = availability.by_kind([first, second, never])
+    assert summary["partition"]["faults"] == 2
+    assert summary["partition"]["min_ok_share"] == 0.0
+    assert summary["partition"]["slowest_recovery_seconds"] == 1.0
+    assert summary["kill"]["slowest_recovery_seconds"] is None
