@@ -34,7 +34,8 @@ struct LoadHistoryTests {
         let before = Date().timeIntervalSince1970
         let report = try await withEchoServer { endpoint in
             try await LoadGenerator.run(
-                try self.plan(endpoint, method: "caravan.echo.v1.Echo/Unary", json: #"{"text":"Salem"}"#, keyed: false, count: 5),
+                try self.plan(
+                    endpoint, method: "caravan.echo.v1.Echo/Unary", json: #"{"text":"Salem"}"#, keyed: false, count: 5),
                 history: history)
         }
         #expect(history.close() == nil)
@@ -62,11 +63,13 @@ struct LoadHistoryTests {
         let history = try CallHistory(path: file.path)
         let reports = try await withEchoServer { endpoint in
             var unavailable = try self.plan(
-                endpoint, method: "caravan.echo.v1.Echo/Fail", json: #"{"code":14,"message":"down"}"#, keyed: true, count: 2)
+                endpoint, method: "caravan.echo.v1.Echo/Fail", json: #"{"code":14,"message":"down"}"#, keyed: true,
+                count: 2)
             unavailable.retries = 2
             unavailable.retryPause = .milliseconds(1)
             var invalid = try self.plan(
-                endpoint, method: "caravan.echo.v1.Echo/Fail", json: #"{"code":3,"message":"bad"}"#, keyed: true, count: 1)
+                endpoint, method: "caravan.echo.v1.Echo/Fail", json: #"{"code":3,"message":"bad"}"#, keyed: true,
+                count: 1)
             invalid.retries = 2
             return [
                 try await LoadGenerator.run(unavailable, history: history),
@@ -74,7 +77,9 @@ struct LoadHistoryTests {
             ]
         }
         #expect(history.close() == nil)
-        #expect(reports[0].calls == 2 && reports[0].statusCodes == ["UNAVAILABLE": 2], "a call counts once, however many attempts")
+        #expect(
+            reports[0].calls == 2 && reports[0].statusCodes == ["UNAVAILABLE": 2],
+            "a call counts once, however many attempts")
         #expect(reports[1].statusCodes == ["INVALID_ARGUMENT": 1])
         let lines = try self.entries(file)
         let unavailable = lines.filter { $0["status"] as? String == "UNAVAILABLE" }
@@ -86,6 +91,7 @@ struct LoadHistoryTests {
             #expect(Set(attempts.compactMap { $0["n"] as? Int }).count == 1, "one call number per key")
         }
         #expect(Set(unavailable.compactMap { $0["key"] as? String }).count == 2)
-        #expect(unavailable.allSatisfy { ($0["key"] as? String)?.hasPrefix("load-") == true && $0["response"] is NSNull })
+        #expect(
+            unavailable.allSatisfy { ($0["key"] as? String)?.hasPrefix("load-") == true && $0["response"] is NSNull })
     }
 }

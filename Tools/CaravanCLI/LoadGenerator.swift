@@ -144,14 +144,16 @@ private final class Run: Sendable {
                     if inFlight.load(ordering: .relaxed) >= self.plan.concurrency {
                         // Saturated: the call is counted as failed, not silently skipped
                         // (as the step it would have been, so the mix stays exact).
-                        let (step, request) = self.mix.prepare(number: number, worker: number % max(1, self.plan.concurrency))
+                        let (step, request) = self.mix.prepare(
+                            number: number, worker: number % max(1, self.plan.concurrency))
                         let outcome = CallOutcome(
                             step: step, code: StatusCode.resourceExhausted.rawValue,
                             message: "load generator: more than \(self.plan.concurrency) calls in flight")
                         let now = Date()
                         self.history?.record(
                             CallHistory.Entry(
-                                number: number, attempt: 1, step: self.mix.steps[step].name, method: self.mix.steps[step].method,
+                                number: number, attempt: 1, step: self.mix.steps[step].name,
+                                method: self.mix.steps[step].method,
                                 idempotencyKey: nil, sent: false, start: now, end: now, code: .resourceExhausted,
                                 message: outcome.message ?? "", request: try? request.get(), responses: nil))
                         tallies[0].update { self.count(outcome, intendedStart: intended, into: &$0) }
@@ -202,7 +204,8 @@ private final class Run: Sendable {
             let code = StatusCode(rawValue: outcome.code) ?? .unknown
             self.history?.record(
                 CallHistory.Entry(
-                    number: number, attempt: attempt, step: step.name, method: step.method, idempotencyKey: key, sent: true,
+                    number: number, attempt: attempt, step: step.name, method: step.method, idempotencyKey: key,
+                    sent: true,
                     start: started, end: Date(), code: code, message: outcome.message ?? "", request: request,
                     responses: responses))
             guard attempt < attempts, LoadPlan.retriedCodes.contains(code), !self.stop.load(ordering: .relaxed) else {
@@ -216,7 +219,9 @@ private final class Run: Sendable {
 
     /// One attempt: its outcome, and the responses when it succeeded and a
     /// history records them.
-    private func attempt(step index: Int, request: [UInt8], idempotencyKey: String?) async -> (CallOutcome, [[UInt8]]?) {
+    private func attempt(
+        step index: Int, request: [UInt8], idempotencyKey: String?
+    ) async -> (CallOutcome, [[UInt8]]?) {
         let step = self.mix.steps[index]
         var options = ResolvedCallOptions(
             deadline: step.timeout.map { ContinuousClock.now.advanced(by: $0) },
