@@ -1,8 +1,8 @@
 """Proof that each service runs on a host of its own: every release
 executable in its own network namespace, the namespaces joined by veth
 pairs to a bridge in a "switch" namespace, addresses from 198.18.0.0/15 (the
-range reserved for network tests). Nothing in the root namespace changes
-but the namespaces' names under /run/netns.
+range reserved for network tests; see netns.py). Nothing in the root
+namespace changes but the namespaces' names under /run/netns.
 
 A client on the gateway's host gets a full country profile; cutting one
 service's link (its packets then vanish: no RST, no ICMP) fails that
@@ -16,18 +16,14 @@ reason where network namespaces cannot be made.
 from __future__ import annotations
 
 import json
-import os
-import re
-import shutil
-import subprocess
 import time
 
 import pytest
 
+from netns import Network, NamespacesUnavailable, remove_stale_namespaces
 from release_system import (
     SERVICE_NAMES,
     Servers,
-    alive,
     call,
     health,
     poll,
@@ -40,119 +36,28 @@ HOSTS = {"gateway": 1, "trade": 11, "logistics": 12, "training": 13}
 PORTS = {"gateway": 7000, "trade": 7001, "logistics": 7002, "training": 7003}  # each host has its own ports
 CALL_TIMEOUT_SECONDS = 3  # the client's deadline for one country profile
 RECOVERY_TIMEOUT = 30  # seconds for a restored link to carry a complete profile again
-NAME_PREFIX = "caravan-"  # namespaces are caravan-<pid>-<role>
 
 
 def address(role: str) -> str:
     return f"{SUBNET_PREFIX}{HOSTS[role]}:{PORTS[role]}"
 
 
-def ip(*arguments: str) -> subprocess.CompletedProcess:
-    return subprocess.run(["ip", *arguments], capture_output=True, text=True, timeout=30)
-
-
-def checked_ip(*arguments: str) -> None:
-    result = ip(*arguments)
-    assert result.returncode == 0, f"ip {' '.join(arguments)}: {result.stderr.strip()}"
-
-
-class Network:
-    """A switch namespace with a bridge, and a namespace per host with one
-    interface (eth0) whose veth peer is a port of the bridge. Every name
-    carries this process's pid, so concurrent runs do not collide."""
-
-    def __init__(self):
-        self.tag = f"{NAME_PREFIX}{os.getpid()}"
-        self.switch = f"{self.tag}-switch"
-        self.namespaces: list[str] = []
-
-    def namespace(self, role: str) -> str:
-        return f"{self.tag}-{role}"
-
-    def port(self, role: str) -> str:
-        return f"p-{role}"[:15]  # the bridge's port for ROLE, in the switch namespace
-
-    def add_namespace(self, name: str) -> None:
-        checked_ip("netns", "add", name)
-        self.namespaces.append(name)
-        checked_ip("-n", name, "link", "set", "lo", "up")
-
-    def add_host(self, role: str) -> None:
-        name = self.namespace(role)
-        self.add_namespace(name)
-        # Made inside the namespaces: no interface ever appears in the root namespace.
-        checked_ip("-n", name, "link", "add", "eth0", "type", "veth", "peer", "name", self.port(role),
-                   "netns", self.switch)
-        checked_ip("-n", self.switch, "link", "set", self.port(role), "master", "br0")
-        checked_ip("-n", self.switch, "link", "set", self.port(role), "up")
-        checked_ip("-n", name, "addr", "add", f"{SUBNET_PREFIX}{HOSTS[role]}/24", "dev", "eth0")
-        checked_ip("-n", name, "link", "set", "eth0", "up")
-
-    def cut(self, role: str) -> None:
-        """Takes ROLE's port off the bridge: both ends stay up, and frames to
-        and from the host are dropped in the switch, as when a link in the
-        path fails silently."""
-        checked_ip("-n", self.switch, "link", "set", self.port(role), "nomaster")
-
-    def restore(self, role: str) -> None:
-        checked_ip("-n", self.switch, "link", "set", self.port(role), "master", "br0")
-
-    def unplug(self, role: str) -> None:
-        """Takes the switch's end of ROLE's cable down: the host sees no carrier."""
-        checked_ip("-n", self.switch, "link", "set", self.port(role), "down")
-
-    def plug(self, role: str) -> None:
-        checked_ip("-n", self.switch, "link", "set", self.port(role), "up")
-
-    def exec_prefix(self, role: str) -> tuple[str, ...]:
-        return ("ip", "netns", "exec", self.namespace(role))
-
-    def remove(self) -> list[str]:
-        """Deletes every namespace made (their interfaces go with them);
-        returns the failures."""
-        failures = []
-        for name in reversed(self.namespaces):
-            result = ip("netns", "delete", name)
-            if result.returncode != 0:
-                failures.append(f"{name}: {result.stderr.strip()}")
-        self.namespaces.clear()
-        return failures
-
-
-def remove_stale_namespaces() -> None:
-    """Namespaces left by a run that was killed before its teardown (its
-    pid no longer runs)."""
-    listing = ip("netns", "list").stdout
-    for name in re.findall(rf"^({re.escape(NAME_PREFIX)}(\d+)-\S+)", listing, re.M):
-        if not alive(int(name[1])):
-            ip("netns", "delete", name[0])
-
-
 @pytest.fixture
 def network():
-    if os.geteuid() != 0:
-        pytest.skip("network namespaces need root (ip netns add); not running as root")
-    if shutil.which("ip") is None:
-        pytest.skip("iproute2's ip is not installed (Tests/deploy/run.sh installs it)")
     remove_stale_namespaces()
-    network = Network()
-    probe = ip("netns", "add", network.switch)
-    if probe.returncode != 0:
-        pytest.skip(f"network namespaces are not permitted here: ip netns add: {probe.stderr.strip()}")
-    network.namespaces.append(network.switch)
+    network = Network(SUBNET_PREFIX)
     try:
-        bridge = ip("-n", network.switch, "link", "add", "br0", "type", "bridge")
-        if bridge.returncode != 0:
-            pytest.skip(f"no bridges in network namespaces here: {bridge.stderr.strip()}")
-        checked_ip("-n", network.switch, "link", "set", "lo", "up")
-        checked_ip("-n", network.switch, "link", "set", "br0", "up")
-        for role in HOSTS:
-            network.add_host(role)
+        try:
+            network.create()
+        except NamespacesUnavailable as reason:
+            pytest.skip(str(reason))
+        for role, number in HOSTS.items():
+            network.add_host(role, number)
         yield network
     finally:
         failures = network.remove()
         assert not failures, f"could not remove: {failures}"
-        left = [name for name in ip("netns", "list").stdout.split() if name.startswith(network.tag + "-")]
+        left = network.left_behind()
         assert not left, f"namespaces left behind: {left}"
 
 

@@ -12,10 +12,16 @@
 # (port $CARAVAN_PG_PORT, default 54329) and takes password logins
 # (scram-sha-256) for the superuser caravan/caravan, which the tests use to
 # create and drop a database per test.
+#
+# The chaos harness runs it inside a network namespace of its own, with
+# CARAVAN_PG_LISTEN (the address to listen on instead of 127.0.0.1) and
+# CARAVAN_PG_ALLOW (a CIDR whose hosts may log in too).
 set -euo pipefail
 
 dir=${CARAVAN_PG_DIR:-/tmp/caravan-postgres}
 port=${CARAVAN_PG_PORT:-54329}
+listen=${CARAVAN_PG_LISTEN:-127.0.0.1}
+allow=${CARAVAN_PG_ALLOW:-}
 
 # shellcheck source=Tests/postgres/lib.sh
 source "$(dirname "$0")/lib.sh"
@@ -39,6 +45,9 @@ if [ ! -f "$dir/PG_VERSION" ]; then
     as_owner "$bin/initdb" -D "$dir" -U caravan --pwfile="$pwfile" --auth=scram-sha-256 \
         --encoding=UTF8 --locale=C.UTF-8 >&2
     rm -f "$pwfile"
+    if [ -n "$allow" ]; then
+        echo "host all all $allow scram-sha-256" >> "$dir/pg_hba.conf"
+    fi
 fi
 
 # A throwaway cluster need not survive a crash, so nothing waits for the
@@ -47,9 +56,9 @@ fi
 # every test's statements queued behind it (Tests/run.sh has the figures).
 if ! as_owner "$bin/pg_ctl" -D "$dir" status >/dev/null 2>&1; then
     as_owner "$bin/pg_ctl" -D "$dir" -w -t 60 -l "$dir/server.log" \
-        -o "-c listen_addresses=127.0.0.1 -c port=$port -c unix_socket_directories=$dir -c max_connections=300 \
+        -o "-c listen_addresses=$listen -c port=$port -c unix_socket_directories=$dir -c max_connections=300 \
             -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
         start >&2
 fi
 
-echo "export CARAVAN_TEST_POSTGRES_URL=postgres://caravan:caravan@127.0.0.1:$port/postgres"
+echo "export CARAVAN_TEST_POSTGRES_URL=postgres://caravan:caravan@$listen:$port/postgres"

@@ -53,6 +53,21 @@ struct LoadCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Give every call its own idempotency key (for writes).")
     var idempotencyKeys = false
 
+    @Option(
+        name: .long,
+        help:
+            "Send a keyed call that failed UNAVAILABLE, DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED, … again, same key and bytes, up to N times."
+    )
+    var retries: Int = 0
+
+    @Option(name: .long, help: "The pause before the first retry (doubling after it), e.g. 250ms.")
+    var retryPause: String?
+
+    @Option(
+        name: .long,
+        help: "Write every call attempt (times, status, request, response) to this file, a JSON object a line.")
+    var history: String?
+
     @Option(name: .long, help: "Compare with a JSON report from an earlier run; exit 3 past --threshold.")
     var compare: String?
 
@@ -104,6 +119,10 @@ struct LoadCommand: AsyncParsableCommand {
         if let rps = self.rps, !(rps > 0) { throw ValidationError("--rps must be positive.") }
         if self.rps != nil && self.rpsRamp != nil { throw ValidationError("Give --rps or --rps-ramp, not both.") }
         if self.data != nil && self.dataFile != nil { throw ValidationError("Give --data or --data-file, not both.") }
+        guard (0...100).contains(self.retries) else { throw ValidationError("--retries must be 0...100.") }
+        if let text = self.retryPause, !((parseDuration(text) ?? .zero) > .zero) {
+            throw ValidationError("Bad --retry-pause '\(text)'.")
+        }
     }
 
     func run() async throws {
@@ -120,7 +139,7 @@ struct LoadCommand: AsyncParsableCommand {
         let (stop, rate, warmup) = try self.schedule()
         let baseline = try self.baseline()
         let concurrency = rate == nil ? self.concurrency : max(self.concurrency, 10_000)
-        let plan: LoadPlan
+        var plan: LoadPlan
         if let call = self.call {
             plan = LoadPlan(
                 endpoint: endpoint, method: try Self.method(call), request: try self.request(for: call),
@@ -132,6 +151,8 @@ struct LoadCommand: AsyncParsableCommand {
                 connections: self.connections, stop: stop, rate: rate, warmup: warmup, timeout: timeout,
                 metadata: options.metadata, idempotencyKeys: self.idempotencyKeys)
         }
+        plan.retries = self.retries
+        if let text = self.retryPause, let pause = parseDuration(text) { plan.retryPause = pause }
         try await self.execute(plan, baseline: baseline)
     }
 
@@ -253,7 +274,22 @@ struct LoadCommand: AsyncParsableCommand {
                 FileHandle.standardError.write(Data(line.utf8))
             }
         }
-        let report = try await LoadGenerator.run(plan, stop: interrupted, progress: progress)
+        let history: CallHistory?
+        do {
+            history = try self.history.map { try CallHistory(path: $0) }
+        } catch {
+            throw ValidationError("Cannot write the history file \(self.history ?? ""): \(error.localizedDescription)")
+        }
+        let report: LoadReport
+        do {
+            report = try await LoadGenerator.run(plan, stop: interrupted, history: history, progress: progress)
+        } catch {
+            history?.close()
+            throw error
+        }
+        if let failure = history?.close() {
+            throw ValidationError("Writing the history file \(self.history ?? "") failed: \(failure)")
+        }
         if showProgress { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
         let comparison = baseline.map { LoadComparison(baseline: $0, current: report, threshold: self.threshold / 100) }
         let rendered: String

@@ -10,9 +10,11 @@ import Foundation
 public enum LoadGenerator {
     /// Runs `plan` until its count or duration is reached or `stop` is set
     /// (Ctrl-C); `progress` is called about once a second.
+    /// With a `history`, every attempt is recorded in it (the caller closes it).
     public static func run(
         _ plan: LoadPlan,
         stop: ManagedAtomic<Bool> = ManagedAtomic(false),
+        history: CallHistory? = nil,
         progress: (@Sendable (_ finished: Int, _ elapsed: Duration) -> Void)? = nil
     ) async throws -> LoadReport {
         // TLS from CARAVAN_TLS_* (docs/SECURITY.md), as for every caravan command.
@@ -26,7 +28,7 @@ public enum LoadGenerator {
             group.addTask { await transport.run() }
             defer { transport.close() }
             await Self.waitForConnections(transport, count: plan.connections)
-            let run = Run(plan: plan, transport: transport, stop: stop)
+            let run = Run(plan: plan, transport: transport, stop: stop, history: history)
             let finishedProgress = ManagedAtomic(false)
             group.addTask {
                 guard let progress else { return }
@@ -58,6 +60,7 @@ private final class Run: Sendable {
     let plan: LoadPlan
     let transport: TCPClientTransport
     let stop: ManagedAtomic<Bool>
+    let history: CallHistory?
     let issued = ManagedAtomic<Int>(0)
     let finished = ManagedAtomic<Int>(0)
     let start = ContinuousClock.now
@@ -66,8 +69,9 @@ private final class Run: Sendable {
     let measureFrom: ContinuousClock.Instant
     let mix: StepMix
 
-    init(plan: LoadPlan, transport: TCPClientTransport, stop: ManagedAtomic<Bool>) {
+    init(plan: LoadPlan, transport: TCPClientTransport, stop: ManagedAtomic<Bool>, history: CallHistory?) {
         self.plan = plan
+        self.history = history
         self.mix = StepMix(steps: plan.steps)
         self.transport = transport
         self.stop = stop
@@ -148,10 +152,18 @@ private final class Run: Sendable {
                     if inFlight.load(ordering: .relaxed) >= self.plan.concurrency {
                         // Saturated: the call is counted as failed, not silently skipped
                         // (as the step it would have been, so the mix stays exact).
+                        let (step, request) = self.mix.prepare(
+                            number: number, worker: number % max(1, self.plan.concurrency))
                         let outcome = CallOutcome(
-                            step: self.mix.prepare(number: number, worker: number % max(1, self.plan.concurrency)).step,
-                            code: StatusCode.resourceExhausted.rawValue,
+                            step: step, code: StatusCode.resourceExhausted.rawValue,
                             message: "load generator: more than \(self.plan.concurrency) calls in flight")
+                        let now = Date()
+                        self.history?.record(
+                            CallHistory.Entry(
+                                number: number, attempt: 1, step: self.mix.steps[step].name,
+                                method: self.mix.steps[step].method,
+                                idempotencyKey: nil, sent: false, start: now, end: now, code: .resourceExhausted,
+                                message: outcome.message ?? "", request: try? request.get(), responses: nil))
                         tallies[0].update { self.count(outcome, intendedStart: intended, into: &$0) }
                         continue
                     }
@@ -181,43 +193,81 @@ private final class Run: Sendable {
         }
     }
 
-    /// One call of the step the mix chooses; its status code and, on failure, its message.
+    /// One call of the step the mix chooses (with its retries); its status code and, on failure, its message.
     func call(number: Int, worker: Int) async -> CallOutcome {
         let (index, prepared) = self.mix.prepare(number: number, worker: worker)
+        let step = self.mix.steps[index]
+        let request: [UInt8]
+        switch prepared {
+        case .success(let bytes): request = bytes
+        case .failure(let error):
+            return CallOutcome(
+                step: index, code: StatusCode.invalidArgument.rawValue, message: "request template: \(error)")
+        }
+        let key = step.idempotencyKeys ? "load-\(UUID().uuidString.lowercased())" : nil
+        let attempts = key == nil ? 1 : 1 + self.plan.retries
+        var pause = self.plan.retryPause
+        for attempt in 1...attempts {
+            let started = Date()
+            let (outcome, responses) = await self.attempt(step: index, request: request, idempotencyKey: key)
+            let code = StatusCode(rawValue: outcome.code) ?? .unknown
+            self.history?.record(
+                CallHistory.Entry(
+                    number: number, attempt: attempt, step: step.name, method: step.method, idempotencyKey: key,
+                    sent: true,
+                    start: started, end: Date(), code: code, message: outcome.message ?? "", request: request,
+                    responses: responses))
+            guard attempt < attempts, LoadPlan.retriedCodes.contains(code), !self.stop.load(ordering: .relaxed) else {
+                return outcome
+            }
+            try? await Task.sleep(for: pause)
+            pause = pause * 2
+        }
+        preconditionFailure("the last attempt returns")
+    }
+
+    /// One attempt: its outcome, and the responses when it succeeded and a
+    /// history records them.
+    private func attempt(
+        step index: Int, request: [UInt8], idempotencyKey: String?
+    ) async -> (CallOutcome, [[UInt8]]?) {
         let step = self.mix.steps[index]
         var options = ResolvedCallOptions(
             deadline: step.timeout.map { ContinuousClock.now.advanced(by: $0) },
             metadata: step.metadata
         )
-        if step.idempotencyKeys { options.idempotencyKey = "load-\(UUID().uuidString.lowercased())" }
+        options.idempotencyKey = idempotencyKey
+        let keep = self.history != nil
         do {
-            let request: [UInt8]
-            switch prepared {
-            case .success(let bytes): request = bytes
-            case .failure(let error):
-                return CallOutcome(
-                    step: index, code: StatusCode.invalidArgument.rawValue, message: "request template: \(error)")
-            }
+            var kept: [[UInt8]] = []
             if step.method.kind == .unary {
                 let response = try await self.transport.unary(
                     descriptor: step.method.descriptor, request: request, options: options)
                 self.mix.capture(step: index, response: response)
+                if keep { kept.append(response) }
             } else {
                 let mix = self.mix
-                try await self.transport.streaming(
+                kept = try await self.transport.streaming(
                     descriptor: step.method.descriptor,
                     options: options,
                     requests: { writer in try await writer.write(request) },
                     responses: { stream in
-                        for try await message in stream { mix.capture(step: index, response: message) }
+                        var kept: [[UInt8]] = []
+                        for try await message in stream {
+                            mix.capture(step: index, response: message)
+                            if keep { kept.append(message) }
+                        }
+                        return kept
                     }
                 )
             }
-            return CallOutcome(step: index, code: 0)
+            return (CallOutcome(step: index, code: 0), keep ? kept : nil)
         } catch let error as RPCError {
-            return CallOutcome(step: index, code: error.code.rawValue, message: "\(error.code): \(error.message)")
+            return (
+                CallOutcome(step: index, code: error.code.rawValue, message: "\(error.code): \(error.message)"), nil
+            )
         } catch {
-            return CallOutcome(step: index, code: StatusCode.unknown.rawValue, message: "\(error)")
+            return (CallOutcome(step: index, code: StatusCode.unknown.rawValue, message: "\(error)"), nil)
         }
     }
 }

@@ -31,6 +31,21 @@ public struct LoadPlan: Sendable {
     public var rate: RateSchedule?
     /// Calls started before this much time has passed are not counted.
     public var warmup: Duration
+    /// A call with an idempotency key that fails with one of
+    /// ``LoadPlan/retriedCodes`` is sent again, the same bytes under the
+    /// same key, up to this many times, as a careful client would; the
+    /// call's latency and status are then those of all its attempts.
+    public var retries = 0
+    /// The pause before the first retry; it doubles before each next one.
+    public var retryPause = Duration.milliseconds(250)
+
+    /// The statuses worth another attempt: the server was not reached, did
+    /// not answer in time, shed the call, or failed in a way that says
+    /// nothing about the write. (The key makes a second attempt safe even
+    /// when the first was stored.)
+    public static let retriedCodes: Set<StatusCode> = [
+        .unavailable, .deadlineExceeded, .cancelled, .unknown, .internal, .aborted, .resourceExhausted,
+    ]
 
     /// The method of a single-method run (the first step's in a scenario).
     public var method: MethodSchema { self.steps[0].method }
