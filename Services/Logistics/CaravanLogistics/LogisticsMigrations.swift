@@ -1,16 +1,14 @@
 import CaravanLogisticsAPI
-import CaravanServiceKit
-import GRDB
+import CaravanSQLite
 
-/// The logistics database's schema and seed, as GRDB migrations: applied
-/// once each, in order, so reopening a database never seeds it twice.
+/// The logistics database's schema and seed on SQLite: applied once each,
+/// in order, so reopening a database never seeds it twice.
 public enum LogisticsMigrations {
-    public static func migrator() -> DatabaseMigrator {
-        var migrator = DatabaseMigrator()
-        IdempotencyLedger.registerMigration(&migrator)
-        migrator.registerMigration("logistics-v1-schema") { db in
-            try db.execute(
-                sql: """
+    public static let all: [SQLiteMigration] = [
+        SQLiteConnection.idempotencyLedgerMigration,
+        SQLiteMigration("logistics-v1-schema") { db in
+            try db.executeScript(
+                """
                     CREATE TABLE network_meta (
                         id INTEGER PRIMARY KEY CHECK (id = 1),
                         version INTEGER NOT NULL
@@ -72,33 +70,30 @@ public enum LogisticsMigrations {
                         PRIMARY KEY (shipment_seq, sequence)
                     ) WITHOUT ROWID;
                     """)
-        }
-        migrator.registerMigration("logistics-v1-seed") { db in
+        },
+        SQLiteMigration("logistics-v1-seed") { db in
             try Self.insertSeed(SeedNetwork.build(), into: db)
-        }
-        return migrator
-    }
+        },
+        SQLiteMigration("logistics-v2-shipment-counts", script: LogisticsCountsSQL.schema + ";" + LogisticsCountsSQL.fill),
+    ]
 
-    static func insertSeed(_ data: NetworkData, into db: Database) throws {
-        try db.execute(sql: "INSERT INTO network_meta (id, version) VALUES (1, ?)", arguments: [data.version])
+    static func insertSeed(_ data: NetworkData, into db: SQLiteConnection) throws {
+        try db.execute("INSERT INTO network_meta (id, version) VALUES (1, ?)", data.version)
         for city in data.cities {
             try db.execute(
-                sql: """
-                    INSERT INTO city (id, name, country, region, is_border_crossing, synthetic, note)
-                    VALUES (?, ?, ?, ?, ?, ?, ?)
-                    """,
-                arguments: [
-                    city.id, city.name, city.country, city.region.rawValue, city.isBorderCrossing, city.synthetic,
-                    city.note,
-                ])
+                """
+                INSERT INTO city (id, name, country, region, is_border_crossing, synthetic, note)
+                VALUES (?, ?, ?, ?, ?, ?, ?)
+                """,
+                city.id, city.name, city.country, city.region.rawValue, city.isBorderCrossing, city.synthetic, city.note)
         }
         for stored in data.links {
-            try GRDBLogisticsStore.insertLink(stored.link, seq: stored.seq, into: db)
+            try LogisticsRows.insertLink(stored.link, seq: stored.seq, db)
         }
         for category in data.categories {
             try db.execute(
-                sql: "INSERT INTO cargo_category (id, name, high_value, synthetic, note) VALUES (?, ?, ?, ?, ?)",
-                arguments: [category.id, category.name, category.highValue, category.synthetic, category.note])
+                "INSERT INTO cargo_category (id, name, high_value, synthetic, note) VALUES (?, ?, ?, ?, ?)",
+                category.id, category.name, category.highValue, category.synthetic, category.note)
         }
     }
 }

@@ -1,19 +1,18 @@
-import CaravanServiceKit
-import GRDB
+import CaravanSQLite
 
-/// The trade database's schema and seed, as GRDB migrations. Each runs once
+/// The trade database's schema and seed on SQLite. Each migration runs once
 /// per database file, so seeding on first start is idempotent on restart.
 public enum TradeMigrations {
-    /// Every migration, in order: the idempotency ledger, the schema, the seed.
-    public static var migrator: DatabaseMigrator {
-        var migrator = DatabaseMigrator()
-        IdempotencyLedger.registerMigration(&migrator)
-        migrator.registerMigration("trade-schema-v1", migrate: Self.schemaV1)
-        migrator.registerMigration("trade-seed-v1") { db in try TradeSeed.insert(db) }
-        return migrator
-    }
+    /// Every migration, in order: the idempotency ledger, the schema, the
+    /// seed, the totals the workflow maintains.
+    public static let all: [SQLiteMigration] = [
+        SQLiteConnection.idempotencyLedgerMigration,
+        SQLiteMigration("trade-schema-v1", apply: Self.schemaV1),
+        SQLiteMigration("trade-seed-v1") { db in try TradeSeed.insert(db) },
+        Self.totalsV2,
+    ]
 
-    static func schemaV1(_ db: Database) throws {
+    static func schemaV1(_ db: SQLiteConnection) throws {
         // Flows are immutable facts: no API updates or deletes them, and the
         // UPDATE trigger makes sure nothing else does either, so the
         // maintained totals below can never drift from the rows.
@@ -21,8 +20,8 @@ public enum TradeMigrations {
         // Indexes serve ListFlows' keyset order (year, month, id): each ends
         // in (year, month) and SQLite appends the rowid (= id), so a page is
         // an index range scan whichever filter leads.
-        try db.execute(
-            sql: """
+        try db.executeScript(
+            """
                 CREATE TABLE trade_flow (
                     id INTEGER PRIMARY KEY AUTOINCREMENT,
                     year INTEGER NOT NULL CHECK (year BETWEEN 1 AND 4095),

@@ -1,20 +1,19 @@
-import CaravanServiceKit
+import CaravanSQLite
 import CaravanTrainingAPI
-import GRDB
 
-/// The training database's schema and seed, as GRDB migrations: each runs
+/// The training database's schema and seed on SQLite: each migration runs
 /// once per database file, so seeding on first start is idempotent.
 public enum TrainingMigrations {
-    public static var migrator: DatabaseMigrator {
-        var migrator = DatabaseMigrator()
-        IdempotencyLedger.registerMigration(&migrator)
-        migrator.registerMigration("training-schema-v1") { db in
+    public static let all: [SQLiteMigration] = [
+        SQLiteConnection.idempotencyLedgerMigration,
+        SQLiteMigration("training-schema-v1") { db in
             // enrolled/waitlisted/completed are counters kept in step with
             // the enrolment rows by the same transactions that change them,
             // so a decision reads one row, and statistics need no scan of
             // the enrolments. The CHECK makes overbooking impossible even
             // if a bug slipped past the rules.
-            try db.execute(sql: """
+            try db.executeScript(
+                """
                 CREATE TABLE program (
                     id INTEGER PRIMARY KEY AUTOINCREMENT,
                     title TEXT NOT NULL,
@@ -60,21 +59,9 @@ public enum TrainingMigrations {
                 CREATE INDEX enrolment_queue ON enrolment(program_id, status, id);
                 CREATE INDEX enrolment_by_trainee ON enrolment(trainee_id, id);
                 """)
-        }
-        migrator.registerMigration("training-seed-v1") { db in
-            for program in TrainingSeed.programs {
-                try db.execute(
-                    sql: """
-                        INSERT INTO program (title, field, host_centre, host_city, country, language,
-                                             capacity, start_date, end_date, synthetic)
-                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                        """,
-                    arguments: [
-                        program.title, program.field, program.hostCentre, program.hostCity, program.country,
-                        program.language, program.capacity, program.startDate, program.endDate, program.synthetic,
-                    ])
-            }
-        }
-        return migrator
-    }
+        },
+        SQLiteMigration("training-seed-v1") { db in
+            for program in TrainingSeed.programs { _ = try TrainingRows.insertProgram(program, db) }
+        },
+    ]
 }

@@ -1,6 +1,8 @@
 import ArgumentParser
 import CaravanObservability
 import CaravanPostgres
+import CaravanSQLite
+import CaravanServiceKit
 import CaravanTCP
 import Foundation
 import Logging
@@ -78,7 +80,7 @@ public struct ServiceOptions: ParsableArguments {
             throw ValidationError("Unknown log level '\(levelText)'.")
         }
         let syncText = value(self.sync, "SYNC") ?? "full"
-        guard let synchronous = DatabaseDurability(rawValue: syncText) else {
+        guard let synchronous = SQLiteDurability(rawValue: syncText) else {
             throw ValidationError("--sync must be full or normal; got '\(syncText)'.")
         }
         let postgres = try self.postgres(prefix: prefix, environment: environment)
@@ -142,7 +144,7 @@ public struct ServiceSettings: Sendable {
     public var server: ServerConfiguration
     public var dataDirectory: String
     public var logLevel: Logger.Level
-    public var durability: DatabaseDurability
+    public var durability: SQLiteDurability
     public var observability: ObservabilitySettings
     /// Calls (but health) must carry it; nil admits any caller.
     public var serviceToken: String? = nil
