@@ -87,7 +87,11 @@ public struct ServiceOptions: ParsableArguments {
         if postgres != nil, value(self.dataDir, "DATA_DIR") != nil {
             throw ValidationError("--data-dir is SQLite's and --database PostgreSQL's: give one.")
         }
-        var server = try self.limits.apply(to: ServerConfiguration())
+        // Handlers run on the connection's event loop: the stores read
+        // without blocking (SQLite reads of a few microseconds on the loop,
+        // longer ones on the read pool; writes on the writer's thread;
+        // PostgreSQL asynchronously). --handler-execution global moves them.
+        var server = try self.limits.apply(to: ServerConfiguration(handlerExecution: .eventLoop))
         server.host = value(self.host, "HOST") ?? "127.0.0.1"
         server.port = port
         server.tls = try self.tls.resolve(prefix: prefix, environment: environment)
