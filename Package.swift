@@ -140,6 +140,14 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // MARK: The SVG charts the dashboard and the load reports share (JavaScript, embedded)
+        .target(
+            name: "CaravanWebCharts",
+            path: "Shared/CaravanWebCharts",
+            resources: [.embedInCode("charts.js")],
+            swiftSettings: swiftSettings
+        ),
+
         // MARK: Transports and the server
         .target(
             name: "CaravanTCP",
@@ -334,14 +342,20 @@ let package = Package(
             name: "CaravanGatewayHTTP",
             dependencies: [
                 "CaravanGateway", "CaravanCore", "CaravanGatewayAPI", "CaravanServiceKit", "CaravanObservability", "CaravanTCP",
+                "CaravanWebCharts",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Services/Gateway/CaravanGatewayHTTP",
+            resources: [
+                .embedInCode("Dashboard/index.html"), .embedInCode("Dashboard/dashboard.css"),
+                .embedInCode("Dashboard/dashboard.js"), .embedInCode("Dashboard/network-map.js"),
+            ],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
@@ -380,6 +394,7 @@ let package = Package(
                 "CaravanLogisticsAPI",
                 "CaravanTrainingAPI",
                 "CaravanGatewayAPI",
+                "CaravanWebCharts",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "Atomics", package: "swift-atomics"),
@@ -389,6 +404,7 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
             path: "Tools/CaravanCLI",
+            resources: [.embedInCode("LoadReportPage/load-report.html"), .embedInCode("LoadReportPage/load-report.js")],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
@@ -510,6 +526,7 @@ let package = Package(
             dependencies: [
                 "CaravanCLI", "CaravanServer", "CaravanEcho", "CaravanTCP", "CaravanServiceKit",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],
             path: "Tests/CaravanCLITests",
             swiftSettings: swiftSettings
@@ -519,7 +536,12 @@ let package = Package(
             dependencies: [
                 "CaravanGateway", "CaravanGatewayHTTP", "CaravanCore", "CaravanGatewayAPI", "CaravanTradeAPI",
                 "CaravanLogisticsAPI", "CaravanTrainingAPI", "CaravanServiceKit", "CaravanDomain", "CaravanAuth",
-                "CaravanServer", .product(name: "Prometheus", package: "swift-prometheus"),
+                "CaravanServer", "CaravanEcho", "CaravanEchoAPI", "CaravanHealthAPI", "CaravanTestingAPI", "CaravanTCP",
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ],
             path: "Tests/CaravanGatewayTests",
             swiftSettings: swiftSettings

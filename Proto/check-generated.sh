@@ -10,10 +10,10 @@ trap 'rm -rf "$work"' EXIT
 
 "$proto_dir/generate.sh" --out "$work/fresh"
 
-# Only generated files are compared: all of CCaravanProto/, and the
-# *.pb.swift files of Swift/<Module>/.
+# Only generated files are compared: all of CCaravanProto/ and OpenAPI/,
+# and the *.pb.swift files of Swift/<Module>/.
 collect() {
-    (cd "$1" && { find CCaravanProto -type f; find Swift -type f -name '*.pb.swift'; } 2>/dev/null | LC_ALL=C sort)
+    (cd "$1" && { find CCaravanProto OpenAPI -type f; find Swift -type f -name '*.pb.swift'; } 2>/dev/null | LC_ALL=C sort)
 }
 mkdir -p "$work/committed"
 while IFS= read -r file; do

@@ -6,9 +6,11 @@
 #                              include/caravan_proto_shim.h, include/CCaravanProto.h
 #   Proto/Swift/<Module>/      Swift value types, service stubs and a
 #                              <Module>Schemas.pb.swift registry per module
+#                              (and CaravanGatewayAPI/GatewayOpenAPI.pb.swift)
+#   Proto/OpenAPI/             gateway.openapi.json: the gateway's HTTP/JSON door
 #
 # Usage: Proto/generate.sh [--out DIR]
-#   --out DIR   write CCaravanProto/ and Swift/ under DIR instead of Proto/
+#   --out DIR   write CCaravanProto/, Swift/ and OpenAPI/ under DIR instead of Proto/
 #               (Proto/check-generated.sh uses this to compare).
 #
 # Needs protoc, protoc-c (matching the installed libprotobuf-c), pkg-config
@@ -20,7 +22,7 @@ out_dir="$proto_dir"
 while [[ $# -gt 0 ]]; do
     case "$1" in
         --out) out_dir="$(mkdir -p "$2" && cd "$2" && pwd)"; shift 2 ;;
-        -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
         *) echo "generate.sh: unknown argument $1" >&2; exit 2 ;;
     esac
 done
@@ -38,30 +40,24 @@ lib_version="$(pkg-config --modversion libprotobuf-c)"
 [[ "$protoc_c_version" == "$lib_version" ]] ||
     die "protoc-c $protoc_c_version does not match libprotobuf-c $lib_version"
 
-requirements="$proto_dir/Generator/requirements.txt"
-wanted_protobuf="$(sed -n 's/^protobuf==//p' "$requirements")"
-if [[ "$(python3 -c 'import google.protobuf as p; print(p.__version__)' 2>/dev/null || true)" != "$wanted_protobuf" ]]; then
-    echo "generate.sh: installing protobuf==$wanted_protobuf for python3" >&2
-    python3 -m pip install --quiet --disable-pip-version-check -r "$requirements" >&2 ||
-        die "pip install -r $requirements failed"
-fi
+source "$proto_dir/Generator/proto-env.sh"
+ensure_protobuf
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/caravan-generate.XXXXXX")"
 trap 'rm -rf "$work"' EXIT
 
-# Every .proto file, in a stable order (LC_ALL=C: byte order).
-mapfile -t files < <(cd "$proto_dir" && find caravan -name '*.proto' -type f | LC_ALL=C sort)
-[[ ${#files[@]} -gt 0 ]] || die "no .proto files under $proto_dir/caravan"
+find_proto_files
 
 (cd "$proto_dir" && protoc -I . --include_imports --include_source_info \
     --descriptor_set_out="$work/all.pb" "${files[@]}")
 
-mkdir -p "$work/swift" "$work/c/include" "$work/c-raw"
+mkdir -p "$work/swift" "$work/c/include" "$work/c-raw" "$work/openapi"
 python3 "$proto_dir/Generator/caravan_swift_gen.py" \
     --descriptor-set "$work/all.pb" \
     --swift-out "$work/swift" \
     --c-include-out "$work/c/include" \
     --c-descriptor-set-out "$work/c.pb" \
+    --openapi-out "$work/openapi/gateway.openapi.json" \
     "${files[@]}"
 
 # protoc-c reads the C-compatible descriptor set (proto3 `optional` and map
@@ -101,5 +97,8 @@ for module_dir in "$work/swift"/*/; do
         [[ -e "$module_dir$(basename "$f")" ]] || rm -f "$f"
     done
 done
+
+mkdir -p "$out_dir/OpenAPI"
+sync_file "$work/openapi/gateway.openapi.json" "$out_dir/OpenAPI/gateway.openapi.json"
 
 echo "generate.sh: generated ${#files[@]} files into $out_dir/CCaravanProto and $out_dir/Swift" >&2

@@ -10,6 +10,8 @@ It writes:
 - the C support headers of the CCaravanProto target into `<c-include-out>`:
   `caravan_proto_shim.h` (static inline accessors Swift needs), the
   umbrella `CCaravanProto.h` and `module.modulemap`;
+- the OpenAPI 3.1 document of the gateway's HTTP door (caravan_gen/openapi.py),
+  as JSON and as `GatewayOpenAPI.pb.swift` in CaravanGatewayAPI, which serves it;
 - a "C-compatible" copy of the descriptor set for protoc-c 1.4.1, which
   rejects proto3 `optional`. The copy turns each proto3 `optional` field
   into a member of a real one-field oneof (its synthetic oneof), and each
@@ -43,6 +45,7 @@ sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 from caravan_gen.c_support import gen_module_map, gen_shim, gen_umbrella, make_c_compatible  # noqa: E402
 from caravan_gen.model import Index, check_file, check_no_recursion  # noqa: E402
 from caravan_gen.naming import MODULES, GeneratorError  # noqa: E402
+from caravan_gen.openapi import gen_openapi_json, gen_openapi_swift  # noqa: E402
 from caravan_gen.swift_file import FileGenerator  # noqa: E402
 from caravan_gen.swift_services import gen_registry  # noqa: E402
 
@@ -65,6 +68,7 @@ def main(argv: List[str]) -> int:
     ap.add_argument("--swift-out", required=True, help="directory receiving <Module>/*.pb.swift")
     ap.add_argument("--c-include-out", required=True, help="include directory of CCaravanProto")
     ap.add_argument("--c-descriptor-set-out", required=True, help="descriptor set for protoc-c")
+    ap.add_argument("--openapi-out", required=True, help="the gateway's OpenAPI document (JSON)")
     ap.add_argument("files", nargs="+", help="the .proto files to generate, relative to Proto/")
     args = ap.parse_args(argv)
 
@@ -98,6 +102,9 @@ def main(argv: List[str]) -> int:
             write(os.path.join(args.swift_out, module, f"{module}Schemas.pb.swift"),
                   gen_registry(module, has_core, files_by_module[module], index, services_by_module[module]))
 
+        openapi = gen_openapi_json(index)
+        write(args.openapi_out, openapi)
+        write(os.path.join(args.swift_out, "CaravanGatewayAPI", "GatewayOpenAPI.pb.swift"), gen_openapi_swift(openapi))
         write(os.path.join(args.c_include_out, "caravan_proto_shim.h"), gen_shim(files, index))
         write(os.path.join(args.c_include_out, "CCaravanProto.h"), gen_umbrella(files))
         write(os.path.join(args.c_include_out, "module.modulemap"), gen_module_map())

@@ -1,8 +1,13 @@
 /// Per-call choices a client makes.
+///
+/// A deadline is an instant of the continuous clock, everywhere from here to
+/// the server's ``ServerContext``; only the frame codec turns it into the
+/// wire's remaining microseconds (and back, on arrival).
 public struct CallOptions: Sendable {
-    /// How long the caller waits. When the call is made inside a handler,
-    /// the handler's own deadline also applies (the earlier one wins).
-    public var timeout: Duration?
+    /// When the caller stops waiting. When the call is made while serving
+    /// another call, that call's deadline also applies (the earlier wins);
+    /// with neither, the client's ``RPCClient/defaultTimeout`` does.
+    public var deadline: ContinuousClock.Instant?
     /// Request metadata.
     public var metadata: Metadata
     /// Makes a write safe to retry: the server records it once.
@@ -11,15 +16,27 @@ public struct CallOptions: Sendable {
     public var retryPolicy: RetryPolicy?
 
     public init(
-        timeout: Duration? = nil,
+        deadline: ContinuousClock.Instant? = nil,
         metadata: Metadata = [:],
         idempotencyKey: String? = nil,
         retryPolicy: RetryPolicy? = nil
     ) {
-        self.timeout = timeout
+        self.deadline = deadline
         self.metadata = metadata
         self.idempotencyKey = idempotencyKey
         self.retryPolicy = retryPolicy
+    }
+
+    /// Options whose deadline is `timeout` from now.
+    public init(
+        timeout: Duration,
+        metadata: Metadata = [:],
+        idempotencyKey: String? = nil,
+        retryPolicy: RetryPolicy? = nil
+    ) {
+        self.init(
+            deadline: .now.advanced(by: timeout), metadata: metadata, idempotencyKey: idempotencyKey,
+            retryPolicy: retryPolicy)
     }
 
     public static var defaults: CallOptions { CallOptions() }
@@ -44,43 +61,17 @@ public struct ResolvedCallOptions: Sendable {
         self.idempotencyKey = idempotencyKey
         self.trace = trace
     }
-}
 
-/// When a failed call is tried again. Only calls that are safe to repeat
-/// are retried: those the transport never sent, and those carrying an
-/// idempotency key. Never past the deadline.
-public struct RetryPolicy: Hashable, Sendable {
-    /// Attempts in all, the first included; 1 disables retries.
-    public var maxAttempts: Int
-    public var initialBackoff: Duration
-    public var maxBackoff: Duration
-    public var backoffMultiplier: Double
-    /// Codes worth retrying (for idempotent calls).
-    public var retryableCodes: Set<RPCError.Code>
-
-    public init(
-        maxAttempts: Int = 3,
-        initialBackoff: Duration = .milliseconds(20),
-        maxBackoff: Duration = .seconds(1),
-        backoffMultiplier: Double = 2,
-        retryableCodes: Set<RPCError.Code> = [.unavailable]
-    ) {
-        self.maxAttempts = max(1, maxAttempts)
-        self.initialBackoff = initialBackoff
-        self.maxBackoff = maxBackoff
-        self.backoffMultiplier = backoffMultiplier
-        self.retryableCodes = retryableCodes
-    }
-
-    public static var defaults: RetryPolicy { RetryPolicy() }
-    public static var none: RetryPolicy { RetryPolicy(maxAttempts: 1) }
-
-    /// The pause before attempt `attempt` (2, 3, …), with full jitter.
-    public func backoff(beforeAttempt attempt: Int) -> Duration {
-        let exponent = Double(max(0, attempt - 2))
-        let base = self.initialBackoff * pow(self.backoffMultiplier, exponent)
-        let capped = min(base, self.maxBackoff)
-        return capped * Double.random(in: 0.5...1.0)
+    /// Whether a transport may send the call at all: DEADLINE_EXCEEDED,
+    /// marked never sent, once the deadline has passed.
+    public func checkDeadline(before descriptor: MethodDescriptor) throws(RPCError) {
+        if let deadline = self.deadline, deadline <= .now {
+            throw RPCError(
+                code: .deadlineExceeded,
+                message: "The deadline passed before \(descriptor.path) was sent.",
+                cause: CallNeverSent("deadline already passed")
+            )
+        }
     }
 }
 
@@ -95,15 +86,4 @@ public struct CallNeverSent: Error, Sendable, CustomStringConvertible {
 extension RPCError {
     /// Whether the call failed before it reached a server.
     public var neverSent: Bool { self.cause is CallNeverSent }
-}
-
-@usableFromInline
-func pow(_ base: Double, _ exponent: Double) -> Double {
-    var result = 1.0
-    var remaining = Int(exponent)
-    while remaining > 0 {
-        result *= base
-        remaining -= 1
-    }
-    return result
 }

@@ -32,3 +32,18 @@ public struct IdempotentWrite: Sendable, Hashable {
         RPCError(code: .invalidArgument, message: "idempotency_key: \"\(key)\" was already used for a different request.")
     }
 }
+
+extension IdempotentWrite {
+    /// The key of a write whose message may carry one beside the call's
+    /// (docs/PROTOCOL.md, section 8): whichever is set, or both when equal;
+    /// two different keys are refused, since one of them is a client's bug.
+    public static func key(field: String, header: String?) throws(RPCError) -> String? {
+        let header = header.flatMap { $0.isEmpty ? nil : $0 }
+        if field.isEmpty { return header }
+        if let header, header != field {
+            throw RPCError.invalidArgument(
+                field: "idempotency_key", "the message's key \"\(field)\" differs from the call's key \"\(header)\"")
+        }
+        return field
+    }
+}

@@ -2,30 +2,54 @@
 /// ``ClientTransport``, with deadlines, interceptors and retries.
 ///
 /// Generated stubs (`EchoClient`, …) wrap it. A call made while serving
-/// another call inherits that call's deadline and trace context.
+/// another call inherits that call's deadline and trace context. This is the
+/// one place a call is tried again (``RetryRules``): transports below make
+/// one attempt each and say whether it left.
 public struct RPCClient: Sendable {
     public let transport: any ClientTransport
     public var interceptors: [any ClientInterceptor]
+    /// Metadata, idempotency key and retry policy for calls that set none.
     public var defaultOptions: CallOptions
+    /// The deadline of a call that has none (and inherits none): this long
+    /// after it starts. `nil` leaves such calls unbounded.
+    public var defaultTimeout: Duration?
     public var retryPolicy: RetryPolicy
+    /// Shared by every call of this client (and its copies).
+    public let retryThrottle: RetryThrottle
+    /// Told of every retry and every retry the throttle refused (metrics).
+    public var retryObserver: (@Sendable (RetryEvent) -> Void)?
 
     public init(
         transport: any ClientTransport,
         interceptors: [any ClientInterceptor] = [],
         defaultOptions: CallOptions = .defaults,
-        retryPolicy: RetryPolicy = .defaults
+        defaultTimeout: Duration? = nil,
+        retryPolicy: RetryPolicy = .defaults,
+        retryThrottle: RetryThrottle = RetryThrottle(),
+        retryObserver: (@Sendable (RetryEvent) -> Void)? = nil
     ) {
         self.transport = transport
         self.interceptors = interceptors
         self.defaultOptions = defaultOptions
+        self.defaultTimeout = defaultTimeout
         self.retryPolicy = retryPolicy
+        self.retryThrottle = retryThrottle
+        self.retryObserver = retryObserver
     }
 
-    /// Settles the deadline (own timeout vs the served call's deadline),
-    /// metadata and trace context for one call.
+    /// What the retry loop did, for metrics.
+    public enum RetryEvent: Sendable {
+        case retried(MethodDescriptor, RPCError)
+        case throttled(MethodDescriptor, RPCError)
+    }
+
+    /// Settles the deadline (own vs the served call's), metadata and trace
+    /// context for one call.
     public func resolve(_ options: CallOptions) -> ResolvedCallOptions {
         let inherited = ServerContext.current
-        var deadline = (options.timeout ?? self.defaultOptions.timeout).map { ContinuousClock.now.advanced(by: $0) }
+        var deadline =
+            options.deadline ?? self.defaultOptions.deadline
+            ?? self.defaultTimeout.map { ContinuousClock.now.advanced(by: $0) }
         if let parentDeadline = inherited?.deadline {
             deadline = deadline.map { min($0, parentDeadline) } ?? parentDeadline
         }
@@ -46,37 +70,39 @@ public struct RPCClient: Sendable {
         options: CallOptions = .defaults
     ) async throws -> [UInt8] {
         let resolved = self.resolve(options)
-        let policy = options.retryPolicy ?? self.retryPolicy
+        let policy = options.retryPolicy ?? self.defaultOptions.retryPolicy ?? self.retryPolicy
         var attempt = 1
         while true {
             do {
-                return try await self.unaryOnce(descriptor: descriptor, request: request, options: resolved)
-            } catch let error as RPCError {
-                guard attempt < policy.maxAttempts, Self.mayRetry(error, options: resolved, policy: policy) else {
+                let response = try await self.attempt(descriptor: descriptor, request: request, options: resolved)
+                self.retryThrottle.recordSuccess()
+                return response
+            } catch {
+                let error = RPCError(converting: error)
+                if error.code == .unavailable { self.retryThrottle.recordFailure() } else { self.retryThrottle.recordSuccess() }
+                switch RetryRules.decide(
+                    after: error, attempt: attempt, policy: policy, options: resolved, throttle: self.retryThrottle)
+                {
+                case .fail:
                     throw error
-                }
-                attempt += 1
-                let pause = policy.backoff(beforeAttempt: attempt)
-                if let deadline = resolved.deadline, ContinuousClock.now.advanced(by: pause) >= deadline {
+                case .throttled:
+                    self.retryObserver?(.throttled(descriptor, error))
                     throw error
+                case .retry(let pause):
+                    self.retryObserver?(.retried(descriptor, error))
+                    attempt += 1
+                    try await Task.sleep(for: pause)
                 }
-                try await Task.sleep(for: pause)
             }
         }
     }
 
-    private func unaryOnce(
+    private func attempt(
         descriptor: MethodDescriptor,
         request: [UInt8],
         options: ResolvedCallOptions
     ) async throws -> [UInt8] {
-        if let deadline = options.deadline, deadline <= .now {
-            throw RPCError(
-                code: .deadlineExceeded,
-                message: "The deadline passed before \(descriptor.path) was sent.",
-                cause: CallNeverSent("deadline already passed")
-            )
-        }
+        try options.checkDeadline(before: descriptor)
         if self.interceptors.isEmpty {
             return try await self.transport.unary(descriptor: descriptor, request: request, options: options)
         }
@@ -85,13 +111,6 @@ public struct RPCClient: Sendable {
             response = try await self.transport.unary(descriptor: descriptor, request: request, options: options)
         }
         return response
-    }
-
-    /// A retry is safe when the call never reached a server, or when it
-    /// carries an idempotency key and failed with a retryable code.
-    static func mayRetry(_ error: RPCError, options: ResolvedCallOptions, policy: RetryPolicy) -> Bool {
-        if error.neverSent && error.code == .unavailable { return true }
-        return options.idempotencyKey != nil && policy.retryableCodes.contains(error.code)
     }
 
     /// A typed unary call.
@@ -114,9 +133,7 @@ public struct RPCClient: Sendable {
         responses: (RawMessageStream) async throws -> Result
     ) async throws -> Result {
         let resolved = self.resolve(options)
-        if let deadline = resolved.deadline, deadline <= .now {
-            throw RPCError(code: .deadlineExceeded, message: "The deadline passed before \(descriptor.path) was sent.")
-        }
+        try resolved.checkDeadline(before: descriptor)
         if self.interceptors.isEmpty {
             return try await self.transport.streaming(
                 descriptor: descriptor, options: resolved, requests: requests, responses: responses)

@@ -118,46 +118,58 @@ public struct RPCRouter: Sendable {
 
 extension RPCRouter {
     /// Runs a unary call: interceptors, then the handler, with the context
-    /// bound to ``ServerContext/current``. Errors come back as `RPCError`.
+    /// bound to ``ServerContext/current`` and the deadline rules of
+    /// ``ServerCallRules`` applied. Errors come back as `RPCError`.
     public func handleUnary(
         _ handler: @Sendable ([UInt8], ServerContext) async throws -> [UInt8],
         request: [UInt8],
         context: ServerContext
     ) async -> Result<[UInt8], RPCError> {
+        if let refusal = ServerCallRules.refusal(context) { return .failure(refusal) }
         do {
             if self.interceptors.isEmpty {
-                let response = try await ServerContext.$current.withValue(context) {
-                    try await handler(request, context)
-                }
-                return .success(response)
+                return .success(try await Self.runUnary(handler, request: request, context: context))
             }
             var response: [UInt8] = []
             try await self.interceptors.run(context: context) { context in
-                response = try await ServerContext.$current.withValue(context) {
-                    try await handler(request, context)
-                }
+                response = try await Self.runUnary(handler, request: request, context: context)
             }
             return .success(response)
         } catch {
-            return .failure(RPCError(converting: error))
+            return .failure(ServerCallRules.status(of: error, context: context))
         }
     }
 
-    /// Runs any call through the interceptors with the context bound;
-    /// `body` runs the handler. Errors come back as `RPCError`.
+    private static func runUnary(
+        _ handler: @Sendable ([UInt8], ServerContext) async throws -> [UInt8],
+        request: [UInt8],
+        context: ServerContext
+    ) async throws -> [UInt8] {
+        let response = try await ServerContext.$current.withValue(context) {
+            try await handler(request, context)
+        }
+        try ServerCallRules.checkFinishedInTime(context)
+        return response
+    }
+
+    /// Runs any call through the interceptors with the context bound and the
+    /// deadline rules applied; `body` runs the handler. Errors come back as
+    /// `RPCError`.
     public func handle(
         context: ServerContext,
         _ body: (ServerContext) async throws -> Void
     ) async -> RPCError? {
+        if let refusal = ServerCallRules.refusal(context) { return refusal }
         do {
             try await self.interceptors.run(context: context) { context in
                 try await ServerContext.$current.withValue(context) {
                     try await body(context)
                 }
+                try ServerCallRules.checkFinishedInTime(context)
             }
             return nil
         } catch {
-            return RPCError(converting: error)
+            return ServerCallRules.status(of: error, context: context)
         }
     }
 }

@@ -1,48 +1,85 @@
 import CaravanCore
+import Synchronization
 
-/// Calls an ``RPCRouter`` in the same process, with no wire: for tests of
-/// services and clients. Deadlines and cancellation behave as on TCP.
-public struct InProcessTransport: ClientTransport {
-    public let router: RPCRouter
+/// A server transport and a client transport joined in one process, with no
+/// wire: for tests of services and clients. Calls run through the served
+/// router with the same deadline rules, cancellation and interceptors as on
+/// TCP (the router applies ``ServerCallRules``; the deadline is enforced by
+/// ``withDeadline(_:_:)`` since there is no connection timer).
+public final class InProcessTransport: ServerTransport, ClientTransport {
+    private let state: Mutex<State>
 
-    public init(router: RPCRouter) {
-        self.router = router
+    private struct State {
+        var router: RPCRouter?
+        var isShutdown = false
+        var stopped: [CheckedContinuation<Void, Never>] = []
     }
 
-    /// Builds a router serving `services`.
-    public init(serving services: [any RPCService]) {
+    /// A transport that serves nothing until ``serve(_:)`` is called.
+    public init() {
+        self.state = Mutex(State())
+    }
+
+    /// A transport already serving `router`.
+    public init(router: RPCRouter) {
+        self.state = Mutex(State(router: router))
+    }
+
+    /// A transport already serving `services`.
+    public convenience init(serving services: [any RPCService]) {
         var router = RPCRouter()
         for service in services { router.register(service) }
-        self.router = router
+        self.init(router: router)
     }
 
-    private func route(_ descriptor: MethodDescriptor) throws -> RPCRouter.Route {
-        guard let route = self.router.route(forPath: descriptor.path) else {
+    // MARK: ServerTransport
+
+    public func serve(_ router: RPCRouter) async throws {
+        await withCheckedContinuation { continuation in
+            let stopped = self.state.withLock { state -> Bool in
+                state.router = router
+                if state.isShutdown { return true }
+                state.stopped.append(continuation)
+                return false
+            }
+            if stopped { continuation.resume() }
+        }
+    }
+
+    public func beginGracefulShutdown() {
+        let waiting = self.state.withLock { state in
+            state.isShutdown = true
+            defer { state.stopped = [] }
+            return state.stopped
+        }
+        for continuation in waiting { continuation.resume() }
+    }
+
+    // MARK: ClientTransport
+
+    private func route(_ descriptor: MethodDescriptor) throws -> (RPCRouter, RPCRouter.Route) {
+        let router = self.state.withLock { $0.isShutdown ? nil : $0.router }
+        guard let router else {
+            throw RPCError(code: .unavailable, message: "Nothing is served in process.", cause: CallNeverSent("not serving"))
+        }
+        guard let route = router.route(forPath: descriptor.path) else {
             throw RPCError(code: .unimplemented, message: "Unknown method \(descriptor.path).")
         }
-        return route
+        return (router, route)
     }
 
     private func context(_ descriptor: MethodDescriptor, _ options: ResolvedCallOptions) -> ServerContext {
         ServerContext(
-            descriptor: descriptor,
-            metadata: options.metadata,
-            deadline: options.deadline,
-            idempotencyKey: options.idempotencyKey,
-            trace: options.trace
-        )
+            descriptor: descriptor, metadata: options.metadata, deadline: options.deadline,
+            idempotencyKey: options.idempotencyKey, trace: options.trace)
     }
 
-    public func unary(
-        descriptor: MethodDescriptor,
-        request: [UInt8],
-        options: ResolvedCallOptions
-    ) async throws -> [UInt8] {
-        guard case .unary(let handler) = try self.route(descriptor).handler else {
+    public func unary(descriptor: MethodDescriptor, request: [UInt8], options: ResolvedCallOptions) async throws -> [UInt8] {
+        let (router, route) = try self.route(descriptor)
+        guard case .unary(let handler) = route.handler else {
             throw RPCError(code: .unimplemented, message: "\(descriptor.path) is not a unary method.")
         }
         let context = self.context(descriptor, options)
-        let router = self.router
         return try await withDeadline(options.deadline) {
             // The handler runs without the caller's task-locals, as it would in a server.
             try await ServerContext.$current.withValue(nil) {
@@ -57,9 +94,8 @@ public struct InProcessTransport: ClientTransport {
         requests: @escaping @Sendable (RawMessageWriter) async throws -> Void,
         responses: (RawMessageStream) async throws -> Result
     ) async throws -> Result {
-        let route = try self.route(descriptor)
+        let (router, route) = try self.route(descriptor)
         let context = self.context(descriptor, options)
-        let router = self.router
         let (requestStream, requestSink) = RawMessageStream.makeStream()
         let (responseStream, responseSink) = RawMessageStream.makeStream()
         let requestWriter = RawMessageWriter { bytes in requestSink.yield(bytes) }
@@ -73,8 +109,12 @@ public struct InProcessTransport: ClientTransport {
             group.addTask {
                 do {
                     try await withDeadline(options.deadline) {
-                        try await Self.serve(route.handler, router: router, context: context, requests: requestStream, writer: responseWriter, finish: responseSink)
+                        let error = await router.handle(context: context) { context in
+                            try await Self.run(route.handler, context: context, requests: requestStream, writer: responseWriter)
+                        }
+                        if let error { throw error }
                     }
+                    responseSink.finish()
                 } catch {
                     responseSink.finish(throwing: RPCError(converting: error))
                 }
@@ -85,51 +125,26 @@ public struct InProcessTransport: ClientTransport {
         }
     }
 
-    private static func serve(
-        _ handler: RPCRouter.Handler,
-        router: RPCRouter,
-        context: ServerContext,
-        requests: RawMessageStream,
-        writer: RawMessageWriter,
-        finish sink: RawMessageStream.Continuation
+    private static func run(
+        _ handler: RPCRouter.Handler, context: ServerContext, requests: RawMessageStream, writer: RawMessageWriter
     ) async throws {
-        let error = await router.handle(context: context) { context in
-            switch handler {
-            case .unary(let handler):
-                var iterator = requests.makeAsyncIterator()
-                guard let request = try await iterator.next() else {
-                    throw RPCError(code: .invalidArgument, message: "No request message.")
-                }
-                try await writer.write(try await handler(request, context))
-            case .serverStreaming(let handler):
-                var iterator = requests.makeAsyncIterator()
-                guard let request = try await iterator.next() else {
-                    throw RPCError(code: .invalidArgument, message: "No request message.")
-                }
-                try await handler(request, writer, context)
-            case .clientStreaming(let handler):
-                try await writer.write(try await handler(requests, context))
-            case .bidirectionalStreaming(let handler):
-                try await handler(requests, writer, context)
-            }
+        switch handler {
+        case .unary(let handler):
+            try await writer.write(try await handler(try await Self.single(requests), context))
+        case .serverStreaming(let handler):
+            try await handler(try await Self.single(requests), writer, context)
+        case .clientStreaming(let handler):
+            try await writer.write(try await handler(requests, context))
+        case .bidirectionalStreaming(let handler):
+            try await handler(requests, writer, context)
         }
-        if let error { sink.finish(throwing: error) } else { sink.finish() }
     }
-}
 
-/// Runs `body`, cancelling it and throwing DEADLINE_EXCEEDED at `deadline`.
-func withDeadline<T: Sendable>(
-    _ deadline: ContinuousClock.Instant?,
-    _ body: @escaping @Sendable () async throws -> T
-) async throws -> T {
-    guard let deadline else { return try await body() }
-    return try await withThrowingTaskGroup(of: T.self) { group in
-        group.addTask { try await body() }
-        group.addTask {
-            try await Task.sleep(until: deadline, clock: .continuous)
-            throw RPCError(code: .deadlineExceeded, message: "The deadline passed before the call finished.")
+    private static func single(_ requests: RawMessageStream) async throws -> [UInt8] {
+        var iterator = requests.makeAsyncIterator()
+        guard let request = try await iterator.next() else {
+            throw RPCError(code: .invalidArgument, message: "No request message.")
         }
-        defer { group.cancelAll() }
-        return try await group.next()!
+        return request
     }
 }

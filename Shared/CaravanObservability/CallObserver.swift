@@ -32,7 +32,7 @@ public struct CallObserver: ServerInterceptor {
         do {
             try await next(context)
         } catch {
-            let failure = Self.status(of: error, context: context)
+            let failure = ServerCallRules.status(of: error, context: context)
             self.finish(context, instruments, start: start, parent: parent, failure: failure)
             throw failure
         }
@@ -82,15 +82,5 @@ public struct CallObserver: ServerInterceptor {
         let fraction = micros % 1000
         let padded = fraction < 10 ? "00\(fraction)" : fraction < 100 ? "0\(fraction)" : "\(fraction)"
         return "\(micros / 1000).\(padded)"
-    }
-
-    /// The status the caller sees: a handler cancelled because its
-    /// deadline passed reports DEADLINE_EXCEEDED, as the transport answers.
-    static func status(of error: any Error, context: ServerContext) -> RPCError {
-        let converted = RPCError(converting: error)
-        if converted.code == .cancelled, let deadline = context.deadline, ContinuousClock.now >= deadline {
-            return RPCError(code: .deadlineExceeded, message: "The deadline passed before the call finished.", cause: error)
-        }
-        return converted
     }
 }

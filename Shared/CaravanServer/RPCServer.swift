@@ -6,16 +6,19 @@ import Logging
 import NIOCore
 import ServiceLifecycle
 
-/// A Caravan server: the given services plus health and reflection, on
-/// TCP, as a swift-service-lifecycle `Service`.
+/// A Caravan server: the given services plus health and reflection, served
+/// through its transports (TCP, and any other ``ServerTransport`` such as
+/// the gateway's HTTP door), as a swift-service-lifecycle `Service`.
 ///
 /// On graceful shutdown (SIGTERM/SIGINT through a `ServiceGroup`) health
-/// turns NOT_SERVING, the listener closes, every connection gets GOAWAY,
-/// and open calls have the grace period to finish.
+/// turns NOT_SERVING, every transport stops accepting, the TCP connections
+/// get GOAWAY, and open calls have the grace period to finish.
 public struct RPCServer: Service {
     public let health: HealthStatusProvider
     public let router: RPCRouter
-    private let transport: TCPServer
+    /// The TCP transport.
+    public let tcp: TCPServer
+    private let otherTransports: [any ServerTransport]
     private let logger: Logger
 
     public init(
@@ -23,7 +26,8 @@ public struct RPCServer: Service {
         configuration: ServerConfiguration = .defaults,
         interceptors: [any ServerInterceptor] = [],
         logger: Logger = Logger(label: "caravan.server"),
-        transportMetrics: TransportMetrics? = nil
+        transportMetrics: TransportMetrics? = nil,
+        otherTransports: [any ServerTransport] = []
     ) {
         let health = HealthStatusProvider()
         var router = RPCRouter()
@@ -37,21 +41,29 @@ public struct RPCServer: Service {
         self.health = health
         self.router = router
         self.logger = logger
-        self.transport = TCPServer(router: router, configuration: configuration, logger: logger, metrics: transportMetrics)
+        self.tcp = TCPServer(configuration: configuration, logger: logger, metrics: transportMetrics)
+        self.otherTransports = otherTransports
     }
 
-    /// The bound address (waits until the server listens).
+    private var transports: [any ServerTransport] { [self.tcp] + self.otherTransports }
+
+    /// The bound TCP address (waits until the server listens).
     public var listeningAddress: SocketAddress {
-        get async throws { try await self.transport.listeningAddress }
+        get async throws { try await self.tcp.listeningAddress }
     }
 
-    /// Connections open now.
-    public var connectionCount: Int { self.transport.connectionCount }
+    /// TCP connections open now.
+    public var connectionCount: Int { self.tcp.connectionCount }
 
-    /// Serves until graceful shutdown completes.
+    /// Serves until graceful shutdown completes on every transport.
     public func run() async throws {
+        let router = self.router
         try await withGracefulShutdownHandler {
-            try await self.transport.run()
+            try await withThrowingDiscardingTaskGroup { group in
+                for transport in self.transports {
+                    group.addTask { try await transport.serve(router) }
+                }
+            }
         } onGracefulShutdown: {
             self.beginGracefulShutdown()
         }
@@ -60,8 +72,8 @@ public struct RPCServer: Service {
 
     /// Turns health NOT_SERVING, stops accepting and drains connections.
     public func beginGracefulShutdown() {
-        self.logger.info("Draining", metadata: ["grace": "\(self.transport.configuration.shutdownGracePeriod)"])
+        self.logger.info("Draining", metadata: ["grace": "\(self.tcp.configuration.shutdownGracePeriod)"])
         self.health.shutDown()
-        self.transport.beginGracefulShutdown()
+        for transport in self.transports { transport.beginGracefulShutdown() }
     }
 }

@@ -1,3 +1,4 @@
+import CaravanCore
 import CaravanEcho
 import CaravanServer
 import CaravanServiceKit

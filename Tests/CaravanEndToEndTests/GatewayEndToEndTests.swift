@@ -10,7 +10,7 @@ import Synchronization
 import Testing
 
 /// A temporary data directory, removed by the caller.
-private func gatewayTestDirectory(_ name: String) throws -> String {
+func gatewayTestDirectory(_ name: String) throws -> String {
     let path = FileManager.default.temporaryDirectory
         .appendingPathComponent("caravan-gateway-e2e-\(name)-\(UUID().uuidString)").path
     try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
@@ -18,12 +18,12 @@ private func gatewayTestDirectory(_ name: String) throws -> String {
 }
 
 /// Starts `caravan-<service>` on `port` (0: a free one) with its own data directory.
-private func startService(_ service: String, directory: String, port: Int = 0) async throws -> ServerProcess {
+func startService(_ service: String, directory: String, port: Int = 0) async throws -> ServerProcess {
     try await ServerProcess(
         "caravan-\(service)", ["--port", "\(port)", "--data-dir", directory, "--log-level", "warning"])
 }
 
-private func startGateway(
+func startGateway(
     _ backends: [(String, [ServerProcess])], logLevel: String = "warning", extra: [String] = []
 ) async throws -> ServerProcess {
     var arguments = ["--port", "0", "--http-port", "0", "--log-level", logLevel] + extra
@@ -34,7 +34,7 @@ private func startGateway(
 }
 
 /// Trade, logistics and training on fresh data directories, and a gateway in front of them.
-private struct WholeSystem {
+struct WholeSystem {
     let directories: [String]
     let trade: ServerProcess
     let logistics: ServerProcess
@@ -62,7 +62,7 @@ private struct WholeSystem {
 }
 
 /// `http://HOST:PORT` of the gateway's HTTP door, from its announcement.
-private func httpBase(_ gateway: ServerProcess) async throws -> String {
+func httpBase(_ gateway: ServerProcess) async throws -> String {
     for _ in 0..<100 {
         if let range = gateway.log.range(of: "caravan-gateway HTTP on ") {
             return "http://" + gateway.log[range.upperBound...].prefix { $0 != "\n" }
@@ -73,7 +73,7 @@ private func httpBase(_ gateway: ServerProcess) async throws -> String {
 }
 
 /// Polls `condition` until it holds or `seconds` pass; whether it held.
-private func waitFor(seconds: Int, _ condition: () async throws -> Bool) async throws -> Bool {
+func waitFor(seconds: Int, _ condition: () async throws -> Bool) async throws -> Bool {
     let deadline = ContinuousClock.now.advanced(by: .seconds(seconds))
     while ContinuousClock.now < deadline {
         if try await condition() { return true }
@@ -83,7 +83,7 @@ private func waitFor(seconds: Int, _ condition: () async throws -> Bool) async t
 }
 
 /// Runs curl; returns the HTTP status and body.
-private func curl(_ arguments: [String]) async throws -> (status: Int, body: String) {
+func curl(_ arguments: [String]) async throws -> (status: Int, body: String) {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
     process.arguments = ["-s", "--max-time", "10", "-w", "\n%{http_code}"] + arguments
@@ -97,27 +97,8 @@ private func curl(_ arguments: [String]) async throws -> (status: Int, body: Str
     return (status, lines.joined(separator: "\n"))
 }
 
-/// The page's DOM after its scripts ran, from `chromium --headless --dump-dom`.
-private func renderedDOM(_ chromium: String, url: String) async throws -> String {
-    let profile = FileManager.default.temporaryDirectory.appendingPathComponent("caravan-chromium-\(UUID().uuidString)").path
-    defer { try? FileManager.default.removeItem(atPath: profile) }
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: chromium)
-    process.arguments = [
-        "--headless", "--no-sandbox", "--disable-gpu", "--user-data-dir=\(profile)",
-        "--virtual-time-budget=5000", "--dump-dom", url,
-    ]
-    let out = Pipe()
-    process.standardOutput = out
-    process.standardError = FileHandle.nullDevice
-    try process.run()
-    let data = await readToEnd(out)
-    await waitForExit(process)
-    return String(decoding: data, as: UTF8.self)
-}
-
 /// The JSON object in `text`.
-private func jsonObject(_ text: String) throws -> [String: Any] {
+func jsonObject(_ text: String) throws -> [String: Any] {
     try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
 }
 
@@ -273,18 +254,7 @@ struct GatewayEndToEndTests {
         let page = try await curl(["\(base)/"])
         #expect(page.status == 200 && page.body.contains("USD 100 billion milestone"))
 
-        // The dashboard, rendered by a real headless browser where Debian's Chromium is installed.
-        if let chromium = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].first(where: FileManager.default.isExecutableFile) {
-            let dom = try await renderedDOM(chromium, url: "\(base)/?year=2024")
-            #expect(dom.contains("USD 94.80 bn of USD 100.00 bn (94.8 %), published figure"), "\(dom)")
-            #expect(dom.contains("128 Chinese cities"))
-            #expect(dom.contains("more than 5,000,000 followers"))
-            #expect(dom.contains("synthetic") && !dom.contains("NaN"))
-            #expect(dom.contains("ready"))
-            try await self.dashboardWithAuth(chromium, backends: [trade, logistics, training])
-        } else if ProcessInfo.processInfo.environment["CI"] != nil {
-            Issue.record("Chromium is not installed; Tests/run.sh installs it for the dashboard check.")
-        }
+        // The dashboard in a real browser: DashboardEndToEndTests.
 
         // With logistics gone the gateway is alive but not ready.
         _ = try await logistics.stop(signal: SIGKILL)
@@ -296,29 +266,6 @@ struct GatewayEndToEndTests {
         #expect(try await gateway.stop() == 0)
         _ = try await trade.stop()
         _ = try await training.stop()
-    }
-
-    /// The dashboard in front of a gateway that asks for tokens: without one
-    /// it asks for one; with a token in the URL's fragment its figures render.
-    func dashboardWithAuth(_ chromium: String, backends: [ServerProcess]) async throws {
-        let directory = try gatewayTestDirectory("dashboard-auth")
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        let keyFile = directory + "/auth.key"
-        try (String(repeating: "dashboard-", count: 4) + "\n").write(toFile: keyFile, atomically: true, encoding: .utf8)
-        let gateway = try await startGateway(
-            zip(["trade", "logistics", "training"], backends).map { ($0, [$1]) }, extra: ["--auth-key-file", keyFile])
-        let base = try await httpBase(gateway)
-        let minted = try await runCommand(
-            "caravan", ["token", "--key-file", keyFile, "--subject", "dashboard", "--scope", "caravan.read", "--ttl", "10m"])
-        try #require(minted.status == 0, "caravan token: \(minted.stderr)")
-        let token = minted.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-
-        let refused = try await renderedDOM(chromium, url: "\(base)/?year=2024")
-        #expect(refused.contains("an access token is needed"), "\(refused)")
-        #expect(!refused.contains("USD 94.80 bn"))
-        let shown = try await renderedDOM(chromium, url: "\(base)/?year=2024#token=\(token)")
-        #expect(shown.contains("USD 94.80 bn of USD 100.00 bn (94.8 %), published figure"), "\(shown)")
-        #expect(try await gateway.stop() == 0)
     }
 
     @Test("Two trade replicas: calls spread over both; killing one loses no call that carried an idempotency key")
@@ -386,10 +333,10 @@ struct GatewayEndToEndTests {
                 }
             }
         }
+        // Calls in flight on the killed replica were tried again (their key makes that safe);
+        // later ones went to the live replica, since the dead one's connection was gone.
         #expect(progress.failures.isEmpty, "lost calls: \(progress.failures)")
         #expect(progress.done == 200)
-        // The calls that met the dead replica were moved to the live one.
-        #expect(gateway.log.contains("Retrying on another replica"))
         #expect(try await gateway.stop() == 0)
         _ = try await first.stop()
     }

@@ -7,27 +7,32 @@ import CaravanTradeAPI
 import CaravanTrainingAPI
 import Synchronization
 
-/// A replica that answers on cue, with no sockets.
-final class FakeReplica: ReplicaTransport {
+/// A replica that answers on cue, with no sockets: a ``ReplicaChannel``
+/// whose connection is ready from the moment the pool runs it.
+final class FakeReplica: ReplicaChannel {
     enum Behavior: Sendable {
         case answer
-        /// UNAVAILABLE before sending (no connection).
+        /// UNAVAILABLE before sending (the connection went away as the call left).
         case refuse
         /// UNAVAILABLE after sending (connection lost mid-call).
         case lose
         case fail(RPCError.Code)
         case delay(Duration)
+        /// Waits for ``release()``.
+        case hold
     }
 
     let endpoint: Endpoint
+    private let held = Mutex<(calls: [CheckedContinuation<Void, Never>], watchers: [CheckedContinuation<Void, Never>])>(([], []))
+    private let readinessChanged: @Sendable (ReplicaReadiness) -> Void
     private let state: Mutex<(behavior: Behavior, calls: Int)>
     private let health = Mutex<(status: HealthCheckResponse.ServingStatus, watches: [RawMessageStream.Continuation])>(
         (.serving, []))
-
     private let closed = AsyncStream<Never>.makeStream()
 
-    init(_ endpoint: Endpoint, _ behavior: Behavior = .answer) {
+    init(_ endpoint: Endpoint, _ behavior: Behavior = .answer, readinessChanged: @escaping @Sendable (ReplicaReadiness) -> Void = { _ in }) {
         self.endpoint = endpoint
+        self.readinessChanged = readinessChanged
         self.state = Mutex((behavior, 0))
     }
 
@@ -49,6 +54,9 @@ final class FakeReplica: ReplicaTransport {
         for watch in watches { watch.finish() }
     }
 
+    /// Reports a readiness to the pool, as a connection's state changes.
+    func report(_ readiness: ReplicaReadiness) { self.readinessChanged(readiness) }
+
     var calls: Int { self.state.withLock { $0.calls } }
     func set(_ behavior: Behavior) { self.state.withLock { $0.behavior = behavior } }
 
@@ -65,7 +73,40 @@ final class FakeReplica: ReplicaTransport {
         case .delay(let duration):
             try await Task.sleep(for: duration)
             return Array(self.endpoint.description.utf8)
+        case .hold:
+            await withCheckedContinuation { continuation in
+                let watchers = self.held.withLock { held in
+                    held.calls.append(continuation)
+                    defer { held.watchers = [] }
+                    return held.watchers
+                }
+                for watcher in watchers { watcher.resume() }
+            }
+            return Array(self.endpoint.description.utf8)
         }
+    }
+
+    /// Returns once `count` calls are held.
+    func waitUntilHolding(_ count: Int) async {
+        while self.held.withLock({ $0.calls.count }) < count {
+            await withCheckedContinuation { continuation in
+                let enough = self.held.withLock { held -> Bool in
+                    if held.calls.count >= count { return true }
+                    held.watchers.append(continuation)
+                    return false
+                }
+                if enough { continuation.resume() }
+            }
+        }
+    }
+
+    /// Lets every held call answer.
+    func release() {
+        let calls = self.held.withLock { held in
+            defer { held.calls = [] }
+            return held.calls
+        }
+        for call in calls { call.resume() }
     }
 
     func streaming<Result: Sendable>(
@@ -82,35 +123,63 @@ final class FakeReplica: ReplicaTransport {
         return try await responses(stream)
     }
 
-    /// Like a real transport, runs until closed.
+    /// Like a real channel: ready once running, until closed.
     func run() async {
+        self.readinessChanged(.ready)
         for await _ in self.closed.stream {}
     }
 
     func close() { self.closed.continuation.finish() }
+    func connect() {}
+}
+
+/// The fake replicas a pool made, by endpoint.
+final class FakeReplicas: Sendable {
+    private let storage = Mutex<[Endpoint: FakeReplica]>([:])
+    func add(_ replica: FakeReplica) { self.storage.withLock { $0[replica.endpoint] = replica } }
+    subscript(_ endpoint: Endpoint) -> FakeReplica? { self.storage.withLock { $0[endpoint] } }
 }
 
 /// A set of fake replicas and a pool over them.
 struct FakePool {
-    let replicas: [Endpoint: FakeReplica]
+    let replicas = FakeReplicas()
     let pool: BackendPool
+    let endpoints: [Endpoint]
 
     init(_ count: Int, configuration: BackendPoolConfiguration = .defaults, metrics: PoolMetrics? = nil) {
         let endpoints = (0..<count).map { Endpoint(host: "127.0.0.1", port: 7001 + 10 * $0) }
-        let replicas = Dictionary(uniqueKeysWithValues: endpoints.map { ($0, FakeReplica($0)) })
-        self.replicas = replicas
+        let replicas = self.replicas
+        self.endpoints = endpoints
         self.pool = BackendPool(
             name: "trade", healthService: "caravan.trade.v1.TradeService", addresses: endpoints,
             configuration: configuration, metrics: metrics
-        ) { replicas[$0]! }
+        ) { endpoint, readinessChanged in
+            let replica = FakeReplica(endpoint, readinessChanged: readinessChanged)
+            replicas.add(replica)
+            return replica
+        }
     }
 
-    subscript(_ index: Int) -> FakeReplica { self.replicas[Endpoint(host: "127.0.0.1", port: 7001 + 10 * index)]! }
+    subscript(_ index: Int) -> FakeReplica {
+        self.replicas[Endpoint(host: "127.0.0.1", port: 7001 + 10 * index)]!
+    }
 
+    /// Runs the pool, with every replica ready, around `body`.
+    func running(_ body: () async throws -> Void) async throws {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await self.pool.run() }
+            defer { self.pool.shutDown() }
+            for endpoint in self.endpoints { try await self.pool.replicaPool.waitUntilReady(endpoint) }
+            try await body()
+        }
+    }
+
+    /// A call through the backend's client: one attempt per replica pick,
+    /// retried as the rules allow.
     func call(idempotencyKey: String? = nil, deadline: Duration? = nil) async throws -> String {
-        let options = ResolvedCallOptions(
+        let options = CallOptions(
             deadline: deadline.map { ContinuousClock.now.advanced(by: $0) }, idempotencyKey: idempotencyKey)
-        let bytes = try await self.pool.unary(
+        let bytes = try await self.pool.client.unary(
             descriptor: MethodDescriptor(service: "caravan.trade.v1.TradeService", method: "GetSummary"), request: [],
             options: options)
         return String(decoding: bytes, as: UTF8.self)
@@ -135,7 +204,7 @@ struct FakeBackends: GatewayBackends {
     func isConfigured(_ backend: Backend) -> Bool { self.configured.contains(backend) }
 
     private func behave(_ behavior: Behavior, _ options: CallOptions) async throws {
-        if let timeout = options.timeout { self.seenTimeouts.append(timeout) }
+        if let deadline = options.deadline { self.seenTimeouts.append(ContinuousClock.now.duration(to: deadline)) }
         switch behavior {
         case .answer: return
         case .fail(let code): throw RPCError(code: code, message: "backend says \(code)")

@@ -1,3 +1,4 @@
+import CaravanCore
 import CaravanGateway
 import CaravanServiceKit
 import Testing

@@ -1,6 +1,5 @@
 import CaravanCore
 import CaravanGateway
-import CaravanServiceKit
 import Prometheus
 import Testing
 
@@ -27,10 +26,12 @@ struct PoolMetricsTests {
     @Test("Retries and retries the budget refused are counted where they happen")
     func retriesAndBudgetDrops() async throws {
         let metered = MeteredPool(
-            3, configuration: BackendPoolConfiguration(ejectionThreshold: 1000, retryBudget: RetryBudget(maxTokens: 4, tokenRatio: 0)))
-        for index in 0..<3 { metered.fake[index].set(.lose) }
-        for index in 0..<4 {
-            await #expect(throws: RPCError.self) { try await metered.fake.call(idempotencyKey: "k\(index)") }
+            3, configuration: BackendPoolConfiguration(ejectionThreshold: 1000, retryTokens: 4, retryTokenRatio: 0))
+        try await metered.fake.running {
+            for index in 0..<3 { metered.fake[index].set(.lose) }
+            for index in 0..<4 {
+                await #expect(throws: RPCError.self) { try await metered.fake.call(idempotencyKey: "k\(index)") }
+            }
         }
         // As in the budget test: 4 first attempts and 1 retry; every other retry was refused.
         let attempts = (0..<3).map { metered.fake[$0].calls }.reduce(0, +)
@@ -42,9 +43,11 @@ struct PoolMetricsTests {
     @Test("A sample shows each replica's health and ejection, and ejections since the last sample")
     func sampledReplicas() async throws {
         let metered = MeteredPool(2)
-        metered.fake[0].set(.refuse)
-        for _ in 0..<6 { _ = try await metered.fake.call() }
-        metered.fake.pool.metrics?.sample(metered.fake.pool)
+        try await metered.fake.running {
+            metered.fake[0].set(.refuse)
+            for _ in 0..<6 { _ = try await metered.fake.call() }
+            metered.fake.pool.metrics?.sample(metered.fake.pool)
+        }
         #expect(metered.value(#"caravan_gateway_ejections_total{backend="trade"}"#) == "1")
         #expect(metered.value(#"caravan_gateway_replica_ejected{backend="trade",replica="127.0.0.1:7001"}"#) == "1.0")
         #expect(metered.value(#"caravan_gateway_replica_ejected{backend="trade",replica="127.0.0.1:7011"}"#) == "0.0")

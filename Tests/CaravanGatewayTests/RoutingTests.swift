@@ -83,20 +83,16 @@ struct PoolMembershipTests {
             addresses: [Endpoint(host: "trade.caravan.svc", port: 7001)],
             configuration: BackendPoolConfiguration(resolveInterval: .milliseconds(50)),
             resolve: { _ in answers.next() }
-        ) { FakeReplica($0) }
+        ) { endpoint, readinessChanged in FakeReplica(endpoint, readinessChanged: readinessChanged) }
         #expect(pool.replicas.isEmpty, "a name serves only once resolved")
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await pool.run() }
             var seen: [[String]] = []
-            let deadline = ContinuousClock.now.advanced(by: .seconds(5))
-            while ContinuousClock.now < deadline {
-                let current = pool.replicas.map(\.endpoint.host)
-                if seen.last != current { seen.append(current) }
-                if current == ["10.0.0.2"] { break }
-                try await Task.sleep(for: .milliseconds(5))
+            for await endpoints in pool.replicaPool.membership() {
+                seen.append(endpoints.map(\.host))
+                if seen.last == ["10.0.0.2"] { break }
             }
-            #expect(seen.contains(["10.0.0.1", "10.0.0.2"]))
-            #expect(seen.last == ["10.0.0.2"])
+            #expect(seen == [[], ["10.0.0.1"], ["10.0.0.1", "10.0.0.2"], ["10.0.0.2"]])
             pool.shutDown()
             try await group.waitForAll()
         }

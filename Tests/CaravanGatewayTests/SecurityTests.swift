@@ -250,7 +250,7 @@ struct ServiceTokenTests {
     @Test("The gateway's backend calls carry the service token and never the client's")
     func stamped() async throws {
         let replica = FakeReplica(Endpoint(host: "127.0.0.1", port: 1))
-        let transport = ServiceTokenTransport(replica, token: "s3cret")
+        let transport = ServiceTokenChannel(replica, token: "s3cret")
         var options = ResolvedCallOptions()
         options.metadata.addString("client-forged", forKey: ServiceTokenInterceptor.metadataKey)
         options.metadata.addString("Bearer x", forKey: "authorization")

@@ -50,7 +50,10 @@ import Testing
         #expect(Set(typeNames).count == typeNames.count)
         #expect(typeNames.contains("caravan.rpc.v1.RequestHeader"))
         #expect(typeNames.contains("caravan.testing.v1.KitchenSink.Nested"))
-        #expect(CaravanTestingAPISchemas.services.isEmpty)
+        // The testing package's only services: the two releases of evolution.proto's Catalog.
+        #expect(
+            CaravanTestingAPISchemas.services.map(\.name)
+                == ["caravan.testing.v1.CatalogRelease1", "caravan.testing.v1.CatalogRelease2"])
         // Every method's types are registered in some module.
         for service in services {
             for method in service.methods {

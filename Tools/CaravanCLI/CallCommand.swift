@@ -47,7 +47,8 @@ struct CallCommand: AsyncParsableCommand {
             throw ValidationError("Unknown method '\(self.method)'. Use 'caravan list \(self.address)' to see what the server offers.")
         }
         let options = try self.security.authorize(
-            CommonOptions.callOptions(timeout: self.timeout, headers: self.header, idempotencyKey: self.idempotencyKey))
+            CommonOptions.callOptions(headers: self.header, idempotencyKey: self.idempotencyKey))
+        let timeout = try CommonOptions.timeout(self.timeout)
         let configuration = try self.security.clientConfiguration()
         let input: Data
         if let json = self.json, json != "-" {
@@ -62,7 +63,7 @@ struct CallCommand: AsyncParsableCommand {
             throw ValidationError("The request is not a valid \(schema.inputType.protoMessageName) in JSON: \(error)")
         }
         let pretty = !self.compact
-        let outcome: RPCError? = try await withClient(endpoint, configuration: configuration) { client in
+        let outcome: RPCError? = try await withClient(endpoint, configuration: configuration, timeout: timeout) { client in
             do {
                 if schema.kind == .unary {
                     let response = try await client.unary(descriptor: schema.descriptor, request: request, options: options)
@@ -94,14 +95,17 @@ struct CallCommand: AsyncParsableCommand {
 }
 
 enum CommonOptions {
-    static func callOptions(timeout: String?, headers: [String], idempotencyKey: String?) throws -> CallOptions {
-        var options = CallOptions()
-        if let timeout {
-            guard let duration = parseDuration(timeout), duration > .zero else {
-                throw ValidationError("'\(timeout)' is not a duration such as 500ms or 5s.")
-            }
-            options.timeout = duration
+    /// A `--timeout` value; it becomes each call's deadline when the call starts.
+    static func timeout(_ text: String?) throws -> Duration? {
+        guard let text else { return nil }
+        guard let duration = parseDuration(text), duration > .zero else {
+            throw ValidationError("'\(text)' is not a duration such as 500ms or 5s.")
         }
+        return duration
+    }
+
+    static func callOptions(headers: [String], idempotencyKey: String?) throws -> CallOptions {
+        var options = CallOptions()
         for header in headers {
             guard let colon = header.firstIndex(of: ":") else {
                 throw ValidationError("Metadata '\(header)' is not of the form key:value.")

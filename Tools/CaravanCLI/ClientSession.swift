@@ -3,10 +3,12 @@ import CaravanTCP
 import CaravanServiceKit
 
 /// Runs `body` with a client connected to `endpoint`, keeping the
-/// connection pool alive for the duration and closing it after.
+/// connection pool alive for the duration and closing it after. Each call
+/// of the client has `timeout` from its start, unless it sets a deadline.
 public func withClient<Result: Sendable>(
     _ endpoint: Endpoint,
     configuration: ClientConfiguration = .defaults,
+    timeout: Duration? = nil,
     retryPolicy: RetryPolicy = .defaults,
     _ body: @Sendable (RPCClient) async throws -> Result
 ) async throws -> Result {
@@ -16,7 +18,7 @@ public func withClient<Result: Sendable>(
         defer {
             transport.close()
         }
-        let client = RPCClient(transport: transport, retryPolicy: retryPolicy)
+        let client = RPCClient(transport: transport, defaultTimeout: timeout, retryPolicy: retryPolicy)
         let result = try await body(client)
         return result
     }

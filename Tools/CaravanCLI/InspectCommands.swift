@@ -119,11 +119,12 @@ struct HealthCommand: AsyncParsableCommand {
         guard let endpoint = Endpoint(self.address) else {
             throw ValidationError("'\(self.address)' is not an address of the form host:port.")
         }
-        let options = try CommonOptions.callOptions(timeout: self.timeout, headers: [], idempotencyKey: nil)
+        let options = try CommonOptions.callOptions(headers: [], idempotencyKey: nil)
+        let timeout = try CommonOptions.timeout(self.timeout)
         let request = HealthCheckRequest(service: self.service)
         let configuration = try self.security.clientConfiguration()
         let result: Result<HealthCheckResponse, RPCError> = try await withClient(
-            endpoint, configuration: configuration, retryPolicy: .none
+            endpoint, configuration: configuration, timeout: timeout, retryPolicy: .none
         ) { client in
             do {
                 return .success(try await HealthClient(wrapping: client).check(request, options: options))
@@ -158,10 +159,11 @@ enum Reflection {
         guard let endpoint = Endpoint(address) else {
             throw ValidationError("'\(address)' is not an address of the form host:port.")
         }
-        let options = try security.authorize(CommonOptions.callOptions(timeout: timeout, headers: [], idempotencyKey: nil))
+        let options = try security.authorize(CommonOptions.callOptions(headers: [], idempotencyKey: nil))
         let configuration = try security.clientConfiguration()
+        let timeout = try CommonOptions.timeout(timeout)
         do {
-            return try await withClient(endpoint, configuration: configuration) { client in
+            return try await withClient(endpoint, configuration: configuration, timeout: timeout) { client in
                 try await ReflectionClient(wrapping: client).listServices(ListServicesRequest(), options: options).services
             }
         } catch let error as RPCError {

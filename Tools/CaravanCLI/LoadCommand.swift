@@ -77,7 +77,7 @@ struct LoadCommand: AsyncParsableCommand {
     @Option(name: [.customShort("H"), .long], help: "Request metadata, 'key: value' (repeatable).")
     var header: [String] = []
 
-    @Option(name: .long, help: "Report format: text, json or csv.")
+    @Option(name: .long, help: "Report format: text, json, csv or html (a page of charts; with --compare, the baseline's beside).")
     var format: String = "text"
 
     @Option(name: [.short, .long], help: "Write the report to this file instead of standard output.")
@@ -96,8 +96,8 @@ struct LoadCommand: AsyncParsableCommand {
         guard self.concurrency >= 1 else { throw ValidationError("--concurrency must be at least 1.") }
         guard self.connections >= 1 else { throw ValidationError("--connections must be at least 1.") }
         if let count = self.count, count < 1 { throw ValidationError("-n must be at least 1.") }
-        guard ["text", "json", "csv"].contains(self.format) else {
-            throw ValidationError("--format must be text, json or csv.")
+        guard ["text", "json", "csv", "html"].contains(self.format) else {
+            throw ValidationError("--format must be text, json, csv or html.")
         }
         if let rps = self.rps, !(rps > 0) { throw ValidationError("--rps must be positive.") }
         if self.rps != nil && self.rpsRamp != nil { throw ValidationError("Give --rps or --rps-ramp, not both.") }
@@ -113,7 +113,8 @@ struct LoadCommand: AsyncParsableCommand {
         guard let endpoint = Endpoint(address) else {
             throw ValidationError("'\(address)' is not an address of the form host:port.")
         }
-        let options = try CommonOptions.callOptions(timeout: self.timeout, headers: self.header, idempotencyKey: nil)
+        let options = try CommonOptions.callOptions(headers: self.header, idempotencyKey: nil)
+        let timeout = try CommonOptions.timeout(self.timeout)
         let (stop, rate, warmup) = try self.schedule()
         let baseline = try self.baseline()
         let concurrency = rate == nil ? self.concurrency : max(self.concurrency, 10_000)
@@ -122,11 +123,11 @@ struct LoadCommand: AsyncParsableCommand {
             plan = LoadPlan(
                 endpoint: endpoint, method: try Self.method(call), request: try self.request(for: call),
                 concurrency: concurrency, connections: self.connections, stop: stop, rate: rate, warmup: warmup,
-                timeout: options.timeout, metadata: options.metadata, idempotencyKeys: self.idempotencyKeys)
+                timeout: timeout, metadata: options.metadata, idempotencyKeys: self.idempotencyKeys)
         } else {
             plan = LoadPlan(
                 endpoint: endpoint, scenario: try self.loadScenario(), concurrency: concurrency,
-                connections: self.connections, stop: stop, rate: rate, warmup: warmup, timeout: options.timeout,
+                connections: self.connections, stop: stop, rate: rate, warmup: warmup, timeout: timeout,
                 metadata: options.metadata, idempotencyKeys: self.idempotencyKeys)
         }
         try await self.execute(plan, baseline: baseline)
@@ -249,10 +250,12 @@ struct LoadCommand: AsyncParsableCommand {
         }
         let report = try await LoadGenerator.run(plan, stop: interrupted, progress: progress)
         if showProgress { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+        let comparison = baseline.map { LoadComparison(baseline: $0, current: report, threshold: self.threshold / 100) }
         let rendered: String
         switch self.format {
         case "json": rendered = try report.json()
         case "csv": rendered = report.csv()
+        case "html": rendered = try LoadReportPage.html(report: report, baseline: baseline, comparison: comparison)
         default: rendered = report.text()
         }
         if let output = self.output {
@@ -260,8 +263,7 @@ struct LoadCommand: AsyncParsableCommand {
         } else {
             print(rendered)
         }
-        if let baseline {
-            let comparison = LoadComparison(baseline: baseline, current: report, threshold: self.threshold / 100)
+        if let comparison {
             Output.printError(comparison.text)
             if !comparison.regressions.isEmpty { throw ExitCode(3) }
         }

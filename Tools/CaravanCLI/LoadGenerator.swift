@@ -166,8 +166,10 @@ private final class Run: Sendable {
         if intendedStart < self.measureFrom {
             tally.steps[outcome.step].warmupCalls += 1
         } else {
-            tally.steps[outcome.step].record(
-                code: outcome.code, latency: intendedStart.duration(to: .now), message: outcome.message)
+            let now = ContinuousClock.now
+            let latency = intendedStart.duration(to: now)
+            tally.steps[outcome.step].record(code: outcome.code, latency: latency, message: outcome.message)
+            tally.timeline.record(offset: self.measureFrom.duration(to: now), code: outcome.code, latency: latency)
         }
     }
 

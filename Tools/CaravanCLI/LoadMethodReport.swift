@@ -53,9 +53,7 @@ public struct MethodReport: Codable, Sendable {
         self.p999Us = micros(99.9)
         self.maxUs = histogram.totalCount == 0 ? 0 : Double(histogram.max) / 1000
         self.meanUs = histogram.totalCount == 0 ? 0 : histogram.mean / 1000
-        self.statusCodes = Dictionary(
-            tally.codes.map { (StatusCode(rawValue: $0.key)?.name ?? "\($0.key)", $0.value) },
-            uniquingKeysWith: +)
+        self.statusCodes = StatusNames.named(tally.codes)
         self.topErrors = tally.errorMessages.sorted { $0.value > $1.value }.prefix(10).map {
             LoadReport.ErrorCount(message: $0.key, count: $0.value)
         }

@@ -41,6 +41,11 @@ public struct LoadReport: Codable, Sendable {
     public var topErrors: [ErrorCount]
     /// One section per step (for a single method, one alike the whole).
     public var methods: [MethodReport]?
+    /// Throughput, latency and status codes over the run; absent in reports
+    /// written before it was recorded.
+    public var timeline: LoadTimeline?
+    /// The latency distribution, ten buckets per decade; absent in older reports.
+    public var latencyHistogram: [LatencyBucket]?
 
     public struct ErrorCount: Codable, Sendable {
         public var message: String
@@ -54,12 +59,14 @@ public struct LoadReport: Codable, Sendable {
         case p50Us = "p50_us", p75Us = "p75_us", p90Us = "p90_us", p95Us = "p95_us"
         case p99Us = "p99_us", p999Us = "p999_us", maxUs = "max_us", meanUs = "mean_us"
         case statusCodes = "status_codes", topErrors = "top_errors"
+        case timeline, latencyHistogram = "latency_histogram"
     }
 
     init(plan: LoadPlan, tally: RunTally, elapsed: Duration) {
+        let total = tally.total
         let overall = MethodReport(
             name: plan.scenario ?? plan.method.descriptor.method, method: plan.scenario.map { "scenario \($0)" } ?? plan.method.descriptor.path,
-            weight: plan.steps.map(\.weight).reduce(0, +), tally: tally.total, elapsed: elapsed)
+            weight: plan.steps.map(\.weight).reduce(0, +), tally: total, elapsed: elapsed)
         self.method = overall.method
         self.scenario = plan.scenario
         self.address = plan.endpoint.description
@@ -85,6 +92,8 @@ public struct LoadReport: Codable, Sendable {
         self.methods = zip(plan.steps, tally.steps).map { step, tally in
             MethodReport(name: step.name, method: step.method.descriptor.path, weight: step.weight, tally: tally, elapsed: elapsed)
         }
+        self.timeline = LoadTimeline(tally.timeline, elapsed: elapsed)
+        self.latencyHistogram = LatencyBucket.buckets(total.latencies)
     }
 
     public func json() throws -> String {

@@ -26,14 +26,16 @@ struct WorkerTally: Sendable {
     }
 }
 
-/// A tally per step of the plan.
+/// A tally per step of the plan, and the run's calls over time.
 struct RunTally: Sendable {
     var steps: [WorkerTally]
+    var timeline = IntervalSeries()
 
     init(steps: Int) { self.steps = Array(repeating: WorkerTally(), count: steps) }
 
     mutating func merge(_ other: RunTally) {
         for index in self.steps.indices { self.steps[index].merge(other.steps[index]) }
+        self.timeline.merge(other.timeline)
     }
 
     /// All steps together.

@@ -55,7 +55,8 @@ struct GatewayBenchmark: AsyncParsableCommand {
             let modes = Modes(
                 gateway: GatewayClient(wrapping: RPCClient(transport: transports[0])),
                 backends: ClientBackends(
-                    trade: transports[1], logistics: transports[2], training: transports[3],
+                    trade: RPCClient(transport: transports[1]), logistics: RPCClient(transport: transports[2]),
+                    training: RPCClient(transport: transports[3]),
                     configured: Set(Backend.allCases)),
                 routedTraining: TrainingServiceClient(wrapping: RPCClient(transport: transports[0])),
                 directTraining: TrainingServiceClient(wrapping: RPCClient(transport: transports[3])),

@@ -11,6 +11,7 @@
 #include "caravan/logistics/v1/logistics.pb-c.h"
 #include "caravan/reflection/v1/reflection.pb-c.h"
 #include "caravan/rpc/v1/envelope.pb-c.h"
+#include "caravan/testing/v1/evolution.pb-c.h"
 #include "caravan/testing/v1/kitchen_sink.pb-c.h"
 #include "caravan/trade/v1/trade.pb-c.h"
 #include "caravan/training/v1/training.pb-c.h"

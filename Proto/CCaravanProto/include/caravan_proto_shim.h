@@ -16,6 +16,7 @@
 #include "caravan/logistics/v1/logistics.pb-c.h"
 #include "caravan/reflection/v1/reflection.pb-c.h"
 #include "caravan/rpc/v1/envelope.pb-c.h"
+#include "caravan/testing/v1/evolution.pb-c.h"
 #include "caravan/testing/v1/kitchen_sink.pb-c.h"
 #include "caravan/trade/v1/trade.pb-c.h"
 #include "caravan/training/v1/training.pb-c.h"
@@ -104,6 +105,14 @@ static inline const ProtobufCMessageDescriptor *caravan__rpc__v1__metadata_entry
 static inline const ProtobufCMessageDescriptor *caravan__rpc__v1__request_header__descriptor_ptr(void) { return &caravan__rpc__v1__request_header__descriptor; }
 static inline const ProtobufCMessageDescriptor *caravan__rpc__v1__response_header__descriptor_ptr(void) { return &caravan__rpc__v1__response_header__descriptor; }
 static inline const ProtobufCMessageDescriptor *caravan__rpc__v1__status_detail__descriptor_ptr(void) { return &caravan__rpc__v1__status_detail__descriptor; }
+
+// caravan/testing/v1/evolution.proto
+static inline const ProtobufCMessageDescriptor *caravan__testing__v1__catalog_item__descriptor_ptr(void) { return &caravan__testing__v1__catalog_item__descriptor; }
+static inline const ProtobufCMessageDescriptor *caravan__testing__v1__catalog_item_next__descriptor_ptr(void) { return &caravan__testing__v1__catalog_item_next__descriptor; }
+static inline const ProtobufCMessageDescriptor *caravan__testing__v1__count_catalog_items_request__descriptor_ptr(void) { return &caravan__testing__v1__count_catalog_items_request__descriptor; }
+static inline const ProtobufCMessageDescriptor *caravan__testing__v1__count_catalog_items_response__descriptor_ptr(void) { return &caravan__testing__v1__count_catalog_items_response__descriptor; }
+static inline const ProtobufCMessageDescriptor *caravan__testing__v1__get_catalog_item_request__descriptor_ptr(void) { return &caravan__testing__v1__get_catalog_item_request__descriptor; }
+static inline const ProtobufCMessageDescriptor *caravan__testing__v1__get_catalog_item_request_next__descriptor_ptr(void) { return &caravan__testing__v1__get_catalog_item_request_next__descriptor; }
 
 // caravan/testing/v1/kitchen_sink.proto
 static inline const ProtobufCMessageDescriptor *caravan__testing__v1__empty__descriptor_ptr(void) { return &caravan__testing__v1__empty__descriptor; }

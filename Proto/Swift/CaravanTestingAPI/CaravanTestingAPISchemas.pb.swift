@@ -8,10 +8,19 @@ import CaravanMessages
 /// Every service and message type of CaravanTestingAPI, for tools and reflection.
 public enum CaravanTestingAPISchemas {
     /// The services declared in this module's .proto files.
-    public static let services: [CaravanCore.ServiceSchema] = []
+    public static let services: [CaravanCore.ServiceSchema] = [
+        CatalogRelease1.schema,
+        CatalogRelease2.schema,
+    ]
 
     /// Every message type, nested ones included, in declaration order.
     public static let messageTypes: [any ProtoMessage.Type] = [
+        CatalogItem.self,
+        GetCatalogItemRequest.self,
+        CatalogItemNext.self,
+        GetCatalogItemRequestNext.self,
+        CountCatalogItemsRequest.self,
+        CountCatalogItemsResponse.self,
         Inner.self,
         KitchenSink.self,
         KitchenSink.Nested.self,

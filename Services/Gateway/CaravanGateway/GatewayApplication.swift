@@ -17,13 +17,15 @@ public struct GatewayApplication: Sendable {
     public let server: RPCServer
 
     /// `interceptors` run around every call (the call observer);
-    /// `transportMetrics` and `poolMetrics` count when metrics are on.
+    /// `transportMetrics` and `poolMetrics` count when metrics are on;
+    /// `otherTransports` serve the gateway's router beside TCP (the HTTP door).
     public init(
         settings: GatewaySettings,
         logger: Logger,
         interceptors: [any ServerInterceptor] = [],
         transportMetrics: TransportMetrics? = nil,
-        poolMetrics: Bool = false
+        poolMetrics: Bool = false,
+        otherTransports: ([Backend: BackendPool]) -> [any ServerTransport] = { _ in [] }
     ) {
         var pools: [Backend: BackendPool] = [:]
         let client = settings.client
@@ -36,23 +38,25 @@ public struct GatewayApplication: Sendable {
                 configuration: settings.pool,
                 logger: logger,
                 metrics: poolMetrics ? PoolMetrics(backend: backend.rawValue) : nil
-            ) { endpoint in
-                ServiceTokenTransport(
-                    TCPClientTransport(host: endpoint.host, port: endpoint.port, configuration: client), token: serviceToken)
+            ) { endpoint, readinessChanged in
+                ServiceTokenChannel(
+                    TCPClientTransport.channel(
+                        to: endpoint, configuration: client, readinessChanged: readinessChanged),
+                    token: serviceToken)
             }
         }
         let backends = ClientBackends(
-            trade: pools[.trade]!, logistics: pools[.logistics]!, training: pools[.training]!,
+            trade: pools[.trade]!.client, logistics: pools[.logistics]!.client, training: pools[.training]!.client,
             configured: Set(Backend.allCases.filter { pools[$0]!.isConfigured }))
         var services: [any RPCService] = [GatewayProvider(backends: backends, split: settings.split, logger: logger)]
         for backend in Backend.allCases {
-            services.append(ForwardingService(schema: Self.schema(of: backend), transport: pools[backend]!))
+            services.append(ForwardingService(schema: Self.schema(of: backend), client: pools[backend]!.client))
         }
         self.pools = pools
         self.server = RPCServer(
             services: services, configuration: settings.server,
             interceptors: interceptors + settings.security.makeInterceptors(), logger: logger,
-            transportMetrics: transportMetrics)
+            transportMetrics: transportMetrics, otherTransports: otherTransports(pools))
     }
 
     /// The backend's API schema: the methods routed to it.

@@ -1,3 +1,4 @@
+import CaravanCore
 import CaravanServiceKit
 import CaravanTCP
 import Foundation
@@ -14,6 +15,8 @@ public struct GatewaySettings: Sendable {
     public var logLevel: Logger.Level
     /// The HTTP/JSON door's port; nil turns it off.
     public var httpPort: Int? = 8080
+    /// The deadline of an HTTP request that sets none.
+    public var httpTimeout: Duration = .seconds(5)
     /// Tokens, rate limits and the service token (docs/SECURITY.md).
     public var security = GatewaySecurity()
 

@@ -13,8 +13,11 @@ import Prometheus
 
 /// The gateway's HTTP/JSON door (Hummingbird 2): the aggregates as
 /// `GET /v1/countries/{code}/profile?year=` and `GET /v1/overview?year=`,
-/// any routed unary method as `POST /v1/{package.Service}/{Method}`,
-/// `/healthz`, `/readyz`, `/metrics` when metrics are on, and the dashboard at `/`.
+/// any routed unary method as `POST /v1/{package.Service}/{Method}`, any
+/// routed server-streaming method as `POST` or `GET` on the same path
+/// (``HTTPStreams``), the OpenAPI document at `/openapi.json`, `/healthz`,
+/// `/readyz`, `/metrics` when metrics are on, and the dashboard at `/` (its
+/// files under `/assets/`). docs/HTTP.md describes it for clients.
 public enum GatewayHTTPServer {
     /// The replicas' state per backend, as `/readyz` reports it.
     struct Readiness: Codable {
@@ -51,8 +54,10 @@ public enum GatewayHTTPServer {
     }
 
     public static func router(
-        caller: HTTPGatewayCaller, pools: [Backend: BackendPool], metrics: PrometheusCollectorRegistry? = nil
+        caller: HTTPGatewayCaller, pools: [Backend: BackendPool], metrics: PrometheusCollectorRegistry? = nil,
+        streams runner: HTTPStreamRunner, streaming: HTTPStreamingConfiguration = .defaults
     ) -> Router<GatewayRequestContext> {
+        let streams = HTTPStreams(caller: caller, runner: runner, configuration: streaming)
         let router = Router(context: GatewayRequestContext.self)
         if let metrics {
             router.get("/metrics") { _, _ in
@@ -61,10 +66,12 @@ public enum GatewayHTTPServer {
                     body: .init(byteBuffer: ByteBuffer(bytes: metrics.emitToBuffer())))
             }
         }
-        router.get("/") { _, _ in
-            Response(
-                status: .ok, headers: [.contentType: "text/html; charset=utf-8"],
-                body: .init(byteBuffer: ByteBuffer(string: DashboardPage.html)))
+        router.get("/") { _, _ in Self.asset(DashboardPage.index) }
+        router.get("/assets/:name") { _, context in
+            guard let asset = context.parameters.get("name").flatMap({ DashboardPage.assets[$0] }) else {
+                return Self.respond(HTTPGatewayCaller.error(RPCError(code: .notFound, message: "No such asset.")))
+            }
+            return Self.asset(asset)
         }
         router.get("/healthz") { _, _ in Self.json(200, Data(#"{"status":"alive"}"#.utf8)) }
         router.get("/readyz") { _, _ in
@@ -73,45 +80,120 @@ public enum GatewayHTTPServer {
             return Self.json(readiness.ready ? 200 : 503, body)
         }
         router.get("/v1/countries/:code/profile") { request, context in
-            guard let year = Self.year(request) else { return Self.badYear() }
-            let message = CountryProfileRequest(country: context.parameters.get("code") ?? "", year: year)
-            return Self.respond(
-                await caller.call(Gateway.Method.countryProfile, message: message, headers: Self.headers(request, context)))
+            await Self.answering {
+                let message = CountryProfileRequest(
+                    country: context.parameters.get("code") ?? "", year: try Self.year(request))
+                let headers = try Self.headers(request, context)
+                return Self.respond(
+                    await caller.call(Gateway.Method.countryProfile, message: message, headers: headers))
+            }
         }
         router.get("/v1/overview") { request, context in
-            guard let year = Self.year(request) else { return Self.badYear() }
-            let message = PartnershipOverviewRequest(year: year)
-            return Self.respond(
-                await caller.call(Gateway.Method.partnershipOverview, message: message, headers: Self.headers(request, context)))
+            await Self.answering {
+                let message = PartnershipOverviewRequest(year: try Self.year(request))
+                let headers = try Self.headers(request, context)
+                return Self.respond(
+                    await caller.call(Gateway.Method.partnershipOverview, message: message, headers: headers))
+            }
         }
         router.post("/v1/:service/:method") { request, context in
-            let body = try await request.body.collect(upTo: 4 * 1024 * 1024)
-            let answer = await caller.call(
-                service: context.parameters.get("service") ?? "", method: context.parameters.get("method") ?? "",
-                json: Data(body.readableBytesView), headers: Self.headers(request, context))
-            return Self.respond(answer)
+            let body = try await request.body.collect(upTo: caller.maxBodySize)
+            return await Self.answering {
+                let (service, method) = (
+                    context.parameters.get("service") ?? "", context.parameters.get("method") ?? ""
+                )
+                let (json, headers) = (Data(body.readableBytesView), try Self.headers(request, context))
+                guard let schema = caller.methods["/\(service)/\(method)"], schema.kind == .serverStreaming else {
+                    return Self.respond(
+                        await caller.call(service: service, method: method, json: json, headers: headers))
+                }
+                let message: [UInt8]
+                do {
+                    message = try HTTPGatewayCaller.encode(json.isEmpty ? Data("{}".utf8) : json, schema.inputType)
+                } catch {
+                    throw Self.invalidRequest(schema, error)
+                }
+                return await streams.respond(
+                    schema, message: message, to: request, headers: headers, watchesConnection: false)
+            }
+        }
+        router.get("/v1/:service/:method") { request, context in
+            await Self.answering {
+                let path = "/\(context.parameters.get("service") ?? "")/\(context.parameters.get("method") ?? "")"
+                guard let schema = caller.methods[path] else {
+                    throw RPCError(code: .unimplemented, message: "No method \(path) is routed by this gateway.")
+                }
+                guard schema.kind == .serverStreaming else {
+                    var response = Self.respond(
+                        HTTPGatewayCaller.error(
+                            RPCError(
+                                code: .unimplemented,
+                                message: "\(path) takes POST with a JSON body; GET serves streams.")))
+                    response.status = .methodNotAllowed
+                    response.headers[.allow] = "POST"
+                    return response
+                }
+                let headers = try Self.headers(request, context)
+                let message: [UInt8]
+                do {
+                    let parameters = request.uri.queryParameters.map { (String($0.key), String($0.value)) }
+                    message = try QueryParameterDecoder.decode(schema.inputType, from: parameters).serializedBytes()
+                } catch {
+                    throw Self.invalidRequest(schema, error)
+                }
+                return await streams.respond(
+                    schema, message: message, to: request, headers: headers, watchesConnection: true)
+            }
+        }
+        router.get("/openapi.json") { _, _ in
+            Self.json(200, Data(GatewayOpenAPI.document.utf8))
         }
         return router
     }
 
+    /// The route's response, or the error's (with its HTTP status) when it
+    /// throws: a malformed header or parameter, a body that is not the request.
+    static func answering(_ body: () async throws -> Response) async -> Response {
+        do {
+            return try await body()
+        } catch {
+            return Self.respond(HTTPGatewayCaller.error(RPCError(converting: error)))
+        }
+    }
+
+    /// INVALID_ARGUMENT for a request that does not make the method's input message.
+    static func invalidRequest(_ schema: MethodSchema, _ error: any Error) -> RPCError {
+        RPCError(
+            code: .invalidArgument, message: "The request is not a valid \(schema.inputType.protoMessageName): \(error)"
+        )
+    }
+
     /// The year from `?year=`; this year's previous year when absent
-    /// (the latest with published figures); nil when not a number.
-    static func year(_ request: Request) -> UInt32? {
+    /// (the latest with published figures).
+    static func year(_ request: Request) throws(RPCError) -> UInt32 {
         guard let text = request.uri.queryParameters.get("year") else {
             return UInt32(Calendar(identifier: .gregorian).component(.year, from: Date()) - 1)
         }
-        return UInt32(text)
-    }
-
-    static func badYear() -> Response {
-        Self.respond(HTTPGatewayCaller.error(RPCError.invalidArgument(field: "year", "must be a number")))
+        guard let year = UInt32(text) else { throw RPCError.invalidArgument(field: "year", "must be a number") }
+        return year
     }
 
     /// `Grpc-Timeout`-like `X-Caravan-Timeout: 2s`, `Idempotency-Key`, `traceparent`, `tracestate`, `Authorization`.
-    static func headers(_ request: Request, _ context: GatewayRequestContext) -> HTTPGatewayCaller.CallHeaders {
+    /// A timeout that is not a duration is INVALID_ARGUMENT, not the default.
+    static func headers(_ request: Request, _ context: GatewayRequestContext) throws(RPCError)
+        -> HTTPGatewayCaller.CallHeaders
+    {
         func header(_ name: String) -> String? { HTTPField.Name(name).flatMap { request.headers[$0] } }
+        var timeout: Duration?
+        if let text = header("x-caravan-timeout") {
+            guard let duration = parseDuration(text) else {
+                throw RPCError.invalidArgument(
+                    field: "X-Caravan-Timeout", "\"\(text)\" is not a duration such as 500ms, 2s or 1m")
+            }
+            timeout = duration
+        }
         return HTTPGatewayCaller.CallHeaders(
-            timeout: header("x-caravan-timeout").flatMap(parseDuration),
+            timeout: timeout,
             idempotencyKey: header("idempotency-key"),
             traceparent: header("traceparent"),
             tracestate: header("tracestate"),
@@ -133,6 +215,19 @@ public enum GatewayHTTPServer {
     }
 
     static let traceIDHeader = HTTPField.Name("X-Trace-Id")!
+    static let contentSecurityPolicyHeader = HTTPField.Name("Content-Security-Policy")!
+
+    /// A dashboard file, revalidated on each load (a restarted gateway may
+    /// serve a newer page), under the page's content security policy.
+    static func asset(_ asset: DashboardPage.Asset) -> Response {
+        Response(
+            status: .ok,
+            headers: [
+                .contentType: asset.contentType, .cacheControl: "no-cache",
+                Self.contentSecurityPolicyHeader: DashboardPage.contentSecurityPolicy,
+            ],
+            body: .init(byteBuffer: ByteBuffer(bytes: asset.bytes)))
+    }
 
     static func json(_ status: Int, _ body: Data) -> Response {
         Response(
@@ -151,12 +246,15 @@ public enum GatewayHTTPServer {
         tls: ServerTLS? = nil,
         logger: Logger,
         metrics: PrometheusCollectorRegistry? = nil,
+        streaming: HTTPStreamingConfiguration = .defaults,
         onListening: @escaping @Sendable (SocketAddress) async -> Void
     ) throws -> some ApplicationProtocol {
-        Application(
-            router: Self.router(caller: caller, pools: pools, metrics: metrics),
+        let runner = HTTPStreamRunner()
+        return Application(
+            router: Self.router(caller: caller, pools: pools, metrics: metrics, streams: runner, streaming: streaming),
             server: try tls.map { try .tls(.http1(), tlsConfiguration: $0.configuration) } ?? .http1(),
             configuration: .init(address: .hostname(host, port: port), serverName: "caravan-gateway"),
+            services: [runner],
             onServerRunning: { channel in
                 if let address = channel.localAddress { await onListening(address) }
             },

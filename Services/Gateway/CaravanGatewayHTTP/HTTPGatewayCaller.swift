@@ -2,10 +2,14 @@ import CaravanCore
 import CaravanGateway
 import CaravanGatewayAPI
 import Foundation
+import Synchronization
 
 /// Runs HTTP/JSON requests as calls on the gateway's own RPC router, so
 /// HTTP clients get exactly what RPC clients get: the same aggregates, the
-/// same routing to the pools, the same interceptors.
+/// same routing to the pools, the same interceptors, the same deadline
+/// rules. A request without `X-Caravan-Timeout` gets the door's default
+/// deadline, enforced: the answer is DEADLINE_EXCEEDED (504) at the latest
+/// then.
 public struct HTTPGatewayCaller: Sendable {
     /// An HTTP answer: status and JSON body.
     public struct Answer: Sendable {
@@ -26,11 +30,21 @@ public struct HTTPGatewayCaller: Sendable {
 
     let router: RPCRouter
     let defaultTimeout: Duration
-    private let methods: [String: MethodSchema]
+    /// The largest request body read, like the TCP door's frame limit.
+    public let maxBodySize: Int
+    let inFlight: InFlightCalls
+    let methods: [String: MethodSchema]
 
-    public init(router: RPCRouter, defaultTimeout: Duration = .seconds(10)) {
+    public init(
+        router: RPCRouter,
+        defaultTimeout: Duration = GatewayHTTPTransport.Configuration.defaults.defaultTimeout,
+        maxBodySize: Int = GatewayHTTPTransport.Configuration.defaults.maxBodySize,
+        maxConcurrentCalls: Int = GatewayHTTPTransport.Configuration.defaults.maxConcurrentCalls
+    ) {
         self.router = router
         self.defaultTimeout = defaultTimeout
+        self.maxBodySize = maxBodySize
+        self.inFlight = InFlightCalls(limit: maxConcurrentCalls)
         var methods: [String: MethodSchema] = [:]
         for schema in router.services { for method in schema.methods { methods[method.descriptor.path] = method } }
         self.methods = methods
@@ -96,22 +110,25 @@ public struct HTTPGatewayCaller: Sendable {
         guard let route = self.router.route(forPath: schema.descriptor.path), case .unary(let handler) = route.handler else {
             return Self.error(RPCError(code: .unimplemented, message: "No unary route for \(schema.descriptor.path)."))
         }
-        var metadata = Metadata()
-        if let authorization = headers.authorization { metadata.addString(authorization, forKey: "authorization") }
-        // A well-formed incoming `traceparent` is continued, otherwise a
-        // trace starts here, so that the answer can name it.
-        let incoming = headers.traceparent.map { TraceContext(traceparent: $0, tracestate: headers.tracestate ?? "") }
-        let trace = incoming.flatMap { $0.isWellFormed ? $0 : nil } ?? TraceContext.newTrace()
-        let context = ServerContext(
-            descriptor: schema.descriptor,
-            metadata: metadata,
-            deadline: ContinuousClock.now.advanced(by: headers.timeout ?? self.defaultTimeout),
-            idempotencyKey: headers.idempotencyKey,
-            trace: trace,
-            peer: headers.peer
-        )
+        let context = Self.serverContext(
+            schema.descriptor, headers: headers,
+            deadline: ContinuousClock.now.advanced(by: headers.timeout ?? self.defaultTimeout))
+        guard self.inFlight.enter() else {
+            return Self.error(
+                RPCError(code: .resourceExhausted, message: "Too many HTTP calls in flight (limit \(self.inFlight.limit))."))
+        }
+        defer { self.inFlight.leave() }
         var answer: Answer
-        switch await self.router.handleUnary(handler, request: request, context: context) {
+        let router = self.router
+        let outcome: Result<[UInt8], RPCError>
+        do {
+            outcome = try await withDeadline(context.deadline) {
+                await router.handleUnary(handler, request: request, context: context)
+            }
+        } catch {
+            outcome = .failure(RPCError(converting: error))
+        }
+        switch outcome {
         case .success(let bytes):
             do {
                 answer = Answer(status: 200, json: try Self.decode(bytes, schema.outputType))
@@ -121,25 +138,43 @@ public struct HTTPGatewayCaller: Sendable {
         case .failure(let error):
             answer = Self.error(error)
         }
-        answer.traceID = trace.parts?.traceID
+        answer.traceID = context.trace?.parts?.traceID
         return answer
     }
 
     static func error(_ error: RPCError) -> Answer {
-        let body = ErrorBody(code: error.code.rawValue, message: error.message, details: [])
-        let json = (try? JSONEncoder().encode(body)) ?? Data("{}".utf8)
+        let json = ErrorBody(code: error.code.rawValue, message: error.message, details: []).json
         return Answer(
             status: HTTPStatusMapping.httpStatus(for: error.code), json: json,
             retryAfterMilliseconds: error.metadata.firstString("retry-after-ms").flatMap { Int($0) })
     }
 
-    private static func encode<Message: ProtoMessage>(_ json: Data, _ type: Message.Type) throws -> [UInt8] {
+    static func encode<Message: ProtoMessage>(_ json: Data, _ type: Message.Type) throws -> [UInt8] {
         try JSONDecoder().decode(Message.self, from: json).serializedBytes()
     }
 
-    private static func decode<Message: ProtoMessage>(_ bytes: [UInt8], _ type: Message.Type) throws -> Data {
+    static func decode<Message: ProtoMessage>(_ bytes: [UInt8], _ type: Message.Type) throws -> Data {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return try encoder.encode(try Message(serializedBytes: bytes))
     }
+}
+
+/// Counts the HTTP door's calls in flight against its limit.
+final class InFlightCalls: Sendable {
+    let limit: Int
+    private let count = Mutex(0)
+
+    init(limit: Int) { self.limit = max(1, limit) }
+
+    /// Takes a place; false when every place is taken.
+    func enter() -> Bool {
+        self.count.withLock { count in
+            guard count < self.limit else { return false }
+            count += 1
+            return true
+        }
+    }
+
+    func leave() { self.count.withLock { $0 -= 1 } }
 }

@@ -27,8 +27,15 @@ struct GatewayCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Port to bind; 0 picks a free one (env CARAVAN_GATEWAY_PORT; default 7000).")
     var port: Int?
 
-    @Option(name: .long, help: "Port of the HTTP/JSON door and dashboard; 0 picks a free one, -1 turns it off (env CARAVAN_GATEWAY_HTTP_PORT; default 8080).")
+    @Option(
+        name: .long, parsing: .unconditional,
+        help: "Port of the HTTP/JSON door and dashboard; 0 picks a free one, -1 turns it off (env CARAVAN_GATEWAY_HTTP_PORT; default 8080).")
     var httpPort: Int?
+
+    @Option(
+        name: .long,
+        help: "Deadline of an HTTP request that sets no X-Caravan-Timeout, e.g. 5s (env CARAVAN_GATEWAY_HTTP_TIMEOUT; default 5s).")
+    var httpTimeout: String?
 
     @Option(name: .long, help: "Trade replicas, host:port,… ; a name resolving to several addresses gives a replica each (env CARAVAN_GATEWAY_TRADE).")
     var trade: String?
@@ -73,6 +80,12 @@ struct GatewayCommand: AsyncParsableCommand {
             throw ValidationError("The HTTP port must be -1...65535; got '\(httpPortText)'.")
         }
         settings.httpPort = httpPort >= 0 ? httpPort : nil
+        if let text = value(self.httpTimeout, "HTTP_TIMEOUT") {
+            guard let timeout = parseDuration(text), timeout > .zero else {
+                throw ValidationError("--http-timeout takes a duration such as 5s; got '\(text)'.")
+            }
+            settings.httpTimeout = timeout
+        }
         if let path = value(self.backendsFile, "BACKENDS_FILE") {
             let text: String
             do {
@@ -95,7 +108,7 @@ struct GatewayCommand: AsyncParsableCommand {
         }
         if let text = value(self.maxOutstanding.map(String.init), "MAX_OUTSTANDING") {
             guard let limit = Int(text), limit > 0 else { throw ValidationError("--max-outstanding must be positive.") }
-            settings.pool.maxOutstandingCalls = limit
+            settings.pool.replicas.maxOutstandingCalls = limit
         }
         if let text = value(self.resolveInterval, "RESOLVE_INTERVAL") {
             guard let interval = parseDuration(text), interval > .zero else {
@@ -120,31 +133,30 @@ struct GatewayCommand: AsyncParsableCommand {
         for backend in Backend.allCases where settings.backends[backend, default: []].isEmpty {
             logger.warning("No \(backend.rawValue) replicas configured; its methods answer UNAVAILABLE")
         }
+        let (httpAddresses, httpListening) = AsyncStream.makeStream(of: SocketAddress.self)
+        // Hummingbird announces "listening on" at info; scripts and tests
+        // look for the gateway's own line, so its logger starts at notice.
+        var httpLogger = Logger(label: "caravan.gateway.http")
+        httpLogger.logLevel = max(level, .notice)
         let application = GatewayApplication(
             settings: settings, logger: logger, interceptors: [observability.callObserver(logger: logger)],
-            transportMetrics: observability.transportMetrics(), poolMetrics: observability.registry != nil)
+            transportMetrics: observability.transportMetrics(), poolMetrics: observability.registry != nil
+        ) { pools in
+            guard let port = settings.httpPort else { return [] }
+            let http = GatewayHTTPTransport.Configuration(
+                host: settings.server.host, port: port, tls: settings.server.tls, defaultTimeout: settings.httpTimeout,
+                maxBodySize: settings.server.maxFrameSize, maxConcurrentCalls: settings.server.maxConnections)
+            return [
+                GatewayHTTPTransport(
+                    configuration: http, pools: pools, metrics: observability.registry, logger: httpLogger
+                ) { address in httpListening.yield(address) }
+            ]
+        }
+        if settings.httpPort == nil { httpListening.finish() }
         var services = application.services
         if let metrics = observability.metricsServer(name: "caravan-gateway", host: settings.server.host, logger: logger) {
             // First: on shutdown (reverse order) it stops last.
             services.insert(metrics, at: 0)
-        }
-        let (httpAddresses, httpListening) = AsyncStream.makeStream(of: SocketAddress.self)
-        if let httpPort = settings.httpPort {
-            // Hummingbird announces "listening on" at info; scripts and tests
-            // look for the gateway's own line, so its logger starts at notice.
-            var httpLogger = Logger(label: "caravan.gateway.http")
-            httpLogger.logLevel = max(level, .notice)
-            let http = try GatewayHTTPServer.application(
-                caller: HTTPGatewayCaller(router: application.server.router), pools: application.pools,
-                host: settings.server.host, port: httpPort, tls: settings.server.tls, logger: httpLogger,
-                metrics: observability.registry
-            ) { address in
-                httpListening.yield(address)
-            }
-            // After the RPC server: on shutdown (reverse order) HTTP stops taking requests first.
-            services.insert(http, at: services.count - 1)
-        } else {
-            httpListening.finish()
         }
         let group = ServiceGroup(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         let host = settings.server.host

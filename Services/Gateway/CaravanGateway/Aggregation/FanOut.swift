@@ -36,7 +36,7 @@ public struct FanOut: Sendable {
                 }
                 pending.insert(section.name)
                 group.addTask {
-                    let options = CallOptions(timeout: ContinuousClock.now.duration(to: deadline))
+                    let options = CallOptions(deadline: deadline)
                     do {
                         return .finished(section.name, .success(try await fetch(section.name, options)))
                     } catch {

@@ -24,11 +24,10 @@ public struct ClientBackends: GatewayBackends {
     public let training: TrainingServiceClient
     private let configured: Set<Backend>
 
-    public init(trade: any ClientTransport, logistics: any ClientTransport, training: any ClientTransport, configured: Set<Backend>) {
-        // The pools retry what is safe to retry; the client must not multiply that.
-        self.trade = TradeServiceClient(wrapping: RPCClient(transport: trade, retryPolicy: .none))
-        self.logistics = LogisticsServiceClient(wrapping: RPCClient(transport: logistics, retryPolicy: .none))
-        self.training = TrainingServiceClient(wrapping: RPCClient(transport: training, retryPolicy: .none))
+    public init(trade: RPCClient, logistics: RPCClient, training: RPCClient, configured: Set<Backend>) {
+        self.trade = TradeServiceClient(wrapping: trade)
+        self.logistics = LogisticsServiceClient(wrapping: logistics)
+        self.training = TrainingServiceClient(wrapping: training)
         self.configured = configured
     }
 

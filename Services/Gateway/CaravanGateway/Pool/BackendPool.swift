@@ -1,18 +1,16 @@
 import CaravanCore
 import CaravanHealthAPI
-import CaravanServiceKit
 import Logging
 import ServiceLifecycle
-import Synchronization
 
-/// One backend service's replicas behind one ``ClientTransport``: calls
-/// spread over healthy replicas (least outstanding, round robin on ties),
-/// failing replicas are ejected for a growing back-off, a cap on calls in
-/// flight answers RESOURCE_EXHAUSTED at once, and safe calls are retried on
-/// another replica within their deadline and a ``RetryBudget``.
+/// One backend service's replicas: a ``ReplicaPool`` (spreading, ejection,
+/// the cap on calls in flight, one attempt per call) kept informed — each
+/// replica's health watched, named addresses re-resolved — and the
+/// ``RPCClient`` the gateway calls the backend with, which alone retries
+/// (within the deadline and its throttle).
 ///
 /// `run()` (a swift-service-lifecycle `Service`) keeps the replicas'
-/// connections up, health-checks them and re-resolves named addresses.
+/// connections up, watches their health and re-resolves named addresses.
 public final class BackendPool: ClientTransport, Service, Sendable {
     /// Short name for logs and errors, e.g. `trade`.
     public let name: String
@@ -21,20 +19,13 @@ public final class BackendPool: ClientTransport, Service, Sendable {
     /// The addresses as configured (names not yet resolved).
     public let configured: [Endpoint]
     public let configuration: BackendPoolConfiguration
-    private let makeTransport: @Sendable (Endpoint) -> any ReplicaTransport
+    public let replicaPool: ReplicaPool
+    /// The gateway's client of this backend: every call to it goes here.
+    public let client: RPCClient
     private let resolve: @Sendable ([Endpoint]) async -> [Endpoint]
     private let logger: Logger
-    /// Retries and budget drops are counted here; `nil` counts nothing.
+    /// Retries, throttle refusals and replica states are counted here; `nil` counts nothing.
     public let metrics: PoolMetrics?
-    private let state: Mutex<State>
-
-    private struct State {
-        var book: ReplicaBook
-        var transports: [Endpoint: any ReplicaTransport] = [:]
-        var budget: RetryBudget
-        var isShutdown = false
-        var added: AsyncStream<Endpoint>.Continuation?
-    }
 
     public init(
         name: String,
@@ -44,25 +35,38 @@ public final class BackendPool: ClientTransport, Service, Sendable {
         logger: Logger = Logger(label: "caravan.gateway.pool"),
         metrics: PoolMetrics? = nil,
         resolve: @escaping @Sendable ([Endpoint]) async -> [Endpoint] = AddressResolver.resolve,
-        makeTransport: @escaping @Sendable (Endpoint) -> any ReplicaTransport
+        makeChannel: @escaping ReplicaChannelFactory
     ) {
         self.name = name
         self.healthService = healthService
         self.configured = addresses
         self.configuration = configuration
-        self.makeTransport = makeTransport
         self.resolve = resolve
         self.metrics = metrics
         var logger = logger
         logger[metadataKey: "backend"] = "\(name)"
         self.logger = logger
         // IP literals serve at once; names join when run() resolves them.
-        var book = ReplicaBook(configuration: configuration)
-        let literals = addresses.filter { AddressResolver.isIPLiteral($0.host) }
-        _ = book.setEndpoints(literals)
-        var transports: [Endpoint: any ReplicaTransport] = [:]
-        for endpoint in book.endpoints { transports[endpoint] = makeTransport(endpoint) }
-        self.state = Mutex(State(book: book, transports: transports, budget: configuration.retryBudget))
+        self.replicaPool = ReplicaPool(
+            name: "the \(name) service", endpoints: addresses.filter { AddressResolver.isIPLiteral($0.host) },
+            configuration: configuration.replicas, makeChannel: makeChannel)
+        let retryLogger = self.logger
+        let observer: @Sendable (RPCClient.RetryEvent) -> Void = { event in
+            switch event {
+            case .retried(let method, let error):
+                metrics?.retried()
+                retryLogger.debug(
+                    "Retrying call", metadata: ["rpc.method": "\(method.path)", "rpc.code": "\(error.code)"])
+            case .throttled(let method, let error):
+                metrics?.retryRefused()
+                retryLogger.debug(
+                    "Retry refused by the throttle", metadata: ["rpc.method": "\(method.path)", "rpc.code": "\(error.code)"])
+            }
+        }
+        self.client = RPCClient(
+            transport: self.replicaPool, retryPolicy: configuration.retryPolicy,
+            retryThrottle: RetryThrottle(maxTokens: configuration.retryTokens, tokenRatio: configuration.retryTokenRatio),
+            retryObserver: observer)
     }
 
     /// Whether any address is configured at all (an aggregate skips the
@@ -70,52 +74,21 @@ public final class BackendPool: ClientTransport, Service, Sendable {
     public var isConfigured: Bool { !self.configured.isEmpty }
 
     /// The replicas and what the pool knows about them.
-    public var replicas: [ReplicaBook.Replica] { self.state.withLock { $0.book.replicas } }
+    public var replicas: [ReplicaBook.Replica] { self.replicaPool.replicas }
 
     /// Retry tokens left.
-    public var retryTokens: Double { self.state.withLock { $0.budget.tokens } }
+    public var retryTokens: Double { self.client.retryThrottle.tokens }
 
     /// Replicas ejected since the pool started.
-    public var ejectionTotal: Int { self.state.withLock { $0.book.ejectionTotal } }
+    public var ejectionTotal: Int { self.replicaPool.ejectionTotal }
 
     /// Whether a call could go to a healthy, non-ejected replica now.
-    public var isReady: Bool { self.state.withLock { $0.book.hasEligibleReplica() } }
+    public var isReady: Bool { self.replicaPool.isReady }
 
-    // MARK: Calls
+    // MARK: Calls (one attempt each; `client` retries)
 
-    public func unary(
-        descriptor: MethodDescriptor,
-        request: [UInt8],
-        options: ResolvedCallOptions
-    ) async throws -> [UInt8] {
-        try self.admit(descriptor)
-        defer { self.state.withLock { $0.book.release() } }
-        var tried = Set<Endpoint>()
-        var lastError: RPCError?
-        for attempt in 1...self.configuration.maxAttempts {
-            guard let (endpoint, transport) = self.pick(excluding: tried) else { break }
-            tried.insert(endpoint)
-            do {
-                let response = try await transport.unary(descriptor: descriptor, request: request, options: options)
-                self.finish(endpoint, error: nil)
-                return response
-            } catch {
-                let rpcError = RPCError(converting: error)
-                self.finish(endpoint, error: rpcError)
-                lastError = rpcError
-                guard attempt < self.configuration.maxAttempts, self.mayRetry(rpcError, options: options) else {
-                    throw rpcError
-                }
-                self.metrics?.retried()
-                self.logger.debug(
-                    "Retrying on another replica",
-                    metadata: ["rpc.method": "\(descriptor.path)", "replica": "\(endpoint)", "rpc.code": "\(rpcError.code)"])
-            }
-        }
-        throw lastError
-            ?? RPCError(
-                code: .unavailable, message: "No replica of the \(self.name) service is configured or resolvable.",
-                cause: CallNeverSent("no replica"))
+    public func unary(descriptor: MethodDescriptor, request: [UInt8], options: ResolvedCallOptions) async throws -> [UInt8] {
+        try await self.replicaPool.unary(descriptor: descriptor, request: request, options: options)
     }
 
     public func streaming<Result: Sendable>(
@@ -124,92 +97,25 @@ public final class BackendPool: ClientTransport, Service, Sendable {
         requests: @escaping @Sendable (RawMessageWriter) async throws -> Void,
         responses: (RawMessageStream) async throws -> Result
     ) async throws -> Result {
-        // A stream is not replayed: its requests are written once.
-        try self.admit(descriptor)
-        defer { self.state.withLock { $0.book.release() } }
-        guard let (endpoint, transport) = self.pick(excluding: []) else {
-            throw RPCError(
-                code: .unavailable, message: "No replica of the \(self.name) service is configured or resolvable.",
-                cause: CallNeverSent("no replica"))
-        }
-        do {
-            let result = try await transport.streaming(
-                descriptor: descriptor, options: options, requests: requests, responses: responses)
-            self.finish(endpoint, error: nil)
-            return result
-        } catch {
-            let rpcError = RPCError(converting: error)
-            self.finish(endpoint, error: rpcError)
-            throw rpcError
-        }
-    }
-
-    private func admit(_ descriptor: MethodDescriptor) throws {
-        let admitted = self.state.withLock { $0.book.admit() }
-        guard admitted else {
-            throw RPCError(
-                code: .resourceExhausted,
-                message:
-                    "The gateway has \(self.configuration.maxOutstandingCalls) calls to the \(self.name) service in flight; \(descriptor.path) was not sent.",
-                cause: CallNeverSent("pool at capacity"))
-        }
-    }
-
-    private func pick(excluding tried: Set<Endpoint>) -> (Endpoint, any ReplicaTransport)? {
-        self.state.withLock { state in
-            guard let endpoint = state.book.pick(excluding: tried), let transport = state.transports[endpoint] else {
-                return nil
-            }
-            return (endpoint, transport)
-        }
-    }
-
-    /// UNAVAILABLE says the replica, not the request, failed; other codes
-    /// are the backend's answer and keep the replica in good standing.
-    private func finish(_ endpoint: Endpoint, error: RPCError?) {
-        let replicaFailed = error?.code == .unavailable
-        self.state.withLock { state in
-            state.book.finish(endpoint, replicaFailed: replicaFailed)
-            if replicaFailed { state.budget.recordFailure() } else { state.budget.recordSuccess() }
-        }
-    }
-
-    /// Safe to repeat on another replica: UNAVAILABLE, and either never sent
-    /// or carrying an idempotency key; before the deadline; and, for calls
-    /// that did reach a replica, within the retry budget. A call that never
-    /// left cannot add load anywhere, so it does not draw on the budget.
-    private func mayRetry(_ error: RPCError, options: ResolvedCallOptions) -> Bool {
-        guard error.code == .unavailable, error.neverSent || options.idempotencyKey != nil else { return false }
-        if let deadline = options.deadline, deadline <= .now { return false }
-        if Task.isCancelled { return false }
-        if error.neverSent { return true }
-        let allowed = self.state.withLock { $0.budget.allowsRetry }
-        if !allowed { self.metrics?.retryRefused() }
-        return allowed
+        try await self.replicaPool.streaming(
+            descriptor: descriptor, options: options, requests: requests, responses: responses)
     }
 
     // MARK: Keeping replicas up
 
-    /// Keeps every replica's connections up and health-checked, and
+    /// Keeps every replica's connections up and health-watched, and
     /// re-resolves named addresses, until graceful shutdown or cancellation.
     public func run() async throws {
-        let (added, continuation) = AsyncStream.makeStream(of: Endpoint.self)
-        let initial = self.state.withLock { state -> [Endpoint]? in
-            guard !state.isShutdown else { return nil }
-            state.added = continuation
-            return state.book.endpoints
-        }
-        guard let initial else { return }  // shut down before it ran
-        for endpoint in initial { continuation.yield(endpoint) }
         await withGracefulShutdownHandler {
             await withTaskCancellationHandler {
                 await withDiscardingTaskGroup { group in
+                    group.addTask { await self.watchHealth() }
                     if self.configured.contains(where: { !AddressResolver.isIPLiteral($0.host) }) {
                         group.addTask { await self.resolveLoop() }
                     }
-                    for await endpoint in added {
-                        group.addTask { await self.runReplica(endpoint) }
-                    }
+                    // Returns once the pool is closed; the watches (streams the
+                    // replicas would keep open) and the resolver end with it.
+                    await self.replicaPool.run()
                     group.cancelAll()
                 }
             } onCancel: {
@@ -220,53 +126,60 @@ public final class BackendPool: ClientTransport, Service, Sendable {
         }
     }
 
-    /// Stops: closes every replica's transport and ends `run()`.
+    /// Stops: closes every replica's connections and ends `run()`.
     public func shutDown() {
-        let (transports, continuation) = self.state.withLock { state in
-            state.isShutdown = true
-            defer { state.added = nil }
-            return (Array(state.transports.values), state.added)
-        }
-        continuation?.finish()
-        for transport in transports { transport.close() }
+        self.replicaPool.close()
     }
 
-    private func runReplica(_ endpoint: Endpoint) async {
-        guard let transport = self.state.withLock({ $0.transports[endpoint] }) else { return }
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask { await transport.run() }
-            group.addTask { await self.healthLoop(endpoint, transport: transport) }
-            // The transport's run() ends when it is closed; then stop checking.
-            _ = await group.next()
-            group.cancelAll()
+    /// One health watch per replica, started as replicas join; a watch ends
+    /// when its replica leaves.
+    private func watchHealth() async {
+        await withDiscardingTaskGroup { group in
+            var watched = Set<Endpoint>()
+            for await endpoints in self.replicaPool.membership() {
+                for endpoint in endpoints where watched.insert(endpoint).inserted {
+                    group.addTask { await self.healthLoop(endpoint) }
+                }
+                watched.formIntersection(endpoints)
+            }
         }
     }
 
     /// Watches the replica's health: the server pushes each change (a
     /// draining replica says NOT_SERVING before it sends GOAWAY), so calls
     /// stop going to it at once rather than at the next poll. A watch that
-    /// ends or cannot start (replica gone, draining, unreachable: the
-    /// transport's keepalive ends a silent one) marks it unhealthy until a
-    /// new watch says otherwise.
-    private func healthLoop(_ endpoint: Endpoint, transport: any ReplicaTransport) async {
-        let client = HealthClient(wrapping: RPCClient(transport: transport, retryPolicy: .none))
+    /// ends after it began (replica gone, draining; keepalive ends a silent
+    /// one) marks it unhealthy until a new watch says otherwise. A watch
+    /// waits for the replica's connection; connection state is the pool's.
+    private func healthLoop(_ endpoint: Endpoint) async {
         var wasHealthy = true
-        func record(_ healthy: Bool) {
-            self.state.withLock { $0.book.setHealthy(endpoint, healthy) }
+        let record: (Bool) -> Void = { healthy in
+            self.replicaPool.setHealthy(endpoint, healthy)
             if healthy != wasHealthy {
                 self.logger.info(healthy ? "Replica healthy" : "Replica unhealthy", metadata: ["replica": "\(endpoint)"])
                 wasHealthy = healthy
             }
         }
         while !Task.isCancelled {
-            try? await client.watch(HealthCheckRequest(service: self.healthService)) { statuses in
-                for try await response in statuses {
-                    if Task.isCancelled { return }
-                    record(response.status == .serving)
+            guard (try? await self.replicaPool.waitUntilReady(endpoint)) != nil,
+                let channel = self.replicaPool.channel(for: endpoint)
+            else { return }  // the replica left, or the pool closed
+            let client = HealthClient(wrapping: RPCClient(transport: channel, retryPolicy: .none))
+            do {
+                try await client.watch(HealthCheckRequest(service: self.healthService)) { statuses in
+                    for try await response in statuses {
+                        if Task.isCancelled { return }
+                        record(response.status == .serving)
+                    }
                 }
+                if Task.isCancelled { return }  // the pool is closing: no verdict
+                record(false)
+            } catch let error as RPCError where error.neverSent {
+                continue  // no connection after all: wait for one
+            } catch {
+                if Task.isCancelled { return }
+                record(false)
             }
-            if Task.isCancelled { return }
-            record(false)
             try? await Task.sleep(for: self.configuration.healthRewatchDelay)
         }
     }
@@ -280,24 +193,13 @@ public final class BackendPool: ClientTransport, Service, Sendable {
         }
     }
 
-    /// Applies a new membership: starts transports for new replicas, closes
-    /// those of replicas gone. An empty answer keeps the old set, since a
+    /// Applies a new membership. An empty answer keeps the old set, since a
     /// failed lookup is likelier than a service with no pods.
     func apply(_ endpoints: [Endpoint]) {
         guard !endpoints.isEmpty else { return }
-        let (started, stopped, continuation) = self.state.withLock { state in
-            guard !state.isShutdown else {
-                return ([Endpoint](), [any ReplicaTransport](), AsyncStream<Endpoint>.Continuation?.none)
-            }
-            let (added, removed) = state.book.setEndpoints(endpoints)
-            for endpoint in added { state.transports[endpoint] = self.makeTransport(endpoint) }
-            let stopped = removed.compactMap { state.transports.removeValue(forKey: $0) }
-            return (added, stopped, state.added)
+        let (added, removed) = self.replicaPool.setEndpoints(endpoints)
+        if !added.isEmpty || !removed.isEmpty {
+            self.logger.info("Replicas changed", metadata: ["added": "\(added)", "removed": "\(removed)"])
         }
-        if !started.isEmpty || !stopped.isEmpty {
-            self.logger.info("Replicas changed", metadata: ["added": "\(started)", "removed": "\(stopped.count)"])
-        }
-        for endpoint in started { continuation?.yield(endpoint) }
-        for transport in stopped { transport.close() }
     }
 }

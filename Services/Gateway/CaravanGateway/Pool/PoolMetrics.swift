@@ -1,3 +1,4 @@
+import CaravanCore
 import CaravanServiceKit
 import CoreMetrics
 import Synchronization

@@ -3,16 +3,22 @@ import CaravanCore
 /// Serves every method of a backend's schema by forwarding the serialized
 /// messages to that backend's pool, without decoding them.
 ///
-/// The calls go through an ``RPCClient`` made inside the served call, so
-/// they inherit its deadline and trace context; metadata and the
-/// idempotency key are handed on as received. The pool does the retrying.
+/// The calls go through the backend's ``RPCClient`` inside the served call,
+/// so they inherit its deadline and trace context, and are retried as
+/// ``RetryRules`` allow; metadata and the idempotency key are handed on as
+/// received.
 public struct ForwardingService: RPCService {
     public let serviceSchema: ServiceSchema
     private let client: RPCClient
 
-    public init(schema: ServiceSchema, transport: any ClientTransport) {
+    public init(schema: ServiceSchema, client: RPCClient) {
         self.serviceSchema = schema
-        self.client = RPCClient(transport: transport, retryPolicy: .none)
+        self.client = client
+    }
+
+    /// Forwards to `transport` with the default retry policy.
+    public init(schema: ServiceSchema, transport: any ClientTransport) {
+        self.init(schema: schema, client: RPCClient(transport: transport))
     }
 
     public func registerMethods(with router: inout RPCRouter) {
@@ -22,7 +28,7 @@ public struct ForwardingService: RPCService {
     }
 
     static func options(from context: ServerContext) -> CallOptions {
-        CallOptions(metadata: context.metadata, idempotencyKey: context.idempotencyKey, retryPolicy: RetryPolicy.none)
+        CallOptions(metadata: context.metadata, idempotencyKey: context.idempotencyKey)
     }
 
     private func handler(for method: MethodSchema) -> RPCRouter.Handler {
