@@ -87,11 +87,16 @@ public struct ServiceOptions: ParsableArguments {
         if postgres != nil, value(self.dataDir, "DATA_DIR") != nil {
             throw ValidationError("--data-dir is SQLite's and --database PostgreSQL's: give one.")
         }
-        // Handlers run on the connection's event loop: the stores read
-        // without blocking (SQLite reads of a few microseconds on the loop,
-        // longer ones on the read pool; writes on the writer's thread;
-        // PostgreSQL asynchronously). --handler-execution global moves them.
-        var server = try self.limits.apply(to: ServerConfiguration(handlerExecution: .eventLoop))
+        // Handlers run on Swift's global pool. `--handler-execution
+        // event-loop` (no thread hop for a read) is for PostgreSQL only: a
+        // SQLite write started from a handler that prefers its event loop
+        // suspends inside the writer's open transaction when writes run
+        // concurrently, and the writer refuses the next one (INTERNAL).
+        var server = try self.limits.apply(to: ServerConfiguration(handlerExecution: .global))
+        if server.handlerExecution == .eventLoop, postgres == nil {
+            throw ValidationError(
+                "--handler-execution event-loop needs --database postgres://…; SQLite's writer needs handlers on the global pool.")
+        }
         server.host = value(self.host, "HOST") ?? "127.0.0.1"
         server.port = port
         server.tls = try self.tls.resolve(prefix: prefix, environment: environment)
