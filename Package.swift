@@ -30,7 +30,6 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-atomics.git", from: "1.3.0"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
-        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
@@ -51,6 +50,12 @@ let package = Package(
             name: "CCaravanProto",
             dependencies: ["CProtobufC"],
             path: "Proto/CCaravanProto"
+        ),
+        .systemLibrary(
+            name: "CSQLite",
+            path: "Shared/CSQLite",
+            pkgConfig: "sqlite3",
+            providers: [.apt(["libsqlite3-dev"])]
         ),
 
         // MARK: Messages and the RPC core (no NIO)
@@ -202,11 +207,27 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
-        // MARK: PostgreSQL storage: pool, migrations, idempotency ledger, status mapping
+        // MARK: What services and their callers share, without a server or a database:
+        // country codes, page tokens, the idempotency ledger's rules, the storage error mapping
+        .target(
+            name: "CaravanDomain",
+            dependencies: ["CaravanCore", .product(name: "Logging", package: "swift-log")],
+            path: "Shared/CaravanDomain",
+            swiftSettings: swiftSettings
+        ),
+
+        // MARK: Storage: SQLite (one writer, a reader per thread) and PostgreSQL (a pool)
+        .target(
+            name: "CaravanSQLite",
+            dependencies: ["CSQLite", "CaravanCore", "CaravanDomain"],
+            path: "Shared/CaravanSQLite",
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "CaravanPostgres",
             dependencies: [
                 "CaravanCore",
+                "CaravanDomain",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "_ConnectionPoolModule", package: "postgres-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -216,24 +237,40 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
-        // MARK: What the services share: options, storage, idempotency, paging
+        // MARK: What every executable's process shares: options, TLS, metrics (no database)
         .target(
             name: "CaravanServiceKit",
             dependencies: [
                 "CaravanCore",
+                "CaravanTCP",
+                "CaravanObservability",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            path: "Shared/CaravanServiceKit",
+            swiftSettings: swiftSettings
+        ),
+
+        // MARK: A service executable's body: its options, its storage, its server, the SQLite → PostgreSQL copy
+        .target(
+            name: "CaravanServiceMain",
+            dependencies: [
+                "CaravanCore",
+                "CaravanServiceKit",
+                "CaravanSQLite",
                 "CaravanPostgres",
-                .product(name: "PostgresNIO", package: "postgres-nio"),
                 "CaravanTCP",
                 "CaravanServer",
                 "CaravanObservability",
-                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
-            path: "Shared/CaravanServiceKit",
+            path: "Shared/CaravanServiceMain",
             swiftSettings: swiftSettings
         ),
 
@@ -241,8 +278,7 @@ let package = Package(
         .target(
             name: "CaravanTrade",
             dependencies: [
-                "CaravanCore", "CaravanServiceKit", "CaravanPostgres", "CaravanTradeAPI",
-                .product(name: "GRDB", package: "GRDB.swift"),
+                "CaravanCore", "CaravanDomain", "CaravanSQLite", "CaravanPostgres", "CaravanTradeAPI",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -251,15 +287,14 @@ let package = Package(
         ),
         .executableTarget(
             name: "caravan-trade",
-            dependencies: ["CaravanTrade", "CaravanServiceKit"],
+            dependencies: ["CaravanTrade", "CaravanServiceKit", "CaravanServiceMain"],
             path: "Services/Trade/caravan-trade",
             swiftSettings: swiftSettings
         ),
         .target(
             name: "CaravanLogistics",
             dependencies: [
-                "CaravanCore", "CaravanServiceKit", "CaravanPostgres", "CaravanLogisticsAPI",
-                .product(name: "GRDB", package: "GRDB.swift"),
+                "CaravanCore", "CaravanDomain", "CaravanSQLite", "CaravanPostgres", "CaravanLogisticsAPI",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -268,15 +303,14 @@ let package = Package(
         ),
         .executableTarget(
             name: "caravan-logistics",
-            dependencies: ["CaravanLogistics", "CaravanServiceKit"],
+            dependencies: ["CaravanLogistics", "CaravanServiceKit", "CaravanServiceMain"],
             path: "Services/Logistics/caravan-logistics",
             swiftSettings: swiftSettings
         ),
         .target(
             name: "CaravanTraining",
             dependencies: [
-                "CaravanCore", "CaravanServiceKit", "CaravanPostgres", "CaravanTrainingAPI",
-                .product(name: "GRDB", package: "GRDB.swift"),
+                "CaravanCore", "CaravanDomain", "CaravanSQLite", "CaravanPostgres", "CaravanTrainingAPI",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -285,7 +319,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "caravan-training",
-            dependencies: ["CaravanTraining", "CaravanServiceKit"],
+            dependencies: ["CaravanTraining", "CaravanServiceKit", "CaravanServiceMain"],
             path: "Services/Training/caravan-training",
             swiftSettings: swiftSettings
         ),
@@ -294,8 +328,8 @@ let package = Package(
         .target(
             name: "CaravanGateway",
             dependencies: [
-                "CaravanCore", "CaravanTCP", "CaravanServer", "CaravanServiceKit", "CaravanHealthAPI", "CaravanAuth",
-                "CaravanTradeAPI", "CaravanLogisticsAPI", "CaravanTrainingAPI", "CaravanGatewayAPI",
+                "CaravanCore", "CaravanTCP", "CaravanServer", "CaravanServiceKit", "CaravanDomain", "CaravanHealthAPI",
+                "CaravanAuth", "CaravanTradeAPI", "CaravanLogisticsAPI", "CaravanTrainingAPI", "CaravanGatewayAPI",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -387,7 +421,7 @@ let package = Package(
             name: "caravan-gateway-bench",
             dependencies: [
                 "CaravanGateway", "CaravanGatewayAPI", "CaravanTradeAPI", "CaravanLogisticsAPI", "CaravanTrainingAPI",
-                "CaravanCore", "CaravanTCP", "CaravanServiceKit",
+                "CaravanCore", "CaravanTCP", "CaravanServiceKit", "CaravanDomain", "CaravanEchoAPI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],
@@ -402,7 +436,8 @@ let package = Package(
         .target(
             name: "CaravanTestSupport",
             dependencies: [
-                "CaravanCore", "CaravanPostgres", "CaravanTCP", "CaravanServer", "CaravanEcho", "CaravanEchoAPI",
+                "CaravanCore", "CaravanDomain", "CaravanPostgres", "CaravanTCP", "CaravanServer", "CaravanEcho",
+                "CaravanEchoAPI",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -457,11 +492,23 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "CaravanSQLiteTests",
+            dependencies: ["CaravanSQLite", "CaravanCore"],
+            path: "Tests/CaravanSQLiteTests",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "CaravanDomainTests",
+            dependencies: ["CaravanDomain", "CaravanCore", "CaravanEchoAPI", "CaravanTrainingAPI"],
+            path: "Tests/CaravanDomainTests",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "CaravanTradeTests",
             dependencies: [
-                "CaravanTrade", "CaravanTradeAPI", "CaravanServiceKit", "CaravanCore", "CaravanInProcess",
-                "CaravanPostgres", "CaravanTestSupport",
-                .product(name: "GRDB", package: "GRDB.swift"),
+                "CaravanTrade", "CaravanTradeAPI", "CaravanDomain", "CaravanSQLite", "CaravanServiceMain",
+                "CaravanCore",
+                "CaravanInProcess", "CaravanPostgres", "CaravanTestSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
             ],
@@ -471,9 +518,8 @@ let package = Package(
         .testTarget(
             name: "CaravanLogisticsTests",
             dependencies: [
-                "CaravanLogistics", "CaravanLogisticsAPI", "CaravanServiceKit", "CaravanCore", "CaravanInProcess",
-                "CaravanPostgres", "CaravanTestSupport",
-                .product(name: "GRDB", package: "GRDB.swift"),
+                "CaravanLogistics", "CaravanLogisticsAPI", "CaravanDomain", "CaravanSQLite", "CaravanServiceMain",
+                "CaravanCore", "CaravanInProcess", "CaravanPostgres", "CaravanTestSupport",
             ],
             path: "Tests/CaravanLogisticsTests",
             swiftSettings: swiftSettings
@@ -481,9 +527,8 @@ let package = Package(
         .testTarget(
             name: "CaravanTrainingTests",
             dependencies: [
-                "CaravanTraining", "CaravanTrainingAPI", "CaravanServiceKit", "CaravanCore", "CaravanInProcess",
-                "CaravanPostgres", "CaravanTestSupport",
-                .product(name: "GRDB", package: "GRDB.swift"),
+                "CaravanTraining", "CaravanTrainingAPI", "CaravanDomain", "CaravanSQLite", "CaravanServiceMain",
+                "CaravanCore", "CaravanInProcess", "CaravanPostgres", "CaravanTestSupport",
             ],
             path: "Tests/CaravanTrainingTests",
             swiftSettings: swiftSettings
@@ -505,8 +550,8 @@ let package = Package(
             dependencies: [
                 "CaravanTestSupport",
                 "CaravanGateway", "CaravanGatewayHTTP", "CaravanCore", "CaravanGatewayAPI", "CaravanTradeAPI",
-                "CaravanLogisticsAPI", "CaravanTrainingAPI", "CaravanServiceKit", "CaravanAuth", "CaravanServer",
-                "CaravanEcho", "CaravanEchoAPI", "CaravanHealthAPI", "CaravanTestingAPI", "CaravanTCP",
+                "CaravanLogisticsAPI", "CaravanTrainingAPI", "CaravanServiceKit", "CaravanDomain", "CaravanAuth",
+                "CaravanServer", "CaravanEcho", "CaravanEchoAPI", "CaravanHealthAPI", "CaravanTestingAPI", "CaravanTCP",
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -1,5 +1,6 @@
 import CaravanCLI
 import CaravanCore
+import CaravanDomain
 import CaravanServiceKit
 import CaravanTCP
 import CaravanTestSupport

@@ -1,8 +1,10 @@
 import CaravanCore
-import CaravanGateway
 import CaravanGatewayAPI
 import CaravanTestSupport
+import CaravanTradeAPI
 import Testing
+
+@testable import CaravanGateway
 
 private func context(deadline: Duration?) -> ServerContext {
     ServerContext(
@@ -49,6 +51,29 @@ struct AggregationTests {
         #expect(response.training?.programs == 3)
         #expect(response.hub?.sessions == 2 && response.hub?.newFollowers == 7)
         #expect((response.trade?.outcome?.latencyMicros ?? 0) >= 200_000)
+    }
+
+    @Test("The trade section's largest categories come from the summary's grouping, with shares of the recorded total")
+    func categoriesFromSummary() {
+        let summary = GetSummaryResponse(
+            recordedTotalUsd: 200, byCategoryUsd: ["b": 60, "a": 60, "c": 80, "d": 1, "e": 2, "f": 4])
+        let top = SectionFetchers.largestCategories(summary, count: 5)
+        #expect(top.map(\.category) == ["c", "a", "b", "f", "e"], "by value, ties by name; the smallest dropped")
+        #expect(top.map(\.sharePercent) == [40, 30, 30, 2, 1])
+        #expect(
+            SectionFetchers.largestCategories(GetSummaryResponse(byCategoryUsd: ["a": 0]), count: 5).map(\.sharePercent)
+                == [0])
+    }
+
+    @Test("The hub section is the backend's totals: all creators for the overview, one country's for a profile")
+    func hubTotals() async throws {
+        let provider = GatewayProvider(backends: FakeBackends())
+        let overview = try await provider.partnershipOverview(
+            request: PartnershipOverviewRequest(year: 2024), context: context(deadline: .seconds(5)))
+        #expect(overview.hub?.sessions == 3 && overview.hub?.salesCny == 100)
+        let profile = try await provider.countryProfile(
+            request: CountryProfileRequest(country: "UZ", year: 2024), context: context(deadline: .seconds(5)))
+        #expect(profile.hub?.sessions == 1 && profile.hub?.newFollowers == 3 && profile.hub?.salesCny == 40)
     }
 
     @Test("A failed backend fails its section only, with code and message")

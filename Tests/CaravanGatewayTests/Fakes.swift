@@ -231,23 +231,26 @@ struct FakeBackends: GatewayBackends {
         try await self.behave(self.trade, as: "trade", options)
         return GetSummaryResponse(
             year: request.year, country: request.country, recordedTotalUsd: 94.8e9, syntheticUsd: 1e9,
+            byCategoryUsd: ["auto parts": 5e9, "cotton": 1e9],
             published: PublishedFigure(year: request.year, valueUsd: 94.8e9, source: "published"))
     }
 
-    func topCategories(_ request: TopCategoriesRequest, options: CallOptions) async throws -> TopCategoriesResponse {
-        try await self.behave(self.trade, as: "trade", options)
-        return TopCategoriesResponse(categories: [CategoryTotal(category: "auto parts", valueUsd: 5e9, sharePercent: 5)]
-        )
-    }
+    /// The hub's sessions by creator; the totals answered are theirs, of the
+    /// creators from `creator_country` when the request names one.
+    static let creators = [
+        CreatorTotal(creator: "a", creatorCountry: "KZ", sessions: 2, newFollowers: 7, salesCny: 60),
+        CreatorTotal(creator: "b", creatorCountry: "UZ", sessions: 1, newFollowers: 3, salesCny: 40),
+    ]
 
     func hubStats(_ request: HubStatsRequest, options: CallOptions) async throws -> HubStatsResponse {
         try await self.behave(self.trade, as: "trade", options)
+        let creators = Self.creators.filter {
+            request.creatorCountry.isEmpty || $0.creatorCountry == request.creatorCountry
+        }
         return HubStatsResponse(
-            hub: "Horgos Yiwu International Trade City", newFollowers: 10, sessions: 3, salesCny: 100,
-            topCreators: [
-                CreatorTotal(creator: "a", creatorCountry: "KZ", sessions: 2, newFollowers: 7, salesCny: 60),
-                CreatorTotal(creator: "b", creatorCountry: "UZ", sessions: 1, newFollowers: 3, salesCny: 40),
-            ])
+            hub: "Horgos Yiwu International Trade City", newFollowers: creators.reduce(0) { $0 + $1.newFollowers },
+            sessions: creators.reduce(0) { $0 + $1.sessions }, salesCny: creators.reduce(0) { $0 + $1.salesCny },
+            topCreators: request.omitTopCreators ? [] : creators)
     }
 
     func networkStats(_ request: NetworkStatsRequest, options: CallOptions) async throws -> NetworkStatsResponse {

@@ -2,10 +2,9 @@ import CaravanCore
 import CaravanInProcess
 import CaravanLogistics
 import CaravanLogisticsAPI
-import CaravanServiceKit
+import CaravanSQLite
 import CaravanTestSupport
 import Foundation
-import GRDB
 import Testing
 
 /// Two service instances on one database file, as two replicas would run:
@@ -20,17 +19,18 @@ struct ReplicaTests {
 
     @Test("A link added on one replica routes on the other; its watcher gets the other's events")
     func sharedDatabase() async throws {
-        let scratch = try TemporaryDirectory("logistics-replicas")
-        defer { scratch.remove() }
-        let directory = scratch.path
-        let database = try ServiceDatabase.open(
-            directory: directory, name: "logistics", durability: .normal, migrator: LogisticsMigrations.migrator())
-        let second = try ServiceDatabase.open(
-            directory: directory, name: "logistics", durability: .normal, migrator: LogisticsMigrations.migrator())
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "logistics-replicas-\(UUID().uuidString)"
+        ).path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let database = try SQLiteDatabase.open(
+            directory: directory, name: "logistics", durability: .normal, migrations: LogisticsMigrations.all)
+        let second = try SQLiteDatabase.open(
+            directory: directory, name: "logistics", durability: .normal, migrations: LogisticsMigrations.all)
         let one = LogisticsServiceProvider(
-            store: GRDBLogisticsStore(database), watchPollInterval: .milliseconds(50), networkRecheckInterval: .zero)
+            store: SQLiteLogisticsStore(database), watchPollInterval: .milliseconds(50), networkRecheckInterval: .zero)
         let two = LogisticsServiceProvider(
-            store: GRDBLogisticsStore(second), watchPollInterval: .milliseconds(50), networkRecheckInterval: .zero)
+            store: SQLiteLogisticsStore(second), watchPollInterval: .milliseconds(50), networkRecheckInterval: .zero)
         let (a, b) = (Self.client(one), Self.client(two))
 
         let before = try #require(
@@ -66,5 +66,7 @@ struct ReplicaTests {
             return try await group.next() ?? []
         }
         #expect(statuses == [.booked, .inTransit, .delivered])
+        await database.close()
+        await second.close()
     }
 }

@@ -1,3 +1,4 @@
+import CaravanDomain
 import CaravanLogistics
 import Testing
 
@@ -9,7 +10,7 @@ struct RouteFinderTests {
         var avoidance: RouteAvoidance
     }
 
-    static func randomGraph(_ random: inout SeedRandom) -> SmallGraph {
+    static func randomGraph(_ random: inout SplitMix64) -> SmallGraph {
         let nodes = Int.random(in: 2...7, using: &random)
         let edgeCount = Int.random(in: 0...13, using: &random)
         var edges: [RailGraph.Edge] = []
@@ -85,7 +86,7 @@ struct RouteFinderTests {
 
     @Test("Fastest and k best match exhaustive search on 400 random graphs")
     func matchesBruteForce() {
-        var random = SeedRandom(seed: 20_241_231)
+        var random = SplitMix64(seed: 20_241_231)
         var routed = 0
         for _ in 0..<400 {
             let small = Self.randomGraph(&random)

@@ -3,7 +3,7 @@ import CaravanInProcess
 import CaravanLogistics
 import CaravanLogisticsAPI
 import CaravanPostgres
-import CaravanServiceKit
+import CaravanSQLite
 import CaravanTestSupport
 import Testing
 
@@ -12,8 +12,10 @@ import Testing
 struct TestService {
     let provider: LogisticsServiceProvider
     let client: LogisticsServiceClient
+    let store: any LogisticsStore
 
     init(store: any LogisticsStore, watchPollInterval: Duration = .seconds(2)) {
+        self.store = store
         self.provider = LogisticsServiceProvider(store: store, watchPollInterval: watchPollInterval)
         let transport = InProcessTransport(serving: [self.provider])
         // No retries: a test must see the first answer.
@@ -40,15 +42,21 @@ struct TestService {
     }
 }
 
-/// Runs `body` with a service on a fresh seeded database of `backend`:
-/// in-memory SQLite, or a PostgreSQL database of its own (dropped after).
+/// Runs `body` with a service on a fresh seeded database of `backend`: a
+/// temporary SQLite file, or a PostgreSQL database of its own (both removed after).
 func withTestService(
     _ backend: StoreBackend, watchPollInterval: Duration = .seconds(2), _ body: (TestService) async throws -> Void
 ) async throws {
     switch backend {
     case .sqlite:
-        let database = try ServiceDatabase.inMemory(migrator: LogisticsMigrations.migrator())
-        try await body(TestService(store: GRDBLogisticsStore(database), watchPollInterval: watchPollInterval))
+        let database = try SQLiteDatabase.temporary(migrations: LogisticsMigrations.all)
+        do {
+            try await body(TestService(store: SQLiteLogisticsStore(database), watchPollInterval: watchPollInterval))
+            await database.close()
+        } catch {
+            await database.close()
+            throw error
+        }
     case .postgres:
         try await TestPostgres.withMigratedDatabase(LogisticsPostgresMigrations.all) { pool in
             try await body(TestService(store: PostgresLogisticsStore(pool), watchPollInterval: watchPollInterval))

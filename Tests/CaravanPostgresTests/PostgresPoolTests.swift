@@ -1,4 +1,5 @@
 import CaravanCore
+import CaravanDomain
 import CaravanEchoAPI
 import CaravanPostgres
 import CaravanTestSupport
@@ -79,7 +80,9 @@ struct PostgresPoolTests {
         let request = EchoRequest(payload: [], text: text)
         let idempotent = IdempotentWrite(key: key, method: "/test/Write", request: try request.serializedBytes())
         return try await pool.transaction { connection, logger in
-            try await PostgresIdempotencyLedger.once(connection, idempotent, logger: logger) {
+            try await IdempotencyLedger.once(
+                idempotent, in: PostgresTransaction(connection: connection, logger: logger)
+            ) {
                 let rows = try await connection.query(
                     "INSERT INTO effect (name) VALUES (\(text)) RETURNING (SELECT COUNT(*) FROM effect)", logger: logger
                 ).collect()
@@ -91,7 +94,7 @@ struct PostgresPoolTests {
     @Test("One key sent to two replicas at once writes once; both get the first answer")
     func ledgerUnderConcurrency() async throws {
         try await TestPostgres.withFreshDatabase { settings in
-            let migrations = [PostgresIdempotencyLedger.migration] + Self.migrations
+            let migrations = [PostgresTransaction.idempotencyLedgerMigration] + Self.migrations
             try await TestPostgres.withDatabase(settings, migrations: migrations) { one in
                 try await TestPostgres.withDatabase(settings, migrations: migrations) { two in
                     for round in 0..<5 {
@@ -115,7 +118,8 @@ struct PostgresPoolTests {
 
     @Test("A key reused for another request is INVALID_ARGUMENT; a write that failed leaves its key free")
     func ledgerRules() async throws {
-        try await TestPostgres.withMigratedDatabase([PostgresIdempotencyLedger.migration] + Self.migrations) { pool in
+        try await TestPostgres.withMigratedDatabase([PostgresTransaction.idempotencyLedgerMigration] + Self.migrations)
+        { pool in
             _ = try await Self.write(pool, key: "k", text: "first")
             await #expect(throws: RPCError.self) { _ = try await Self.write(pool, key: "k", text: "other") }
             do {
@@ -128,8 +132,9 @@ struct PostgresPoolTests {
             let failing = IdempotentWrite(key: "free", method: "/test/Write", request: request)
             do {
                 _ = try await pool.transaction { connection, logger in
-                    try await PostgresIdempotencyLedger.once(connection, failing, logger: logger) {
-                        () -> EchoResponse in
+                    try await IdempotencyLedger.once(
+                        failing, in: PostgresTransaction(connection: connection, logger: logger)
+                    ) { () -> EchoResponse in
                         throw RPCError(code: .notFound, message: "nothing to write")
                     }
                 }

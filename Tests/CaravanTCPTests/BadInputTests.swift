@@ -274,9 +274,9 @@ struct BadInputTests {
         }
     }
 
-    @Test("A cancelled call gets no RESPONSE")
-    func cancelledCallGetsNoResponse() async throws {
-        try await Self.withBadInputServer { _, port in
+    @Test("A cancelled call gets no RESPONSE", arguments: ServerConfiguration.HandlerExecution.allCases)
+    func cancelledCallGetsNoResponse(placement: ServerConfiguration.HandlerExecution) async throws {
+        try await Self.withBadInputServer({ $0.handlerExecution = placement }) { _, port in
             let raw = try await RawConnection.connect(port: port)
             try await raw.send(Self.sleepCall(callID: 1, millis: 300))
             try await raw.sendFrame(kind: .cancel, callID: 1)
@@ -288,9 +288,11 @@ struct BadInputTests {
         }
     }
 
-    @Test("The server answers DEADLINE_EXCEEDED when timeout_micros passes")
-    func deadlineExceeded() async throws {
-        try await Self.withBadInputServer { _, port in
+    @Test(
+        "The server answers DEADLINE_EXCEEDED when timeout_micros passes",
+        arguments: ServerConfiguration.HandlerExecution.allCases)
+    func deadlineExceeded(placement: ServerConfiguration.HandlerExecution) async throws {
+        try await Self.withBadInputServer({ $0.handlerExecution = placement }) { _, port in
             let raw = try await RawConnection.connect(port: port)
             try await raw.send(Self.sleepCall(callID: 1, millis: 10_000, timeoutMicros: 200_000))
             try Self.expectStatus(try await raw.nextFrame(), callID: 1, .deadlineExceeded)
@@ -298,9 +300,11 @@ struct BadInputTests {
         }
     }
 
-    @Test("Calls sent with 1 µs to live are all answered DEADLINE_EXCEEDED, never OK")
-    func expiredCalls() async throws {
-        try await Self.withBadInputServer { _, port in
+    @Test(
+        "Calls sent with 1 µs to live are all answered DEADLINE_EXCEEDED, never OK",
+        arguments: ServerConfiguration.HandlerExecution.allCases)
+    func expiredCalls(placement: ServerConfiguration.HandlerExecution) async throws {
+        try await Self.withBadInputServer({ $0.handlerExecution = placement }) { _, port in
             let raw = try await RawConnection.connect(port: port)
             let message = try EchoRequest(text: "late").serializedBytes()
             var bytes: [UInt8] = []
@@ -317,9 +321,11 @@ struct BadInputTests {
         }
     }
 
-    @Test("Near their deadline, calls end OK or DEADLINE_EXCEEDED, each answered once")
-    func nearExpiryCalls() async throws {
-        try await Self.withBadInputServer { _, port in
+    @Test(
+        "Near their deadline, calls end OK or DEADLINE_EXCEEDED, each answered once",
+        arguments: ServerConfiguration.HandlerExecution.allCases)
+    func nearExpiryCalls(placement: ServerConfiguration.HandlerExecution) async throws {
+        try await Self.withBadInputServer({ $0.handlerExecution = placement }) { _, port in
             let raw = try await RawConnection.connect(port: port)
             let message = try EchoRequest(text: "close call").serializedBytes()
             var bytes: [UInt8] = []

@@ -48,6 +48,12 @@ struct ConnectionHandlerTests {
                 payload: ByteBuffer(bytes: try message.serializedBytes())))
     }
 
+    /// Runs what the handler left for its loop: under `.eventLoop` a call's
+    /// task starts there, and this test loop runs only when told to.
+    static func runTasks(_ channel: NIOAsyncTestingChannel) async {
+        await channel.testingEventLoop.run()
+    }
+
     /// The next frame the handler wrote.
     static func nextFrame(_ channel: NIOAsyncTestingChannel) async throws -> Frame {
         var buffer = try await channel.waitForOutboundWrite(as: ByteBuffer.self)
@@ -74,34 +80,48 @@ struct ConnectionHandlerTests {
         #expect(try EchoResponse(serializedBytes: Array(frame.payload.readableBytesView)).text == "Salem")
     }
 
-    @Test("A call whose deadline passed before its handler could start is refused without running it")
-    func expiredOnArrival() async throws {
+    @Test(
+        "A call whose deadline passed before its handler could start is refused without running it",
+        arguments: ServerConfiguration.HandlerExecution.allCases)
+    func expiredOnArrival(placement: ServerConfiguration.HandlerExecution) async throws {
         let probe = HandlerProbe()
         // The frame "arrived" a second ago, with 1 µs to live.
-        let (channel, _) = try await Self.serverChannel(services: [probe]) { .now.advanced(by: .seconds(-1)) }
+        let (channel, _) = try await Self.serverChannel(
+            services: [probe], configuration: ServerConfiguration(handlerExecution: placement)
+        ) { .now.advanced(by: .seconds(-1)) }
         try await channel.writeInbound(try Self.request(1, Echo.Method.unary, echoRequest("late"), timeoutMicros: 1))
+        await Self.runTasks(channel)
         let frame = try await Self.nextFrame(channel)
         #expect(try Self.status(frame)?.code == .deadlineExceeded)
         #expect(probe.started == 0)
     }
 
-    @Test("A handler that returns after its deadline is answered DEADLINE_EXCEEDED, never OK")
-    func finishedLate() async throws {
-        let (channel, _) = try await Self.serverChannel(services: [HandlerProbe(ignoringDeadline: true)])
+    @Test(
+        "A handler that returns after its deadline is answered DEADLINE_EXCEEDED, never OK",
+        arguments: ServerConfiguration.HandlerExecution.allCases)
+    func finishedLate(placement: ServerConfiguration.HandlerExecution) async throws {
+        let (channel, _) = try await Self.serverChannel(
+            services: [HandlerProbe(ignoringDeadline: true)],
+            configuration: ServerConfiguration(handlerExecution: placement))
         // The connection's timer would answer first; this loop's time does not move, so the
         // handler (sleeping past its deadline by the real clock) returns OK, late.
         try await channel.writeInbound(
             try Self.request(1, Echo.Method.unary, echoRequest("slow"), timeoutMicros: 20_000))
+        await Self.runTasks(channel)
         let frame = try await Self.nextFrame(channel)
         #expect(try Self.status(frame)?.code == .deadlineExceeded)
     }
 
-    @Test("At the deadline the server answers DEADLINE_EXCEEDED and cancels the handler")
-    func deadlineTimer() async throws {
+    @Test(
+        "At the deadline the server answers DEADLINE_EXCEEDED and cancels the handler",
+        arguments: ServerConfiguration.HandlerExecution.allCases)
+    func deadlineTimer(placement: ServerConfiguration.HandlerExecution) async throws {
         let probe = HandlerProbe()
-        let (channel, _) = try await Self.serverChannel(services: [probe])
+        let (channel, _) = try await Self.serverChannel(
+            services: [probe], configuration: ServerConfiguration(handlerExecution: placement))
         try await channel.writeInbound(
             try Self.request(1, Echo.Method.sleep, SleepRequest(millis: 60_000), timeoutMicros: 20_000_000))
+        await Self.runTasks(channel)
         try await probe.waitUntilStarted()
         await channel.testingEventLoop.advanceTime(by: .seconds(20))
         let frame = try await Self.nextFrame(channel)

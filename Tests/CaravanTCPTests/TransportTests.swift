@@ -125,9 +125,11 @@ struct TransportTests {
         }
     }
 
-    @Test("The server cancels a handler at its deadline and answers DEADLINE_EXCEEDED")
-    func deadlineExceeded() async throws {
-        try await withServer { _, port in
+    @Test(
+        "The server cancels a handler at its deadline and answers DEADLINE_EXCEEDED",
+        arguments: ServerConfiguration.HandlerExecution.allCases)
+    func deadlineExceeded(placement: ServerConfiguration.HandlerExecution) async throws {
+        try await withServer(configuration: ServerConfiguration(handlerExecution: placement)) { _, port in
             try await withClient(port: port) { client, _ in
                 var request = SleepRequest()
                 request.millis = 60_000
@@ -174,10 +176,13 @@ struct TransportTests {
         }
     }
 
-    @Test("Cancelling the client's task cancels the server's handler")
-    func cancellationPropagates() async throws {
+    @Test(
+        "Cancelling the client's task cancels the server's handler",
+        arguments: ServerConfiguration.HandlerExecution.allCases)
+    func cancellationPropagates(placement: ServerConfiguration.HandlerExecution) async throws {
         let observed = CancellationObserver()
-        try await withServer(services: [observed]) { _, port in
+        try await withServer(services: [observed], configuration: ServerConfiguration(handlerExecution: placement)) {
+            _, port in
             try await withClient(port: port) { client, _ in
                 let task = Task {
                     var request = SleepRequest()

@@ -1,17 +1,7 @@
-/// A small seeded generator (SplitMix64), so random tests repeat exactly.
-public struct SplitMix64: RandomNumberGenerator {
-    private var state: UInt64
+@_exported import struct CaravanDomain.SplitMix64
 
-    public init(seed: UInt64) { self.state = seed }
-
-    public mutating func next() -> UInt64 {
-        self.state &+= 0x9E37_79B9_7F4A_7C15
-        var z = self.state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
+extension SplitMix64 {
+    /// `count` random bytes, repeatable for a seed (hostile inputs for decoders).
     public mutating func bytes(count: Int) -> [UInt8] {
         (0..<count).map { _ in UInt8.random(in: 0...255, using: &self) }
     }

@@ -1,63 +1,65 @@
 import CaravanCore
 import CaravanPostgres
-import CaravanServiceKit
+import CaravanSQLite
+import CaravanServiceMain
 import CaravanTestSupport
 import CaravanTrade
 import CaravanTradeAPI
-import GRDB
 import Logging
 import Testing
 
-/// `--copy-from-sqlite` on trade's data: the yearly totals are rebuilt by
-/// PostgreSQL's trigger, not copied, and must come out equal.
+/// `--copy-from-sqlite` on trade's data: the maintained totals come across
+/// with the flows and must come out equal.
 @Suite(
     "Trade: SQLite → PostgreSQL copy", .timeLimit(.minutes(2)),
     .enabled(if: TestPostgres.isEnabled, Comment(rawValue: TestPostgres.skipReason)))
 struct TradeCopyTests {
     @Test("Counts, totals, ids and idempotency keys survive the copy; new ids continue after the copied ones")
     func copy() async throws {
-        let sqlite = try ServiceDatabase.inMemory(migrator: TradeMigrations.migrator)
-        let source = SQLiteTradeStore(database: sqlite)
-        _ = try await SyntheticFlowGenerator(seed: 7).generate(count: 3_000, into: sqlite)
-        let keyed = try await source.recordFlow(
-            sampleFlow(year: 2024, country: "TJ", category: "Aluminium"),
-            claim: IdempotencyClaim(key: "copied-key", method: "/m", request: [1, 2, 3]))
-        let expected = try await source.flowTotals(year: 2024, country: nil)
+        try await withTradeHarness(.sqlite) { source in
+            guard case .sqlite(let sqlite) = source.database else { return }
+            try await Self.copy(from: source, sqlite)
+        }
+    }
+
+    static func copy(from source: TradeHarness, _ sqlite: SQLiteDatabase) async throws {
+        try await source.generateSyntheticFlows(3_000, seed: 7)
+        let keyed = try await source.record(
+            sampleFlow(year: 2024, country: "TJ", category: "Aluminium"), key: "copied-key")
+        let expected = try await source.store.flowTotals(year: 2024, country: nil)
 
         try await TestPostgres.withFreshDatabase { settings in
             try await TestPostgres.withDatabase(settings, migrations: []) { pool in
-                let counts = try await TradePostgresMigrations.copyPlan.run(
+                let counts = try await SQLiteToPostgresCopy(tables: TradePostgresMigrations.copiedTables).run(
                     from: sqlite, to: pool, migrations: TradePostgresMigrations.all, replace: false,
                     logger: Logger(label: "test"))
                 #expect(counts.first { $0.table == "trade_flow" }?.postgres == 3_001)
                 #expect(counts.allSatisfy { $0.sqlite == $0.postgres }, "\(counts)")
                 #expect(counts.contains { $0.table == "trade_flow_total" && $0.postgres > 0 })
 
-                let target = PostgresTradeStore(pool)
-                let totals = try await target.flowTotals(year: 2024, country: nil)
+                let target = TradeHarness(database: .postgres(pool))
+                let totals = try await target.store.flowTotals(year: 2024, country: nil)
                 #expect(totals.count == expected.count)
                 for (copied, original) in zip(Self.sorted(totals), Self.sorted(expected)) {
                     #expect(copied.flowCount == original.flowCount)
                     #expect(abs(copied.valueUSD - original.valueUSD) <= 1e-6 * max(1, original.valueUSD))
                 }
-                let keyedFlow = try #require(keyed.flow)
-                let id = try #require(Int64(keyedFlow.id))
-                #expect(try await target.flow(id: id) == keyed.flow)
+                let id = try #require(Int64(keyed.id))
+                #expect(try await target.store.flow(id: id) == keyed)
                 // The ledger came across: the key answers as it did on SQLite.
-                let again = try await target.recordFlow(
-                    sampleFlow(year: 2024, country: "TJ", category: "Aluminium"),
-                    claim: IdempotencyClaim(key: "copied-key", method: "/m", request: [1, 2, 3]))
+                let again = try await target.record(
+                    sampleFlow(year: 2024, country: "TJ", category: "Aluminium"), key: "copied-key")
                 #expect(again == keyed)
-                let next = try await target.recordFlow(sampleFlow(), claim: nil)
-                #expect(Int64(next.flow?.id ?? "") == id + 1)
+                let next = try await target.record(sampleFlow())
+                #expect(Int64(next.id) == id + 1)
 
                 // A second copy without --replace is refused and changes nothing.
                 await #expect(throws: RPCError.self) {
-                    _ = try await TradePostgresMigrations.copyPlan.run(
+                    _ = try await SQLiteToPostgresCopy(tables: TradePostgresMigrations.copiedTables).run(
                         from: sqlite, to: pool, migrations: TradePostgresMigrations.all, replace: false,
                         logger: Logger(label: "test"))
                 }
-                #expect(try await target.flow(id: id + 1) != nil)
+                #expect(try await target.store.flow(id: id + 1) != nil)
             }
         }
     }

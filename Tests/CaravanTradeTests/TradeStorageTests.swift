@@ -1,10 +1,10 @@
 import CaravanCore
-import CaravanServiceKit
+import CaravanDomain
+import CaravanSQLite
 import CaravanTestSupport
 import CaravanTrade
 import CaravanTradeAPI
 import Foundation
-import GRDB
 import Testing
 
 @Suite("Storage: seeding on a file, restarts, the synthetic generator", .timeLimit(.minutes(2)))
@@ -14,29 +14,23 @@ struct TradeStorageTests {
     @Test("Opening the same file again seeds nothing twice and keeps recorded flows")
     func seedIsIdempotent() async throws {
         try await withTemporaryDirectory("trade-tests") { directory in
-            func open() throws -> DatabasePool {
-                try ServiceDatabase.open(directory: directory, name: "trade", migrator: TradeMigrations.migrator)
+            func open() throws -> SQLiteDatabase {
+                try SQLiteDatabase.open(directory: directory, name: "trade", migrations: TradeMigrations.all)
             }
             let first = try open()
-            let store = SQLiteTradeStore(database: first)
-            _ = try await store.recordFlow(sampleFlow(), claim: nil)
-            try first.close()
+            try await TradeHarness(database: .sqlite(first)).record(sampleFlow())
+            await first.close()
 
             let second = try open()
-            let counts = try await second.read { db in
-                [
-                    try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM published_figure")!,
-                    try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM hub")!,
-                    try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM hub_published_figure")!,
-                    try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM exchange_rate")!,
-                    try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM trade_milestone")!,
-                    try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM trade_flow")!,
-                ]
+            let counts = try second.read { db in
+                try [
+                    "published_figure", "hub", "hub_published_figure", "exchange_rate", "trade_milestone", "trade_flow",
+                ].map { table in try db.one("SELECT COUNT(*) FROM \(table)") { $0.int64(0) } }
             }
             #expect(counts == [1, 1, 1, 1, 1, 1])
-            let journal = try await second.read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") }
+            let journal = try second.read { db in try db.one("PRAGMA journal_mode") { $0.text(0) } }
             #expect(journal == "wal")
-            try second.close()
+            await second.close()
         }
     }
 
@@ -53,20 +47,23 @@ struct TradeStorageTests {
         }
     }
 
-    @Test("Deleting flows outside the API takes them out of the totals", arguments: StoreBackend.available)
-    func deletesKeepTotals(backend: StoreBackend) async throws {
+    @Test(
+        "Deleting flows outside the API is refused: the totals stand with the rows", arguments: StoreBackend.available)
+    func deletesAreRefused(backend: StoreBackend) async throws {
         try await withTradeHarness(backend) { harness in
             try await harness.record(sampleFlow(category: "auto parts", value: 5))
             try await harness.record(sampleFlow(category: "Auto Parts", value: 7))
             try await harness.record(sampleFlow(category: "cotton", value: 11))
-            try await harness.record(sampleFlow(category: "COTTON", value: 13))
-            try await harness.execute("DELETE FROM trade_flow WHERE category = 'cotton' OR value_usd = 5")
+            let error = await #expect(throws: (any Error).self) {
+                try await harness.execute("DELETE FROM trade_flow WHERE category = 'cotton' OR value_usd = 5")
+            }
+            #expect(String(describing: error).contains("immutable"), "\(String(describing: error))")
             let totals = try await harness.store.flowTotals(year: 2024, country: nil)
-            #expect(totals.map(\.valueUSD) == [7], "the emptied group is gone, not left at zero")
-            #expect(totals.map(\.flowCount) == [1])
+            #expect(totals.map(\.valueUSD).sorted() == [11, 12])
+            #expect(totals.map(\.flowCount).sorted() == [1, 2])
             let summary = try await harness.client.getSummary(GetSummaryRequest(year: 2024))
-            #expect(summary.flowCount == 1)
-            #expect(summary.recordedTotalUsd == 7)
+            #expect(summary.flowCount == 3)
+            #expect(summary.recordedTotalUsd == 23)
         }
     }
 

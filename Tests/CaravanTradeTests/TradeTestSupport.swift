@@ -1,23 +1,22 @@
 import CaravanCore
 import CaravanInProcess
 import CaravanPostgres
-import CaravanServiceKit
+import CaravanSQLite
 import CaravanTestSupport
 import CaravanTrade
 import CaravanTradeAPI
 import Foundation
-import GRDB
 import PostgresNIO
 import Testing
 
-/// A trade service on a fresh database — in-memory SQLite, or a fresh
+/// A trade service on a fresh database — a temporary SQLite file, or a fresh
 /// migrated PostgreSQL database — called through the in-process transport
 /// and the generated client, as a remote caller would.
 struct TradeHarness {
     /// The database behind the store, for what the API does not do (bulk
     /// loads, statements that must fail).
     enum Database: Sendable {
-        case sqlite(any DatabaseWriter)
+        case sqlite(SQLiteDatabase)
         case postgres(PostgresPool)
     }
 
@@ -28,7 +27,7 @@ struct TradeHarness {
     init(database: Database, configuration: TradeServiceProvider.Configuration = .defaults) {
         let store: any TradeStore =
             switch database {
-            case .sqlite(let writer): SQLiteTradeStore(database: writer)
+            case .sqlite(let database): SQLiteTradeStore(database: database)
             case .postgres(let pool): PostgresTradeStore(pool)
             }
         let service = TradeServiceProvider(store: store, configuration: configuration)
@@ -38,20 +37,16 @@ struct TradeHarness {
         self.database = database
     }
 
-    /// Writes `count` synthetic flows straight into the database.
+    /// Writes `count` synthetic flows straight into the store.
     func generateSyntheticFlows(_ count: Int, seed: UInt64) async throws {
-        let generator = SyntheticFlowGenerator(seed: seed)
-        switch self.database {
-        case .sqlite(let writer): try await generator.generate(count: count, into: writer)
-        case .postgres(let pool): try await generator.generate(count: count, into: pool)
-        }
+        try await SyntheticFlowGenerator(seed: seed).generate(count: count, into: self.store)
     }
 
     /// Runs one SQL statement outside the API.
     func execute(_ sql: String) async throws {
         switch self.database {
-        case .sqlite(let writer):
-            try await writer.write { db in try db.execute(sql: sql) }
+        case .sqlite(let database):
+            try await database.write { db in try db.executeScript(sql) }
         case .postgres(let pool):
             try await pool.read { connection, logger in
                 try await connection.query(PostgresQuery(unsafeSQL: sql), logger: logger)
@@ -93,8 +88,15 @@ func withTradeHarness<T: Sendable>(
 ) async throws -> T {
     switch backend {
     case .sqlite:
-        let database = try ServiceDatabase.inMemory(migrator: TradeMigrations.migrator)
-        return try await body(TradeHarness(database: .sqlite(database), configuration: configuration))
+        let database = try SQLiteDatabase.temporary(migrations: TradeMigrations.all)
+        do {
+            let result = try await body(TradeHarness(database: .sqlite(database), configuration: configuration))
+            await database.close()
+            return result
+        } catch {
+            await database.close()
+            throw error
+        }
     case .postgres:
         return try await TestPostgres.withMigratedDatabase(TradePostgresMigrations.all) { pool in
             try await body(TradeHarness(database: .postgres(pool), configuration: configuration))

@@ -1,9 +1,8 @@
 import CaravanCore
-import CaravanServiceKit
+import CaravanSQLite
 import CaravanTestSupport
 import CaravanTraining
 import CaravanTrainingAPI
-import GRDB
 import Testing
 
 @Suite("Concurrent enrolment against a database file", .timeLimit(.minutes(2)))
@@ -35,9 +34,9 @@ struct ConcurrentEnrolmentTests {
     func oneProcess() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let pool = try ServiceDatabase.open(
-            directory: directory.path, name: "training", durability: .normal, migrator: TrainingMigrations.migrator)
-        let harness = TrainingHarness(writer: pool)
+        let database = try SQLiteDatabase.open(
+            directory: directory.path, name: "training", durability: .normal, migrations: TrainingMigrations.all)
+        let harness = TrainingHarness(database: database)
         let program = try await harness.createProgram(capacity: 12)
         try await harness.store.insertTrainees(SyntheticTrainees.make(count: 180))
         let calls = (1...180).map { ($0, "k-\($0)") } + (1...20).map { ($0 * 7, "k-\($0 * 7)") }
@@ -59,19 +58,19 @@ struct ConcurrentEnrolmentTests {
             .sorted()
         #expect(positions == (1...168).map { UInt32($0) })
         try await Self.checkInvariants(harness, program: program, capacity: 12, places: 180)
-        try pool.close()
+        await database.close()
     }
 
-    @Test("two connection pools on one file (as two processes would) still decide one order")
+    @Test("two writers on one file (as two processes would) still decide one order")
     func twoWriters() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let first = try ServiceDatabase.open(
-            directory: directory.path, name: "training", durability: .normal, migrator: TrainingMigrations.migrator)
-        let second = try ServiceDatabase.open(
-            directory: directory.path, name: "training", durability: .normal, migrator: TrainingMigrations.migrator)
-        let a = TrainingHarness(writer: first)
-        let b = TrainingHarness(writer: second)
+        let first = try SQLiteDatabase.open(
+            directory: directory.path, name: "training", durability: .normal, migrations: TrainingMigrations.all)
+        let second = try SQLiteDatabase.open(
+            directory: directory.path, name: "training", durability: .normal, migrations: TrainingMigrations.all)
+        let a = TrainingHarness(database: first)
+        let b = TrainingHarness(database: second)
         let program = try await a.createProgram(capacity: 10)
         try await a.store.insertTrainees(SyntheticTrainees.make(count: 120))
         try await withThrowingTaskGroup(of: Void.self) { group in
@@ -84,7 +83,7 @@ struct ConcurrentEnrolmentTests {
             try await group.waitForAll()
         }
         try await Self.checkInvariants(b, program: program, capacity: 10, places: 120)
-        try first.close()
-        try second.close()
+        await first.close()
+        await second.close()
     }
 }

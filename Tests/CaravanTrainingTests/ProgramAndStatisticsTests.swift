@@ -1,9 +1,8 @@
 import CaravanCore
-import CaravanServiceKit
+import CaravanSQLite
 import CaravanTestSupport
 import CaravanTraining
 import CaravanTrainingAPI
-import GRDB
 import Testing
 
 @Suite("Programs, seed and statistics", .timeLimit(.minutes(1)))
@@ -39,11 +38,11 @@ struct ProgramAndStatisticsTests {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         for _ in 0..<2 {
-            let pool = try ServiceDatabase.open(
-                directory: directory.path, name: "training", migrator: TrainingMigrations.migrator)
-            let count = try await pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM program") }
+            let database = try SQLiteDatabase.open(
+                directory: directory.path, name: "training", migrations: TrainingMigrations.all)
+            let count = try database.read { db in try db.one("SELECT COUNT(*) FROM program") { $0.int(0) } }
             #expect(count == TrainingSeed.programs.count)
-            try pool.close()
+            await database.close()
         }
     }
 

@@ -1,6 +1,7 @@
 import CaravanCore
 import CaravanPostgres
-import CaravanServiceKit
+import CaravanSQLite
+import CaravanServiceMain
 import CaravanTestSupport
 import CaravanTraining
 import CaravanTrainingAPI
@@ -16,8 +17,13 @@ import Testing
 struct TrainingCopyTests {
     @Test("Places, statuses and wait-list positions are the same after the copy; the next trainee queues last")
     func copy() async throws {
-        let writer = try ServiceDatabase.inMemory(migrator: TrainingMigrations.migrator)
-        let sqlite = TrainingHarness(writer: writer)
+        try await withTemporarySQLite(TrainingMigrations.all) { database in
+            try await Self.copy(from: database)
+        }
+    }
+
+    static func copy(from database: SQLiteDatabase) async throws {
+        let sqlite = TrainingHarness(database: database)
         let program = try await sqlite.createProgram(capacity: 2)
         var trainees: [Trainee] = []
         for index in 0..<6 {
@@ -30,8 +36,8 @@ struct TrainingCopyTests {
 
         try await TestPostgres.withFreshDatabase { settings in
             try await TestPostgres.withDatabase(settings, migrations: []) { pool in
-                let counts = try await TrainingPostgresMigrations.copyPlan.run(
-                    from: writer, to: pool, migrations: TrainingPostgresMigrations.all, replace: false,
+                let counts = try await SQLiteToPostgresCopy(tables: TrainingPostgresMigrations.copiedTables).run(
+                    from: database, to: pool, migrations: TrainingPostgresMigrations.all, replace: false,
                     logger: Logger(label: "test"))
                 #expect(counts.allSatisfy { $0.sqlite == $0.postgres }, "\(counts)")
                 let postgres = TrainingHarness(store: PostgresTrainingStore(pool))

@@ -1,11 +1,10 @@
 import CaravanCore
 import CaravanInProcess
-import CaravanServiceKit
+import CaravanSQLite
 import CaravanTestSupport
 import CaravanTraining
 import CaravanTrainingAPI
 import Foundation
-import GRDB
 import Testing
 
 /// Fixed instants, so the calendar rules do not depend on today.
@@ -29,12 +28,8 @@ struct TrainingHarness {
             wrapping: RPCClient(transport: InProcessTransport(serving: [provider]), retryPolicy: .none))
     }
 
-    init(writer: any DatabaseWriter, clock: Int64 = TestClock.january2027) {
-        self.init(store: SQLiteTrainingStore(writer), clock: clock)
-    }
-
-    static func inMemory(clock: Int64 = TestClock.january2027) throws -> TrainingHarness {
-        TrainingHarness(writer: try ServiceDatabase.inMemory(migrator: TrainingMigrations.migrator), clock: clock)
+    init(database: SQLiteDatabase, clock: Int64 = TestClock.january2027) {
+        self.init(store: SQLiteTrainingStore(database), clock: clock)
     }
 
     func createProgram(
@@ -77,8 +72,9 @@ struct TrainingHarness {
     }
 }
 
-/// Runs `body` with a harness on `backend`: SQLite in memory, or a fresh
-/// PostgreSQL database with the training migrations, dropped afterwards.
+/// Runs `body` with a harness on `backend`: a temporary SQLite file, or a
+/// fresh PostgreSQL database with the training migrations; either is
+/// removed afterwards.
 func withTrainingHarness<T: Sendable>(
     _ backend: StoreBackend,
     clock: Int64 = TestClock.january2027,
@@ -86,10 +82,26 @@ func withTrainingHarness<T: Sendable>(
 ) async throws -> T {
     switch backend {
     case .sqlite:
-        return try await body(TrainingHarness.inMemory(clock: clock))
+        return try await withTemporarySQLite(TrainingMigrations.all) { database in
+            try await body(TrainingHarness(database: database, clock: clock))
+        }
     case .postgres:
         return try await TestPostgres.withMigratedDatabase(TrainingPostgresMigrations.all) { pool in
             try await body(TrainingHarness(store: PostgresTrainingStore(pool), clock: clock))
         }
+    }
+}
+/// Runs `body` with a new database in a temporary file, closed and removed after.
+func withTemporarySQLite<T: Sendable>(
+    _ migrations: [SQLiteMigration], _ body: (SQLiteDatabase) async throws -> T
+) async throws -> T {
+    let database = try SQLiteDatabase.temporary(migrations: migrations)
+    do {
+        let result = try await body(database)
+        await database.close()
+        return result
+    } catch {
+        await database.close()
+        throw error
     }
 }

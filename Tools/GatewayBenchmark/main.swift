@@ -1,5 +1,7 @@
 import ArgumentParser
 import CaravanCore
+import CaravanDomain
+import CaravanEchoAPI
 import CaravanGateway
 import CaravanGatewayAPI
 import CaravanLogisticsAPI
@@ -13,9 +15,11 @@ import Histogram
 /// `caravan-gateway-bench`: the partnership overview through the gateway
 /// against the same backend calls made directly by the client, one after
 /// another and concurrently (the gateway's own fan-out code, run in the
-/// client), and against each backend section and single call alone. All
-/// modes run interleaved, round by round, so noise on a shared machine
-/// falls on each alike; compare them as ratios within one run.
+/// client), and against each backend section and single call alone; a
+/// read routed through the gateway against the same read made directly;
+/// and an echo, the cost of one hop. All modes run interleaved, round by
+/// round, so noise on a shared machine falls on each alike; compare them
+/// as ratios within one run.
 struct GatewayBenchmark: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "caravan-gateway-bench",
@@ -26,6 +30,7 @@ struct GatewayBenchmark: AsyncParsableCommand {
     @Option(help: "The trade service, host:port.") var trade = "127.0.0.1:7001"
     @Option(help: "The logistics service, host:port.") var logistics = "127.0.0.1:7002"
     @Option(help: "The training service, host:port.") var training = "127.0.0.1:7003"
+    @Option(help: "An echo server (`caravan echo-server`), host:port: the cost of one hop.") var echo = "127.0.0.1:7100"
     @Option(help: "The overview's year.") var year: UInt32 = 2024
     @Option(help: "Sequential calls per mode per round.") var calls = 500
     @Option(help: "Rounds; modes take turns within each.") var rounds = 3
@@ -34,13 +39,14 @@ struct GatewayBenchmark: AsyncParsableCommand {
 
     func start() async throws {
         guard let gatewayEndpoint = Endpoint(self.gateway), let tradeEndpoint = Endpoint(self.trade),
-            let logisticsEndpoint = Endpoint(self.logistics), let trainingEndpoint = Endpoint(self.training)
+            let logisticsEndpoint = Endpoint(self.logistics), let trainingEndpoint = Endpoint(self.training),
+            let echoEndpoint = Endpoint(self.echo)
         else { throw ValidationError("Addresses are host:port.") }
         guard let throughputDuration = parseDuration(self.throughputDuration) else {
             throw ValidationError("Bad --throughput-duration '\(self.throughputDuration)'.")
         }
         let client = ClientConfiguration(connectionsPerEndpoint: 2)
-        let transports = [gatewayEndpoint, tradeEndpoint, logisticsEndpoint, trainingEndpoint].map {
+        let transports = [gatewayEndpoint, tradeEndpoint, logisticsEndpoint, trainingEndpoint, echoEndpoint].map {
             TCPClientTransport(host: $0.host, port: $0.port, configuration: client)
         }
         try await withThrowingTaskGroup(of: Void.self) { group in
@@ -52,6 +58,9 @@ struct GatewayBenchmark: AsyncParsableCommand {
                     trade: RPCClient(transport: transports[1]), logistics: RPCClient(transport: transports[2]),
                     training: RPCClient(transport: transports[3]),
                     configured: Set(Backend.allCases)),
+                routedTraining: TrainingServiceClient(wrapping: RPCClient(transport: transports[0])),
+                directTraining: TrainingServiceClient(wrapping: RPCClient(transport: transports[3])),
+                echo: EchoClient(wrapping: RPCClient(transport: transports[4])),
                 year: self.year)
             try await self.measure(modes, throughputDuration: throughputDuration)
         }
@@ -101,6 +110,17 @@ struct GatewayBenchmark: AsyncParsableCommand {
             String(
                 format: "Overview via gateway p50 / slowest single call p50 (%@): %.2f×", slowestCall,
                 p50(Modes.throughGateway) / p50(slowestCall)))
+        let echo = p50(Modes.echo)
+        print(
+            String(
+                format: "Overview p50 − slowest single call p50: %.0f µs = %.2f echoes (target ≤ 2)",
+                (p50(Modes.throughGateway) - p50(slowestCall)) / 1000,
+                (p50(Modes.throughGateway) - p50(slowestCall)) / echo))
+        print(
+            String(
+                format: "Routed read p50 − direct p50: %.0f µs = %.2f echoes (target ≤ 1.5)",
+                (p50(Modes.routedRead) - p50(Modes.directRead)) / 1000,
+                (p50(Modes.routedRead) - p50(Modes.directRead)) / echo))
 
         print("\nThroughput, \(self.concurrency) workers, \(throughputDuration) each:\n")
         print("| mode | overviews/s | errors |")
@@ -146,11 +166,17 @@ struct Modes: Sendable {
     static let directConcurrent = "direct: the sections concurrently"
     static let directSequential = "direct: the sections one after another"
     static let sectionNames = SectionName.allCases.map { "section alone: \($0.rawValue)" }
-    static let callNames = ["GetSummary", "TopCategories", "HubStats", "NetworkStats", "CountShipments", "Statistics"]
+    static let callNames = ["GetSummary", "HubStats", "NetworkStats", "CountShipments", "Statistics"]
         .map { "single call: \($0)" }
+    static let routedRead = "GetProgram routed through the gateway"
+    static let directRead = "GetProgram direct"
+    static let echo = "echo (one hop)"
 
     let gateway: GatewayClient
     let backends: ClientBackends
+    let routedTraining: TrainingServiceClient
+    let directTraining: TrainingServiceClient
+    let echo: EchoClient
     let year: UInt32
 
     private var options: CallOptions { CallOptions(timeout: .seconds(10)) }
@@ -203,21 +229,32 @@ struct Modes: Sendable {
             modes.append((name, { _ = try await fetchers.fetch(section, country: nil, year: year, options: options) }))
         }
         let backends = self.backends
-        let start = SectionFetchers.startOfYear(year)
+        let start = UTCCalendar.startOfYear(Int64(year))
+        // The calls the overview makes, as it makes them.
         let singles: [@Sendable () async throws -> Void] = [
             { _ = try await backends.tradeSummary(GetSummaryRequest(year: year), options: options) },
-            { _ = try await backends.topCategories(TopCategoriesRequest(year: year, limit: 5), options: options) },
             {
                 _ = try await backends.hubStats(
                     HubStatsRequest(
-                        hub: "horgos", fromUnixSeconds: start, toUnixSeconds: SectionFetchers.startOfYear(year + 1),
-                        topCreatorsLimit: 10), options: options)
+                        hub: "horgos", fromUnixSeconds: start, toUnixSeconds: UTCCalendar.startOfYear(Int64(year) + 1),
+                        omitTopCreators: true), options: options)
             },
             { _ = try await backends.networkStats(NetworkStatsRequest(), options: options) },
             { _ = try await backends.countShipments(CountShipmentsRequest(), options: options) },
             { _ = try await backends.trainingStatistics(StatisticsRequest(groupBy: .country), options: options) },
         ]
         modes += zip(Self.callNames, singles).map { ($0, $1) }
+        let (routed, direct, echo) = (self.routedTraining, self.directTraining, self.echo)
+        let routedRead: @Sendable () async throws -> Void = {
+            _ = try await routed.getProgram(GetProgramRequest(id: "prog-1"), options: options)
+        }
+        let directRead: @Sendable () async throws -> Void = {
+            _ = try await direct.getProgram(GetProgramRequest(id: "prog-1"), options: options)
+        }
+        let hop: @Sendable () async throws -> Void = {
+            _ = try await echo.unary(EchoRequest(payload: Array(repeating: 7, count: 64)), options: options)
+        }
+        modes += [(Self.routedRead, routedRead), (Self.directRead, directRead), (Self.echo, hop)]
         return modes
     }
 }

@@ -795,7 +795,7 @@ public enum GatewayOpenAPI {
           "caravan.trade.v1.TradeService"
         ],
         "summary": "A hub's recorded activity in a period, beside its published figures.",
-        "description": "A hub's recorded activity in a period, beside its published figures.\nNOT_FOUND for an unknown hub.",
+        "description": "A hub's recorded activity in a period, beside its published figures.\nNOT_FOUND for an unknown hub; INVALID_ARGUMENT `creator_country` for a\ncode that is not ISO 3166-1 alpha-2.",
         "parameters": [
           {
             "$ref": "#/components/parameters/Timeout"
@@ -5005,6 +5005,14 @@ public enum GatewayOpenAPI {
             "minimum": 0,
             "maximum": 4294967295,
             "description": "How many top creators; 0 asks for the server's default."
+          },
+          "omitTopCreators": {
+            "type": "boolean",
+            "description": "True answers the totals only, without top_creators (a dashboard that\nshows the totals need not have them computed)."
+          },
+          "creatorCountry": {
+            "type": "string",
+            "description": "When set, only sessions by creators from this country (ISO alpha-2)\ncount, in the totals and among the top creators."
           }
         }
       },

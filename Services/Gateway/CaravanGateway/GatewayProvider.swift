@@ -1,7 +1,6 @@
 import CaravanCore
+import CaravanDomain
 import CaravanGatewayAPI
-import CaravanServiceKit
-import Foundation
 import Logging
 
 /// Serves `caravan.gateway.v1.Gateway`: the aggregate calls, each a
@@ -79,14 +78,8 @@ public struct GatewayProvider: GatewayServiceProtocol {
         return upper
     }
 
-    /// 1992 (the partners' first full year of independence) to this year.
+    /// A year the partnership has figures for (``PartnershipYears``).
     static func validatedYear(_ year: UInt32) throws -> UInt32 {
-        let current = UInt32(
-            Calendar(identifier: .gregorian).dateComponents(in: TimeZone(identifier: "UTC")!, from: Date()).year ?? 2100
-        )
-        guard (1992...current).contains(year) else {
-            throw RPCError.invalidArgument(field: "year", "\(year) is outside 1992...\(current)")
-        }
-        return year
+        UInt32(try PartnershipYears.validated(year, field: "year"))
     }
 }

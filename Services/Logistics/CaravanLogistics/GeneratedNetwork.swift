@@ -1,3 +1,5 @@
+import CaravanDomain
+
 /// Random rail graphs for benchmarks: stations on a square grid, each
 /// linked to its right and lower neighbours (so all are connected) plus
 /// random short links to stations a few cells away, like a real network
@@ -6,7 +8,7 @@ public enum GeneratedNetwork {
     /// A graph of `stations` nodes and `links` edges (at least the grid's
     /// own), deterministic for a `seed`. Hours ≈ 50 km per cell at 40 km/h.
     public static func graph(stations: Int, links: Int, seed: UInt64) -> RailGraph {
-        var random = SeedRandom(seed: seed)
+        var random = SplitMix64(seed: seed)
         let side = max(1, Int(Double(stations).squareRoot().rounded(.up)))
         var edges: [RailGraph.Edge] = []
         edges.reserveCapacity(links)

@@ -1,6 +1,5 @@
 import CaravanLogisticsAPI
 import CaravanPostgres
-import CaravanServiceKit
 import Logging
 import PostgresNIO
 
@@ -10,17 +9,20 @@ import PostgresNIO
 /// PostgreSQL copy moves rows column by column.
 public enum LogisticsPostgresMigrations {
     public static let all: [PostgresMigration] = [
-        PostgresIdempotencyLedger.migration,
+        PostgresTransaction.idempotencyLedgerMigration,
         PostgresMigration("logistics-v1-schema", statements: Self.schema),
         PostgresMigration("logistics-v1-seed") { connection, logger in
             try await Self.insertSeed(SeedNetwork.build(), connection, logger)
         },
+        PostgresMigration(
+            "logistics-v2-shipment-counts", statements: [LogisticsCountsSQL.schema, LogisticsCountsSQL.fill]),
     ]
 
     /// What `--copy-from-sqlite` copies, parents first.
-    public static let copyPlan = SQLiteToPostgresCopy(tables: [
+    public static let copiedTables = [
         "idempotency_key", "network_meta", "city", "rail_link", "cargo_category", "shipment", "shipment_event",
-    ])
+        "shipment_status_count",
+    ]
 
     static let schema = [
         "CREATE TABLE network_meta (id BIGINT PRIMARY KEY CHECK (id = 1), version BIGINT NOT NULL)",
@@ -96,26 +98,42 @@ public enum LogisticsPostgresMigrations {
         """,
     ]
 
+    /// The seed, one statement per table (arrays unnested in order): a
+    /// statement per row made a new database's first start, and a test's
+    /// database, take a round trip for each of several hundred rows.
     static func insertSeed(_ data: NetworkData, _ connection: PostgresConnection, _ logger: Logger) async throws {
         try await connection.query(
             "INSERT INTO network_meta (id, version) VALUES (1, \(data.version))", logger: logger)
-        for city in data.cities {
-            try await connection.query(
-                """
-                INSERT INTO city (id, name, country, region, is_border_crossing, synthetic, note)
-                VALUES (\(city.id), \(city.name), \(city.country), \(Int64(city.region.rawValue)),
-                        \(city.isBorderCrossing), \(city.synthetic), \(city.note))
-                """, logger: logger)
-        }
-        for stored in data.links {
-            try await PostgresLogisticsStore.insertLink(stored.link, seq: stored.seq, connection, logger)
-        }
-        for category in data.categories {
-            try await connection.query(
-                """
-                INSERT INTO cargo_category (id, name, high_value, synthetic, note)
-                VALUES (\(category.id), \(category.name), \(category.highValue), \(category.synthetic), \(category.note))
-                """, logger: logger)
-        }
+        let cities = data.cities
+        try await connection.query(
+            """
+            INSERT INTO city (id, name, country, region, is_border_crossing, synthetic, note)
+            SELECT id, name, country, region, border, synthetic, note
+            FROM unnest(\(cities.map(\.id)), \(cities.map(\.name)), \(cities.map(\.country)),
+                        \(cities.map { Int64($0.region.rawValue) }), \(cities.map(\.isBorderCrossing)),
+                        \(cities.map(\.synthetic)), \(cities.map(\.note)))
+                WITH ORDINALITY AS seed (id, name, country, region, border, synthetic, note, position)
+            ORDER BY position
+            """, logger: logger)
+        let links = data.links.map(\.link)
+        try await connection.query(
+            """
+            INSERT INTO rail_link (seq, id, from_city, to_city, transit_hours, distance_km, crossing_city, active,
+                                   synthetic, note)
+            SELECT * FROM unnest(\(data.links.map(\.seq)), \(links.map(\.id)), \(links.map(\.fromCityId)),
+                                 \(links.map(\.toCityId)), \(links.map(\.transitHours)), \(links.map(\.distanceKm)),
+                                 \(links.map(\.crossingCityId)), \(links.map(\.active)), \(links.map(\.synthetic)),
+                                 \(links.map(\.note)))
+            """, logger: logger)
+        let categories = data.categories
+        try await connection.query(
+            """
+            INSERT INTO cargo_category (id, name, high_value, synthetic, note)
+            SELECT id, name, high_value, synthetic, note
+            FROM unnest(\(categories.map(\.id)), \(categories.map(\.name)), \(categories.map(\.highValue)),
+                        \(categories.map(\.synthetic)), \(categories.map(\.note)))
+                WITH ORDINALITY AS seed (id, name, high_value, synthetic, note, position)
+            ORDER BY position
+            """, logger: logger)
     }
 }

@@ -1,6 +1,6 @@
 import CaravanCore
+import CaravanDomain
 import CaravanLogisticsAPI
-import CaravanServiceKit
 import Logging
 
 extension LogisticsServiceProvider {
@@ -91,8 +91,11 @@ extension LogisticsServiceProvider {
         try Self.checkNote(link.note, field: "link.note")
         link.id = ""
         link.active = true
-        let write = try self.writeKey(request.idempotencyKey, request: request, context: context)
-        let (response, data) = try await self.storage { try await self.store.addLink(link, write: write) }
+        let write = try IdempotentWrite(request, context: context)
+        let added = link
+        let (response, data) = try await self.storage {
+            try await self.store.write { try await LogisticsWorkflow.addLink(added, write: write, in: $0) }
+        }
         self.network.install(NetworkSnapshot(data))
         self.logger.info("Link added", metadata: ["link": "\(response.link?.id ?? "")"])
         return response
@@ -100,8 +103,11 @@ extension LogisticsServiceProvider {
 
     public func retireLink(request: RetireLinkRequest, context: ServerContext) async throws -> RetireLinkResponse {
         guard !request.id.isEmpty else { throw RPCError.invalidArgument(field: "id", "is required") }
-        let write = try self.writeKey(request.idempotencyKey, request: request, context: context)
-        let (response, data) = try await self.storage { try await self.store.retireLink(id: request.id, write: write) }
+        let write = try IdempotentWrite(request, context: context)
+        let id = request.id
+        let (response, data) = try await self.storage {
+            try await self.store.write { try await LogisticsWorkflow.retireLink(id: id, write: write, in: $0) }
+        }
         self.network.install(NetworkSnapshot(data))
         self.logger.info("Link retired", metadata: ["link": "\(request.id)"])
         return response

@@ -1,6 +1,6 @@
 import CaravanCore
+import CaravanDomain
 import CaravanLogisticsAPI
-import CaravanServiceKit
 
 extension LogisticsServiceProvider {
     public func bookShipment(request: BookShipmentRequest, context: ServerContext) async throws -> BookShipmentResponse
@@ -57,8 +57,10 @@ extension LogisticsServiceProvider {
             bookedNote: "\(request.containersTeu) TEU of \(snapshot.categories[categoryIndex].name); "
                 + "\(route.legs.count) legs, \(route.totalHours) h, \(crossings)"
         )
-        let write = try self.writeKey(request.idempotencyKey, request: request, context: context)
-        return try await self.storage { try await self.store.bookShipment(draft, write: write) }
+        let write = try IdempotentWrite(request, context: context)
+        return try await self.storage {
+            try await self.store.write { try await LogisticsWorkflow.bookShipment(draft, write: write, in: $0) }
+        }
     }
 
     public func trackShipment(request: TrackShipmentRequest, context: ServerContext) async throws
@@ -107,9 +109,12 @@ extension LogisticsServiceProvider {
             atUnixSeconds: request.atUnixSeconds == 0 ? self.now() : request.atUnixSeconds,
             delayHours: request.delayHours
         )
-        let write = try self.writeKey(request.idempotencyKey, request: request, context: context)
+        let write = try IdempotentWrite(request, context: context)
+        let shipmentID = request.shipmentId
         let response = try await self.storage {
-            try await self.store.recordEvent(shipmentID: request.shipmentId, draft, write: write)
+            try await self.store.write {
+                try await LogisticsWorkflow.recordEvent(shipmentID: shipmentID, draft, write: write, in: $0)
+            }
         }
         // After the commit: watchers only ever see durable events.
         if let event = response.event, let shipment = response.shipment {

@@ -1,4 +1,5 @@
 import CaravanCore
+import CaravanDomain
 import CaravanLogisticsAPI
 
 extension LogisticsServiceProvider {

@@ -1,6 +1,6 @@
 import CaravanCore
+import CaravanDomain
 import CaravanLogisticsAPI
-import CaravanServiceKit
 import Foundation
 import Logging
 
@@ -8,9 +8,10 @@ import Logging
 /// shipments, over a ``LogisticsStore``.
 ///
 /// Routes are found on an in-memory ``NetworkSnapshot`` (rebuilt when
-/// links change), never on the database; writes are one transaction each
-/// with their idempotency key; committed shipment events go to watchers
-/// through a ``ShipmentEventBroadcaster``.
+/// links change), never on the database; writes run their
+/// ``LogisticsWorkflow`` in one store transaction each, with their
+/// idempotency key; committed shipment events go to watchers through a
+/// ``ShipmentEventBroadcaster``.
 public struct LogisticsServiceProvider: LogisticsServiceProtocol {
     /// Alternatives FindRoute returns at most.
     public static let maxAlternatives = 10
@@ -49,23 +50,8 @@ public struct LogisticsServiceProvider: LogisticsServiceProtocol {
         try await self.storage { try await self.network.snapshot() }
     }
 
-    /// Runs a store call, mapping storage failures to RPC statuses.
-    func storage<T>(_ body: () async throws -> T) async throws -> T {
-        do {
-            return try await body()
-        } catch {
-            throw RPCError(database: error)
-        }
-    }
-
-    /// The idempotency record of a write: the request's key field, else the
-    /// call's key.
-    func writeKey(_ field: String, request: some ProtoMessage, context: ServerContext) throws -> IdempotentWrite {
-        let key = field.isEmpty ? context.idempotencyKey : field
-        return IdempotentWrite(
-            key: key, method: context.descriptor.path,
-            request: try encodeMessage(request, failureCode: .internal))
-    }
+    /// Maps storage failures to statuses, once for every call.
+    var storage: StorageCall { StorageCall(logger: self.logger) }
 
     static func pageSize(_ requested: UInt32, defaultSize: Int, maxSize: Int) -> Int {
         requested == 0 ? defaultSize : min(Int(requested), maxSize)
@@ -80,3 +66,8 @@ public struct LogisticsServiceProvider: LogisticsServiceProtocol {
         }
     }
 }
+
+extension AddLinkRequest: IdempotentRequest {}
+extension RetireLinkRequest: IdempotentRequest {}
+extension BookShipmentRequest: IdempotentRequest {}
+extension RecordShipmentEventRequest: IdempotentRequest {}

@@ -1,6 +1,5 @@
 import CaravanCore
 import CaravanLogisticsAPI
-import CaravanServiceKit
 
 /// A shipment about to be booked: everything but its id.
 public struct ShipmentDraft: Sendable, Equatable {
@@ -30,12 +29,18 @@ public struct ShipmentPage: Sendable {
     }
 }
 
-/// Where the logistics service keeps its network and shipments.
+/// Where the logistics service keeps its network and shipments:
+/// ``SQLiteLogisticsStore`` (the default) or ``PostgresLogisticsStore``.
 ///
-/// Every write is one transaction that also records its idempotency key:
-/// it happens whole or not at all, and a repeated key answers with the
-/// first answer.
+/// Reads answer from committed data. Writes run their workflow
+/// (``LogisticsWorkflow``) inside ``write(_:)``: one transaction, all or
+/// nothing, with the idempotency key recorded in it.
 public protocol LogisticsStore: Sendable {
+    /// Runs `body` in one write transaction; returns once it has committed.
+    func write<T: Sendable>(
+        _ body: nonisolated(nonsending) @escaping @Sendable (any LogisticsTransaction) async throws -> T
+    ) async throws -> T
+
     /// The whole network at its current version.
     func loadNetwork() async throws -> NetworkData
 
@@ -43,30 +48,15 @@ public protocol LogisticsStore: Sendable {
     /// snapshot is stale).
     func networkVersion() async throws -> Int64
 
-    /// Adds an active link; answers the link and the network after it.
-    func addLink(_ link: RailLink, write: IdempotentWrite) async throws -> (AddLinkResponse, NetworkData)
-
-    /// Marks a link inactive (NOT_FOUND for an unknown id); answers the
-    /// link and the network after it.
-    func retireLink(id: String, write: IdempotentWrite) async throws -> (RetireLinkResponse, NetworkData)
-
-    /// Stores a new shipment and its BOOKED event; assigns the id.
-    func bookShipment(_ draft: ShipmentDraft, write: IdempotentWrite) async throws -> BookShipmentResponse
-
     /// A shipment and its events, oldest first; nil when unknown.
     func shipment(id: String) async throws -> TrackShipmentResponse?
-
-    /// Records an event if ``ShipmentStateMachine`` allows it (NOT_FOUND
-    /// for an unknown shipment).
-    func recordEvent(shipmentID: String, _ draft: ShipmentStateMachine.EventDraft, write: IdempotentWrite) async throws
-        -> RecordShipmentEventResponse
 
     /// Shipments after storage key `after`, oldest first, filtered by status
     /// (unspecified: all) and by origin or destination country ("" all).
     func listShipments(status: ShipmentStatus, country: String, after: Int64?, limit: Int) async throws -> ShipmentPage
 
     /// How many shipments are in each status, with origin or destination
-    /// in `country` ("" all).
+    /// in `country` ("" all): maintained counts, not a scan.
     func countShipments(country: String) async throws -> [ShipmentStatus: UInt64]
 }
 

@@ -1,6 +1,7 @@
 import CaravanCore
+import CaravanDomain
 import CaravanLogisticsAPI
-import CaravanServiceKit
+import CaravanSQLite
 import Foundation
 
 /// In-process route-finding benchmark (`caravan-logistics
@@ -54,8 +55,8 @@ public enum RouteBenchmark {
                 }))
 
         // The whole handler: snapshot, validation, route, message building.
-        let database = try ServiceDatabase.inMemory(migrator: LogisticsMigrations.migrator())
-        let service = LogisticsServiceProvider(store: GRDBLogisticsStore(database))
+        let database = try SQLiteDatabase.temporary(migrations: LogisticsMigrations.all)
+        let service = LogisticsServiceProvider(store: SQLiteLogisticsStore(database))
         let context = ServerContext(descriptor: LogisticsService.Method.findRoute)
         _ = try await service.snapshot()
         var handler: [Duration] = []
@@ -67,11 +68,12 @@ public enum RouteBenchmark {
             handler.append(start.duration(to: clock.now))
         }
         lines.append(Self.row("seeded: FindRoute handler (in-process, no transport)", handler))
+        await database.close()
         return lines.joined(separator: "\n")
     }
 
     static func pairs(count: Int, nodes: Int, seed: UInt64) -> [(Int32, Int32)] {
-        var random = SeedRandom(seed: seed)
+        var random = SplitMix64(seed: seed)
         var pairs: [(Int32, Int32)] = []
         while pairs.count < count {
             let a = Int32.random(in: 0..<Int32(nodes), using: &random)

@@ -1,5 +1,5 @@
+import CaravanDomain
 import CaravanLogisticsAPI
-import CaravanServiceKit
 
 /// The network shipped as seed data: real cities and terminals where the
 /// names are known, hand-entered links between them with approximate
@@ -199,7 +199,7 @@ public enum SeedNetwork {
 
     /// The whole seed, as the store will hold it (version 1).
     public static func build() -> NetworkData {
-        var random = SeedRandom(seed: 0xCA2A_5A11_2024)
+        var random = SplitMix64(seed: 0xCA2A_5A11_2024)
         var cities: [RailCity] = []
         var region: [String: Region] = [:]
         for code in CountryCode.centralAsia { region[code] = .centralAsia }

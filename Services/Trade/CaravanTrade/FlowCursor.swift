@@ -1,5 +1,5 @@
 import CaravanCore
-import CaravanServiceKit
+import CaravanDomain
 import CaravanTradeAPI
 
 /// A position in the (year, month, id) order of flows: where the next page

@@ -1,6 +1,6 @@
+import CaravanDomain
 import CaravanTradeAPI
 import Foundation
-import GRDB
 
 /// Generates synthetic trade flows for load tests and benchmarks.
 ///
@@ -52,41 +52,33 @@ public struct SyntheticFlowGenerator: Sendable {
         )
     }
 
-    /// Writes `count` synthetic flows in one transaction (all or none), then
-    /// refreshes the query planner's statistics. Returns how many were written.
+    /// Flows per statement of the bulk load: big enough that per-statement
+    /// costs vanish, small enough that each ends well within the server's
+    /// statement timeout on PostgreSQL.
+    static let batchSize = 5_000
+
+    /// Writes `count` synthetic flows in one transaction (all or none), in
+    /// batches, through the same workflow as recorded flows (so the totals
+    /// follow), then refreshes the planner's statistics. The same seed
+    /// writes the same flows into either store. Returns how many were written.
     @discardableResult
-    public func generate(count: Int, into database: any DatabaseWriter) async throws -> Int {
+    public func generate(count: Int, into store: any TradeStore) async throws -> Int {
         guard count > 0 else { return 0 }
         let generator = self
-        try await database.write { db in
+        try await store.write { transaction in
             var random = SplitMix64(seed: generator.seed)
-            let now = Date().unixSeconds
-            for _ in 0..<count {
-                try SQLiteTradeStore.insert(generator.flow(&random, recordedAt: now), db)
+            let now = Int64(Date().timeIntervalSince1970)
+            var remaining = count
+            while remaining > 0 {
+                let size = min(remaining, Self.batchSize)
+                var batch: [TradeFlow] = []
+                batch.reserveCapacity(size)
+                for _ in 0..<size { batch.append(generator.flow(&random, recordedAt: now)) }
+                try await TradeWorkflow.recordFlows(batch, in: transaction)
+                remaining -= size
             }
         }
-        // Outside the transaction: ANALYZE lets SQLite choose the
-        // country/category indexes for filtered lists of a big table.
-        try await database.writeWithoutTransaction { db in try db.execute(sql: "ANALYZE") }
+        try await store.refreshStatistics()
         return count
     }
-}
-
-/// A small, fast, seedable generator (SplitMix64), so a seed gives the same
-/// flows on every machine; the system generator cannot be seeded.
-struct SplitMix64: RandomNumberGenerator {
-    private var state: UInt64
-
-    init(seed: UInt64) { self.state = seed }
-
-    mutating func next() -> UInt64 {
-        self.state &+= 0x9E37_79B9_7F4A_7C15
-        var z = self.state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    /// Uniform in [0, 1).
-    mutating func nextDouble() -> Double { Double(self.next() >> 11) * 0x1.0p-53 }
 }

@@ -1,5 +1,4 @@
 import CaravanPostgres
-import CaravanServiceKit
 
 /// The trade database's schema and seed on PostgreSQL: the same tables,
 /// columns, triggers and facts as ``TradeMigrations`` (SQLite), under the
@@ -11,22 +10,20 @@ import CaravanServiceKit
 public enum TradePostgresMigrations {
     /// Every migration, in order: the idempotency ledger, the schema, the seed.
     public static let all: [PostgresMigration] = [
-        PostgresIdempotencyLedger.migration,
+        PostgresTransaction.idempotencyLedgerMigration,
         Self.schemaV1,
         PostgresMigration("trade-seed-v1") { connection, logger in
             try await TradeSeed.insert(connection, logger: logger)
         },
+        Self.totalsV2,
     ]
 
-    /// What `--copy-from-sqlite` copies, parents first. The yearly totals
-    /// are not copied: the trigger rebuilds them as the flows arrive, and
-    /// the copy then compares their count with SQLite's.
-    public static let copyPlan = SQLiteToPostgresCopy(
-        tables: [
-            "idempotency_key", "trade_flow", "published_figure", "trade_milestone", "exchange_rate", "hub",
-            "hub_published_figure", "live_stream_session",
-        ],
-        derivedTables: ["trade_flow_total"])
+    /// What `--copy-from-sqlite` copies, parents first; the maintained
+    /// totals are copied as they stand.
+    public static let copiedTables = [
+        "idempotency_key", "trade_flow", "trade_flow_total", "published_figure", "trade_milestone", "exchange_rate",
+        "hub", "hub_published_figure", "live_stream_session", "hub_session_total", "hub_creator_total",
+    ]
 
     // Flows are immutable facts: no API updates or deletes them, and the
     // UPDATE trigger makes sure nothing else does either, so the

@@ -1,4 +1,4 @@
-import GRDB
+import CaravanSQLite
 
 /// The reported facts the service ships with (../shared/DOMAIN.md, Trade),
 /// figures as published for the end of 2024.
@@ -55,34 +55,32 @@ public enum TradeSeed {
         "Implied by the published Horgos figures: CNY 100 million ≈ USD 13.94 million (end of 2024)"
 
     /// Inserts the seed; `OR IGNORE` keeps it harmless if ever run twice.
-    static func insert(_ db: Database) throws {
+    static func insert(_ db: SQLiteConnection) throws {
         try db.execute(
-            sql: """
-                INSERT OR IGNORE INTO published_figure (year, country, value_usd, description, source)
-                VALUES (?, '', ?, ?, ?)
-                """,
-            arguments: [Self.totalYear, Self.total2024USD, Self.total2024Description, Self.source])
+            """
+            INSERT OR IGNORE INTO published_figure (year, country, value_usd, description, source)
+            VALUES (?, '', ?, ?, ?)
+            """,
+            Self.totalYear, Self.total2024USD, Self.total2024Description, Self.source)
         try db.execute(
-            sql: "INSERT OR IGNORE INTO trade_milestone (name, target_usd, description, source) VALUES (?, ?, ?, ?)",
-            arguments: [Self.milestoneName, Self.milestoneUSD, Self.milestoneDescription, Self.source])
+            "INSERT OR IGNORE INTO trade_milestone (name, target_usd, description, source) VALUES (?, ?, ?, ?)",
+            Self.milestoneName, Self.milestoneUSD, Self.milestoneDescription, Self.source)
         try db.execute(
-            sql: """
-                INSERT OR IGNORE INTO exchange_rate (base_currency, quote_currency, as_of_date, rate, source)
-                VALUES (?, ?, ?, ?, ?)
-                """,
-            arguments: [Self.rateBase, Self.rateQuote, Self.asOfDate, Self.cnyUSDRate, Self.cnyUSDRateSource])
+            """
+            INSERT OR IGNORE INTO exchange_rate (base_currency, quote_currency, as_of_date, rate, source)
+            VALUES (?, ?, ?, ?, ?)
+            """,
+            Self.rateBase, Self.rateQuote, Self.asOfDate, Self.cnyUSDRate, Self.cnyUSDRateSource)
         try db.execute(
-            sql: "INSERT OR IGNORE INTO hub (name, short_name, country, description) VALUES (?, ?, ?, ?)",
-            arguments: [Self.horgosName, Self.horgosShortName, Self.horgosCountry, Self.horgosDescription])
+            "INSERT OR IGNORE INTO hub (name, short_name, country, description) VALUES (?, ?, ?, ?)",
+            Self.horgosName, Self.horgosShortName, Self.horgosCountry, Self.horgosDescription)
         try db.execute(
-            sql: """
-                INSERT OR IGNORE INTO hub_published_figure
-                    (hub_id, as_of_date, followers, sales_cny, sales_usd, description, source)
-                SELECT id, ?, ?, ?, ?, ?, ? FROM hub WHERE short_name = ?
-                """,
-            arguments: [
-                Self.asOfDate, Self.horgosFollowers, Self.horgosSalesCNY, Self.horgosSalesUSD,
-                Self.horgosFiguresDescription, Self.source, Self.horgosShortName,
-            ])
+            """
+            INSERT OR IGNORE INTO hub_published_figure
+                (hub_id, as_of_date, followers, sales_cny, sales_usd, description, source)
+            SELECT id, ?, ?, ?, ?, ?, ? FROM hub WHERE short_name = ?
+            """,
+            Self.asOfDate, Self.horgosFollowers, Self.horgosSalesCNY, Self.horgosSalesUSD,
+            Self.horgosFiguresDescription, Self.source, Self.horgosShortName)
     }
 }

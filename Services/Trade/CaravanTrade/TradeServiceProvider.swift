@@ -1,11 +1,12 @@
 import CaravanCore
-import CaravanServiceKit
+import CaravanDomain
 import CaravanTradeAPI
 import Foundation
 import Logging
 
-/// `caravan.trade.v1.TradeService`: validates each request and delegates to
-/// a ``TradeStore``.
+/// `caravan.trade.v1.TradeService`: validates each request, runs each
+/// write's ``TradeWorkflow`` in one store transaction, and answers reads
+/// from the ``TradeStore``.
 ///
 /// (Named `TradeServiceProvider`, as training names its own, because the generated API module already has a
 /// `TradeService` namespace; two types of one name would make every file
@@ -44,34 +45,31 @@ public struct TradeServiceProvider: TradeServiceProtocol {
     /// The validation rules as of now (the current year moves on).
     var validation: TradeValidation {
         let now = self.configuration.now()
-        return TradeValidation(currentYear: Self.utc.component(.year, from: now), nowUnixSeconds: now.unixSeconds)
+        return TradeValidation(currentYear: PartnershipYears.current(now: now), nowUnixSeconds: now.unixSeconds)
     }
 
-    private static let utc: Calendar = {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "UTC")!
-        return calendar
-    }()
+    /// Maps storage failures to statuses, once for every call.
+    var storage: StorageCall { StorageCall(logger: self.logger) }
 
     // MARK: Flows
 
     public func recordFlow(request: RecordFlowRequest, context: ServerContext) async throws -> RecordFlowResponse {
         let flow = try self.validation.flow(request.flow)
-        var unkeyed = request
-        unkeyed.idempotencyKey = ""
-        let claim = try Self.claim(
-            key: request.idempotencyKey, context: context, method: TradeService.Method.recordFlow, request: unkeyed)
-        let response = try await Self.storage { try await self.store.recordFlow(flow, claim: claim) }
+        let write = try IdempotentWrite(request, context: context)
+        let now = self.configuration.now().unixSeconds
+        let response = try await self.storage {
+            try await self.store.write { try await TradeWorkflow.recordFlow(flow, write: write, now: now, in: $0) }
+        }
         self.logger.debug(
             "Recorded a trade flow",
-            metadata: ["flow.id": "\(response.flow?.id ?? "")", "rpc.idempotency_key": "\(claim?.key ?? "")"])
+            metadata: ["flow.id": "\(response.flow?.id ?? "")", "rpc.idempotency_key": "\(write.key ?? "")"])
         return response
     }
 
     public func getFlow(request: GetFlowRequest, context: ServerContext) async throws -> GetFlowResponse {
         guard !request.id.isEmpty else { throw RPCError.invalidArgument(field: "id", "is required") }
         guard let id = Int64(request.id), id > 0,
-            let flow = try await Self.storage({ try await self.store.flow(id: id) })
+            let flow = try await self.storage({ try await self.store.flow(id: id) })
         else {
             throw TradeError.flowNotFound(request.id)
         }
@@ -86,7 +84,7 @@ public struct TradeServiceProvider: TradeServiceProtocol {
             ? self.configuration.defaultPageSize : min(Int(request.pageSize), self.configuration.maxPageSize)
         // One row more than the page tells whether another page follows,
         // so the last page never hands out a token leading to nothing.
-        var flows = try await Self.storage {
+        var flows = try await self.storage {
             try await self.store.flows(matching: query, after: cursor, limit: pageSize + 1)
         }
         var response = ListFlowsResponse()
@@ -112,7 +110,7 @@ public struct TradeServiceProvider: TradeServiceProtocol {
         var cursor: FlowCursor?
         while true {
             try Task.checkCancellation()
-            let flows = try await Self.storage {
+            let flows = try await self.storage {
                 try await self.store.flows(matching: query, after: cursor, limit: batch)
             }
             for flow in flows { try await response.write(StreamFlowsResponse(flow: flow)) }
@@ -127,7 +125,7 @@ public struct TradeServiceProvider: TradeServiceProtocol {
         let validation = self.validation
         let year = try validation.year(request.year, field: "year")
         let country = try validation.optionalPartner(request.country, field: "country")
-        let figures = try await Self.storage { try await self.store.summaryFigures(year: year, country: country) }
+        let figures = try await self.storage { try await self.store.summaryFigures(year: year, country: country) }
         return TradeSummaryBuilder.summary(year: year, country: country, figures: figures)
     }
 
@@ -140,7 +138,7 @@ public struct TradeServiceProvider: TradeServiceProtocol {
         let limit =
             request.limit == 0
             ? self.configuration.defaultTopCategories : min(Int(request.limit), self.configuration.maxTopCategories)
-        let totals = try await Self.storage { try await self.store.flowTotals(year: year, country: country) }
+        let totals = try await self.storage { try await self.store.flowTotals(year: year, country: country) }
         return TopCategoriesResponse(categories: Array(TradeSummaryBuilder.categories(totals).prefix(limit)))
     }
 
@@ -151,12 +149,13 @@ public struct TradeServiceProvider: TradeServiceProtocol {
         context: ServerContext
     ) async throws -> RecordStreamSessionResponse {
         let session = try self.validation.session(request.session)
-        var unkeyed = request
-        unkeyed.idempotencyKey = ""
-        let claim = try Self.claim(
-            key: request.idempotencyKey, context: context, method: TradeService.Method.recordStreamSession,
-            request: unkeyed)
-        let response = try await Self.storage { try await self.store.recordSession(session, claim: claim) }
+        let write = try IdempotentWrite(request, context: context)
+        let now = self.configuration.now().unixSeconds
+        let response = try await self.storage {
+            try await self.store.write {
+                try await TradeWorkflow.recordSession(session, write: write, now: now, in: $0)
+            }
+        }
         self.logger.debug("Recorded a live-stream session", metadata: ["session.id": "\(response.session?.id ?? "")"])
         return response
     }
@@ -174,15 +173,21 @@ public struct TradeServiceProvider: TradeServiceProtocol {
             throw RPCError.invalidArgument(field: "to_unix_seconds", "must be after from_unix_seconds")
         }
         let limit =
-            request.topCreatorsLimit == 0
-            ? self.configuration.defaultTopCreators
-            : min(Int(request.topCreatorsLimit), self.configuration.maxTopCreators)
-        let store = self.store
-        let (activity, rate) = try await Self.storage {
-            async let activity = store.hubActivity(
-                hub: hub, period: request.fromUnixSeconds..<upper, topCreators: limit)
-            async let rate = store.exchangeRate(base: "CNY", quote: "USD")
-            return (try await activity, try await rate)
+            request.omitTopCreators
+            ? 0
+            : request.topCreatorsLimit == 0
+                ? self.configuration.defaultTopCreators
+                : min(Int(request.topCreatorsLimit), self.configuration.maxTopCreators)
+        let creatorCountry =
+            request.creatorCountry.isEmpty
+            ? nil : try CountryCode.validated(request.creatorCountry, field: "creator_country")
+        let (activity, rate) = try await self.storage {
+            (
+                try await self.store.hubActivity(
+                    hub: hub, period: request.fromUnixSeconds..<upper, topCreators: limit,
+                    creatorCountry: creatorCountry),
+                try await self.store.exchangeRate(base: "CNY", quote: "USD")
+            )
         }
         guard let rate else {
             throw RPCError(
@@ -206,30 +211,7 @@ public struct TradeServiceProvider: TradeServiceProtocol {
         response.published = activity.published
         return response
     }
-
-    // MARK: Helpers
-
-    /// The idempotency claim of a write, or nil when the caller sent no key.
-    static func claim(
-        key: String,
-        context: ServerContext,
-        method: MethodDescriptor,
-        request: some ProtoMessage
-    ) throws(RPCError) -> IdempotencyClaim? {
-        guard let key = try IdempotencyLedger.key(request: key, context: context) else { return nil }
-        let bytes = try encodeMessage(request, failureCode: .internal)
-        return IdempotencyClaim(key: key, method: method.path, request: bytes)
-    }
-
-    /// Runs a store call, mapping storage failures to a status (busy →
-    /// UNAVAILABLE, others INTERNAL) and letting domain errors through.
-    static func storage<T: Sendable>(_ body: () async throws -> T) async throws -> T {
-        do {
-            return try await body()
-        } catch let error as CancellationError {
-            throw error
-        } catch {
-            throw RPCError(database: error)
-        }
-    }
 }
+
+extension RecordFlowRequest: IdempotentRequest {}
+extension RecordStreamSessionRequest: IdempotentRequest {}

@@ -4,14 +4,16 @@ import CaravanTradeAPI
 /// Where the trade service keeps its flows, published figures and hub
 /// sessions: ``SQLiteTradeStore`` (the default) or ``PostgresTradeStore``
 /// (`--database`), which behave the same; the logic in
-/// ``TradeServiceProvider`` only sees this protocol.
+/// ``TradeServiceProvider`` and ``TradeWorkflow`` only sees this protocol.
 ///
-/// Writes take an ``IdempotencyClaim``: the store records the claim in the
-/// same transaction as the write, so a repeat returns the first answer and
-/// nothing is ever stored twice or in part.
+/// Reads answer from committed data; summaries and hub statistics read the
+/// totals the writes maintain, so they cost the same however many flows
+/// and sessions are stored.
 public protocol TradeStore: Sendable {
-    /// Stores a validated flow and returns the answer to send.
-    func recordFlow(_ flow: TradeFlow, claim: IdempotencyClaim?) async throws -> RecordFlowResponse
+    /// Runs `body` in one write transaction; returns once it has committed.
+    func write<T: Sendable>(
+        _ body: nonisolated(nonsending) @escaping @Sendable (any TradeTransaction) async throws -> T
+    ) async throws -> T
 
     /// The flow with this id, or nil.
     func flow(id: Int64) async throws -> TradeFlow?
@@ -29,43 +31,20 @@ public protocol TradeStore: Sendable {
     /// year and country ("" for the whole region), and the milestone.
     func summaryFigures(year: Int, country: String?) async throws -> SummaryFigures
 
-    /// Stores a validated session at `hub` (a name or short name); throws
-    /// ``TradeError/unknownHub(_:)`` when there is no such hub.
-    func recordSession(_ session: LiveStreamSession, claim: IdempotencyClaim?) async throws
-        -> RecordStreamSessionResponse
-
-    /// A hub's recorded activity and published figures for a period;
-    /// throws ``TradeError/unknownHub(_:)`` when there is no such hub.
-    func hubActivity(hub: String, period: Range<Int64>, topCreators: Int) async throws -> HubActivity
+    /// A hub's recorded activity and published figures for a period, from
+    /// one snapshot: sessions by creators of `creatorCountry` only when it
+    /// is set; the `topCreators` largest creators by sales (none for 0).
+    /// Throws ``TradeError/unknownHub(_:known:)`` when there is no such hub.
+    func hubActivity(hub: String, period: Range<Int64>, topCreators: Int, creatorCountry: String?) async throws
+        -> HubActivity
 
     /// The latest rate to convert `base` into `quote`, e.g. CNY into USD.
     func exchangeRate(base: String, quote: String) async throws -> ExchangeRate?
+
+    /// Refreshes the query planner's statistics after a bulk load, so
+    /// filtered listings of a big table choose their indexes well.
+    func refreshStatistics() async throws
 }
-
-/// A write's idempotency key with what identifies the request, so that the
-/// store can record it in the write's own transaction.
-public struct IdempotencyClaim: Sendable, Hashable {
-    public var key: String
-    /// The method path: one key cannot answer another method.
-    public var method: String
-    /// The request as serialized, without the key itself.
-    public var request: [UInt8]
-
-    public init(key: String, method: String, request: [UInt8]) {
-        self.key = key
-        self.method = method
-        self.request = request
-    }
-}
-
-extension IdempotentWrite {
-    /// What either ledger (SQLite's or PostgreSQL's) records for `claim`;
-    /// nil makes the write unguarded.
-    init(_ claim: IdempotencyClaim?) {
-        self.init(key: claim?.key, method: claim?.method ?? "", request: claim?.request ?? [])
-    }
-}
-
 /// Validated filters for listing flows; nil matches everything.
 public struct FlowQuery: Sendable, Hashable {
     public var yearFrom: Int?

@@ -1,5 +1,5 @@
 import CaravanCore
-import CaravanServiceKit
+import CaravanDomain
 import CaravanTradeAPI
 import Foundation
 
@@ -12,9 +12,6 @@ struct TradeValidation: Sendable {
     /// Now, for checking session start times.
     var nowUnixSeconds: Int64
 
-    /// China established relations with the five newly independent states
-    /// in 1992; no China–Central Asia flow predates that.
-    static let firstYear = 1992
     /// Ten times the whole region's yearly trade: anything larger is a typo
     /// (or an attempt to overflow totals), not a flow.
     static let maxFlowUSD = 1e12
@@ -59,14 +56,9 @@ struct TradeValidation: Sendable {
         return clean
     }
 
-    /// A year in 1992...current year.
+    /// A year the partnership has figures for (``PartnershipYears``).
     func year(_ year: UInt32, field: String) throws(RPCError) -> Int {
-        guard year != 0 else { throw RPCError.invalidArgument(field: field, "is required") }
-        guard (Self.firstYear...self.currentYear).contains(Int(year)) else {
-            throw RPCError.invalidArgument(
-                field: field, "must be between \(Self.firstYear) and \(self.currentYear); got \(year)")
-        }
-        return Int(year)
+        try PartnershipYears.validated(year, field: field, currentYear: self.currentYear)
     }
 
     /// A list/stream filter; empty fields match everything.

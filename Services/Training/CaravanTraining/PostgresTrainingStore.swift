@@ -1,4 +1,5 @@
 import CaravanCore
+import CaravanDomain
 import CaravanPostgres
 import CaravanTrainingAPI
 import Logging
@@ -9,42 +10,40 @@ import PostgresNIO
 ///
 /// Every write is one READ COMMITTED transaction
 /// (``PostgresPool/transaction(_:)``) that claims its idempotency key
-/// first (``PostgresIdempotencyLedger``: a duplicate on any replica waits
-/// for this one and then answers as it did) and then takes row locks in
-/// one order, program before enrolment:
+/// first (a duplicate on any replica waits for this one and then answers
+/// as it did) and then takes row locks in one order, program before
+/// enrolment:
 ///
 /// 1. Enrol, withdraw and complete lock the PROGRAM row
-///    (`SELECT … FOR UPDATE`) before they decide anything. Every decision
-///    about a program's seats and wait-list reads and changes that row's
-///    counters, so its lock serialises those decisions across replicas, as
-///    SQLite's single writer (`BEGIN IMMEDIATE`) does for the whole file,
-///    while enrolments in other programs proceed in parallel. A writer
-///    that waited for the lock reads what the holder committed: at READ
+///    (`SELECT … FOR UPDATE`) before they read anything else. Every
+///    decision about a program's seats and wait-list reads and changes
+///    that row's counters, so its lock serialises those decisions across
+///    replicas, as SQLite's single writer does for the whole file, while
+///    enrolments in other programs proceed in parallel. A writer that
+///    waited for the lock reads what the holder committed: at READ
 ///    COMMITTED each statement sees everything committed before it began,
-///    so no decision is made from stale counts. (The wait is bounded by
-///    the session's `lock_timeout`, the call timeout: DEADLINE_EXCEEDED.)
+///    so what a decision reads after the lock — in its next statement — is
+///    current. (The wait is bounded by the session's `lock_timeout`.)
 /// 2. Then the ENROLMENT rows they change (`FOR UPDATE`). Withdraw and
-///    complete look up the place's program first without a lock (a place
-///    never changes program), lock the program, then lock the place and
+///    complete find the place's program inside the statement that locks
+///    the program (a place never changes program), then lock the place and
 ///    read its status afresh. Always program before enrolment: two writers
 ///    never hold one each while waiting for the other, so no deadlock.
 ///
 /// Not SERIALIZABLE: it would catch the same conflicts but answer them by
 /// aborting, and a burst of enrolments into one program — the case that
-/// matters — would mostly abort and retry (the pool retries twice, then
-/// fails the call); the row lock makes them queue instead.
+/// matters — would mostly abort and retry; the row lock makes them queue.
 ///
-/// The wait-list order is the enrolment id. The id is drawn from the
-/// identity sequence by the INSERT, which runs after the program lock is
-/// taken, so within a program ids follow the decisions. Drawn before the
-/// lock (`nextval` up front, say), two enrolments could take ids in one
-/// order and the lock in the other, and the later decision would stand
-/// first in line. (It also needs the sequence's CACHE 1, the default.)
+/// The wait-list order is the enrolment id, drawn from the identity
+/// sequence by the INSERT, which runs after the program lock is taken, so
+/// within a program ids follow the decisions. (It also needs the
+/// sequence's CACHE 1, the default.)
 ///
 /// The UNIQUE (program_id, trainee_id) constraint backs up the one-place
 /// rule; its violation (23505) becomes SQLite's ALREADY_EXISTS. Reads run
 /// in autocommit; a read whose parts must agree (a page of places and the
-/// wait-list count before it) is one statement, hence one snapshot.
+/// wait-list count before it) is one statement, hence one snapshot. The
+/// statements a call runs often are prepared once per connection.
 public struct PostgresTrainingStore: TrainingStore {
     let pool: PostgresPool
 
@@ -52,279 +51,345 @@ public struct PostgresTrainingStore: TrainingStore {
         self.pool = pool
     }
 
-    // MARK: Transactions
-
-    /// A write transaction; the UNIQUE backstop on places becomes the
-    /// same ALREADY_EXISTS the SQLite store gives. Only the enrolment
-    /// table's: a clash on another table's key (say, ids copied from SQLite
-    /// without moving the sequence on) keeps PostgreSQL's own words.
-    func transaction<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection, Logger) async throws -> T)
-        async throws -> T
-    {
+    public func write<T: Sendable>(
+        _ body: nonisolated(nonsending) @escaping @Sendable (any TrainingTransaction) async throws -> T
+    ) async throws -> T {
         try await self.pool.transaction { connection, logger in
-            do {
-                return try await body(connection, logger)
-            } catch let error as PSQLError
-                where error.serverInfo?[.sqlState] == "23505" && error.serverInfo?[.tableName] == "enrolment"
-            {
-                throw TrainingStoreError.duplicatePlace(cause: error)
+            try await body(PostgresTrainingTransaction(PostgresTransaction(connection: connection, logger: logger)))
+        }
+    }
+
+    // MARK: Reads
+
+    enum ProgramByID: PostgresStatementText {
+        static let sql = "SELECT \(TrainingColumns.program()) FROM program WHERE id = $1"
+    }
+
+    enum TraineeByID: PostgresStatementText {
+        static let sql = "SELECT \(TrainingColumns.trainee) FROM trainee WHERE id = $1"
+    }
+
+    public func program(id: Int64) async throws -> TrainingProgram? {
+        try await self.pool.read { connection, logger in
+            try await connection.prepared(ProgramByID.self, id, logger: logger).first.map {
+                try TrainingColumns.program($0.makeRandomAccess())
             }
         }
     }
 
-    // MARK: Programs
+    public func listPrograms(_ query: ProgramQuery) async throws -> [TrainingProgram] {
+        var statement = PostgresStatement("SELECT \(TrainingColumns.program()) FROM program WHERE TRUE")
+        if let country = query.country { statement.append(" AND country = ?", country) }
+        // host_city and field compare case-insensitively (caravan_nocase).
+        if let city = query.hostCity { statement.append(" AND host_city = ?", city) }
+        if let field = query.field { statement.append(" AND field = ?", field) }
+        if let today = query.openOn { statement.append(" AND end_date >= ?", today) }
+        if let after = query.afterID { statement.append(" AND id > ?", after) }
+        statement.append(" ORDER BY id LIMIT ?", Int64(query.limit))
+        let sql = statement.query
+        return try await self.pool.read { connection, logger in
+            try await connection.query(sql, logger: logger).collect().map {
+                try TrainingColumns.program($0.makeRandomAccess())
+            }
+        }
+    }
 
-    /// Inserts a program (CreateProgram and the seed).
-    static func insertProgram(_ program: TrainingProgram, _ connection: PostgresConnection, logger: Logger)
-        async throws -> TrainingProgram
+    public func trainee(id: Int64) async throws -> Trainee? {
+        try await self.pool.read { connection, logger in
+            try await connection.prepared(TraineeByID.self, id, logger: logger).first.map {
+                try TrainingColumns.trainee($0.makeRandomAccess())
+            }
+        }
+    }
+
+    public func listEnrolments(programID: Int64, status: EnrolmentStatus?, afterID: Int64?, limit: Int) async throws
+        -> [Enrolment]?
     {
-        let rows = try await connection.query(
+        let waiting = Int64(EnrolmentStatus.waitlisted.rawValue)
+        let after = afterID ?? 0
+        // The page and the count of places wait-listed before it come from
+        // one statement, so they agree even while places change.
+        var statement = PostgresStatement("SELECT \(TrainingColumns.enrolment()), ")
+        statement.append("(SELECT COUNT(*) FROM enrolment WHERE program_id = ?", programID)
+        statement.append(" AND status = ?", waiting)
+        statement.append(" AND id <= ?) FROM enrolment", after)
+        statement.append(" WHERE program_id = ?", programID)
+        statement.append(" AND id > ?", after)
+        if let status { statement.append(" AND status = ?", Int64(status.rawValue)) }
+        statement.append(" ORDER BY id LIMIT ?", Int64(limit))
+        let sql = statement.query
+        return try await self.pool.read { connection, logger in
+            // Programs are never deleted: checking apart from the page is safe.
+            guard try await !connection.prepared(ProgramByID.self, programID, logger: logger).isEmpty else {
+                return nil
+            }
+            let rows = try await connection.query(sql, logger: logger).collect().map { $0.makeRandomAccess() }
+            // Positions count up from those wait-listed before the page.
+            var position = try rows.first.map { UInt32(clamping: try $0[7].decode(Int64.self)) } ?? 0
+            return try rows.map { row in
+                var enrolment = try TrainingColumns.enrolment(row, waitlistPosition: 0)
+                if enrolment.status == .waitlisted {
+                    position += 1
+                    enrolment.waitlistPosition = position
+                }
+                return enrolment
+            }
+        }
+    }
+
+    public func statistics(grouping: StatisticsGrouping, country: String?) async throws -> [TrainingStatisticsRow] {
+        let key = grouping == .field ? "field" : "country"
+        // As on SQLite: field is case-insensitive, so "Rail logistics" and
+        // "rail logistics" form one group, named by its first spelling (by
+        // id); groups sort by the key with ASCII letters folded, like NOCASE.
+        var statement = PostgresStatement(
             """
+            SELECT (array_agg(\(key) ORDER BY id))[1], COUNT(*), SUM(capacity)::BIGINT, SUM(enrolled)::BIGINT,
+                   SUM(waitlisted)::BIGINT, SUM(completed)::BIGINT, COUNT(*) FILTER (WHERE synthetic)
+            FROM program
+            """)
+        if let country { statement.append(" WHERE country = ?", country) }
+        statement.append(" GROUP BY \(key) ORDER BY lower(\(key)) COLLATE \"C\"")
+        let sql = statement.query
+        return try await self.pool.read { connection, logger in
+            try await connection.query(sql, logger: logger).collect().map { row in
+                let (key, programs, seats, enrolled, waitlisted, completed, synthetic) = try row.decode(
+                    (String, Int64, Int64, Int64, Int64, Int64, Int64).self)
+                return TrainingStatisticsRow(
+                    key: key, programs: UInt32(clamping: programs), seats: UInt64(clamping: seats),
+                    enrolled: UInt64(clamping: enrolled), waitlisted: UInt64(clamping: waitlisted),
+                    completed: UInt64(clamping: completed), completionRate: 0,
+                    syntheticPrograms: UInt32(clamping: synthetic))
+            }
+        }
+    }
+
+    enum History: PostgresStatementText {
+        static let sql = """
+            SELECT \(TrainingColumns.enrolment("e")), \(TrainingColumns.waitlistPosition("e")),
+                   \(TrainingColumns.program("p"))
+            FROM enrolment AS e JOIN program AS p ON p.id = e.program_id
+            WHERE e.trainee_id = $1 ORDER BY e.id
+            """
+    }
+
+    public func history(traineeID: Int64) async throws -> TraineeHistoryResponse? {
+        try await self.pool.read { connection, logger in
+            // A trainee never changes once registered; the places and their
+            // programs come from one statement.
+            guard
+                let trainee = try await connection.prepared(TraineeByID.self, traineeID, logger: logger).first.map({
+                    try TrainingColumns.trainee($0.makeRandomAccess())
+                })
+            else { return nil }
+            let entries = try await connection.prepared(History.self, traineeID, logger: logger).map { row in
+                let row = row.makeRandomAccess()
+                return TraineeHistoryEntry(
+                    enrolment: try TrainingColumns.enrolmentWithPosition(row),
+                    program: try TrainingColumns.program(row, at: 8))
+            }
+            return TraineeHistoryResponse(trainee: trainee, entries: entries)
+        }
+    }
+}
+
+/// ``TrainingTransaction`` on one PostgreSQL transaction.
+struct PostgresTrainingTransaction: TrainingTransaction {
+    let base: PostgresTransaction
+
+    init(_ base: PostgresTransaction) { self.base = base }
+
+    nonisolated(nonsending) func claimIdempotencyKey(
+        _ key: String, method: String, request: [UInt8], at time: Double
+    ) async throws -> RecordedWrite? {
+        try await self.base.claimIdempotencyKey(key, method: method, request: request, at: time)
+    }
+
+    nonisolated(nonsending) func recordIdempotentResponse(key: String, response: [UInt8]) async throws {
+        try await self.base.recordIdempotentResponse(key: key, response: response)
+    }
+
+    enum InsertProgram: PostgresStatementText {
+        static let sql = """
             INSERT INTO program (title, field, host_centre, host_city, country, language,
                                  capacity, start_date, end_date, synthetic)
-            VALUES (\(program.title), \(program.field), \(program.hostCentre), \(program.hostCity), \(program.country),
-                    \(program.language), \(Int64(program.capacity)), \(program.startDate), \(program.endDate),
-                    \(program.synthetic))
-            RETURNING \(unescaped: Self.programColumns())
-            """, logger: logger
-        ).collect()
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+            RETURNING \(TrainingColumns.program())
+            """
+    }
+
+    nonisolated(nonsending) func insertProgram(_ program: TrainingProgram) async throws -> TrainingProgram {
+        try await Self.insertProgram(program, self.base)
+    }
+
+    /// Inserts a program (CreateProgram and the seed).
+    static func insertProgram(_ program: TrainingProgram, _ base: PostgresTransaction) async throws -> TrainingProgram {
+        let rows = try await base.rows(
+            InsertProgram.self, program.title, program.field, program.hostCentre, program.hostCity, program.country,
+            program.language, Int64(program.capacity), program.startDate, program.endDate, program.synthetic)
         guard let row = rows.first else { throw RPCError(code: .internal, message: "The insert returned no program.") }
-        return try Self.program(row.makeRandomAccess())
+        return try TrainingColumns.program(row.makeRandomAccess())
     }
 
-    public func createProgram(_ program: TrainingProgram, write: IdempotentWrite) async throws -> CreateProgramResponse
-    {
-        try await self.transaction { connection, logger in
-            try await PostgresIdempotencyLedger.once(connection, write, logger: logger) {
-                CreateProgramResponse(program: try await Self.insertProgram(program, connection, logger: logger))
-            }
-        }
-    }
-
-    // MARK: Trainees
-
-    public func registerTrainee(_ trainee: Trainee, write: IdempotentWrite) async throws -> RegisterTraineeResponse {
-        try await self.transaction { connection, logger in
-            try await PostgresIdempotencyLedger.once(connection, write, logger: logger) {
-                let rows = try await connection.query(
-                    """
-                    INSERT INTO trainee (name, country, contact, synthetic)
-                    VALUES (\(trainee.name), \(trainee.country), \(trainee.contact), \(trainee.synthetic))
-                    RETURNING \(unescaped: Self.traineeColumns)
-                    """, logger: logger
-                ).collect()
-                return RegisterTraineeResponse(trainee: try rows.first.map { try Self.trainee($0.makeRandomAccess()) })
-            }
-        }
-    }
-
-    /// Rows per INSERT: 4,000 parameters, well under the protocol's 65,535.
-    static let traineeBatch = 1_000
-
-    public func insertTrainees(_ trainees: [Trainee]) async throws {
-        try await self.transaction { connection, logger in
-            for start in stride(from: 0, to: trainees.count, by: Self.traineeBatch) {
-                var statement = PostgresStatement("INSERT INTO trainee (name, country, contact, synthetic) VALUES ")
-                for (index, trainee) in trainees[start..<min(start + Self.traineeBatch, trainees.count)].enumerated() {
-                    statement.append(index == 0 ? "(?" : ", (?", trainee.name)
-                    statement.append(", ?", trainee.country)
-                    statement.append(", ?", trainee.contact)
-                    statement.append(", ?)", trainee.synthetic)
-                }
-                try await connection.query(statement.query, logger: logger)
-            }
-        }
-    }
-
-    // MARK: Enrolments
-
-    /// Locks the program row (see the type's comment) and reads the counts
-    /// a decision needs; nil for an unknown program.
-    static func lockProgram(_ connection: PostgresConnection, id: Int64, logger: Logger) async throws -> ProgramCounts?
-    {
-        let rows = try await connection.query(
-            "SELECT \(unescaped: Self.countsColumns) FROM program WHERE id = \(id) FOR UPDATE", logger: logger
-        ).collect()
-        return try rows.first.map(Self.counts)
-    }
-
-    /// The program a place belongs to, read without a lock: it never changes.
-    static func programOf(enrolment id: Int64, _ connection: PostgresConnection, logger: Logger) async throws -> Int64?
-    {
-        let rows = try await connection.query("SELECT program_id FROM enrolment WHERE id = \(id)", logger: logger)
-            .collect()
-        return try rows.first?.decode(Int64.self)
-    }
-
-    /// Locks a place (after its program) and reads its status.
-    static func lockEnrolment(_ connection: PostgresConnection, id: Int64, logger: Logger) async throws
-        -> EnrolmentStatus?
-    {
-        let rows = try await connection.query(
-            "SELECT status FROM enrolment WHERE id = \(id) FOR UPDATE", logger: logger
-        ).collect()
-        return try rows.first.map { EnrolmentStatus(rawValue: Int32(clamping: try $0.decode(Int64.self))) }
-    }
-
-    static func fetchEnrolment(_ connection: PostgresConnection, id: Int64, logger: Logger) async throws -> Enrolment? {
-        let rows = try await connection.query(
+    enum InsertTrainee: PostgresStatementText {
+        static let sql = """
+            INSERT INTO trainee (name, country, contact, synthetic) VALUES ($1, $2, $3, $4)
+            RETURNING \(TrainingColumns.trainee)
             """
-            SELECT \(unescaped: Self.enrolmentColumns()), \(unescaped: Self.waitlistPositionColumn())
-            FROM enrolment WHERE id = \(id)
-            """, logger: logger
-        ).collect()
-        return try rows.first.map { try Self.enrolmentWithPosition($0.makeRandomAccess()) }
     }
 
-    static func setStatus(
-        _ status: EnrolmentStatus, of id: Int64, now: Int64, certificate: String? = nil,
-        _ connection: PostgresConnection, logger: Logger
+    nonisolated(nonsending) func insertTrainee(_ trainee: Trainee) async throws -> Trainee {
+        let rows = try await self.base.rows(
+            InsertTrainee.self, trainee.name, trainee.country, trainee.contact, trainee.synthetic)
+        guard let row = rows.first else { throw RPCError(code: .internal, message: "The insert returned no trainee.") }
+        return try TrainingColumns.trainee(row.makeRandomAccess())
+    }
+
+    enum InsertTrainees: PostgresStatementText {
+        // One array per column, unnested: one statement however many rows.
+        static let sql = """
+            INSERT INTO trainee (name, country, contact, synthetic)
+            SELECT * FROM unnest($1::TEXT[], $2::TEXT[], $3::TEXT[], $4::BOOLEAN[])
+            """
+    }
+
+    /// Rows per INSERT, so one statement stays well within the call timeout.
+    static let traineeBatch = 10_000
+
+    nonisolated(nonsending) func insertTrainees(_ trainees: [Trainee]) async throws {
+        for start in stride(from: 0, to: trainees.count, by: Self.traineeBatch) {
+            let batch = trainees[start..<min(start + Self.traineeBatch, trainees.count)]
+            _ = try await self.base.rows(
+                InsertTrainees.self, batch.map(\.name), batch.map(\.country), batch.map(\.contact),
+                batch.map(\.synthetic))
+        }
+    }
+
+    enum LockProgram: PostgresStatementText {
+        static let sql = "SELECT \(TrainingColumns.counts) FROM program WHERE id = $1 FOR UPDATE"
+    }
+
+    enum PlaceOfTrainee: PostgresStatementText {
+        static let sql = """
+            SELECT EXISTS (SELECT 1 FROM trainee WHERE id = $2),
+                   (SELECT id FROM enrolment WHERE program_id = $1 AND trainee_id = $2),
+                   (SELECT status FROM enrolment WHERE program_id = $1 AND trainee_id = $2)
+            """
+    }
+
+    nonisolated(nonsending) func lockEnrolmentContext(programID: Int64, traineeID: Int64) async throws
+        -> EnrolmentContext?
+    {
+        guard let locked = try await self.base.rows(LockProgram.self, programID).first else { return nil }
+        // After the lock, in a statement of its own: it sees what the lock's
+        // previous holder committed.
+        guard let row = try await self.base.rows(PlaceOfTrainee.self, programID, traineeID).first else {
+            throw RPCError(code: .internal, message: "The enrolment context returned no row.")
+        }
+        let (exists, placeID, status) = try row.decode((Bool, Int64?, Int64?).self)
+        let existing = placeID.map { (id: $0, status: EnrolmentStatus(rawValue: Int32(clamping: status ?? 0))) }
+        return EnrolmentContext(
+            counts: try TrainingColumns.counts(locked), traineeExists: exists, existingPlace: existing)
+    }
+
+    enum LockProgramOfPlace: PostgresStatementText {
+        static let sql = """
+            SELECT id, \(TrainingColumns.counts) FROM program
+            WHERE id = (SELECT program_id FROM enrolment WHERE id = $1) FOR UPDATE
+            """
+    }
+
+    enum LockPlace: PostgresStatementText {
+        static let sql = "SELECT status FROM enrolment WHERE id = $1 FOR UPDATE"
+    }
+
+    nonisolated(nonsending) func lockPlace(enrolmentID: Int64) async throws -> LockedPlace? {
+        guard let program = try await self.base.rows(LockProgramOfPlace.self, enrolmentID).first,
+            let place = try await self.base.rows(LockPlace.self, enrolmentID).first
+        else { return nil }
+        let cells = program.makeRandomAccess()
+        let counts = ProgramCounts(
+            capacity: UInt32(clamping: try cells[1].decode(Int64.self)), endDate: try cells[2].decode(String.self),
+            enrolled: UInt32(clamping: try cells[3].decode(Int64.self)),
+            waitlisted: UInt32(clamping: try cells[4].decode(Int64.self)),
+            completed: UInt32(clamping: try cells[5].decode(Int64.self)))
+        return LockedPlace(
+            programID: try cells[0].decode(Int64.self), counts: counts,
+            status: EnrolmentStatus(rawValue: Int32(clamping: try place.decode(Int64.self))))
+    }
+
+    enum InsertEnrolment: PostgresStatementText {
+        static let sql = """
+            INSERT INTO enrolment (trainee_id, program_id, status, created_at, updated_at)
+            VALUES ($1, $2, $3, $4, $4) RETURNING id
+            """
+    }
+
+    nonisolated(nonsending) func insertEnrolment(
+        traineeID: Int64, programID: Int64, status: EnrolmentStatus, at time: Int64
+    ) async throws -> Int64 {
+        do {
+            guard
+                let id = try await self.base.rows(
+                    InsertEnrolment.self, traineeID, programID, Int64(status.rawValue), time
+                )
+                .first?.decode(Int64.self)
+            else {
+                throw RPCError(code: .internal, message: "The insert returned no enrolment.")
+            }
+            return id
+        } catch let error as PSQLError where error.serverInfo?[.sqlState] == "23505" {
+            // Only the one-place rule's constraint: another key clash keeps PostgreSQL's words.
+            guard error.serverInfo?[.tableName] == "enrolment" else { throw error }
+            throw TrainingStoreError.duplicatePlace(cause: error)
+        }
+    }
+
+    enum SetStatus: PostgresStatementText {
+        static let sql = """
+            UPDATE enrolment SET status = $1, updated_at = $2, certificate_id = COALESCE($3::TEXT, certificate_id)
+            WHERE id = $4
+            """
+    }
+
+    nonisolated(nonsending) func setStatus(
+        _ status: EnrolmentStatus, enrolmentID: Int64, at time: Int64, certificate: String?
     ) async throws {
-        try await connection.query(
+        _ = try await self.base.rows(SetStatus.self, Int64(status.rawValue), time, certificate, enrolmentID)
+    }
+
+    enum FirstWaitlisted: PostgresStatementText {
+        static let sql = """
+            SELECT id FROM enrolment WHERE program_id = $1 AND status = $2 ORDER BY id LIMIT 1 FOR UPDATE
             """
-            UPDATE enrolment SET status = \(Int64(status.rawValue)), updated_at = \(now),
-                                 certificate_id = COALESCE(\(certificate), certificate_id)
-            WHERE id = \(id)
-            """, logger: logger)
     }
 
-    public func enrol(
-        traineeID: Int64, programID: Int64, today: String, now: Int64, write: IdempotentWrite
-    ) async throws -> EnrolResponse {
-        try await self.transaction { connection, logger in
-            try await PostgresIdempotencyLedger.once(connection, write, logger: logger) {
-                let programText = TrainingID.format(TrainingID.program, programID)
-                let traineeText = TrainingID.format(TrainingID.trainee, traineeID)
-                guard let program = try await Self.lockProgram(connection, id: programID, logger: logger) else {
-                    throw TrainingID.notFound(kind: "program", field: "program_id", id: programText)
-                }
-                let trainee = try await connection.query(
-                    "SELECT EXISTS (SELECT 1 FROM trainee WHERE id = \(traineeID))", logger: logger
-                ).collect()
-                guard try trainee.first?.decode(Bool.self) == true else {
-                    throw TrainingID.notFound(kind: "trainee", field: "trainee_id", id: traineeText)
-                }
-                try EnrolmentRules.checkOpen(programID: programText, endDate: program.endDate, today: today)
-                let existing = try await connection.query(
-                    "SELECT id, status FROM enrolment WHERE program_id = \(programID) AND trainee_id = \(traineeID)",
-                    logger: logger
-                ).collect()
-                if let row = existing.first {
-                    let (id, status) = try row.decode((Int64, Int64).self)
-                    throw TrainingStoreError.alreadyHoldsPlace(
-                        traineeID: traineeID, programID: programID, enrolmentID: id,
-                        status: EnrolmentStatus(rawValue: Int32(clamping: status)))
-                }
-                let status: EnrolmentStatus
-                let position: UInt32
-                switch EnrolmentRules.place(
-                    capacity: program.capacity, seatsTaken: program.seatsTaken, waitlisted: program.waitlisted)
-                {
-                case .enrolled:
-                    (status, position) = (.enrolled, 0)
-                    try await connection.query(
-                        "UPDATE program SET enrolled = enrolled + 1 WHERE id = \(programID)", logger: logger)
-                case .waitlisted(let next):
-                    (status, position) = (.waitlisted, next)
-                    try await connection.query(
-                        "UPDATE program SET waitlisted = waitlisted + 1 WHERE id = \(programID)", logger: logger)
-                }
-                // The id is drawn here, under the program lock, so it
-                // follows the decision order (see the type's comment).
-                let inserted = try await connection.query(
-                    """
-                    INSERT INTO enrolment (trainee_id, program_id, status, created_at, updated_at)
-                    VALUES (\(traineeID), \(programID), \(Int64(status.rawValue)), \(now), \(now))
-                    RETURNING id
-                    """, logger: logger
-                ).collect()
-                guard let id = try inserted.first?.decode(Int64.self) else {
-                    throw RPCError(code: .internal, message: "The insert returned no enrolment.")
-                }
-                let enrolment = Enrolment(
-                    id: TrainingID.format(TrainingID.enrolment, id), traineeId: traineeText, programId: programText,
-                    status: status, waitlistPosition: position, createdAtUnixSeconds: now, updatedAtUnixSeconds: now)
-                return EnrolResponse(enrolment: enrolment)
-            }
-        }
+    nonisolated(nonsending) func lockFirstWaitlisted(programID: Int64) async throws -> Int64? {
+        try await self.base.rows(FirstWaitlisted.self, programID, Int64(EnrolmentStatus.waitlisted.rawValue)).first?
+            .decode(Int64.self)
     }
 
-    /// Locks a place's program, then the place (in that order), and
-    /// answers its program and current status; NOT_FOUND for an unknown place.
-    static func lockPlace(_ connection: PostgresConnection, enrolmentID: Int64, logger: Logger) async throws
-        -> (programID: Int64, program: ProgramCounts, status: EnrolmentStatus)
-    {
-        let enrolmentText = TrainingID.format(TrainingID.enrolment, enrolmentID)
-        guard let programID = try await Self.programOf(enrolment: enrolmentID, connection, logger: logger),
-            let program = try await Self.lockProgram(connection, id: programID, logger: logger),
-            let status = try await Self.lockEnrolment(connection, id: enrolmentID, logger: logger)
-        else {
-            throw TrainingID.notFound(kind: "enrolment", field: "enrolment_id", id: enrolmentText)
-        }
-        return (programID, program, status)
+    enum ChangeCounts: PostgresStatementText {
+        static let sql = """
+            UPDATE program SET enrolled = enrolled + $1, waitlisted = waitlisted + $2, completed = completed + $3
+            WHERE id = $4
+            """
     }
 
-    public func withdraw(enrolmentID: Int64, now: Int64, write: IdempotentWrite) async throws -> WithdrawResponse {
-        try await self.transaction { connection, logger in
-            try await PostgresIdempotencyLedger.once(connection, write, logger: logger) {
-                let place = try await Self.lockPlace(connection, enrolmentID: enrolmentID, logger: logger)
-                let programID = place.programID
-                let effect = try EnrolmentRules.withdraw(
-                    place.status, enrolmentID: TrainingID.format(TrainingID.enrolment, enrolmentID))
-                try await Self.setStatus(.withdrawn, of: enrolmentID, now: now, connection, logger: logger)
-                var promoted: Enrolment?
-                switch effect {
-                case .leavesWaitlist:
-                    try await connection.query(
-                        "UPDATE program SET waitlisted = waitlisted - 1 WHERE id = \(programID)", logger: logger)
-                case .freesSeat:
-                    let after = try await connection.query(
-                        """
-                        UPDATE program SET enrolled = enrolled - 1 WHERE id = \(programID)
-                        RETURNING \(unescaped: Self.countsColumns)
-                        """, logger: logger
-                    ).collect()
-                    guard let counts = try after.first.map(Self.counts),
-                        EnrolmentRules.promotes(
-                            capacity: counts.capacity, seatsTaken: counts.seatsTaken, waitlisted: counts.waitlisted)
-                    else { break }
-                    let head = try await connection.query(
-                        """
-                        SELECT id FROM enrolment
-                        WHERE program_id = \(programID) AND status = \(Int64(EnrolmentStatus.waitlisted.rawValue))
-                        ORDER BY id LIMIT 1 FOR UPDATE
-                        """, logger: logger
-                    ).collect()
-                    guard let first = try head.first?.decode(Int64.self) else { break }
-                    try await Self.setStatus(.enrolled, of: first, now: now, connection, logger: logger)
-                    try await connection.query(
-                        "UPDATE program SET enrolled = enrolled + 1, waitlisted = waitlisted - 1 WHERE id = \(programID)",
-                        logger: logger)
-                    promoted = try await Self.fetchEnrolment(connection, id: first, logger: logger)
-                }
-                return WithdrawResponse(
-                    withdrawn: try await Self.fetchEnrolment(connection, id: enrolmentID, logger: logger),
-                    promoted: promoted)
-            }
-        }
+    nonisolated(nonsending) func changeCounts(programID: Int64, by change: CountChange) async throws {
+        _ = try await self.base.rows(ChangeCounts.self, change.enrolled, change.waitlisted, change.completed, programID)
     }
 
-    public func complete(enrolmentID: Int64, now: Int64, write: IdempotentWrite) async throws -> CompleteResponse {
-        try await self.transaction { connection, logger in
-            try await PostgresIdempotencyLedger.once(connection, write, logger: logger) {
-                let place = try await Self.lockPlace(connection, enrolmentID: enrolmentID, logger: logger)
-                try EnrolmentRules.checkCompletable(
-                    place.status, enrolmentID: TrainingID.format(TrainingID.enrolment, enrolmentID))
-                let certificate = TrainingID.certificate(programID: place.programID, enrolmentID: enrolmentID)
-                try await Self.setStatus(
-                    .completed, of: enrolmentID, now: now, certificate: certificate, connection, logger: logger)
-                try await connection.query(
-                    "UPDATE program SET enrolled = enrolled - 1, completed = completed + 1 WHERE id = \(place.programID)",
-                    logger: logger)
-                return CompleteResponse(
-                    enrolment: try await Self.fetchEnrolment(connection, id: enrolmentID, logger: logger),
-                    certificateId: certificate)
-            }
+    enum EnrolmentByID: PostgresStatementText {
+        static let sql = """
+            SELECT \(TrainingColumns.enrolment()), \(TrainingColumns.waitlistPosition())
+            FROM enrolment WHERE id = $1
+            """
+    }
+
+    nonisolated(nonsending) func enrolment(id: Int64) async throws -> Enrolment? {
+        try await self.base.rows(EnrolmentByID.self, id).first.map {
+            try TrainingColumns.enrolmentWithPosition($0.makeRandomAccess())
         }
     }
 }

@@ -1,4 +1,4 @@
-import CaravanServiceKit
+import CaravanDomain
 import CaravanTrainingAPI
 
 /// Generated trainees for benchmarks: deterministic, named so nobody takes

@@ -1,5 +1,4 @@
 import CaravanPostgres
-import CaravanServiceKit
 import CaravanTrainingAPI
 
 /// The training database's schema and seed on PostgreSQL: the tables,
@@ -7,10 +6,12 @@ import CaravanTrainingAPI
 /// SQLite database copies across by name, with PostgreSQL's types
 /// (INTEGER → BIGINT, 0/1 flags → BOOLEAN, row ids → identity columns).
 public enum TrainingPostgresMigrations {
-    public static let all: [PostgresMigration] = [PostgresIdempotencyLedger.migration, Self.schema, Self.seed]
+    public static let all: [PostgresMigration] = [
+        PostgresTransaction.idempotencyLedgerMigration, Self.schema, Self.seed,
+    ]
 
     /// What `--copy-from-sqlite` copies, parents first.
-    public static let copyPlan = SQLiteToPostgresCopy(tables: ["idempotency_key", "program", "trainee", "enrolment"])
+    public static let copiedTables = ["idempotency_key", "program", "trainee", "enrolment"]
 
     // See TrainingMigrations for what the counters and constraints are for.
     //
@@ -76,7 +77,8 @@ public enum TrainingPostgresMigrations {
     /// The programs of ``TrainingSeed``, inserted as `CreateProgram` would.
     static let seed = PostgresMigration("training-seed-v1") { connection, logger in
         for program in TrainingSeed.programs {
-            _ = try await PostgresTrainingStore.insertProgram(program, connection, logger: logger)
+            _ = try await PostgresTrainingTransaction.insertProgram(
+                program, PostgresTransaction(connection: connection, logger: logger))
         }
     }
 }

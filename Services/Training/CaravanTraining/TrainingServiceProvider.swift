@@ -1,11 +1,12 @@
 import CaravanCore
-import CaravanServiceKit
+import CaravanDomain
 import CaravanTrainingAPI
 import Foundation
 import Logging
 
 /// `caravan.training.v1.TrainingService`: validates requests, settles the
-/// idempotency key, and hands the work to a ``TrainingStore``.
+/// idempotency key, runs each write's ``TrainingWorkflow`` in one store
+/// transaction, and answers reads from the ``TrainingStore``.
 public struct TrainingServiceProvider: TrainingServiceProtocol {
     public static let defaultProgramPageSize = 50
     public static let maxProgramPageSize = 500
@@ -27,31 +28,8 @@ public struct TrainingServiceProvider: TrainingServiceProtocol {
         self.clock = clock
     }
 
-    // MARK: Helpers
-
-    /// The request's own key, else the one in the call header (the kit's
-    /// shared rule: both set and different is INVALID_ARGUMENT).
-    private func write<Request: ProtoMessage>(_ request: Request, key: String, _ context: ServerContext) throws
-        -> IdempotentWrite
-    {
-        IdempotentWrite(
-            key: try IdempotencyLedger.key(request: key, context: context),
-            method: context.descriptor.path,
-            request: try request.serializedBytes())
-    }
-
-    /// Maps storage failures to statuses (RPC errors pass through).
-    private func run<T>(_ body: () async throws -> T) async throws -> T {
-        do {
-            return try await body()
-        } catch {
-            let mapped = RPCError(database: error)
-            if mapped.code == .internal || mapped.code == .unavailable {
-                self.logger.warning("Storage failed", metadata: ["error": "\(error)"])
-            }
-            throw mapped
-        }
-    }
+    /// Maps storage failures to statuses, once for every call.
+    private var storage: StorageCall { StorageCall(logger: self.logger) }
 
     // MARK: Programs
 
@@ -59,13 +37,15 @@ public struct TrainingServiceProvider: TrainingServiceProtocol {
         -> CreateProgramResponse
     {
         let program = try TrainingValidation.program(request.program)
-        let write = try self.write(request, key: request.idempotencyKey, context)
-        return try await self.run { try await self.store.createProgram(program, write: write) }
+        let write = try IdempotentWrite(request, context: context)
+        return try await self.storage {
+            try await self.store.write { try await TrainingWorkflow.createProgram(program, write: write, in: $0) }
+        }
     }
 
     public func getProgram(request: GetProgramRequest, context: ServerContext) async throws -> GetProgramResponse {
         let id = try TrainingID.parse(request.id, prefix: TrainingID.program, field: "id", kind: "program")
-        guard let program = try await self.run({ try await self.store.program(id: id) }) else {
+        guard let program = try await self.storage({ try await self.store.program(id: id) }) else {
             throw TrainingID.notFound(kind: "program", field: "id", id: request.id)
         }
         return GetProgramResponse(program: program)
@@ -89,7 +69,7 @@ public struct TrainingServiceProvider: TrainingServiceProtocol {
             request.openForEnrolment ? "open" : "",
         ].joined(separator: "|")
         query.afterID = try PageToken.decode(request.pageToken, filter: filter)?.lastKey
-        var programs = try await self.run { try await self.store.listPrograms(query) }
+        var programs = try await self.storage { try await self.store.listPrograms(query) }
         var next = ""
         if programs.count > size {
             programs.removeLast(programs.count - size)
@@ -106,13 +86,15 @@ public struct TrainingServiceProvider: TrainingServiceProtocol {
         -> RegisterTraineeResponse
     {
         let trainee = try TrainingValidation.trainee(request.trainee)
-        let write = try self.write(request, key: request.idempotencyKey, context)
-        return try await self.run { try await self.store.registerTrainee(trainee, write: write) }
+        let write = try IdempotentWrite(request, context: context)
+        return try await self.storage {
+            try await self.store.write { try await TrainingWorkflow.registerTrainee(trainee, write: write, in: $0) }
+        }
     }
 
     public func getTrainee(request: GetTraineeRequest, context: ServerContext) async throws -> GetTraineeResponse {
         let id = try TrainingID.parse(request.id, prefix: TrainingID.trainee, field: "id", kind: "trainee")
-        guard let trainee = try await self.run({ try await self.store.trainee(id: id) }) else {
+        guard let trainee = try await self.storage({ try await self.store.trainee(id: id) }) else {
             throw TrainingID.notFound(kind: "trainee", field: "id", id: request.id)
         }
         return GetTraineeResponse(trainee: trainee)
@@ -125,12 +107,14 @@ public struct TrainingServiceProvider: TrainingServiceProtocol {
             request.traineeId, prefix: TrainingID.trainee, field: "trainee_id", kind: "trainee")
         let program = try TrainingID.parse(
             request.programId, prefix: TrainingID.program, field: "program_id", kind: "program")
-        let write = try self.write(request, key: request.idempotencyKey, context)
+        let write = try IdempotentWrite(request, context: context)
         let now = self.clock()
-        let response = try await self.run {
-            try await self.store.enrol(
-                traineeID: trainee, programID: program, today: CalendarDate.utc(secondsSince1970: now), now: now,
-                write: write)
+        let today = CalendarDate.utc(secondsSince1970: now)
+        let response = try await self.storage {
+            try await self.store.write {
+                try await TrainingWorkflow.enrol(
+                    traineeID: trainee, programID: program, today: today, now: now, write: write, in: $0)
+            }
         }
         self.logger.debug(
             "Enrolment decided",
@@ -144,17 +128,25 @@ public struct TrainingServiceProvider: TrainingServiceProtocol {
     public func withdraw(request: WithdrawRequest, context: ServerContext) async throws -> WithdrawResponse {
         let id = try TrainingID.parse(
             request.enrolmentId, prefix: TrainingID.enrolment, field: "enrolment_id", kind: "enrolment")
-        let write = try self.write(request, key: request.idempotencyKey, context)
+        let write = try IdempotentWrite(request, context: context)
         let now = self.clock()
-        return try await self.run { try await self.store.withdraw(enrolmentID: id, now: now, write: write) }
+        return try await self.storage {
+            try await self.store.write {
+                try await TrainingWorkflow.withdraw(enrolmentID: id, now: now, write: write, in: $0)
+            }
+        }
     }
 
     public func complete(request: CompleteRequest, context: ServerContext) async throws -> CompleteResponse {
         let id = try TrainingID.parse(
             request.enrolmentId, prefix: TrainingID.enrolment, field: "enrolment_id", kind: "enrolment")
-        let write = try self.write(request, key: request.idempotencyKey, context)
+        let write = try IdempotentWrite(request, context: context)
         let now = self.clock()
-        return try await self.run { try await self.store.complete(enrolmentID: id, now: now, write: write) }
+        return try await self.storage {
+            try await self.store.write {
+                try await TrainingWorkflow.complete(enrolmentID: id, now: now, write: write, in: $0)
+            }
+        }
     }
 
     public func listEnrolments(request: ListEnrolmentsRequest, context: ServerContext) async throws
@@ -171,7 +163,7 @@ public struct TrainingServiceProvider: TrainingServiceProtocol {
         let filter = "enrolments|\(program)|\(request.status.rawValue)"
         let after = try PageToken.decode(request.pageToken, filter: filter)?.lastKey
         guard
-            var enrolments = try await self.run({
+            var enrolments = try await self.storage({
                 try await self.store.listEnrolments(programID: program, status: status, afterID: after, limit: size + 1)
             })
         else {
@@ -197,17 +189,8 @@ public struct TrainingServiceProvider: TrainingServiceProtocol {
         default: throw RPCError.invalidArgument(field: "group_by", "unknown grouping \(request.groupBy.rawValue)")
         }
         let country = request.country.isEmpty ? nil : try CountryCode.validated(request.country, field: "country")
-        let rows = try await self.run { try await self.store.statistics(grouping: grouping, country: country) }
-        var total = TrainingStatisticsRow()
-        for row in rows {
-            total.programs += row.programs
-            total.seats += row.seats
-            total.enrolled += row.enrolled
-            total.waitlisted += row.waitlisted
-            total.completed += row.completed
-            total.syntheticPrograms += row.syntheticPrograms
-        }
-        return StatisticsResponse(rows: rows, total: total.withCompletionRate())
+        let rows = try await self.storage { try await self.store.statistics(grouping: grouping, country: country) }
+        return TrainingStatistics.response(rows)
     }
 
     public func traineeHistory(request: TraineeHistoryRequest, context: ServerContext) async throws
@@ -215,9 +198,15 @@ public struct TrainingServiceProvider: TrainingServiceProtocol {
     {
         let id = try TrainingID.parse(
             request.traineeId, prefix: TrainingID.trainee, field: "trainee_id", kind: "trainee")
-        guard let history = try await self.run({ try await self.store.history(traineeID: id) }) else {
+        guard let history = try await self.storage({ try await self.store.history(traineeID: id) }) else {
             throw TrainingID.notFound(kind: "trainee", field: "trainee_id", id: request.traineeId)
         }
         return history
     }
 }
+
+extension CreateProgramRequest: IdempotentRequest {}
+extension RegisterTraineeRequest: IdempotentRequest {}
+extension EnrolRequest: IdempotentRequest {}
+extension WithdrawRequest: IdempotentRequest {}
+extension CompleteRequest: IdempotentRequest {}

@@ -1,35 +1,37 @@
 import CaravanCore
-import CaravanServiceKit
 import CaravanTrainingAPI
 
-/// Where the training service keeps its programs, trainees and places.
+/// Where the training service keeps its programs, trainees and places:
+/// ``SQLiteTrainingStore`` (the default) or ``PostgresTrainingStore``.
 ///
-/// Inputs arrive validated (ids as row ids); the store enforces the
-/// enrolment rules (``EnrolmentRules``) atomically: each write method is
-/// one transaction, in which it also records the idempotency key.
+/// Reads answer from committed data. Writes run their workflow
+/// (``TrainingWorkflow``) inside ``write(_:)``: one transaction, all or
+/// nothing, with the idempotency key recorded in it.
 public protocol TrainingStore: Sendable {
-    func createProgram(_ program: TrainingProgram, write: IdempotentWrite) async throws -> CreateProgramResponse
+    /// Runs `body` in one write transaction; returns once it has committed.
+    func write<T: Sendable>(
+        _ body: nonisolated(nonsending) @escaping @Sendable (any TrainingTransaction) async throws -> T
+    ) async throws -> T
+
     func program(id: Int64) async throws -> TrainingProgram?
     /// Up to `query.limit` programs matching `query`, by id.
     func listPrograms(_ query: ProgramQuery) async throws -> [TrainingProgram]
-
-    func registerTrainee(_ trainee: Trainee, write: IdempotentWrite) async throws -> RegisterTraineeResponse
     func trainee(id: Int64) async throws -> Trainee?
-    /// Registers many trainees in one transaction (benchmarks and seeding).
-    func insertTrainees(_ trainees: [Trainee]) async throws
-
-    func enrol(traineeID: Int64, programID: Int64, today: String, now: Int64, write: IdempotentWrite) async throws
-        -> EnrolResponse
-    func withdraw(enrolmentID: Int64, now: Int64, write: IdempotentWrite) async throws -> WithdrawResponse
-    func complete(enrolmentID: Int64, now: Int64, write: IdempotentWrite) async throws -> CompleteResponse
-
     /// A program's enrolments after `afterID`, by id; nil for an unknown program.
     func listEnrolments(programID: Int64, status: EnrolmentStatus?, afterID: Int64?, limit: Int) async throws
         -> [Enrolment]?
-    /// One row per group, ordered by key.
+    /// The programs' maintained counters, summed per group (a country, or
+    /// a field with case ignored), ordered by the group's key.
     func statistics(grouping: StatisticsGrouping, country: String?) async throws -> [TrainingStatisticsRow]
     /// nil for an unknown trainee.
     func history(traineeID: Int64) async throws -> TraineeHistoryResponse?
+}
+
+extension TrainingStore {
+    /// Registers many trainees in one transaction (benchmarks and seeding).
+    public func insertTrainees(_ trainees: [Trainee]) async throws {
+        try await self.write { transaction in try await transaction.insertTrainees(trainees) }
+    }
 }
 
 /// The filters of a program listing, normalised.

@@ -1,5 +1,5 @@
 import CaravanCore
-import CaravanServiceKit
+import CaravanDomain
 import CaravanTrainingAPI
 
 /// Checks and normalises request fields. Every refusal is INVALID_ARGUMENT

@@ -1,7 +1,11 @@
 import ArgumentParser
+import CaravanPostgres
+import CaravanSQLite
 import CaravanServiceKit
+import CaravanServiceMain
 import CaravanTraining
 import Foundation
+import Logging
 
 /// `caravan-training`: serves `caravan.training.v1.TrainingService`.
 struct TrainingCommand: AsyncParsableCommand {
@@ -15,6 +19,12 @@ struct TrainingCommand: AsyncParsableCommand {
     @Option(help: "Write this many synthetic trainees into the database (one transaction per 100,000) and exit.")
     var generateSyntheticTrainees: Int?
 
+    @Option(
+        help:
+            "Write this many synthetic trainees, each enrolled in an open program by the enrolment rules (a transaction per 1,000), and exit."
+    )
+    var generateSyntheticEnrolments: Int?
+
     func run() async throws { try await self.execute() }
 
     func execute() async throws {
@@ -22,21 +32,58 @@ struct TrainingCommand: AsyncParsableCommand {
         if let count = self.generateSyntheticTrainees {
             guard count > 0 else { throw ValidationError("--generate-synthetic-trainees must be positive.") }
             let start = ContinuousClock.now
-            let target = try await SyntheticTrainees.generate(count: count, settings: settings)
+            let target = try await Self.withStore(settings) { store in
+                try await SyntheticTrainees.generate(count: count, into: store)
+            }
             print("wrote \(count) synthetic trainees to \(target) in \(start.duration(to: .now))")
             return
         }
-        try await ServiceMain.run(
-            settings: settings, migrator: TrainingMigrations.migrator,
-            postgresMigrations: TrainingPostgresMigrations.all,
-            copyPlan: TrainingPostgresMigrations.copyPlan
-        ) { storage, logger in
+        if let count = self.generateSyntheticEnrolments {
+            guard count > 0 else { throw ValidationError("--generate-synthetic-enrolments must be positive.") }
+            let start = ContinuousClock.now
+            let target = try await Self.withStore(settings) { store in
+                try await SyntheticEnrolments.generate(
+                    count: count, into: store, now: Int64(Date().timeIntervalSince1970))
+            }
+            print("wrote \(count) synthetic trainees and enrolments to \(target) in \(start.duration(to: .now))")
+            return
+        }
+        try await ServiceMain.run(settings: settings, migrations: Self.migrations) { storage, logger in
             let store: any TrainingStore
             switch storage {
             case .sqlite(let database): store = SQLiteTrainingStore(database)
             case .postgres(let pool): store = PostgresTrainingStore(pool)
             }
             return [TrainingServiceProvider(store: store, logger: logger)]
+        }
+    }
+}
+
+extension TrainingCommand {
+    static let migrations = ServiceMigrations(
+        sqlite: TrainingMigrations.all, postgres: TrainingPostgresMigrations.all,
+        copiedTables: TrainingPostgresMigrations.copiedTables)
+
+    /// Runs `body` with the service's store — its SQLite file, or PostgreSQL
+    /// with `--database` — migrated first; answers where the data went.
+    /// A batch of generated rows is one transaction, which takes longer
+    /// than a call may: the call timeout (also the server's statement and
+    /// lock timeouts) is raised so it does not end it half-way.
+    static func withStore(
+        _ settings: ServiceSettings, _ body: (any TrainingStore) async throws -> Void
+    ) async throws -> String {
+        try await ServiceMain.withStorage(
+            settings: settings, migrations: Self.migrations, callTimeout: .seconds(600),
+            logger: Logger(label: "caravan.training")
+        ) { storage in
+            switch storage {
+            case .sqlite(let database):
+                try await body(SQLiteTrainingStore(database))
+                return database.path
+            case .postgres(let pool):
+                try await body(PostgresTrainingStore(pool))
+                return pool.settings.redactedURL
+            }
         }
     }
 }

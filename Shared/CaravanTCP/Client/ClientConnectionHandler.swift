@@ -83,7 +83,11 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         }
         switch verdict {
         case .refuse(let error):
-            call.fail(error)
+            // A connection already closed (a keepalive timeout, a reset) says why it was lost.
+            let closed = self.state?.phase == .closed
+            call.fail(
+                closed ? RPCError(code: .unavailable, message: self.lostMessage, cause: CallNeverSent("closed")) : error
+            )
         case .send(let callID):
             slot.value = callID
             if let deadline = request.header.deadline {
@@ -230,14 +234,19 @@ final class ClientConnectionHandler: ChannelInboundHandler {
 
     func channelInactive(context: ChannelHandlerContext) {
         self.housekeeping?.cancel()
-        let reason =
-            self.state?.refusal.map { ": the server said \"\($0)\"" }
-            ?? self.failure.map { ": \(ConnectionErrorDescription.describe($0))" } ?? "."
         for call in self.state?.closed() ?? [] {
-            call.fail(RPCError(code: .unavailable, message: "The connection to the server was lost\(reason)"))
+            call.fail(RPCError(code: .unavailable, message: self.lostMessage))
         }
         self.reportUnusable(.lost)
         context.fireChannelInactive()
+    }
+
+    /// Why the connection's calls failed when it closed.
+    private var lostMessage: String {
+        let reason =
+            self.state?.refusal.map { ": the server said \"\($0)\"" }
+            ?? self.failure.map { ": \(ConnectionErrorDescription.describe($0))" } ?? "."
+        return "The connection to the server was lost\(reason)"
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {

@@ -35,7 +35,10 @@ public struct ServerConfiguration: Sendable {
         /// or compute for long (database work, route searches).
         case global
         /// The connection's event loop thread: no thread hand-offs per call;
-        /// only for handlers that never block (echo, in-memory lookups).
+        /// only for handlers that never block for longer than a few
+        /// microseconds (echo, in-memory lookups, a SQLite point read) and
+        /// hand longer work to other threads. Deadlines, refusals and
+        /// cancellation follow the same rules as under `global`.
         case eventLoop = "event-loop"
     }
 

@@ -9,7 +9,6 @@ public protocol GatewayBackends: Sendable {
     /// Whether any replica of `backend` is configured.
     func isConfigured(_ backend: Backend) -> Bool
     func tradeSummary(_ request: GetSummaryRequest, options: CallOptions) async throws -> GetSummaryResponse
-    func topCategories(_ request: TopCategoriesRequest, options: CallOptions) async throws -> TopCategoriesResponse
     func hubStats(_ request: HubStatsRequest, options: CallOptions) async throws -> HubStatsResponse
     func networkStats(_ request: NetworkStatsRequest, options: CallOptions) async throws -> NetworkStatsResponse
     func listCities(_ request: ListCitiesRequest, options: CallOptions) async throws -> ListCitiesResponse
@@ -36,12 +35,6 @@ public struct ClientBackends: GatewayBackends {
 
     public func tradeSummary(_ request: GetSummaryRequest, options: CallOptions) async throws -> GetSummaryResponse {
         try await self.trade.getSummary(request, options: options)
-    }
-
-    public func topCategories(_ request: TopCategoriesRequest, options: CallOptions) async throws
-        -> TopCategoriesResponse
-    {
-        try await self.trade.topCategories(request, options: options)
     }
 
     public func hubStats(_ request: HubStatsRequest, options: CallOptions) async throws -> HubStatsResponse {

@@ -1,11 +1,14 @@
 import CaravanCore
+import CaravanDomain
 import CaravanGatewayAPI
 import CaravanLogisticsAPI
 import CaravanTradeAPI
 import CaravanTrainingAPI
 
 /// Builds each section from its backend calls. `country` is nil for the
-/// partnership overview. A section's own calls run concurrently too.
+/// partnership overview. A section's own calls run concurrently too, and
+/// each asks the backend only for what the section shows: the categories
+/// come with the summary, the hub's totals without its top creators.
 public struct SectionFetchers: Sendable {
     public let backends: any GatewayBackends
     /// The hub the hub section reports on.
@@ -29,12 +32,12 @@ public struct SectionFetchers: Sendable {
         }
     }
 
+    /// Categories a trade section lists.
+    static let topCategories = 5
+
     func trade(country: String?, year: UInt32, options: CallOptions) async throws -> TradeSection {
-        async let summaryCall = self.backends.tradeSummary(
+        let summary = try await self.backends.tradeSummary(
             GetSummaryRequest(year: year, country: country ?? ""), options: options)
-        async let topCall = self.backends.topCategories(
-            TopCategoriesRequest(year: year, country: country ?? "", limit: 5), options: options)
-        let (summary, top) = try await (summaryCall, topCall)
         var section = TradeSection()
         section.totalUsd = summary.recordedTotalUsd
         section.syntheticUsd = summary.syntheticUsd
@@ -55,10 +58,22 @@ public struct SectionFetchers: Sendable {
                 remainingUsd: milestone.remainingUsd, fromPublished: milestone.basis == .published)
             section.byCountryUsd = summary.byCountryUsd
         }
-        section.topCategories = top.categories.map {
-            GatewayCategoryTotal(category: $0.category, valueUsd: $0.valueUsd, sharePercent: $0.sharePercent)
-        }
+        section.topCategories = Self.largestCategories(summary, count: Self.topCategories)
         return section
+    }
+
+    /// The summary's largest categories, by value (ties by name), each with
+    /// its share of the recorded total — what TopCategories would answer,
+    /// taken from the grouping the summary already carries.
+    static func largestCategories(_ summary: GetSummaryResponse, count: Int) -> [GatewayCategoryTotal] {
+        let total = summary.recordedTotalUsd
+        return summary.byCategoryUsd
+            .sorted { ($0.value, $1.key) > ($1.value, $0.key) }
+            .prefix(count)
+            .map {
+                GatewayCategoryTotal(
+                    category: $0.key, valueUsd: $0.value, sharePercent: total > 0 ? $0.value * 100 / total : 0)
+            }
     }
 
     func logistics(country: String?, options: CallOptions) async throws -> LogisticsSection {
@@ -112,28 +127,23 @@ public struct SectionFetchers: Sendable {
     }
 
     func hub(country: String?, year: UInt32, options: CallOptions) async throws -> HubSection {
+        // For a country, the sessions of that country's creators: the
+        // service sums them itself.
         let stats = try await self.backends.hubStats(
             HubStatsRequest(
-                hub: self.hub, fromUnixSeconds: Self.startOfYear(year), toUnixSeconds: Self.startOfYear(year + 1),
-                topCreatorsLimit: country == nil ? 10 : 1000),
+                hub: self.hub, fromUnixSeconds: UTCCalendar.startOfYear(Int64(year)),
+                toUnixSeconds: UTCCalendar.startOfYear(Int64(year) + 1), omitTopCreators: true,
+                creatorCountry: country ?? ""),
             options: options)
         var section = HubSection()
         section.hub = stats.hub
         section.cnyUsdRate = stats.cnyUsdRate?.rate ?? 0
-        if let country {
-            // Sessions by that country's creators; the service lists creators, not sessions by country.
-            let creators = stats.topCreators.filter { $0.creatorCountry == country }
-            section.sessions = creators.reduce(0) { $0 + $1.sessions }
-            section.syntheticSessions = creators.filter(\.synthetic).reduce(0) { $0 + $1.sessions }
-            section.newFollowers = creators.reduce(0) { $0 + $1.newFollowers }
-            section.salesCny = creators.reduce(0) { $0 + $1.salesCny }
-            section.salesUsd = creators.reduce(0) { $0 + $1.salesUsd }
-        } else {
-            section.sessions = stats.sessions
-            section.syntheticSessions = stats.syntheticSessions
-            section.newFollowers = stats.newFollowers
-            section.salesCny = stats.salesCny
-            section.salesUsd = stats.salesUsd
+        section.sessions = stats.sessions
+        section.syntheticSessions = stats.syntheticSessions
+        section.newFollowers = stats.newFollowers
+        section.salesCny = stats.salesCny
+        section.salesUsd = stats.salesUsd
+        if country == nil {
             if let published = stats.published {
                 section.publishedFollowers = published.followers
                 section.publishedSalesCny = published.salesCny
@@ -168,13 +178,5 @@ public struct SectionFetchers: Sendable {
             if token.isEmpty { break }
         }
         return links
-    }
-
-    /// 1 January of `year`, 00:00 UTC, in Unix seconds.
-    public static func startOfYear(_ year: UInt32) -> Int64 {
-        // Days from 1970-01-01 to 1 January of `year` (Gregorian).
-        let y = Int64(year) - 1
-        let days = 365 * (y - 1969) + (y / 4 - 1969 / 4) - (y / 100 - 1969 / 100) + (y / 400 - 1969 / 400)
-        return days * 86_400
     }
 }

@@ -2984,7 +2984,7 @@ const ProtobufCMessageDescriptor caravan__trade__v1__record_stream_session_respo
   (ProtobufCMessageInit) caravan__trade__v1__record_stream_session_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor caravan__trade__v1__hub_stats_request__field_descriptors[4] =
+static const ProtobufCFieldDescriptor caravan__trade__v1__hub_stats_request__field_descriptors[6] =
 {
   {
     "hub",
@@ -3034,17 +3034,43 @@ static const ProtobufCFieldDescriptor caravan__trade__v1__hub_stats_request__fie
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "omit_top_creators",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Caravan__Trade__V1__HubStatsRequest, omit_top_creators),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "creator_country",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Caravan__Trade__V1__HubStatsRequest, creator_country),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned caravan__trade__v1__hub_stats_request__field_indices_by_name[] = {
+  5,   /* field[5] = creator_country */
   1,   /* field[1] = from_unix_seconds */
   0,   /* field[0] = hub */
+  4,   /* field[4] = omit_top_creators */
   2,   /* field[2] = to_unix_seconds */
   3,   /* field[3] = top_creators_limit */
 };
 static const ProtobufCIntRange caravan__trade__v1__hub_stats_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 4 }
+  { 0, 6 }
 };
 const ProtobufCMessageDescriptor caravan__trade__v1__hub_stats_request__descriptor =
 {
@@ -3054,7 +3080,7 @@ const ProtobufCMessageDescriptor caravan__trade__v1__hub_stats_request__descript
   "Caravan__Trade__V1__HubStatsRequest",
   "caravan.trade.v1",
   sizeof(Caravan__Trade__V1__HubStatsRequest),
-  4,
+  6,
   caravan__trade__v1__hub_stats_request__field_descriptors,
   caravan__trade__v1__hub_stats_request__field_indices_by_name,
   1,  caravan__trade__v1__hub_stats_request__number_ranges,

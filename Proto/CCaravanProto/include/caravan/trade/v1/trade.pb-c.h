@@ -811,10 +811,20 @@ struct  Caravan__Trade__V1__HubStatsRequest
    * How many top creators; 0 asks for the server's default.
    */
   uint32_t top_creators_limit;
+  /*
+   * True answers the totals only, without top_creators (a dashboard that
+   * shows the totals need not have them computed).
+   */
+  protobuf_c_boolean omit_top_creators;
+  /*
+   * When set, only sessions by creators from this country (ISO alpha-2)
+   * count, in the totals and among the top creators.
+   */
+  char *creator_country;
 };
 #define CARAVAN__TRADE__V1__HUB_STATS_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&caravan__trade__v1__hub_stats_request__descriptor) \
-    , (char *)protobuf_c_empty_string, 0, 0, 0 }
+    , (char *)protobuf_c_empty_string, 0, 0, 0, 0, (char *)protobuf_c_empty_string }
 
 
 typedef enum {

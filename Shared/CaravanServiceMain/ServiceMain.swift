@@ -1,10 +1,11 @@
 import CaravanCore
 import CaravanObservability
 import CaravanPostgres
+import CaravanSQLite
 import CaravanServer
+import CaravanServiceKit
 import CaravanTCP
 import Foundation
-import GRDB
 import Logging
 import NIOCore
 import ServiceLifecycle
@@ -19,24 +20,18 @@ public enum ServiceMain {
     /// (scripts and tests wait for that line).
     public static func run(
         settings: ServiceSettings,
-        migrator: DatabaseMigrator,
-        postgresMigrations: [PostgresMigration],
-        copyPlan: SQLiteToPostgresCopy,
+        migrations: ServiceMigrations,
         makeServices: (ServiceStorage, Logger) throws -> [any RPCService]
     ) async throws {
         let observability = Observability.bootstrap(settings.observability)
         let logger = Logger(label: "caravan.\(settings.service)")
         if let source = settings.copyFromSQLite, let postgres = settings.postgres {
-            try await Self.copy(
-                from: source, to: postgres, settings: settings, migrator: migrator,
-                postgresMigrations: postgresMigrations, plan: copyPlan, logger: logger)
+            try await Self.copy(from: source, to: postgres, settings: settings, migrations: migrations, logger: logger)
             return
         }
         // With PostgreSQL the pool runs beside the server and stops after
         // it: calls still draining at shutdown keep their connections.
-        try await Self.withStorage(
-            settings: settings, migrator: migrator, postgresMigrations: postgresMigrations, logger: logger
-        ) { storage in
+        try await Self.withStorage(settings: settings, migrations: migrations, logger: logger) { storage in
             try await Self.serve(
                 settings: settings, services: try makeServices(storage, logger), observability: observability,
                 logger: logger)
@@ -51,34 +46,40 @@ public enum ServiceMain {
     /// work longer than a call (a bulk load in one transaction).
     public static func withStorage<T: Sendable>(
         settings: ServiceSettings,
-        migrator: DatabaseMigrator,
-        postgresMigrations: [PostgresMigration],
+        migrations: ServiceMigrations,
         callTimeout: Duration? = nil,
         logger: Logger,
         _ body: (ServiceStorage) async throws -> T
     ) async throws -> T {
         guard var postgres = settings.postgres else {
-            let database = try ServiceDatabase.open(
+            let database = try SQLiteDatabase.open(
                 directory: settings.dataDirectory, name: settings.service, durability: settings.durability,
-                migrator: migrator)
+                migrations: migrations.sqlite)
             logger.info(
                 "Database ready", metadata: ["path": "\(database.path)", "sync": "\(settings.durability.rawValue)"])
-            return try await body(.sqlite(database))
+            do {
+                let result = try await body(.sqlite(database))
+                await database.close()
+                return result
+            } catch {
+                await database.close()
+                throw error
+            }
         }
         if let callTimeout { postgres.callTimeout = max(postgres.callTimeout, callTimeout) }
         let pool = try PostgresPool(settings: postgres, logger: logger)
         return try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { await pool.run() }
             defer { tasks.cancelAll() }
-            try await pool.migrate(postgresMigrations)
+            try await pool.migrate(migrations.postgres)
             return try await body(.postgres(pool))
         }
     }
 
     /// `--copy-from-sqlite`: copies, prints each table's counts, exits.
     static func copy(
-        from directory: String, to postgres: PostgresSettings, settings: ServiceSettings, migrator: DatabaseMigrator,
-        postgresMigrations: [PostgresMigration], plan: SQLiteToPostgresCopy, logger: Logger
+        from directory: String, to postgres: PostgresSettings, settings: ServiceSettings,
+        migrations: ServiceMigrations, logger: Logger
     ) async throws {
         let path = URL(fileURLWithPath: directory).appendingPathComponent("\(settings.service).sqlite").path
         guard FileManager.default.fileExists(atPath: path) else {
@@ -87,18 +88,27 @@ public enum ServiceMain {
                 message: "No SQLite database at \(path) (--copy-from-sqlite takes the service's data directory).")
         }
         // Opening migrates the file to the current schema, as a start would.
-        let source = try ServiceDatabase.open(
-            directory: directory, name: settings.service, durability: settings.durability, migrator: migrator)
+        let source = try SQLiteDatabase.open(
+            directory: directory, name: settings.service, durability: settings.durability, migrations: migrations.sqlite
+        )
         var copySettings = postgres
         // A copy of a large file is one long transaction, not a call.
         copySettings.callTimeout = .seconds(3600)
         let pool = try PostgresPool(settings: copySettings, logger: logger)
-        let counts = try await withThrowingTaskGroup(of: Void.self) { tasks in
-            tasks.addTask { await pool.run() }
-            defer { tasks.cancelAll() }
-            return try await plan.run(
-                from: source, to: pool, migrations: postgresMigrations, replace: settings.replaceOnCopy, logger: logger)
+        let counts: [SQLiteToPostgresCopy.TableCount]
+        do {
+            counts = try await withThrowingTaskGroup(of: Void.self) { tasks in
+                tasks.addTask { await pool.run() }
+                defer { tasks.cancelAll() }
+                return try await SQLiteToPostgresCopy(tables: migrations.copiedTables).run(
+                    from: source, to: pool, migrations: migrations.postgres, replace: settings.replaceOnCopy,
+                    logger: logger)
+            }
+        } catch {
+            await source.close()
+            throw error
         }
+        await source.close()
         var report = "copied \(path) into \(postgres.redactedURL); row counts match:\n"
         report +=
             "table".padding(toLength: 24, withPad: " ", startingAt: 0) + "sqlite".leftPadded(12)
@@ -142,9 +152,24 @@ public enum ServiceMain {
 /// The database a service was started on.
 public enum ServiceStorage: Sendable {
     /// `<data-dir>/<service>.sqlite`, in WAL mode.
-    case sqlite(DatabasePool)
+    case sqlite(SQLiteDatabase)
     /// `--database postgres://…`.
     case postgres(PostgresPool)
+}
+
+/// A service's schema on each store, and what a copy from SQLite to
+/// PostgreSQL moves.
+public struct ServiceMigrations: Sendable {
+    public var sqlite: [SQLiteMigration]
+    public var postgres: [PostgresMigration]
+    /// The tables `--copy-from-sqlite` copies, parents before children.
+    public var copiedTables: [String]
+
+    public init(sqlite: [SQLiteMigration], postgres: [PostgresMigration], copiedTables: [String]) {
+        self.sqlite = sqlite
+        self.postgres = postgres
+        self.copiedTables = copiedTables
+    }
 }
 
 extension String {

@@ -1,6 +1,8 @@
 import ArgumentParser
 import CaravanObservability
 import CaravanPostgres
+import CaravanSQLite
+import CaravanServiceKit
 import CaravanTCP
 import Foundation
 import Logging
@@ -88,14 +90,24 @@ public struct ServiceOptions: ParsableArguments {
             throw ValidationError("Unknown log level '\(levelText)'.")
         }
         let syncText = value(self.sync, "SYNC") ?? "full"
-        guard let synchronous = DatabaseDurability(rawValue: syncText) else {
+        guard let synchronous = SQLiteDurability(rawValue: syncText) else {
             throw ValidationError("--sync must be full or normal; got '\(syncText)'.")
         }
         let postgres = try self.postgres(prefix: prefix, environment: environment)
         if postgres != nil, value(self.dataDir, "DATA_DIR") != nil {
             throw ValidationError("--data-dir is SQLite's and --database PostgreSQL's: give one.")
         }
-        var server = try self.limits.apply(to: ServerConfiguration())
+        // Handlers run on Swift's global pool. `--handler-execution
+        // event-loop` (no thread hop for a read) is for PostgreSQL only: a
+        // SQLite write started from a handler that prefers its event loop
+        // suspends inside the writer's open transaction when writes run
+        // concurrently, and the writer refuses the next one (INTERNAL).
+        var server = try self.limits.apply(to: ServerConfiguration(handlerExecution: .global))
+        if server.handlerExecution == .eventLoop, postgres == nil {
+            throw ValidationError(
+                "--handler-execution event-loop needs --database postgres://…; SQLite's writer needs handlers on the global pool."
+            )
+        }
         server.host = value(self.host, "HOST") ?? "127.0.0.1"
         server.port = port
         server.tls = try self.tls.resolve(prefix: prefix, environment: environment)
@@ -152,7 +164,7 @@ public struct ServiceSettings: Sendable {
     public var server: ServerConfiguration
     public var dataDirectory: String
     public var logLevel: Logger.Level
-    public var durability: DatabaseDurability
+    public var durability: SQLiteDurability
     public var observability: ObservabilitySettings
     /// Calls (but health) must carry it; nil admits any caller.
     public var serviceToken: String? = nil

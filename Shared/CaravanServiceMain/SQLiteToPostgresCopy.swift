@@ -1,7 +1,7 @@
 import CaravanCore
 import CaravanPostgres
+import CaravanSQLite
 import Foundation
-import GRDB
 import Logging
 import PostgresNIO
 
@@ -14,18 +14,13 @@ import PostgresNIO
 /// and column names; SQLite's 0/1 flags become BOOLEANs — moves each
 /// identity sequence past the largest copied id, and compares every table's
 /// row count with SQLite's before it commits. A mismatch rolls everything
-/// back. Tables the database maintains itself (trade's yearly totals, kept
-/// by a trigger on the flows) are not copied but rebuilt by that trigger
-/// as the rows arrive, and counted like the others.
+/// back. The totals the services maintain are tables like the others.
 public struct SQLiteToPostgresCopy: Sendable {
     /// The tables to copy, parents before children (foreign keys).
     public var tables: [String]
-    /// Tables filled by the database as the others are copied.
-    public var derivedTables: [String] = []
 
-    public init(tables: [String], derivedTables: [String] = []) {
+    public init(tables: [String]) {
         self.tables = tables
-        self.derivedTables = derivedTables
     }
 
     /// One table's rows on each side after the copy.
@@ -42,7 +37,7 @@ public struct SQLiteToPostgresCopy: Sendable {
     /// table's counts. Without `replace`, refuses a PostgreSQL database that
     /// already has this service's schema (a replica may be serving from it).
     public func run(
-        from source: any DatabaseReader,
+        from source: SQLiteDatabase,
         to pool: PostgresPool,
         migrations: [PostgresMigration],
         replace: Bool,
@@ -59,9 +54,9 @@ public struct SQLiteToPostgresCopy: Sendable {
             }
             return try await connection.withTransaction(logger: logger) { connection in
                 try await PostgresMigrator.migrateInTransaction(migrations, on: connection, logger: logger)
-                let everything = self.tables + self.derivedTables
                 try await connection.query(
-                    PostgresQuery(unsafeSQL: "TRUNCATE \(everything.joined(separator: ", ")) RESTART IDENTITY CASCADE"),
+                    PostgresQuery(
+                        unsafeSQL: "TRUNCATE \(self.tables.joined(separator: ", ")) RESTART IDENTITY CASCADE"),
                     logger: logger)
                 for table in self.tables {
                     let copied = try await Self.copy(table, from: source, connection, logger)
@@ -69,9 +64,9 @@ public struct SQLiteToPostgresCopy: Sendable {
                     try await Self.advanceIdentities(of: table, connection, logger)
                 }
                 var counts: [TableCount] = []
-                for table in everything {
-                    let sqlite = try await source.read { db in
-                        try Int64.fetchOne(db, sql: "SELECT COUNT(*) FROM \(table)") ?? 0
+                for table in self.tables {
+                    let sqlite = try source.read { db in
+                        try db.one("SELECT COUNT(*) FROM \(table)") { $0.int64(0) } ?? 0
                     }
                     let postgres = try await Self.count(table, connection, logger)
                     counts.append(TableCount(table: table, sqlite: sqlite, postgres: postgres))
@@ -151,15 +146,14 @@ public struct SQLiteToPostgresCopy: Sendable {
 
     /// Copies one table in batches; answers the rows copied.
     static func copy(
-        _ table: String, from source: any DatabaseReader, _ connection: PostgresConnection, _ logger: Logger
+        _ table: String, from source: SQLiteDatabase, _ connection: PostgresConnection, _ logger: Logger
     ) async throws -> Int {
         let columns = try await Self.columns(of: table, connection, logger)
         let names = columns.map(\.name).joined(separator: ", ")
         // Rows are read in batches by keyset on SQLite's rowid where there
         // is one, so memory stays bounded for million-row tables.
-        let hasRowID = try await source.read { db in
-            let definition = try String.fetchOne(
-                db, sql: "SELECT sql FROM sqlite_master WHERE name = ?", arguments: [table])
+        let hasRowID = try source.read { db in
+            let definition = try db.one("SELECT sql FROM sqlite_master WHERE name = ?", table) { $0.text(0) }
             return !(definition ?? "").uppercased().contains("WITHOUT ROWID")
         }
         var copied = 0
@@ -167,16 +161,15 @@ public struct SQLiteToPostgresCopy: Sendable {
         var offset = 0
         while true {
             let (after, skip) = (lastRowID, offset)
-            let (rows, last) = try await source.read { db -> ([[DatabaseValue]], Int64) in
+            let (rows, last) = try source.read { db -> ([[SQLiteValue]], Int64) in
                 let sql =
                     hasRowID
                     ? "SELECT rowid, \(names) FROM \(table) WHERE rowid > \(after) ORDER BY rowid LIMIT \(Self.batchRows)"
                     : "SELECT 0, \(names) FROM \(table) LIMIT \(Self.batchRows) OFFSET \(skip)"
-                var rows: [[DatabaseValue]] = []
                 var last = after
-                for row in try Row.fetchAll(db, sql: sql) {
-                    last = row[0]
-                    rows.append(Array(row.databaseValues.dropFirst()))
+                let rows = try db.all(sql, arguments: []) { row -> [SQLiteValue] in
+                    last = row.int64(0)
+                    return (1..<row.columnCount).map { row.value($0) }
                 }
                 return (rows, last)
             }
@@ -189,7 +182,7 @@ public struct SQLiteToPostgresCopy: Sendable {
     }
 
     static func insert(
-        _ rows: [[DatabaseValue]], into table: String, columns: [Column], _ connection: PostgresConnection,
+        _ rows: [[SQLiteValue]], into table: String, columns: [Column], _ connection: PostgresConnection,
         _ logger: Logger
     ) async throws {
         var binds = PostgresBindings(capacity: rows.count * columns.count)
@@ -209,20 +202,16 @@ public struct SQLiteToPostgresCopy: Sendable {
         try await connection.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger)
     }
 
-    static func bind(_ value: DatabaseValue, as column: Column, table: String, into binds: inout PostgresBindings)
-        throws
+    static func bind(_ value: SQLiteValue, as column: Column, table: String, into binds: inout PostgresBindings) throws
     {
-        if value.isNull {
-            binds.appendNull()
-            return
-        }
-        switch (column.kind, value.storage) {
-        case (.integer, .int64(let number)): binds.append(number)
-        case (.real, .int64(let number)): binds.append(Double(number))
-        case (.real, .double(let number)): binds.append(number)
-        case (.boolean, .int64(let number)): binds.append(number != 0)
-        case (.bytes, .blob(let data)): try binds.append(data)
-        case (.text, .string(let text)): binds.append(text)
+        switch (column.kind, value) {
+        case (_, .null): binds.appendNull()
+        case (.integer, .integer(let number)): binds.append(number)
+        case (.real, .integer(let number)): binds.append(Double(number))
+        case (.real, .real(let number)): binds.append(number)
+        case (.boolean, .integer(let number)): binds.append(number != 0)
+        case (.bytes, .blob(let bytes)): try binds.append(Data(bytes))
+        case (.text, .text(let text)): binds.append(text)
         default:
             throw RPCError(
                 code: .internal,

@@ -5,11 +5,11 @@ import PostgresNIO
 /// The columns the PostgreSQL store selects and how a row becomes a
 /// message. Decoding is by position, so one row can carry an enrolment and
 /// its program side by side (a trainee's history).
-extension PostgresTrainingStore {
+enum TrainingColumns {
     static let programColumnCount = 14
 
-    /// The program's columns, in the order ``program(_:at:)`` reads them.
-    static func programColumns(_ table: String = "program") -> String {
+    /// The program's columns, in the order ``program(_:at:)-(PostgresRandomAccessRow,_)`` reads them.
+    static func program(_ table: String = "program") -> String {
         [
             "id", "title", "field", "host_centre", "host_city", "country", "language", "capacity", "start_date",
             "end_date", "synthetic", "enrolled", "waitlisted", "completed",
@@ -36,7 +36,7 @@ extension PostgresTrainingStore {
         )
     }
 
-    static let traineeColumns = "id, name, country, contact, synthetic"
+    static let trainee = "id, name, country, contact, synthetic"
 
     static func trainee(_ row: PostgresRandomAccessRow) throws -> Trainee {
         Trainee(
@@ -49,7 +49,7 @@ extension PostgresTrainingStore {
     }
 
     /// An enrolment's columns, in the order ``enrolment(_:at:waitlistPosition:)`` reads them.
-    static func enrolmentColumns(_ table: String = "enrolment") -> String {
+    static func enrolment(_ table: String = "enrolment") -> String {
         ["id", "trainee_id", "program_id", "status", "created_at", "updated_at", "certificate_id"]
             .map { "\(table).\($0)" }.joined(separator: ", ")
     }
@@ -57,7 +57,7 @@ extension PostgresTrainingStore {
     /// The place's wait-list position as a column (0 unless wait-listed):
     /// the wait-listed places of its program decided before it, plus one.
     /// For one row or a few; a page counts once and adds up (listEnrolments).
-    static func waitlistPositionColumn(_ table: String = "enrolment") -> String {
+    static func waitlistPosition(_ table: String = "enrolment") -> String {
         let waiting = EnrolmentStatus.waitlisted.rawValue
         return """
             CASE WHEN \(table).status = \(waiting) THEN (
@@ -89,7 +89,7 @@ extension PostgresTrainingStore {
         return try Self.enrolment(row, at: first, waitlistPosition: UInt32(clamping: position))
     }
 
-    static let countsColumns = "capacity, end_date, enrolled, waitlisted, completed"
+    static let counts = "capacity, end_date, enrolled, waitlisted, completed"
 
     static func counts(_ row: PostgresRow) throws -> ProgramCounts {
         let (capacity, endDate, enrolled, waitlisted, completed) = try row.decode(
@@ -98,23 +98,4 @@ extension PostgresTrainingStore {
             capacity: UInt32(clamping: capacity), endDate: endDate, enrolled: UInt32(clamping: enrolled),
             waitlisted: UInt32(clamping: waitlisted), completed: UInt32(clamping: completed))
     }
-}
-
-/// A statement whose filters vary per call: fragments with `?` for a value,
-/// renumbered as PostgreSQL's `$1, $2, …`, the values bound in order.
-struct PostgresStatement {
-    private var sql: String
-    private var binds = PostgresBindings()
-
-    init(_ sql: String) { self.sql = sql }
-
-    /// Appends `fragment`, whose one `?` stands for `value`.
-    mutating func append<Value: PostgresDynamicTypeEncodable>(_ fragment: String, _ value: Value) {
-        self.binds.append(value)
-        self.sql += fragment.replacingOccurrences(of: "?", with: "$\(self.binds.count)")
-    }
-
-    mutating func append(_ fragment: String) { self.sql += fragment }
-
-    var query: PostgresQuery { PostgresQuery(unsafeSQL: self.sql, binds: self.binds) }
 }
