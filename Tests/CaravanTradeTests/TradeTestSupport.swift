@@ -38,8 +38,10 @@ struct TradeHarness {
     }
 
     /// Writes `count` synthetic flows straight into the store.
-    func generateSyntheticFlows(_ count: Int, seed: UInt64) async throws {
-        try await SyntheticFlowGenerator(seed: seed).generate(count: count, into: self.store)
+    func generateSyntheticFlows(
+        _ count: Int, seed: UInt64, batchSize: Int = SyntheticFlowGenerator.defaultBatchSize
+    ) async throws {
+        try await SyntheticFlowGenerator(seed: seed, batchSize: batchSize).generate(count: count, into: self.store)
     }
 
     /// Runs one SQL statement outside the API.

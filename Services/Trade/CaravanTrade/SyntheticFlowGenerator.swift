@@ -20,10 +20,13 @@ public struct SyntheticFlowGenerator: Sendable {
 
     public var years: ClosedRange<Int>
     public var seed: UInt64
+    /// Flows per statement of the bulk load (``defaultBatchSize``).
+    public var batchSize: Int
 
-    public init(years: ClosedRange<Int> = 2015...2024, seed: UInt64 = 42) {
+    public init(years: ClosedRange<Int> = 2015...2024, seed: UInt64 = 42, batchSize: Int = Self.defaultBatchSize) {
         self.years = years
         self.seed = seed
+        self.batchSize = max(1, batchSize)
     }
 
     /// What every generated flow names as its source.
@@ -55,7 +58,7 @@ public struct SyntheticFlowGenerator: Sendable {
     /// Flows per statement of the bulk load: big enough that per-statement
     /// costs vanish, small enough that each ends well within the server's
     /// statement timeout on PostgreSQL.
-    static let batchSize = 5_000
+    public static let defaultBatchSize = 5_000
 
     /// Writes `count` synthetic flows in one transaction (all or none), in
     /// batches, through the same workflow as recorded flows (so the totals
@@ -70,7 +73,7 @@ public struct SyntheticFlowGenerator: Sendable {
             let now = Int64(Date().timeIntervalSince1970)
             var remaining = count
             while remaining > 0 {
-                let size = min(remaining, Self.batchSize)
+                let size = min(remaining, generator.batchSize)
                 var batch: [TradeFlow] = []
                 batch.reserveCapacity(size)
                 for _ in 0..<size { batch.append(generator.flow(&random, recordedAt: now)) }

@@ -7,8 +7,12 @@ import CaravanTrainingAPI
 /// wait-lists and counters follow the rules, into the programs still open,
 /// in turn.
 public enum SyntheticEnrolments {
-    /// Places per transaction.
-    static let batch = 1_000
+    /// Places per transaction. Each place is several statements, one round
+    /// trip each on PostgreSQL, and a transaction must end within the
+    /// store's call timeout: a thousand places (about 5,000 round trips)
+    /// took over 30 s on a busy machine and were refused; a hundred keep a
+    /// transaction to about a second.
+    static let batch = 100
 
     /// Writes `count` trainees and their enrolments; answers how many took
     /// a seat (the rest are wait-listed).
