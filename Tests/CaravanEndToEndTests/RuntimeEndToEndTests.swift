@@ -41,6 +41,19 @@ struct RuntimeEndToEndTests {
         _ = try await server.stop()
     }
 
+    @Test("Handlers on the event loop are refused for a service on SQLite, with the reason, before it serves")
+    func eventLoopHandlersNeedPostgres() async throws {
+        let directory = try TemporaryDirectory("runtime-e2e-handlers")
+        defer { directory.remove() }
+        for service in ["trade", "logistics", "training"] {
+            let refused = try await runCommand(
+                "caravan-\(service)",
+                ["--port", "0", "--data-dir", directory.path, "--handler-execution", "event-loop"])
+            #expect(refused.status != 0, "caravan-\(service) started")
+            #expect(refused.stderr.contains("--handler-execution event-loop needs --database"), "\(refused.stderr)")
+        }
+    }
+
     @Test("--http-port -1 turns the HTTP door off (a negative value, written apart)")
     func negativeOption() async throws {
         let gateway = try await ServerProcess(
