@@ -123,31 +123,27 @@ public final class ReplicaPool: ClientTransport, Sendable {
     /// while others serve would stay unconnected, since calls only wake an
     /// idle replica when no other can take them.
     public func waitUntilReady(_ endpoint: Endpoint) async throws {
-        while true {
-            let waiting = try self.state.withLock { state -> (generation: Int, idle: (any ReplicaChannel)?)? in
-                guard !state.isShutdown, let replica = state.book.replicas.first(where: { $0.endpoint == endpoint })
-                else { throw CancellationError() }
-                if replica.readiness == .ready { return nil }
-                return (state.generation, replica.readiness == .idle ? state.channels[endpoint] : nil)
-            }
-            guard let waiting else { return }
-            waiting.idle?.connect()
-            try await self.waitForChange(after: waiting.generation)
-        }
+        try await self.waitUntil(endpoint, connectingIfIdle: true) { $0.readiness == .ready }
     }
 
     /// Returns once what the pool knows of `endpoint` (its readiness, its
     /// health) satisfies `condition`; throws when it leaves the pool or the
-    /// pool closes.
-    public func waitUntil(_ endpoint: Endpoint, _ condition: (ReplicaBook.Replica) -> Bool) async throws {
+    /// pool closes. With `connectingIfIdle`, an idle replica is asked to
+    /// connect while the wait lasts.
+    public func waitUntil(
+        _ endpoint: Endpoint, connectingIfIdle: Bool = false, _ condition: (ReplicaBook.Replica) -> Bool
+    ) async throws {
         while true {
-            let generation = try self.state.withLock { state -> Int? in
+            let waiting = try self.state.withLock { state -> (generation: Int, idle: (any ReplicaChannel)?)? in
                 guard !state.isShutdown, let replica = state.book.replicas.first(where: { $0.endpoint == endpoint })
                 else { throw CancellationError() }
-                return condition(replica) ? nil : state.generation
+                if condition(replica) { return nil }
+                let idle = connectingIfIdle && replica.readiness == .idle ? state.channels[endpoint] : nil
+                return (state.generation, idle)
             }
-            guard let generation else { return }
-            try await self.waitForChange(after: generation)
+            guard let waiting else { return }
+            waiting.idle?.connect()
+            try await self.waitForChange(after: waiting.generation)
         }
     }
 
