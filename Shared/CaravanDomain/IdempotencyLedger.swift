@@ -96,3 +96,22 @@ extension IdempotentWrite {
         }
     }
 }
+
+/// A store's write transaction whose ledger primitives are those of the
+/// connection or transaction it wraps.
+public protocol IdempotencyLedgerForwarding: IdempotencyLedgerStore {
+    associatedtype Ledger: IdempotencyLedgerStore
+    var ledger: Ledger { get }
+}
+
+extension IdempotencyLedgerForwarding {
+    public nonisolated(nonsending) func claimIdempotencyKey(
+        _ key: String, method: String, request: [UInt8], at time: Double
+    ) async throws -> RecordedWrite? {
+        try await self.ledger.claimIdempotencyKey(key, method: method, request: request, at: time)
+    }
+
+    public nonisolated(nonsending) func recordIdempotentResponse(key: String, response: [UInt8]) async throws {
+        try await self.ledger.recordIdempotentResponse(key: key, response: response)
+    }
+}

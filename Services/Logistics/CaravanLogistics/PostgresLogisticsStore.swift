@@ -195,18 +195,11 @@ public struct PostgresLogisticsStore: LogisticsStore {
 }
 
 /// ``LogisticsTransaction`` on one PostgreSQL transaction.
-struct PostgresLogisticsTransaction: LogisticsTransaction {
+struct PostgresLogisticsTransaction: LogisticsTransaction, IdempotencyLedgerForwarding {
     let base: PostgresTransaction
 
-    nonisolated(nonsending) func claimIdempotencyKey(
-        _ key: String, method: String, request: [UInt8], at time: Double
-    ) async throws -> RecordedWrite? {
-        try await self.base.claimIdempotencyKey(key, method: method, request: request, at: time)
-    }
-
-    nonisolated(nonsending) func recordIdempotentResponse(key: String, response: [UInt8]) async throws {
-        try await self.base.recordIdempotentResponse(key: key, response: response)
-    }
+    /// The ledger's primitives are the transaction's (``IdempotencyLedgerForwarding``).
+    var ledger: PostgresTransaction { self.base }
 
     enum LockNetwork: PostgresStatementText {
         static let sql = "SELECT version FROM network_meta WHERE id = 1 FOR UPDATE"

@@ -89,18 +89,11 @@ public struct SQLiteLogisticsStore: LogisticsStore {
 
 /// ``LogisticsTransaction`` on the SQLite writer's connection. The single
 /// writer holds the file's write lock: the "locks" are already held.
-struct SQLiteLogisticsTransaction: LogisticsTransaction {
+struct SQLiteLogisticsTransaction: LogisticsTransaction, IdempotencyLedgerForwarding {
     let connection: SQLiteConnection
 
-    nonisolated(nonsending) func claimIdempotencyKey(
-        _ key: String, method: String, request: [UInt8], at time: Double
-    ) async throws -> RecordedWrite? {
-        try await self.connection.claimIdempotencyKey(key, method: method, request: request, at: time)
-    }
-
-    nonisolated(nonsending) func recordIdempotentResponse(key: String, response: [UInt8]) async throws {
-        try await self.connection.recordIdempotentResponse(key: key, response: response)
-    }
+    /// The ledger's primitives are the connection's (``IdempotencyLedgerForwarding``).
+    var ledger: SQLiteConnection { self.connection }
 
     nonisolated(nonsending) func lockNetwork() async throws {}
 

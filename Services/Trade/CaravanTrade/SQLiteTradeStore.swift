@@ -224,18 +224,11 @@ public struct SQLiteTradeStore: TradeStore {
 }
 
 /// ``TradeTransaction`` on the SQLite writer's connection.
-struct SQLiteTradeTransaction: TradeTransaction {
+struct SQLiteTradeTransaction: TradeTransaction, IdempotencyLedgerForwarding {
     let connection: SQLiteConnection
 
-    nonisolated(nonsending) func claimIdempotencyKey(
-        _ key: String, method: String, request: [UInt8], at time: Double
-    ) async throws -> RecordedWrite? {
-        try await self.connection.claimIdempotencyKey(key, method: method, request: request, at: time)
-    }
-
-    nonisolated(nonsending) func recordIdempotentResponse(key: String, response: [UInt8]) async throws {
-        try await self.connection.recordIdempotentResponse(key: key, response: response)
-    }
+    /// The ledger's primitives are the connection's (``IdempotencyLedgerForwarding``).
+    var ledger: SQLiteConnection { self.connection }
 
     nonisolated(nonsending) func insertFlow(_ flow: TradeFlow, totals: [FlowTotalChange]) async throws -> Int64 {
         try self.insert(flow)

@@ -194,20 +194,13 @@ public struct PostgresTrainingStore: TrainingStore {
 }
 
 /// ``TrainingTransaction`` on one PostgreSQL transaction.
-struct PostgresTrainingTransaction: TrainingTransaction {
+struct PostgresTrainingTransaction: TrainingTransaction, IdempotencyLedgerForwarding {
     let base: PostgresTransaction
 
     init(_ base: PostgresTransaction) { self.base = base }
 
-    nonisolated(nonsending) func claimIdempotencyKey(
-        _ key: String, method: String, request: [UInt8], at time: Double
-    ) async throws -> RecordedWrite? {
-        try await self.base.claimIdempotencyKey(key, method: method, request: request, at: time)
-    }
-
-    nonisolated(nonsending) func recordIdempotentResponse(key: String, response: [UInt8]) async throws {
-        try await self.base.recordIdempotentResponse(key: key, response: response)
-    }
+    /// The ledger's primitives are the transaction's (``IdempotencyLedgerForwarding``).
+    var ledger: PostgresTransaction { self.base }
 
     enum InsertProgram: PostgresStatementText {
         static let sql = """
