@@ -76,49 +76,91 @@ public struct ReplicaBook: Sendable {
     /// robin. When none qualifies it takes any ready one (a "panic" pick, as
     /// Envoy does), so a pool whose replicas all look down still probes
     /// them and recovers on its own instead of refusing every call.
-    public mutating func pick(now: ContinuousClock.Instant = .now) -> Pick {
+    public mutating func pick(now: ContinuousClock.Instant? = nil) -> Pick {
+        switch self.choose(now: now) {
+        case .replica(let index): .replica(self.replicas[index].endpoint)
+        case .wait: .wait
+        case .fail(let reason): .fail(reason: reason)
+        }
+    }
+
+    /// ``pick(now:)`` naming the replica by its place in ``replicas``, as
+    /// the pool keeps its channels.
+    enum Choice {
+        case replica(index: Int)
+        case wait
+        case fail(String)
+    }
+
+    /// Runs on every call: reads each replica's fields in place rather
+    /// than copying it, and reads the clock only when a replica is ejected.
+    mutating func choose(now: ContinuousClock.Instant? = nil) -> Choice {
         let count = self.replicas.count
+        var now = now
         var best: Int?
         var panicBest: Int?
         var anyPending = false
         var reasons: [String] = []
         for offset in 0..<count {
             let index = (self.cursor + offset) % count
-            let replica = self.replicas[index]
-            switch replica.readiness {
+            switch self.replicas[index].readiness {
             case .ready:
-                if replica.isEligible(at: now) {
-                    if best.map({ replica.outstanding < self.replicas[$0].outstanding }) ?? true { best = index }
-                } else if panicBest.map({ replica.outstanding < self.replicas[$0].outstanding }) ?? true {
+                let outstanding = self.replicas[index].outstanding
+                if self.isEligible(index, now: &now) {
+                    if best.map({ outstanding < self.replicas[$0].outstanding }) ?? true { best = index }
+                } else if panicBest.map({ outstanding < self.replicas[$0].outstanding }) ?? true {
                     panicBest = index
                 }
             case .connecting, .idle:
                 anyPending = true
             case .failing(let reason):
-                reasons.append(count == 1 ? reason : "\(replica.endpoint): \(reason)")
+                reasons.append(count == 1 ? reason : "\(self.replicas[index].endpoint): \(reason)")
             }
         }
         guard let chosen = best ?? panicBest else {
             if anyPending { return .wait }
-            return .fail(reason: reasons.isEmpty ? "no replica is configured" : reasons.joined(separator: "; "))
+            return .fail(reasons.isEmpty ? "no replica is configured" : reasons.joined(separator: "; "))
         }
         self.cursor = (chosen + 1) % count
         self.replicas[chosen].outstanding += 1
         self.replicas[chosen].started += 1
-        return .replica(self.replicas[chosen].endpoint)
+        return .replica(index: chosen)
+    }
+
+    private func isEligible(_ index: Int, now: inout ContinuousClock.Instant?) -> Bool {
+        guard self.replicas[index].ejectedUntil != nil else { return self.replicas[index].healthy }
+        let instant = now ?? .now
+        now = instant
+        return self.replicas[index].isEligible(at: instant)
     }
 
     /// Records the end of a call on `endpoint`. `replicaFailed` is true for
     /// failures that say the replica (not the request) is at fault.
-    public mutating func finish(_ endpoint: Endpoint, replicaFailed: Bool, now: ContinuousClock.Instant = .now) {
+    public mutating func finish(_ endpoint: Endpoint, replicaFailed: Bool, now: ContinuousClock.Instant? = nil) {
         guard let index = self.index(of: endpoint) else { return }
+        self.finish(index: index, replicaFailed: replicaFailed, now: now)
+    }
+
+    /// ``finish(_:replicaFailed:now:)`` for the replica ``choose(now:)``
+    /// returned, if the membership has not changed since.
+    mutating func finish(index: Int, endpoint: Endpoint, replicaFailed: Bool) {
+        if index < self.replicas.count, self.replicas[index].endpoint == endpoint {
+            self.finish(index: index, replicaFailed: replicaFailed, now: nil)
+        } else {
+            self.finish(endpoint, replicaFailed: replicaFailed)
+        }
+    }
+
+    private mutating func finish(index: Int, replicaFailed: Bool, now: ContinuousClock.Instant?) {
         self.replicas[index].outstanding = max(0, self.replicas[index].outstanding - 1)
         if replicaFailed {
             self.replicas[index].consecutiveFailures += 1
             if self.replicas[index].consecutiveFailures >= self.configuration.ejectionThreshold {
-                self.eject(index, now: now)
+                self.eject(index, now: now ?? .now)
             }
-        } else {
+        } else if self.replicas[index].consecutiveFailures != 0 || self.replicas[index].ejections != 0
+            || self.replicas[index].ejectedUntil != nil
+        {
             self.replicas[index].consecutiveFailures = 0
             self.replicas[index].ejections = 0
             self.replicas[index].ejectedUntil = nil

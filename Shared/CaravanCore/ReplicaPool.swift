@@ -32,6 +32,8 @@ public final class ReplicaPool: ClientTransport, Sendable {
     private struct State {
         var book: ReplicaBook
         var channels: [Endpoint: any ReplicaChannel] = [:]
+        /// The same channels in the book's order, for the call path.
+        var channelsInOrder: [any ReplicaChannel] = []
         var waiters: [Int: CheckedContinuation<Void, any Error>] = [:]
         var nextWaiterID = 0
         /// Counts readiness and health changes, so a waiter that registers
@@ -91,10 +93,12 @@ public final class ReplicaPool: ClientTransport, Sendable {
                 state.channels[endpoint] = channel
                 if let started = state.started { started.yield(channel) } else { state.unstarted.append(channel) }
             }
+            let stopped = change.removed.compactMap { state.channels.removeValue(forKey: $0) }
+            state.channelsInOrder = state.book.replicas.map { state.channels[$0.endpoint]! }
             if !change.added.isEmpty || !change.removed.isEmpty {
                 for watcher in state.membershipWatchers { watcher.yield(state.book.endpoints) }
             }
-            return (change, change.removed.compactMap { state.channels.removeValue(forKey: $0) })
+            return (change, stopped)
         }
         for channel in stopped { channel.close() }
         if !stopped.isEmpty { self.wakeWaiters() }
@@ -157,14 +161,14 @@ public final class ReplicaPool: ClientTransport, Sendable {
     public func unary(
         descriptor: MethodDescriptor, request: [UInt8], options: ResolvedCallOptions
     ) async throws -> [UInt8] {
-        let (endpoint, channel) = try await self.acquire(descriptor, deadline: options.deadline)
+        let picked = try await self.acquire(descriptor, deadline: options.deadline)
         do {
-            let response = try await channel.unary(descriptor: descriptor, request: request, options: options)
-            self.finish(endpoint, error: nil)
+            let response = try await picked.channel.unary(descriptor: descriptor, request: request, options: options)
+            self.finish(picked, error: nil)
             return response
         } catch {
             let error = RPCError(converting: error)
-            self.finish(endpoint, error: error)
+            self.finish(picked, error: error)
             throw error
         }
     }
@@ -174,45 +178,76 @@ public final class ReplicaPool: ClientTransport, Sendable {
         requests: @escaping @Sendable (RawMessageWriter) async throws -> Void,
         responses: (RawMessageStream) async throws -> Result
     ) async throws -> Result {
-        let (endpoint, channel) = try await self.acquire(descriptor, deadline: options.deadline)
+        let picked = try await self.acquire(descriptor, deadline: options.deadline)
         do {
-            let result = try await channel.streaming(
+            let result = try await picked.channel.streaming(
                 descriptor: descriptor, options: options, requests: requests, responses: responses)
-            self.finish(endpoint, error: nil)
+            self.finish(picked, error: nil)
             return result
         } catch {
             let error = RPCError(converting: error)
-            self.finish(endpoint, error: error)
+            self.finish(picked, error: error)
             throw error
         }
     }
 
-    /// A replica for one call, waiting for a connection when none is ready.
-    private func acquire(
-        _ descriptor: MethodDescriptor, deadline: ContinuousClock.Instant?
-    ) async throws -> (Endpoint, any ReplicaChannel) {
-        var admitted = false
+    /// The replica a call went to.
+    private struct Picked {
+        let index: Int
+        let endpoint: Endpoint
+        let channel: any ReplicaChannel
+    }
+
+    /// A replica for one call. Inlined so that a call finding a ready
+    /// replica (nearly every call) costs one lock and no suspension point;
+    /// only a call that must wait enters ``waitForReplica(_:deadline:after:)``.
+    @inline(__always)
+    private func acquire(_ descriptor: MethodDescriptor, deadline: ContinuousClock.Instant?) async throws -> Picked {
+        let admitted = self.state.withLock { state -> AcquireStep? in
+            guard !state.isShutdown, state.book.admit() else { return nil }
+            return Self.nextStep(&state)
+        }
+        guard let step = admitted else { throw self.refusal(descriptor) }
+        if case .replica(let picked) = step { return picked }
+        return try await self.waitForReplica(descriptor, deadline: deadline, after: step)
+    }
+
+    private enum AcquireStep {
+        case replica(Picked)
+        case fail(String)
+        case wait([any ReplicaChannel], generation: Int)
+    }
+
+    /// What an admitted call does next; called under the lock.
+    private static func nextStep(_ state: inout State) -> AcquireStep {
+        switch state.book.choose() {
+        case .replica(let index):
+            return .replica(
+                Picked(
+                    index: index, endpoint: state.book.replicas[index].endpoint, channel: state.channelsInOrder[index]))
+        case .fail(let reason):
+            return .fail(reason)
+        case .wait:
+            var idle: [any ReplicaChannel] = []
+            for (index, replica) in state.book.replicas.enumerated() where replica.readiness == .idle {
+                idle.append(state.channelsInOrder[index])
+            }
+            return .wait(idle, generation: state.generation)
+        }
+    }
+
+    /// An admitted call that found no ready replica: connects idle ones and
+    /// waits for a change, up to the connection wait and the deadline.
+    private func waitForReplica(
+        _ descriptor: MethodDescriptor, deadline: ContinuousClock.Instant?, after first: AcquireStep
+    ) async throws -> Picked {
+        var step = first
         var waitLimit: ContinuousClock.Instant?
         do {
             while true {
-                let step = self.state.withLock { state -> AcquireStep in
-                    if !admitted {
-                        guard !state.isShutdown, state.book.admit() else { return .refused }
-                        admitted = true
-                    }
-                    switch state.book.pick() {
-                    case .replica(let endpoint): return .replica(endpoint, state.channels[endpoint]!)
-                    case .fail(let reason): return .fail(reason)
-                    case .wait:
-                        let idle = state.book.replicas.filter { $0.readiness == .idle }
-                        return .wait(idle.compactMap { state.channels[$0.endpoint] }, generation: state.generation)
-                    }
-                }
                 switch step {
-                case .replica(let endpoint, let channel):
-                    return (endpoint, channel)
-                case .refused:
-                    throw self.refusal(descriptor)
+                case .replica(let picked):
+                    return picked
                 case .fail(let reason):
                     throw RPCError(
                         code: .unavailable, message: "Cannot connect to \(self.name): \(reason)",
@@ -224,18 +259,12 @@ public final class ReplicaPool: ClientTransport, Sendable {
                     try await self.waitForReadiness(
                         after: generation, until: deadline.map { min($0, limit) } ?? limit, deadline: deadline)
                 }
+                step = self.state.withLock { Self.nextStep(&$0) }
             }
         } catch {
-            if admitted { self.state.withLock { $0.book.release() } }
+            self.state.withLock { $0.book.release() }
             throw error
         }
-    }
-
-    private enum AcquireStep {
-        case replica(Endpoint, any ReplicaChannel)
-        case refused
-        case fail(String)
-        case wait([any ReplicaChannel], generation: Int)
     }
 
     private func refusal(_ descriptor: MethodDescriptor) -> RPCError {
@@ -251,9 +280,10 @@ public final class ReplicaPool: ClientTransport, Sendable {
 
     /// UNAVAILABLE says the replica, not the request, failed; other codes
     /// are the server's answer and keep the replica in good standing.
-    private func finish(_ endpoint: Endpoint, error: RPCError?) {
+    private func finish(_ picked: Picked, error: RPCError?) {
         self.state.withLock { state in
-            state.book.finish(endpoint, replicaFailed: error?.code == .unavailable)
+            state.book.finish(
+                index: picked.index, endpoint: picked.endpoint, replicaFailed: error?.code == .unavailable)
             state.book.release()
         }
     }

@@ -1,6 +1,5 @@
 import CaravanCore
 import CaravanEnvelope
-import NIOConcurrencyHelpers
 import NIOCore
 
 /// A call's REQUEST header, encoded ahead of time except for its timeout,
@@ -11,14 +10,15 @@ import NIOCore
 /// (3–6) as libprotobuf-c encoded them. So the bytes equal those of the
 /// whole message encoded at write time, without encoding it there.
 struct RequestHeaderTemplate: Sendable {
-    /// Field 1, tag and length included.
-    private let method: [UInt8]
+    /// Field 1's value, written straight from the string: cheaper per
+    /// call than any cache of its encoding.
+    private let method: String
     /// Fields 3–6.
     private let rest: [UInt8]
     let deadline: ContinuousClock.Instant?
 
     init(descriptor: MethodDescriptor, options: ResolvedCallOptions) throws(RPCError) {
-        self.method = Self.methodField(descriptor)
+        self.method = descriptor.path
         self.deadline = options.deadline
         if options.metadata.isEmpty, options.idempotencyKey == nil, options.trace == nil {
             self.rest = []
@@ -36,7 +36,10 @@ struct RequestHeaderTemplate: Sendable {
     }
 
     /// Bytes of every field but the timeout.
-    var untimedCount: Int { self.method.count + self.rest.count }
+    var untimedCount: Int {
+        let length = self.method.utf8.count
+        return 1 + Self.varintSize(UInt64(length)) + length + self.rest.count
+    }
 
     /// The timeout field's size and value as of `now` (0, 0 for no deadline).
     func timeoutField(at now: ContinuousClock.Instant) -> (count: Int, micros: UInt64) {
@@ -46,29 +49,14 @@ struct RequestHeaderTemplate: Sendable {
     }
 
     func write(into buffer: inout ByteBuffer, timeoutMicros micros: UInt64) {
-        buffer.writeBytes(self.method)
+        buffer.writeInteger(UInt8(0x0A))  // field 1, length-delimited
+        Self.writeVarint(UInt64(self.method.utf8.count), into: &buffer)
+        buffer.writeString(self.method)
         if micros > 0 {
             buffer.writeInteger(UInt8(0x10))  // field 2, varint
             Self.writeVarint(micros, into: &buffer)
         }
         buffer.writeBytes(self.rest)
-    }
-
-    private static let methodFields = NIOLockedValueBox<[String: [UInt8]]>([:])
-
-    /// Field 1 of a method, cached: the same bytes for every call of it.
-    private static func methodField(_ descriptor: MethodDescriptor) -> [UInt8] {
-        if let cached = Self.methodFields.withLockedValue({ $0[descriptor.path] }) { return cached }
-        let path = Array(descriptor.path.utf8)
-        var buffer = ByteBuffer()
-        buffer.writeInteger(UInt8(0x0A))  // field 1, length-delimited
-        Self.writeVarint(UInt64(path.count), into: &buffer)
-        buffer.writeBytes(path)
-        let field = Array(buffer.readableBytesView)
-        Self.methodFields.withLockedValue { cache in
-            if cache.count < 4096 { cache[descriptor.path] = field }
-        }
-        return field
     }
 
     static func varintSize(_ value: UInt64) -> Int {
