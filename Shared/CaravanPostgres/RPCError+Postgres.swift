@@ -12,6 +12,7 @@ extension RPCError {
     ///   retries these before giving up).
     /// - DEADLINE_EXCEEDED: `statement_timeout` or `lock_timeout` fired.
     /// - ALREADY_EXISTS: a unique constraint no rule caught first.
+    /// - RESOURCE_EXHAUSTED: the database's disk is full (nothing was written).
     /// - INTERNAL: anything else (a bug, or a schema that is not ours).
     public init(postgres error: any Error) {
         switch error {
@@ -52,6 +53,12 @@ extension RPCError {
                     code: .deadlineExceeded, message: "The database gave up waiting: \(message)", cause: error)
             case "23505":
                 return RPCError(code: .alreadyExists, message: "Already exists: \(message)", cause: error)
+            case "53100":
+                // disk_full: the statement failed and its transaction rolled back.
+                return RPCError(
+                    code: .resourceExhausted,
+                    message: "The database's disk is full: the write was not done; try again later. (\(message))",
+                    cause: error)
             case _ where state.hasPrefix("08") || state.hasPrefix("57P") || state == "53300" || state == "25006":
                 // Connection exceptions, admin shutdown / cannot connect now,
                 // too many connections, read-only standby (a fail-over under way).

@@ -39,13 +39,19 @@ public struct SQLiteError: Error, CustomStringConvertible, RPCErrorConvertible {
 
     /// UNAVAILABLE while the file is locked by another process or the
     /// disk refuses (worth retrying, perhaps on another replica);
+    /// RESOURCE_EXHAUSTED when the disk is full: the transaction rolled
+    /// back, so the client knows the write was not done and may try later;
     /// ALREADY_EXISTS for a unique key no rule caught first, as PostgreSQL's
     /// 23505 maps; INTERNAL for the rest (a bug, or a damaged file).
     public var rpcError: RPCError {
         switch self.code {
         case SQLITE_BUSY, SQLITE_LOCKED:
             return RPCError(code: .unavailable, message: "The database is busy; try again.", cause: self)
-        case SQLITE_FULL, SQLITE_IOERR, SQLITE_CANTOPEN, SQLITE_READONLY:
+        case SQLITE_FULL:
+            return RPCError(
+                code: .resourceExhausted, message: "The disk is full: the write was not done; try again later.",
+                cause: self)
+        case SQLITE_IOERR, SQLITE_CANTOPEN, SQLITE_READONLY:
             return RPCError(code: .unavailable, message: "The database cannot be written: \(self.message)", cause: self)
         case SQLITE_CONSTRAINT where self.isUniqueViolation:
             return RPCError(code: .alreadyExists, message: "Already exists: \(self.message)", cause: self)

@@ -72,9 +72,17 @@ public actor SQLiteWriter {
             try self.connection.execute("RELEASE write")
             result = .success(value)
         } catch {
-            // Undo this write only; the batch's other writes stand.
-            try? self.connection.execute("ROLLBACK TO write")
-            try? self.connection.execute("RELEASE write")
+            if self.connection.isInTransaction {
+                // Undo this write only; the batch's other writes stand.
+                try? self.connection.execute("ROLLBACK TO write")
+                try? self.connection.execute("RELEASE write")
+            } else {
+                // SQLite rolled the whole transaction back itself (a full
+                // disk, an I/O error): every write of the batch is undone,
+                // and each is told so with this error, not a later COMMIT's.
+                self.batch?.finish(error)
+                self.batch = nil
+            }
             result = .failure(error)
         }
         self.bodyRunning = false

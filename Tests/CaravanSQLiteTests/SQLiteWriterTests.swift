@@ -1,3 +1,4 @@
+import CSQLite
 import CaravanCore
 import Foundation
 import Synchronization
@@ -156,6 +157,50 @@ struct SQLiteWriterTests {
             gate.open()
             try await suspended
             #expect(try count(database) == 2)
+        }
+    }
+
+    @Test("A full disk refuses a write RESOURCE_EXHAUSTED, rolls it back whole, and later writes go on")
+    func diskFull() async throws {
+        try await withDatabase { database in
+            // SQLite answers SQLITE_FULL at max_page_count exactly as it does on a full file system.
+            let pages = try database.read { try $0.one("PRAGMA page_count") { $0.int64(0) } ?? 0 }
+            try await database.write { try $0.executeScript("PRAGMA max_page_count = \(pages + 2)") }
+            let large = String(repeating: "x", count: 64 * 1024)
+            do {
+                try await database.write { connection in
+                    try connection.execute("INSERT INTO item (name) VALUES ('small')")
+                    try connection.execute("INSERT INTO item (name) VALUES (?)", large)
+                }
+                Issue.record("the write fitted in \(pages + 2) pages")
+            } catch let error as SQLiteError {
+                #expect(error.code == SQLITE_FULL, "\(error)")
+                #expect(error.rpcError.code == .resourceExhausted, "\(error.rpcError)")
+                #expect(error.rpcError.message.contains("not done"))
+            }
+            #expect(try count(database) == 0, "the transaction's first row was rolled back with it")
+            try await database.write { try $0.execute("INSERT INTO item (name) VALUES ('fits')") }
+            #expect(try count(database) == 1)
+
+            // Writes sharing a transaction with the one that filled the disk: each
+            // is told what happened to it (acknowledged means stored, refused means not).
+            let outcomes = await withTaskGroup(of: (String, Bool).self) { group in
+                for index in 0..<20 {
+                    group.addTask {
+                        let name = index == 10 ? large : "small \(index)"
+                        let stored: ()? = try? await database.write { connection in
+                            try connection.execute("INSERT INTO item (name) VALUES (?)", name)
+                        }
+                        return (name, stored != nil)
+                    }
+                }
+                return await group.reduce(into: [(String, Bool)]()) { $0.append($1) }
+            }
+            let names = try database.read { try $0.all("SELECT name FROM item") { $0.text(0) } }
+            for (name, acknowledged) in outcomes where name != large {
+                #expect(names.contains(name) == acknowledged, "\(name): acknowledged \(acknowledged)")
+            }
+            #expect(!names.contains(large))
         }
     }
 
