@@ -4,7 +4,7 @@
 # concurrency, calls/s, p50 and p99 (ms), errors.
 #
 # Usage: Tools/benchmarks/storage.sh [SERVICE ...]   (default: trade logistics training)
-# Environment:
+# Environment: CARAVAN_BIN_DIR (release binaries, default .build/release);
 #   CARAVAN_BENCH_POSTGRES_URL  an admin URL where the script may create and drop
 #       databases (default: $CARAVAN_TEST_POSTGRES_URL; `eval "$(Tests/postgres/start.sh)"`
 #       starts one on loopback)
@@ -19,7 +19,7 @@ services=("$@")
 admin="${CARAVAN_BENCH_POSTGRES_URL:-${CARAVAN_TEST_POSTGRES_URL:-}}"
 # shellcheck disable=SC2016 # the command is shown, not run
 [[ -n "$admin" ]] || { echo 'set CARAVAN_BENCH_POSTGRES_URL (or eval "$(Tests/postgres/start.sh)")' >&2; exit 64; }
-bin=.build/release
+bin="${CARAVAN_BIN_DIR:-.build/release}"
 [[ -x $bin/caravan ]] || { echo "no release build: swift build -c release" >&2; exit 1; }
 read -r -a levels <<<"${BENCH_CONCURRENCY:-1 16}"
 duration="${BENCH_DURATION:-15s}"
