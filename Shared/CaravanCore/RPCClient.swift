@@ -80,7 +80,7 @@ public struct RPCClient: Sendable {
                 return response
             } catch {
                 let error = RPCError(converting: error)
-                if error.code == .unavailable {
+                if error.code == .unavailable || error.pushback != nil {
                     self.retryThrottle.recordFailure()
                 } else {
                     self.retryThrottle.recordSuccess()

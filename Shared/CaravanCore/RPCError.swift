@@ -56,6 +56,21 @@ public struct RPCError: Error, Hashable, Sendable, CustomStringConvertible {
     /// What caused it locally; never sent on the wire.
     public var cause: (any Error)?
 
+    /// Trailing metadata of a RESOURCE_EXHAUSTED refusal: milliseconds
+    /// after which the call would likely be admitted.
+    public static let retryAfterKey = "retry-after-ms"
+
+    /// The refusal's ``retryAfterKey`` hint, if any.
+    public var retryAfterMilliseconds: Int? { self.metadata.firstString(Self.retryAfterKey).flatMap { Int($0) } }
+
+    /// A server's pushback: RESOURCE_EXHAUSTED with a ``retryAfterKey``
+    /// hint says the call was not run and when to send it again.
+    public var pushback: Duration? {
+        guard self.code == .resourceExhausted, let milliseconds = self.retryAfterMilliseconds, milliseconds >= 0
+        else { return nil }
+        return .milliseconds(milliseconds)
+    }
+
     public init(
         code: Code,
         message: String,

@@ -47,23 +47,41 @@ public final class RetryThrottle: Sendable {
     public let maxTokens: Double
     /// Tokens a successful call gives back.
     public let tokenRatio: Double
-    private let bucket: Mutex<Double>
+    /// Thousandths of a token, so that every call can update the bucket
+    /// without a lock; a success on a full bucket (the usual case) writes nothing.
+    private let milliTokens: Atomic<Int>
+    private let maxMilliTokens: Int
+    private let milliTokenRatio: Int
 
     public init(maxTokens: Double = 10, tokenRatio: Double = 0.1) {
         self.maxTokens = max(1, maxTokens)
         self.tokenRatio = max(0, tokenRatio)
-        self.bucket = Mutex(max(1, maxTokens))
+        self.maxMilliTokens = Int((self.maxTokens * 1000).rounded())
+        self.milliTokenRatio = Int((self.tokenRatio * 1000).rounded())
+        self.milliTokens = Atomic(self.maxMilliTokens)
     }
 
     /// Tokens left now.
-    public var tokens: Double { self.bucket.withLock { $0 } }
+    public var tokens: Double { Double(self.milliTokens.load(ordering: .relaxed)) / 1000 }
 
     /// Whether a call that reached a server may be sent again now.
-    public var allowsRetry: Bool { self.bucket.withLock { $0 > self.maxTokens / 2 } }
+    public var allowsRetry: Bool { self.milliTokens.load(ordering: .relaxed) * 2 > self.maxMilliTokens }
 
-    public func recordFailure() { self.bucket.withLock { $0 = max(0, $0 - 1) } }
+    public func recordFailure() { self.update { max(0, $0 - 1000) } }
 
-    public func recordSuccess() { self.bucket.withLock { $0 = min(self.maxTokens, $0 + self.tokenRatio) } }
+    public func recordSuccess() { self.update { min(self.maxMilliTokens, $0 + self.milliTokenRatio) } }
+
+    private func update(_ change: (Int) -> Int) {
+        var current = self.milliTokens.load(ordering: .relaxed)
+        while true {
+            let next = change(current)
+            if next == current { return }
+            let (exchanged, original) = self.milliTokens.compareExchange(
+                expected: current, desired: next, ordering: .relaxed)
+            if exchanged { return }
+            current = original
+        }
+    }
 }
 
 /// What the client's one retry loop does after a failed attempt.
@@ -81,6 +99,10 @@ public enum RetryDecision: Equatable, Sendable {
 ///   id is below the call's) failed UNAVAILABLE is retried whatever it is:
 ///   it cannot have run. Such retries add no load, so they do not draw on
 ///   the throttle.
+/// - A call the server turned away unrun with a pushback — RESOURCE_EXHAUSTED
+///   with `retry-after-ms` (admission control, a rate limit) — is retried
+///   whatever it is, no sooner than the hint, while the throttle allows:
+///   such retries do add load, so each refusal also takes a token.
 /// - A call that may have run is retried only when it carries an
 ///   idempotency key (the server records it once) and failed with one of
 ///   the policy's retryable codes (UNAVAILABLE by default), while the
@@ -96,13 +118,16 @@ public enum RetryRules {
         throttle: RetryThrottle?
     ) -> RetryDecision {
         guard attempt < policy.maxAttempts, !Task.isCancelled else { return .fail }
+        var pause = policy.backoff(beforeAttempt: attempt + 1)
         if error.neverSent {
             guard error.code == .unavailable else { return .fail }
+        } else if let pushback = error.pushback {
+            guard throttle?.allowsRetry ?? true else { return .throttled }
+            pause = max(pause, pushback)
         } else {
             guard options.idempotencyKey != nil, policy.retryableCodes.contains(error.code) else { return .fail }
             guard throttle?.allowsRetry ?? true else { return .throttled }
         }
-        let pause = policy.backoff(beforeAttempt: attempt + 1)
         if let deadline = options.deadline, ContinuousClock.now.advanced(by: pause) >= deadline { return .fail }
         return .retry(after: pause)
     }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CaravanCore
 import CaravanTCP
 
 /// Server limits every server command accepts.
@@ -20,6 +21,16 @@ public struct ServerLimitOptions: ParsableArguments {
 
     @Option(name: .long, help: "Where handlers run: global (may block) or event-loop (never block).")
     public var handlerExecution: String?
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Admission control of unary calls: adaptive (a limit on calls running at once that follows their latency; calls over it are refused RESOURCE_EXHAUSTED with retry-after-ms) or off."
+        ))
+    public var admissionControl: String?
+
+    @Option(name: .long, help: "The most calls the adaptive limit lets run at once.")
+    public var maxInFlightCalls: Int?
 
     public init() {}
 
@@ -46,6 +57,26 @@ public struct ServerLimitOptions: ParsableArguments {
         if let text = self.shutdownGrace {
             guard let value = parseDuration(text) else { throw ValidationError("Bad --shutdown-grace '\(text)'.") }
             configuration.shutdownGracePeriod = value
+        }
+        switch self.admissionControl {
+        case nil, "adaptive":
+            if let value = self.maxInFlightCalls {
+                guard value >= 1 else { throw ValidationError("--max-in-flight-calls must be at least 1.") }
+                var limit = configuration.admission ?? .defaults
+                limit.maxLimit = value
+                limit.minLimit = min(limit.minLimit, value)
+                limit.initialLimit = min(limit.initialLimit, value)
+                configuration.admission = limit
+            } else if self.admissionControl != nil {
+                configuration.admission = configuration.admission ?? .defaults
+            }
+        case "off":
+            guard self.maxInFlightCalls == nil else {
+                throw ValidationError("--max-in-flight-calls needs --admission-control adaptive.")
+            }
+            configuration.admission = nil
+        case let other?:
+            throw ValidationError("--admission-control must be adaptive or off, not '\(other)'.")
         }
         if let text = self.handlerExecution {
             guard let value = ServerConfiguration.HandlerExecution(rawValue: text) else {

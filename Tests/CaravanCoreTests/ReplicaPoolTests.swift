@@ -147,6 +147,22 @@ struct RetryRulesTests {
         #expect(self.decide(self.neverSent, options: soon) == .fail, "the 5–10 ms pause ends after the deadline")
     }
 
+    @Test(
+        "A pushback (RESOURCE_EXHAUSTED with retry-after-ms) is retried unkeyed, no sooner than the hint, within the budget"
+    )
+    func pushback() {
+        let refused = RPCError(
+            code: .resourceExhausted, message: "at the limit", metadata: [RPCError.retryAfterKey: .string("40")])
+        #expect(self.decide(refused) == .retry(after: .milliseconds(40)), "the hint outweighs the 10 ms back-off")
+        #expect(self.decide(refused, attempt: 3) == .fail)
+        let soon = ResolvedCallOptions(deadline: .now.advanced(by: .milliseconds(20)))
+        #expect(self.decide(refused, options: soon) == .fail, "the hint ends after the deadline")
+        let throttle = RetryThrottle(maxTokens: 2)
+        throttle.recordFailure()
+        #expect(self.decide(refused, throttle: throttle) == .throttled)
+        #expect(self.decide(RPCError(code: .resourceExhausted, message: "too big")) == .fail, "no hint, no retry")
+    }
+
     @Test("The throttle refuses retries of sent calls once half drained, never those of unsent ones")
     func throttle() {
         let throttle = RetryThrottle(maxTokens: 4, tokenRatio: 0.5)

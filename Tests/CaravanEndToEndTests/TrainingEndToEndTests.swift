@@ -47,7 +47,13 @@ struct TrainingEndToEndTests {
         let directory = scratch.path
         let server = try await TrainingServer.start(dataDirectory: directory)
         let configuration = ClientConfiguration(connectionsPerEndpoint: 4)
-        try await withClient(server.endpoint, configuration: configuration, retryPolicy: .none) { rpc in
+        // 500 trainees are 500 clients, each honouring the server's pushback (admission control
+        // refuses part of such a burst) with a retry budget of its own.
+        let pushbackOnly = RetryPolicy(maxAttempts: 20, retryableCodes: [])
+        try await withClient(
+            server.endpoint, configuration: configuration, retryPolicy: pushbackOnly,
+            retryThrottle: RetryThrottle(maxTokens: 10_000)
+        ) { rpc in
             let client = TrainingServiceClient(wrapping: rpc)
             let program = try #require(
                 try await client.createProgram(

@@ -161,7 +161,7 @@ struct HTTPStreamingTests {
         }
         try await withHTTPDoor(router: stream.router) { base in
             let answer = try await curl([
-                "-H", "Accept: text/event-stream", "-H", "X-Caravan-Timeout: 300ms", base + streamPath,
+                "-H", "Accept: text/event-stream", "-H", "X-Caravan-Timeout: 3s", base + streamPath,
             ])
             #expect(
                 answer.body.hasSuffix(

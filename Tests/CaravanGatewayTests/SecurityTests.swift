@@ -215,8 +215,7 @@ struct GatewayAdmissionTests {
             return
         }
         #expect(error.code == .resourceExhausted)
-        let retryAfter = try #require(
-            error.metadata.firstString(RateLimitInterceptor.retryAfterKey).flatMap { Int($0) })
+        let retryAfter = try #require(error.retryAfterMilliseconds)
         // One token comes back every 2 s at 0.5/s.
         #expect(retryAfter > 1000 && retryAfter <= 2000)
         #expect(backend.seen.count == 3)

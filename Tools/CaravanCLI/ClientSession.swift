@@ -10,6 +10,7 @@ public func withClient<Result: Sendable>(
     configuration: ClientConfiguration = .defaults,
     timeout: Duration? = nil,
     retryPolicy: RetryPolicy = .defaults,
+    retryThrottle: RetryThrottle = RetryThrottle(),
     _ body: @Sendable (RPCClient) async throws -> Result
 ) async throws -> Result {
     let transport = TCPClientTransport(host: endpoint.host, port: endpoint.port, configuration: configuration)
@@ -18,7 +19,8 @@ public func withClient<Result: Sendable>(
         defer {
             transport.close()
         }
-        let client = RPCClient(transport: transport, defaultTimeout: timeout, retryPolicy: retryPolicy)
+        let client = RPCClient(
+            transport: transport, defaultTimeout: timeout, retryPolicy: retryPolicy, retryThrottle: retryThrottle)
         let result = try await body(client)
         return result
     }

@@ -151,7 +151,7 @@ public struct HTTPGatewayCaller: Sendable {
         let json = ErrorBody(code: error.code.rawValue, message: error.message, details: []).json
         return Answer(
             status: HTTPStatusMapping.httpStatus(for: error.code), json: json,
-            retryAfterMilliseconds: error.metadata.firstString("retry-after-ms").flatMap { Int($0) })
+            retryAfterMilliseconds: error.retryAfterMilliseconds)
     }
 
     static func encode<Message: ProtoMessage>(_ json: Data, _ type: Message.Type) throws -> [UInt8] {

@@ -33,6 +33,10 @@ public final class TransportMetrics: Sendable {
         case unknownMethod = "unknown_method"
         /// The server is draining.
         case shuttingDown = "shutting_down"
+        /// Admission control: the server is at its adaptive concurrency limit.
+        case overloaded
+        /// Admission control: the deadline is nearer than the fastest recent call took.
+        case cannotFinishInTime = "cannot_finish_in_time"
     }
 
     let connections: Meter

@@ -48,8 +48,11 @@ struct ServerCallRunner {
         self.executor = onEventLoop ? EventLoopExecutor(eventLoop: handler.eventLoop) : nil
     }
 
+    /// Starts a call's task. An `admitted` call (unary, under admission
+    /// control) gives its ticket back when its handler returns.
     func start(
         _ call: ServerConnectionStateMachine<ServerCallHandle>.CallStart,
+        admitted: (ticket: AdmissionControl.Ticket, by: AdmissionControl)?,
         scheduleDeadline: (UInt32, ContinuousClock.Instant) -> Scheduled<Void>
     ) -> ServerCallHandle {
         let callID = call.callID
@@ -60,7 +63,15 @@ struct ServerCallRunner {
         switch call.route.handler {
         case .unary(let handler):
             let request = Array(call.firstMessage!.readableBytesView)
-            task = self.answer(callID) { await router.handleUnary(handler, request: request, context: context) }
+            task = self.answer(callID) {
+                let outcome = await router.handleUnary(handler, request: request, context: context)
+                if let (ticket, admission) = admitted {
+                    // A call the client cancelled says nothing about the server's latency.
+                    let cancelled = if case .failure(let error) = outcome { error.code == .cancelled } else { false }
+                    admission.finished(ticket, measured: !cancelled)
+                }
+                return outcome
+            }
         case .serverStreaming(let handler):
             let request = Array(call.firstMessage!.readableBytesView)
             let writer = self.messageWriter(callID)

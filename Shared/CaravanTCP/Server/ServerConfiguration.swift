@@ -1,3 +1,5 @@
+import CaravanCore
+
 /// Limits and timers of a TCP server. Every limit is enforced with a
 /// status the caller can act on.
 public struct ServerConfiguration: Sendable {
@@ -28,6 +30,9 @@ public struct ServerConfiguration: Sendable {
     public var handlerExecution: HandlerExecution
     /// TLS on every connection; nil serves plaintext.
     public var tls: ServerTLS? = nil
+    /// The adaptive limit on unary calls running at once across all
+    /// connections (``AdmissionControl``); nil turns admission control off.
+    public var admission: AdaptiveConcurrencyLimit.Configuration? = .defaults
 
     /// Where a server runs its handlers.
     public enum HandlerExecution: String, Sendable, CaseIterable {

@@ -18,6 +18,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     private let configuration: ServerConfiguration
     private let logger: Logger
     private let metrics: TransportMetrics?
+    private let admission: AdmissionControl?
     /// Why this connection is turned away at once (too many connections).
     private let refusal: String?
     /// When a frame arrived (tests put arrivals in the past).
@@ -41,9 +42,10 @@ final class ServerConnectionHandler: ChannelInboundHandler {
 
     init(
         router: RPCRouter, configuration: ServerConfiguration, logger: Logger, finished: EventLoopPromise<Void>,
-        refusal: String? = nil, metrics: TransportMetrics? = nil,
+        refusal: String? = nil, metrics: TransportMetrics? = nil, admission: AdmissionControl? = nil,
         clock: @escaping @Sendable () -> ContinuousClock.Instant = { .now }
     ) {
+        self.admission = admission
         self.clock = clock
         self.router = router
         self.configuration = configuration
@@ -138,8 +140,20 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         case .none:
             break
         case .start(let start):
+            var ticket: AdmissionControl.Ticket?
+            if let admission = self.admission, start.route.handler.kind == .unary {
+                switch admission.admit(deadline: start.context.deadline, now: self.clock()) {
+                case .success(let admitted):
+                    ticket = admitted
+                case .failure(let error):
+                    self.metrics?.rejected(error.code == .resourceExhausted ? .overloaded : .cannotFinishInTime)
+                    self.perform(self.state!.notAdmitted(start.callID, error))
+                    return
+                }
+            }
             self.liveTasks += 1
-            let handle = self.runner!.start(start, scheduleDeadline: self.scheduleDeadline)
+            let handle = self.runner!.start(
+                start, admitted: ticket.map { ($0, self.admission!) }, scheduleDeadline: self.scheduleDeadline)
             self.state!.attach(handle, to: start.callID)
         case .reject(let callID, let error, let reason):
             if let reason { self.metrics?.rejected(reason) }

@@ -189,6 +189,11 @@ struct ServerConnectionStateMachine<CallHandle> {
         self.endCall(callID, with: ServerCallRules.finishedLate)
     }
 
+    /// Admission control turned the call away before its handler started.
+    mutating func notAdmitted(_ callID: UInt32, _ error: RPCError) -> Action {
+        self.endCall(callID, with: error)
+    }
+
     private mutating func endCall(_ callID: UInt32, with error: RPCError) -> Action {
         guard let call = self.calls.removeValue(forKey: callID) else { return .none }
         return .end(

@@ -19,6 +19,8 @@ public final class TCPServer: ServerTransport {
     private let bound = NIOLockedValueBox<BoundState>(.notYet([]))
     private let openConnections = ManagedAtomic<Int>(0)
     private let metrics: TransportMetrics?
+    /// Shared by every connection: the limit is the server's, not a connection's.
+    private let admission: AdmissionControl?
 
     private struct State {
         var listener: (any Channel)?
@@ -40,6 +42,7 @@ public final class TCPServer: ServerTransport {
     ) {
         self.metrics = metrics
         self.configuration = configuration
+        self.admission = configuration.admission.map { AdmissionControl(configuration: $0) }
         self.group = group
         self.logger = logger
     }
@@ -137,7 +140,7 @@ public final class TCPServer: ServerTransport {
         let finished = channel.eventLoop.makePromise(of: Void.self)
         let handler = ServerConnectionHandler(
             router: router, configuration: configuration, logger: self.logger, finished: finished, refusal: refusal,
-            metrics: self.metrics)
+            metrics: self.metrics, admission: self.admission)
         if let tls = configuration.tls {
             try channel.pipeline.syncOperations.addHandler(tls.makeHandler())
         }

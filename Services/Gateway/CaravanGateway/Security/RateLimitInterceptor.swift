@@ -6,7 +6,6 @@ import CaravanCore
 /// address when auth is off. Health is not counted: probes must not be
 /// starved by, or starve, a client.
 public struct RateLimitInterceptor: ServerInterceptor {
-    public static let retryAfterKey = "retry-after-ms"
     private let limiter: RateLimiter
 
     public init(limiter: RateLimiter) { self.limiter = limiter }
@@ -20,7 +19,7 @@ public struct RateLimitInterceptor: ServerInterceptor {
                 code: .resourceExhausted,
                 message:
                     "Rate limit of \(self.limiter.rate) calls/s (burst \(self.limiter.burst)) exceeded; retry in \(milliseconds) ms.",
-                metadata: [Self.retryAfterKey: .string(String(milliseconds))])
+                metadata: [RPCError.retryAfterKey: .string(String(milliseconds))])
         }
         try await next(context)
     }
