@@ -30,8 +30,8 @@ public struct AdaptiveConcurrencyLimit: Sendable {
         public var baselineWindows: Int
 
         public init(
-            initialLimit: Int = 512, minLimit: Int = 16, maxLimit: Int = 4096, tolerance: Double = 1.5,
-            smoothing: Double = 0.2, windowSamples: Int = 20, baselineWindows: Int = 300
+            initialLimit: Int = 512, minLimit: Int = 16, maxLimit: Int = 4096, tolerance: Double = 2,
+            smoothing: Double = 0.2, windowSamples: Int = 20, baselineWindows: Int = 150
         ) {
             self.minLimit = max(1, minLimit)
             self.maxLimit = max(self.minLimit, maxLimit)
@@ -106,13 +106,15 @@ public struct AdaptiveConcurrencyLimit: Sendable {
         self.baselineBuckets = buckets
         let baseline = min(buckets.previous, buckets.current)
 
-        // A server that never filled half its limit says nothing about a
-        // larger one: do not grow on its account.
-        if Double(busiest) < self.estimatedLimit / 2 { return }
         let gradient = min(1, max(0.5, self.configuration.tolerance * baseline / short))
         let queueSize = max(4, self.estimatedLimit.squareRoot())
         let target = self.estimatedLimit * gradient + queueSize
-        let smoothed = self.estimatedLimit * (1 - self.configuration.smoothing) + target * self.configuration.smoothing
+        var smoothed = self.estimatedLimit * (1 - self.configuration.smoothing) + target * self.configuration.smoothing
+        // A server that never filled half its limit says nothing about a
+        // larger one: it does not grow on that account. It does shrink when
+        // its calls slow down, or a limit far above the calls running would
+        // never come into play.
+        if Double(busiest) < self.estimatedLimit / 2 { smoothed = min(smoothed, self.estimatedLimit) }
         self.estimatedLimit = min(
             Double(self.configuration.maxLimit), max(Double(self.configuration.minLimit), smoothed))
     }

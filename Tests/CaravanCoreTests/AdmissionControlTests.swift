@@ -27,11 +27,13 @@ struct AdaptiveConcurrencyLimitTests {
         #expect(limit.limit == 400)
     }
 
-    @Test("A server that never fills half its limit does not grow it")
-    func idleServerDoesNotGrow() {
+    @Test("A server that never fills half its limit does not grow it, but shrinks it when its calls slow down")
+    func lightlyLoadedServer() {
         var limit = AdaptiveConcurrencyLimit(configuration: self.configuration)
         self.feed(&limit, windows: 50, latency: .milliseconds(2), inFlight: 3)
         #expect(limit.limit == 100)
+        self.feed(&limit, windows: 20, latency: .milliseconds(30), inFlight: 30)
+        #expect(limit.limit < 50, "the limit comes down to where it refuses calls")
     }
 
     @Test("Calls slowing down (a queue forming) shrink the limit, never under the floor; it grows back after")
