@@ -255,6 +255,12 @@ def exposition_names(text: str) -> tuple[set[str], dict[str, str]]:
     return samples, types
 
 
+def documented_metrics() -> dict[str, str]:
+    """Metric name → type, from docs/OBSERVABILITY.md's table."""
+    text = (ROOT / "docs" / "OBSERVABILITY.md").read_text()
+    return dict(re.findall(r"^\| `(caravan_[a-z0-9_]+)` \| (counter|gauge|histogram) \|", text, re.M))
+
+
 def scrape(address: str) -> str:
     with urllib.request.urlopen(f"http://{address}/metrics", timeout=10) as response:
         return response.read().decode()
@@ -279,7 +285,9 @@ def test_dashboards_and_rules_query_only_exported_metrics(servers, tmp_path):
     """Starts the system (trade on PostgreSQL), makes calls through the
     gateway over RPC and HTTP, scrapes every /metrics endpoint, and fails
     naming any metric a dashboard or rule queries that no executable
-    exports — `_bucket`, `_sum` and `_count` as the samples of a histogram."""
+    exports — `_bucket`, `_sum` and `_count` as the samples of a histogram.
+    Every metric docs/OBSERVABILITY.md lists is exported too, as the type
+    it says."""
     bin_dir = release_bin()
     admin_url = os.environ.get("CARAVAN_TEST_POSTGRES_URL")
     if not admin_url:
@@ -331,6 +339,13 @@ def test_dashboards_and_rules_query_only_exported_metrics(servers, tmp_path):
                if name not in exported and name not in PROMETHEUS_OWN}
     assert not missing, "queried but not exported by any executable:\n" + "\n".join(
         f"  {name}: {', '.join(where)}" for name, where in sorted(missing.items()))
+    documented = documented_metrics()
+    assert "caravan_db_pool_waiting" in documented and "caravan_rpc_server_started_total" in documented
+    undocumented_exports = {name for name, kind in documented.items()
+                            if (f"{name}_bucket" if kind == "histogram" else name) not in exported}
+    assert not undocumented_exports, f"docs/OBSERVABILITY.md lists metrics no executable exports: {undocumented_exports}"
+    for name, kind in documented.items():
+        assert types.get(name) == kind, f"docs/OBSERVABILITY.md calls {name} a {kind}; it is exported as {types.get(name)}"
     for name in queried:
         for suffix in ("_bucket", "_sum", "_count"):
             if name.endswith(suffix):
