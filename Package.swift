@@ -232,6 +232,7 @@ let package = Package(
                 .product(name: "_ConnectionPoolModule", package: "postgres-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
             ],
             path: "Shared/CaravanPostgres",
             swiftSettings: swiftSettings
@@ -441,6 +442,7 @@ let package = Package(
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ],
             path: "Tests/CaravanTestSupport",
             swiftSettings: swiftSettings
@@ -487,6 +489,8 @@ let package = Package(
                 "CaravanPostgres", "CaravanTestSupport", "CaravanCore", "CaravanEchoAPI",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "_ConnectionPoolModule", package: "postgres-nio"),
             ],
             path: "Tests/CaravanPostgresTests",
             swiftSettings: swiftSettings

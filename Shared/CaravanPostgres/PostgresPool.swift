@@ -2,6 +2,7 @@ import CaravanCore
 import Logging
 import PostgresNIO
 import Synchronization
+import _ConnectionPoolModule
 
 /// A service's PostgreSQL: one pooled client per process, and the two ways
 /// the stores use it — ``read(_:)`` on a pooled connection in autocommit,
@@ -23,6 +24,9 @@ import Synchronization
 public final class PostgresPool: Sendable {
     public let settings: PostgresSettings
     let logger: Logger
+    /// The pool's background logger: ``logger``, counting failed connection attempts.
+    private let backgroundLogger: Logger
+    let metrics: PostgresPoolMetrics
     private let state: Mutex<State>
     private let replacements: AsyncStream<PostgresClient>.Continuation
     private let replacementStream: AsyncStream<PostgresClient>
@@ -46,10 +50,15 @@ public final class PostgresPool: Sendable {
     /// How many times the client has been replaced.
     public var replacementCount: Int { self.state.withLock { $0.replacements } }
 
-    public init(settings: PostgresSettings, logger: Logger) throws {
+    public init(settings: PostgresSettings, logger: Logger, metrics: PostgresPoolMetrics = PostgresPoolMetrics()) throws
+    {
         self.settings = settings
         self.logger = logger
-        let client = PostgresClient(configuration: try settings.clientConfiguration(), backgroundLogger: logger)
+        self.metrics = metrics
+        self.backgroundLogger = metrics.counting(logger)
+        metrics.limit(settings.maximumConnections)
+        let client = PostgresClient(
+            configuration: try settings.clientConfiguration(), backgroundLogger: self.backgroundLogger)
         self.state = Mutex(State(client: client))
         (self.replacementStream, self.replacements) = AsyncStream.makeStream(of: PostgresClient.self)
     }
@@ -105,13 +114,14 @@ public final class PostgresPool: Sendable {
                 state.replacedAt.map({ $0.duration(to: now) >= self.replaceAfter }) ?? true,
                 let configuration = try? self.settings.clientConfiguration()
             else { return nil }
-            state.client = PostgresClient(configuration: configuration, backgroundLogger: self.logger)
+            state.client = PostgresClient(configuration: configuration, backgroundLogger: self.backgroundLogger)
             state.replacedAt = now
             state.failingSince = now
             state.replacements += 1
             return state.client
         }
         if let replacement {
+            self.metrics.replaced()
             self.logger.warning(
                 "Replacing the database connection pool: no connection for a while",
                 metadata: ["database": "\(self.settings.redactedURL)", "after": "\(self.replaceAfter)"])
@@ -133,7 +143,7 @@ public final class PostgresPool: Sendable {
         timeout: Duration, _ body: @escaping @Sendable (PostgresConnection, Logger) async throws -> T
     ) async throws -> T {
         try await self.bounded(timeout: timeout) {
-            try await self.client.withConnection { connection in try await body(connection, self.logger) }
+            try await self.leased { connection in try await body(connection, self.logger) }
         }
     }
 
@@ -144,7 +154,7 @@ public final class PostgresPool: Sendable {
         async throws -> T
     {
         try await self.bounded {
-            try await self.client.withConnection { connection in
+            try await self.leased { connection in
                 try await connection.query(
                     "START TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY", logger: self.logger)
                 do {
@@ -176,7 +186,7 @@ public final class PostgresPool: Sendable {
             attempt += 1
             do {
                 return try await self.bounded {
-                    try await self.client.withConnection { connection in
+                    try await self.leased { connection in
                         try await connection.withTransaction(logger: self.logger) { connection in
                             try await body(connection, self.logger)
                         }
@@ -186,6 +196,22 @@ public final class PostgresPool: Sendable {
                 self.logger.debug("Retrying a transaction", metadata: ["reason": "\(error.message)"])
                 try await Task.sleep(for: .milliseconds(Int.random(in: 1...20)))
             }
+        }
+    }
+
+    /// Runs `body` on a connection leased from the current client,
+    /// counted in ``metrics``: the wait for it, and the lease itself.
+    private func leased<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
+        let asked = ContinuousClock.now
+        self.metrics.waitBegan()
+        var waiting = true
+        defer { if waiting { self.metrics.waitEnded(waited: nil) } }
+        return try await self.client.withConnection { connection in
+            waiting = false
+            self.metrics.waitEnded(waited: asked.duration(to: .now))
+            self.metrics.leased(connection)
+            defer { self.metrics.released() }
+            return try await body(connection)
         }
     }
 
@@ -220,6 +246,7 @@ public final class PostgresPool: Sendable {
         do {
             guard let outcome else {
                 work.cancel()
+                self.metrics.failed(.unavailable)
                 throw RPCError(code: .unavailable, message: "The database did not answer within \(timeout); try again.")
             }
             let value = try outcome.get()
@@ -227,9 +254,26 @@ public final class PostgresPool: Sendable {
             return value
         } catch {
             let status = RPCError(postgres: error)
+            if Self.isDatabaseFailure(error) { self.metrics.failed(status.code) }
             // UNAVAILABLE is "no connection"; any other answer came from the server.
             self.record(connected: status.code != .unavailable)
             throw status
+        }
+    }
+}
+
+extension PostgresPool {
+    /// Whether `error` came from PostgreSQL or the pool, rather than from
+    /// the body's own decision (a rule refusing a write inside a transaction).
+    static func isDatabaseFailure(_ error: any Error) -> Bool {
+        switch error {
+        case let error as PostgresTransactionError:
+            guard let inner = error.closureError ?? error.beginError ?? error.commitError else { return true }
+            return Self.isDatabaseFailure(inner)
+        case is PSQLError, is ConnectionPoolError:
+            return true
+        default:
+            return false
         }
     }
 }

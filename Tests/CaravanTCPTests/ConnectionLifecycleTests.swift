@@ -270,12 +270,3 @@ struct ServerLimitTests {
         }
     }
 }
-
-/// A port nothing listens on (bound, then released).
-func unusedPort() async throws -> Int {
-    let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-        .bind(host: "127.0.0.1", port: 0).get()
-    let port = channel.localAddress!.port!
-    try await channel.close()
-    return port
-}

@@ -4,6 +4,7 @@ import CaravanEchoAPI
 import CaravanServer
 import CaravanTCP
 import NIOCore
+import NIOPosix
 import Testing
 
 /// Runs `body` with an RPCServer on 127.0.0.1 and an ephemeral port, then
@@ -111,4 +112,13 @@ public func withClient<Result: Sendable>(
 ) async throws -> Result {
     let port = try #require(Int(server.address.split(separator: ":").last ?? ""), "no port in \(server.address)")
     return try await withClient(port: port) { client, _ in try await body(client) }
+}
+
+/// A loopback port nothing listens on (bound, then released).
+public func unusedPort() async throws -> Int {
+    let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+        .bind(host: "127.0.0.1", port: 0).get()
+    let port = channel.localAddress!.port!
+    try await channel.close()
+    return port
 }

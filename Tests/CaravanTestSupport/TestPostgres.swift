@@ -89,9 +89,10 @@ public enum TestPostgres {
     public static func withDatabase<T: Sendable>(
         _ settings: PostgresSettings,
         migrations: [PostgresMigration],
+        metrics: PostgresPoolMetrics = PostgresPoolMetrics(),
         _ body: (PostgresPool) async throws -> T
     ) async throws -> T {
-        let database = try PostgresPool(settings: settings, logger: Self.logger)
+        let database = try PostgresPool(settings: settings, logger: Self.logger, metrics: metrics)
         let running = Task { await database.run() }
         do {
             try await database.migrate(migrations)

@@ -13,7 +13,8 @@
 # 12 does not package hadolint), shellcheck and docker-compose (Debian; the
 # Compose v1 client validates compose.yaml with `config` and needs no engine;
 # installed without its recommended docker.io engine), iproute2 (Debian; `ip
-# netns` for the separate-hosts test).
+# netns` for the separate-hosts test), prometheus (Debian; its promtool
+# checks and unit-tests deploy/observability/prometheus's rules).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -21,6 +22,7 @@ apt_packages=()
 command -v systemd-analyze >/dev/null || apt_packages+=(systemd)
 command -v shellcheck >/dev/null || apt_packages+=(shellcheck)
 command -v ip >/dev/null || apt_packages+=(iproute2)
+command -v promtool >/dev/null || apt_packages+=(prometheus)
 if ! command -v docker-compose >/dev/null && ! docker compose version >/dev/null 2>&1; then
     apt_packages+=(docker-compose)
 fi
