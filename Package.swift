@@ -343,6 +343,7 @@ let package = Package(
             dependencies: [
                 "CaravanGateway", "CaravanCore", "CaravanGatewayAPI", "CaravanServiceKit", "CaravanObservability",
                 "CaravanTCP",
+                "CaravanTradeAPI",
                 "CaravanWebCharts",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),

@@ -219,7 +219,7 @@ struct TwoReplicaTests {
         try await Self.withTwoReplicas { a, b in
             for replica in [a, b] {
                 let programs = try await replica.store.listPrograms(ProgramQuery(limit: 500))
-                #expect(programs.count == TrainingSeed.programs.count)
+                #expect(programs.count == TrainingSeed.plans.count)
             }
         }
     }
