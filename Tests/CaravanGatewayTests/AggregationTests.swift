@@ -113,10 +113,13 @@ struct AggregationTests {
             profile.trade?.noDataMessage
                 == "No trade figures for KZ in 2024: no flows are recorded and no figure is published.")
         #expect(profile.logistics?.noData == true && profile.logistics?.noDataMessage.contains("KZ") == true)
-        #expect(profile.training?.noData == true && profile.training?.noDataMessage == "No training programs are hosted in KZ.")
+        #expect(
+            profile.training?.noData == true
+                && profile.training?.noDataMessage == "No training programs are hosted in KZ.")
         #expect(
             profile.hub?.noData == true
-                && profile.hub?.noDataMessage == "No live-streaming sessions by creators from KZ were recorded in 2024.")
+                && profile.hub?.noDataMessage == "No live-streaming sessions by creators from KZ were recorded in 2024."
+        )
         #expect(profile.energy?.noData == true)
         let overview = try await empty.partnershipOverview(
             request: PartnershipOverviewRequest(year: 2024), context: context(deadline: .seconds(5)))

@@ -11,7 +11,9 @@ import Testing
 
 @Suite("Energy cooperation projects and the published source", .timeLimit(.minutes(1)))
 struct EnergyProjectTests {
-    @Test("The seed's energy cooperation, exactly as published: no capacity, no stage guessed", arguments: StoreBackend.available)
+    @Test(
+        "The seed's energy cooperation, exactly as published: no capacity, no stage guessed",
+        arguments: StoreBackend.available)
     func seeded(backend: StoreBackend) async throws {
         try await withTradeHarness(backend) { harness in
             let all = try await harness.client.listEnergyProjects(ListEnergyProjectsRequest()).projects
@@ -52,7 +54,8 @@ struct EnergyProjectTests {
             #expect(kz.count == 4 && kz.allSatisfy { $0.country == "KZ" })
             let uz = try await harness.client.listEnergyProjects(ListEnergyProjectsRequest(country: "UZ")).projects
             #expect(uz.map(\.id) == ["uzbekistan-wind-turbine-generators"])
-            #expect(try await harness.client.listEnergyProjects(ListEnergyProjectsRequest(country: "TJ")).projects == [])
+            #expect(
+                try await harness.client.listEnergyProjects(ListEnergyProjectsRequest(country: "TJ")).projects == [])
             for country in ["FR", "XX", "KAZ"] {
                 await expectRPCError(.invalidArgument, field: "country") {
                     _ = try await harness.client.listEnergyProjects(ListEnergyProjectsRequest(country: country))
@@ -69,7 +72,8 @@ struct EnergyProjectTests {
         }
     }
 
-    @Test("A database seeded before the publication was named names it once migrated", arguments: StoreBackend.available)
+    @Test(
+        "A database seeded before the publication was named names it once migrated", arguments: StoreBackend.available)
     func sourceMigration(backend: StoreBackend) async throws {
         let before = Array(TradeMigrations.all.prefix { $0.name != "trade-published-source-v4" })
         let beforePostgres = Array(TradePostgresMigrations.all.prefix { $0.name != "trade-published-source-v4" })
@@ -83,7 +87,8 @@ struct EnergyProjectTests {
                 let old = try SQLiteDatabase.open(directory: directory, name: "trade", migrations: before)
                 try await old.write { db in try db.executeScript(seededAsV1.joined(separator: ";")) }
                 await old.close()
-                let database = try SQLiteDatabase.open(directory: directory, name: "trade", migrations: TradeMigrations.all)
+                let database = try SQLiteDatabase.open(
+                    directory: directory, name: "trade", migrations: TradeMigrations.all)
                 let sources = try await Self.seededSources(TradeHarness(database: .sqlite(database)))
                 await database.close()
                 #expect(sources.allSatisfy { $0 == PublishedSource.chinaCentralAsiaBrief }, "\(sources)")

@@ -28,7 +28,8 @@ struct SeedDatesTests {
                 var listed: [[TrainingProgram]] = []
                 for start in [Self.firstStart, Self.restart] {
                     let database = try SQLiteDatabase.open(
-                        directory: directory, name: "training", migrations: TrainingMigrations.all(now: Self.clock(start)))
+                        directory: directory, name: "training",
+                        migrations: TrainingMigrations.all(now: Self.clock(start)))
                     let programs = try await openPrograms(TrainingHarness(database: database, clock: Self.firstStart))
                     await database.close()
                     listed.append(programs)
@@ -43,7 +44,8 @@ struct SeedDatesTests {
                         try await TestPostgres.withDatabase(
                             settings, migrations: TrainingPostgresMigrations.all(now: Self.clock(start))
                         ) { pool in
-                            try await openPrograms(TrainingHarness(store: PostgresTrainingStore(pool), clock: Self.firstStart))
+                            try await openPrograms(
+                                TrainingHarness(store: PostgresTrainingStore(pool), clock: Self.firstStart))
                         })
                 }
                 return listed
@@ -69,12 +71,16 @@ struct SeedDatesTests {
     @Test("The plan places each program's dates from the first start given")
     func plan() {
         let programs = TrainingSeed.programs(firstStart: Self.firstStart)
-        #expect(programs.map(\.startDate) == TrainingSeed.plans.map {
-            CalendarDate.utc(secondsSince1970: Self.firstStart + $0.startDay * 86_400)
-        })
-        #expect(programs.map(\.endDate) == TrainingSeed.plans.map {
-            CalendarDate.utc(secondsSince1970: Self.firstStart + ($0.startDay + $0.durationDays) * 86_400)
-        })
+        #expect(
+            programs.map(\.startDate)
+                == TrainingSeed.plans.map {
+                    CalendarDate.utc(secondsSince1970: Self.firstStart + $0.startDay * 86_400)
+                })
+        #expect(
+            programs.map(\.endDate)
+                == TrainingSeed.plans.map {
+                    CalendarDate.utc(secondsSince1970: Self.firstStart + ($0.startDay + $0.durationDays) * 86_400)
+                })
         #expect(programs.allSatisfy { $0.synthetic && $0.title.hasSuffix("(synthetic capacity and dates)") })
     }
 }

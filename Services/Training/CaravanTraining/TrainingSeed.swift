@@ -34,7 +34,10 @@ public enum TrainingSeed {
 
     /// Title, field, language, capacity and duration in days, in the order the programs start.
     private static let schedule: [(String, String, String, UInt32, Int64)] = [
-        ("Cross-border e-commerce live-streaming for Central Asian creators", "e-commerce live-streaming", "ru", 30, 88),
+        (
+            "Cross-border e-commerce live-streaming for Central Asian creators", "e-commerce live-streaming", "ru", 30,
+            88
+        ),
         ("Live-streaming sales in Chinese and Kazakh", "e-commerce live-streaming", "kk", 40, 88),
         ("Vehicle sales and after-sales service", "vehicle sales and repair", "ru", 24, 135),
         ("Automotive repair technician", "vehicle sales and repair", "zh", 20, 172),
