@@ -39,7 +39,7 @@ struct ProgramAndStatisticsTests {
         defer { directory.remove() }
         for _ in 0..<2 {
             let database = try SQLiteDatabase.open(
-                directory: directory.path, name: "training", migrations: TrainingMigrations.all)
+                directory: directory.path, name: "training", migrations: TestMigrations.sqlite)
             let count = try database.read { db in try db.one("SELECT COUNT(*) FROM program") { $0.int(0) } }
             #expect(count == TrainingSeed.plans.count)
             await database.close()

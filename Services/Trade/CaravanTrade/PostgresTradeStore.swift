@@ -197,12 +197,12 @@ public struct PostgresTradeStore: TradeStore {
 
     public func energyProjects(country: String?) async throws -> [EnergyProject] {
         try await self.pool.read { connection, logger in
-            let rows =
-                if let country {
-                    try await connection.prepared(CountryEnergyProjects.self, country, logger: logger)
-                } else {
-                    try await connection.prepared(EnergyProjects.self, logger: logger)
-                }
+            let rows: [PostgresRow]
+            if let country {
+                rows = try await connection.prepared(CountryEnergyProjects.self, country, logger: logger)
+            } else {
+                rows = try await connection.prepared(EnergyProjects.self, logger: logger)
+            }
             return try rows.map { row in
                 EnergyProject.stored(
                     try row.decode((String, String, String, Int64, Int64, Double?, String, String, String, Bool).self))

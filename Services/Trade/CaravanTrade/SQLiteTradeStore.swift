@@ -140,7 +140,7 @@ public struct SQLiteTradeStore: TradeStore {
                 ))
         }
         return try self.database.read { connection in
-            try connection.all(sql, arguments: country.map { [.text($0)] } ?? [], as: decode)
+            try connection.all(sql, arguments: country.map { [SQLiteValue.text($0)] } ?? [], as: decode)
         }
     }
 
