@@ -521,6 +521,7 @@ let package = Package(
             dependencies: [
                 "CaravanLogistics", "CaravanLogisticsAPI", "CaravanDomain", "CaravanSQLite", "CaravanServiceMain",
                 "CaravanCore", "CaravanInProcess", "CaravanPostgres", "CaravanTestSupport",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
             ],
             path: "Tests/CaravanLogisticsTests",
             swiftSettings: swiftSettings
