@@ -43,7 +43,8 @@ struct EnergyEndToEndTests {
         let uz = try await Self.get(base + "/v1/energy-projects?country=UZ", as: ListEnergyProjectsResponse.self)
         #expect(uz.projects.map(\.kind) == [.equipmentTrade])
         let refused = try await curl([base + "/v1/energy-projects?country=FR"])
-        #expect(refused.status == 400 && (try jsonObject(refused.body))["code"] as? Int == 3, "\(refused.body)")
+        let refusal = try jsonObject(refused.body)
+        #expect(refused.status == 400 && refusal["code"] as? Int == 3, "\(refused.body)")
         // JSON leaves an unpublished capacity out rather than writing 0.
         let raw = try await curl([base + "/v1/energy-projects?country=KZ"])
         #expect(raw.status == 200 && !raw.body.contains("capacityMw"))

@@ -52,7 +52,7 @@ struct CargoCategoryNoteTests {
             }
         case .postgres:
             try await TestPostgres.withFreshDatabase { settings in
-                try await TestPostgres.withDatabase(
+                _ = try await TestPostgres.withDatabase(
                     settings, migrations: Array(LogisticsPostgresMigrations.all.dropLast())
                 ) { pool in
                     try await pool.read { connection, logger in

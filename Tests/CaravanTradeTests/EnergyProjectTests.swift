@@ -96,7 +96,7 @@ struct EnergyProjectTests {
         case .postgres:
             try await TestPostgres.withFreshDatabase { settings in
                 try await TestPostgres.withDatabase(settings, migrations: beforePostgres) { pool in
-                    try await TradeHarness(database: .postgres(pool)).execute(seededAsV1.joined(separator: ";"))
+                    for statement in seededAsV1 { try await TradeHarness(database: .postgres(pool)).execute(statement) }
                 }
                 try await TestPostgres.withDatabase(settings, migrations: TradePostgresMigrations.all) { pool in
                     let sources = try await Self.seededSources(TradeHarness(database: .postgres(pool)))

@@ -17,7 +17,7 @@ enum TestClock {
 
     /// The harnesses' stores are first started (and seeded) on 15 January
     /// 2027, so the seeded programs' dates are the same in every run.
-    static let firstStart = { Date(timeIntervalSince1970: TimeInterval(TestClock.january2027)) }
+    static let firstStart: @Sendable () -> Date = { Date(timeIntervalSince1970: TimeInterval(TestClock.january2027)) }
 }
 
 /// The training migrations of a store first started at ``TestClock/firstStart``.

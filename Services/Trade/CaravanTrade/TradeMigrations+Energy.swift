@@ -1,4 +1,5 @@
 import CaravanSQLite
+import CaravanTradeAPI
 
 extension TradeMigrations {
     /// The energy cooperation projects (``EnergySeed``): reported facts,

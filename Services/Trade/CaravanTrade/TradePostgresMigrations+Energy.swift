@@ -1,4 +1,5 @@
 import CaravanPostgres
+import CaravanTradeAPI
 import PostgresNIO
 
 extension TradePostgresMigrations {
