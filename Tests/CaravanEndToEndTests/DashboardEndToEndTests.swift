@@ -286,7 +286,7 @@ struct DashboardEndToEndTests {
                 "document.querySelectorAll('#energy-projects tr[data-project] .published-badge').length", as: Int.self)
                 == projects.count)
         #expect(try await page.text("#energy").contains("not published"))
-        #expect(try await page.text("[data-country=\"UZ\"]").contains("Chinese wind turbine generators for Uzbekistan"))
+        #expect(try await page.text("[data-country=\"UZ\"]").contains("1 (equipment trade)"))
 
         // No live stream is served yet: the page says so and refreshes on its timer; a recorded flow shows without a reload.
         #expect(try await page.text("#live-status").contains("refreshing every 2 s"))

@@ -572,7 +572,7 @@
       h("div", { class: "scroll" }, h("table", { class: "projects", id: "energy-projects" },
         h("tr", {}, h("th", {}, "Project"), h("th", {}, "Partner"), h("th", {}, "Kind"), h("th", {}, "Status"),
           h("th", {}, "Capacity")),
-        projects.map(p => h("tr", { "data-project": p.id, "data-country": p.country },
+        projects.map(p => h("tr", { "data-project": p.id, "data-partner": p.country },
           h("td", {}, h("strong", {}, p.name), p.synthetic ? syntheticBadge() : publishedBadge(p.source), h("br"),
             h("span", { class: "note" }, p.description + (p.chinesePartner ? ` Chinese partner: ${p.chinesePartner}.` : ""))),
           h("td", {}, countryNames[p.country] || p.country),
@@ -627,7 +627,12 @@
       else if (hub) line("Hub sessions", integer(hub.sessions), num(hub.sessions), num(hub.syntheticSessions) > 0 ? syntheticBadge() : null);
       if (energy && outcome(energy, "energy")) failedLine("Energy", outcome(energy, "energy"));
       else if (energy && energy.noData) noData("Energy", energy);
-      else if (energy) line("Energy projects", (energy.projects || []).map(x => x.name).join(", "), (energy.projects || []).length);
+      else if (energy) {
+        const projects = energy.projects || [];
+        const kinds = [...new Set(projects.map(x => x.kind))].join(", ");
+        rows.push(h("dt", {}, "Energy projects"), h("dd", { "data-value": projects.length, title: projects.map(x => x.name).join("; ") },
+          `${projects.length} (${kinds})`));
+      }
       return h("div", { class: "card", "data-country": code }, h("h3", {}, name), h("dl", {}, rows));
     });
     sectionBody(id).replaceChildren(h("div", { class: "cards" }, cards));
