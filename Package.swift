@@ -344,6 +344,7 @@ let package = Package(
             dependencies: [
                 "CaravanGateway", "CaravanCore", "CaravanGatewayAPI", "CaravanServiceKit", "CaravanObservability",
                 "CaravanTCP",
+                "CaravanTradeAPI",
                 "CaravanWebCharts",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
@@ -524,6 +525,7 @@ let package = Package(
             dependencies: [
                 "CaravanLogistics", "CaravanLogisticsAPI", "CaravanDomain", "CaravanSQLite", "CaravanServiceMain",
                 "CaravanCore", "CaravanInProcess", "CaravanPostgres", "CaravanTestSupport",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
             ],
             path: "Tests/CaravanLogisticsTests",
             swiftSettings: swiftSettings

@@ -270,7 +270,23 @@ struct DashboardEndToEndTests {
             try await page.evaluate(
                 "Number(document.querySelector('[data-country=\"KZ\"] dd').dataset.value)", as: Double.self)
                 == Self.number((kazakhstan["trade"] as? [String: Any])?["totalUsd"]))
-        #expect(try await page.text("[data-country=\"TM\"]").contains("No recorded flows for \(year)"))
+        let turkmenistan = try await Self.get(base, "/v1/countries/TM/profile?year=\(year)")
+        let noTrade = try #require((turkmenistan["trade"] as? [String: Any])?["noDataMessage"] as? String)
+        #expect(try await page.text("[data-country=\"TM\"]").contains(noTrade))
+
+        // Energy cooperation: every project of the overview, each with its source's badge; none with a made-up capacity.
+        let energy = try #require((try await Self.get(base, "/v1/overview?year=\(year)"))["energy"] as? [String: Any])
+        let projects = try #require(energy["projects"] as? [[String: Any]])
+        #expect(
+            try await page.evaluate(
+                "[...document.querySelectorAll('#energy-projects tr[data-project]')].map(r => r.dataset.project)",
+                as: [String].self) == projects.compactMap { $0["id"] as? String })
+        #expect(
+            try await page.evaluate(
+                "document.querySelectorAll('#energy-projects tr[data-project] .published-badge').length", as: Int.self)
+                == projects.count)
+        #expect(try await page.text("#energy").contains("not published"))
+        #expect(try await page.text("[data-country=\"UZ\"]").contains("1 (equipment trade)"))
 
         // No live stream is served yet: the page says so and refreshes on its timer; a recorded flow shows without a reload.
         #expect(try await page.text("#live-status").contains("refreshing every 2 s"))

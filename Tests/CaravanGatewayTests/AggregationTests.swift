@@ -76,6 +76,67 @@ struct AggregationTests {
         #expect(profile.hub?.sessions == 1 && profile.hub?.newFollowers == 3 && profile.hub?.salesCny == 40)
     }
 
+    @Test("The energy section: every partner's projects in the overview, the country's in a profile, as words")
+    func energy() async throws {
+        let provider = GatewayProvider(backends: FakeBackends())
+        let overview = try await provider.partnershipOverview(
+            request: PartnershipOverviewRequest(year: 2024), context: context(deadline: .seconds(5)))
+        #expect(overview.energy?.outcome?.status == .ok && overview.energy?.projects.map(\.id) == ["w", "n", "t"])
+        let nuclear = try #require(overview.energy?.projects.first { $0.id == "n" })
+        #expect(nuclear.kind == "nuclear" && nuclear.status == "under consideration" && nuclear.capacityMw == 1_000)
+        #expect(nuclear.chinesePartner == "a corporation")
+        #expect(overview.energy?.projects.first { $0.id == "t" }?.kind == "equipment trade")
+        #expect(overview.energy?.projects.first { $0.id == "w" }?.capacityMw == nil, "none published: absent")
+        let uz = try await provider.countryProfile(
+            request: CountryProfileRequest(country: "UZ", year: 2024), context: context(deadline: .seconds(5)))
+        #expect(uz.energy?.projects.map(\.id) == ["t"] && uz.energy?.noData == false)
+        let tj = try await provider.countryProfile(
+            request: CountryProfileRequest(country: "TJ", year: 2024), context: context(deadline: .seconds(5)))
+        #expect(tj.energy?.noData == true)
+        #expect(tj.energy?.noDataMessage == "No energy cooperation projects are recorded for TJ.")
+
+        // Context, not a headline: its failure leaves the answer whole but partial.
+        var failing = FakeBackends()
+        failing.trade = .fail(.unavailable)
+        let partial = try await GatewayProvider(backends: failing).countryProfile(
+            request: CountryProfileRequest(country: "KZ", year: 2024), context: context(deadline: .seconds(5)))
+        #expect(partial.energy?.outcome?.status == .failed && partial.partial)
+    }
+
+    @Test("An OK section without figures says so: no_data and a sentence; one with figures does not")
+    func noData() async throws {
+        let empty = GatewayProvider(backends: FakeBackends(empty: true))
+        let profile = try await empty.countryProfile(
+            request: CountryProfileRequest(country: "KZ", year: 2024), context: context(deadline: .seconds(5)))
+        #expect(profile.trade?.outcome?.status == .ok && profile.trade?.noData == true)
+        #expect(
+            profile.trade?.noDataMessage
+                == "No trade figures for KZ in 2024: no flows are recorded and no figure is published.")
+        #expect(profile.logistics?.noData == true && profile.logistics?.noDataMessage.contains("KZ") == true)
+        #expect(
+            profile.training?.noData == true
+                && profile.training?.noDataMessage == "No training programs are hosted in KZ.")
+        #expect(
+            profile.hub?.noData == true
+                && profile.hub?.noDataMessage == "No live-streaming sessions by creators from KZ were recorded in 2024."
+        )
+        #expect(profile.energy?.noData == true)
+        let overview = try await empty.partnershipOverview(
+            request: PartnershipOverviewRequest(year: 2024), context: context(deadline: .seconds(5)))
+        #expect(overview.training?.noDataMessage == "No training programs are held.")
+        #expect(overview.trade?.noDataMessage.contains("for the partnership in 2024") == true)
+
+        let full = try await GatewayProvider(backends: FakeBackends()).countryProfile(
+            request: CountryProfileRequest(country: "KZ", year: 2024), context: context(deadline: .seconds(5)))
+        for (noData, message) in [
+            (full.trade?.noData, full.trade?.noDataMessage), (full.logistics?.noData, full.logistics?.noDataMessage),
+            (full.training?.noData, full.training?.noDataMessage), (full.hub?.noData, full.hub?.noDataMessage),
+            (full.energy?.noData, full.energy?.noDataMessage),
+        ] {
+            #expect(noData == false && message == "")
+        }
+    }
+
     @Test("A failed backend fails its section only, with code and message")
     func failedSection() async throws {
         var backends = FakeBackends()

@@ -208,6 +208,9 @@ struct FakeBackends: GatewayBackends {
     var logistics: Behavior = .answer
     var training: Behavior = .answer
     var configured: Set<Backend> = Set(Backend.allCases)
+    /// True: every backend answers OK with nothing in it (no flows, no
+    /// published figure, no cities, programs, sessions or projects).
+    var empty = false
     let seenTimeouts = LockedList<Duration>()
 
     func isConfigured(_ backend: Backend) -> Bool { self.configured.contains(backend) }
@@ -229,8 +232,9 @@ struct FakeBackends: GatewayBackends {
 
     func tradeSummary(_ request: GetSummaryRequest, options: CallOptions) async throws -> GetSummaryResponse {
         try await self.behave(self.trade, as: "trade", options)
+        if self.empty { return GetSummaryResponse(year: request.year, country: request.country) }
         return GetSummaryResponse(
-            year: request.year, country: request.country, recordedTotalUsd: 94.8e9, syntheticUsd: 1e9,
+            year: request.year, country: request.country, recordedTotalUsd: 94.8e9, syntheticUsd: 1e9, flowCount: 2,
             byCategoryUsd: ["auto parts": 5e9, "cotton": 1e9],
             published: PublishedFigure(year: request.year, valueUsd: 94.8e9, source: "published"))
     }
@@ -245,12 +249,30 @@ struct FakeBackends: GatewayBackends {
     func hubStats(_ request: HubStatsRequest, options: CallOptions) async throws -> HubStatsResponse {
         try await self.behave(self.trade, as: "trade", options)
         let creators = Self.creators.filter {
-            request.creatorCountry.isEmpty || $0.creatorCountry == request.creatorCountry
+            !self.empty && (request.creatorCountry.isEmpty || $0.creatorCountry == request.creatorCountry)
         }
         return HubStatsResponse(
             hub: "Horgos Yiwu International Trade City", newFollowers: creators.reduce(0) { $0 + $1.newFollowers },
             sessions: creators.reduce(0) { $0 + $1.sessions }, salesCny: creators.reduce(0) { $0 + $1.salesCny },
             topCreators: request.omitTopCreators ? [] : creators)
+    }
+
+    static let energyProjects = [
+        EnergyProject(id: "w", name: "A wind farm", country: "KZ", kind: .wind, status: .notPublished, source: "s"),
+        EnergyProject(
+            id: "n", name: "A nuclear plant", country: "KZ", kind: .nuclear, status: .underConsideration,
+            capacityMw: 1_000, chinesePartner: "a corporation", source: "s"),
+        EnergyProject(id: "t", name: "Turbines", country: "UZ", kind: .equipmentTrade, status: .ongoing, source: "s"),
+    ]
+
+    func energyProjects(_ request: ListEnergyProjectsRequest, options: CallOptions) async throws
+        -> ListEnergyProjectsResponse
+    {
+        try await self.behave(self.trade, as: "trade", options)
+        return ListEnergyProjectsResponse(
+            projects: Self.energyProjects.filter {
+                !self.empty && (request.country.isEmpty || $0.country == request.country)
+            })
     }
 
     func networkStats(_ request: NetworkStatsRequest, options: CallOptions) async throws -> NetworkStatsResponse {
@@ -260,6 +282,7 @@ struct FakeBackends: GatewayBackends {
 
     func listCities(_ request: ListCitiesRequest, options: CallOptions) async throws -> ListCitiesResponse {
         try await self.behave(self.logistics, as: "logistics", options)
+        if self.empty { return ListCitiesResponse() }
         return ListCitiesResponse(cities: [
             RailCity(id: "almaty", country: request.country),
             RailCity(id: "khorgos", country: request.country, isBorderCrossing: true),
@@ -268,6 +291,7 @@ struct FakeBackends: GatewayBackends {
 
     func listLinks(_ request: ListLinksRequest, options: CallOptions) async throws -> ListLinksResponse {
         try await self.behave(self.logistics, as: "logistics", options)
+        if self.empty { return ListLinksResponse() }
         return ListLinksResponse(links: [
             RailLink(id: "l1", fromCityId: "almaty", toCityId: "khorgos"),
             RailLink(id: "l2", fromCityId: "khorgos", toCityId: "horgos", crossingCityId: "khorgos"),
@@ -276,12 +300,14 @@ struct FakeBackends: GatewayBackends {
 
     func countShipments(_ request: CountShipmentsRequest, options: CallOptions) async throws -> CountShipmentsResponse {
         try await self.behave(self.logistics, as: "logistics", options)
-        return CountShipmentsResponse(booked: 2, inTransit: 3, delivered: 1)
+        return self.empty ? CountShipmentsResponse() : CountShipmentsResponse(booked: 2, inTransit: 3, delivered: 1)
     }
 
     func trainingStatistics(_ request: StatisticsRequest, options: CallOptions) async throws -> StatisticsResponse {
         try await self.behave(self.training, as: "training", options)
-        return StatisticsResponse(total: TrainingStatisticsRow(programs: 3, seats: 90, enrolled: 40, completed: 10))
+        return StatisticsResponse(
+            total: self.empty
+                ? TrainingStatisticsRow() : TrainingStatisticsRow(programs: 3, seats: 90, enrolled: 40, completed: 10))
     }
 }
 

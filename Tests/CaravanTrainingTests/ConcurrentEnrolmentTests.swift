@@ -35,7 +35,7 @@ struct ConcurrentEnrolmentTests {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let database = try SQLiteDatabase.open(
-            directory: directory.path, name: "training", durability: .normal, migrations: TrainingMigrations.all)
+            directory: directory.path, name: "training", durability: .normal, migrations: TestMigrations.sqlite)
         let harness = TrainingHarness(database: database)
         let program = try await harness.createProgram(capacity: 12)
         try await harness.store.insertTrainees(SyntheticTrainees.make(count: 180))
@@ -66,9 +66,9 @@ struct ConcurrentEnrolmentTests {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let first = try SQLiteDatabase.open(
-            directory: directory.path, name: "training", durability: .normal, migrations: TrainingMigrations.all)
+            directory: directory.path, name: "training", durability: .normal, migrations: TestMigrations.sqlite)
         let second = try SQLiteDatabase.open(
-            directory: directory.path, name: "training", durability: .normal, migrations: TrainingMigrations.all)
+            directory: directory.path, name: "training", durability: .normal, migrations: TestMigrations.sqlite)
         let a = TrainingHarness(database: first)
         let b = TrainingHarness(database: second)
         let program = try await a.createProgram(capacity: 10)

@@ -13,7 +13,7 @@ struct ProgramAndStatisticsTests {
     func seed(backend: StoreBackend) async throws {
         try await withTrainingHarness(backend) { harness in
             let listed = try await harness.client.listPrograms(ListProgramsRequest(pageSize: 500))
-            #expect(listed.programs.count == TrainingSeed.programs.count)
+            #expect(listed.programs.count == TrainingSeed.plans.count)
             let fields = Set(listed.programs.map(\.field))
             for field in [
                 "e-commerce live-streaming", "vehicle sales and repair", "traditional Chinese medicine",
@@ -39,9 +39,9 @@ struct ProgramAndStatisticsTests {
         defer { directory.remove() }
         for _ in 0..<2 {
             let database = try SQLiteDatabase.open(
-                directory: directory.path, name: "training", migrations: TrainingMigrations.all)
+                directory: directory.path, name: "training", migrations: TestMigrations.sqlite)
             let count = try database.read { db in try db.one("SELECT COUNT(*) FROM program") { $0.int(0) } }
-            #expect(count == TrainingSeed.programs.count)
+            #expect(count == TrainingSeed.plans.count)
             await database.close()
         }
     }
@@ -111,7 +111,7 @@ struct ProgramAndStatisticsTests {
             _ = try await harness.client.complete(CompleteRequest(enrolmentId: places[0].id))
 
             let byCountry = try await harness.client.statistics(StatisticsRequest(groupBy: .country))
-            let seedSeats = TrainingSeed.programs.reduce(0) { $0 + UInt64($1.capacity) }
+            let seedSeats = TrainingSeed.plans.reduce(0) { $0 + UInt64($1.capacity) }
             #expect(byCountry.rows.map(\.key) == ["CN", "KZ", "UZ"])
             let kzRow = try #require(byCountry.rows.first { $0.key == "KZ" })
             #expect(kzRow.programs == 1)
@@ -120,10 +120,10 @@ struct ProgramAndStatisticsTests {
             #expect(kzRow.completed == 1)
             #expect(kzRow.waitlisted == 1)
             #expect(kzRow.completionRate == 0.5)
-            #expect(byCountry.total?.programs == UInt32(TrainingSeed.programs.count) + 2)
+            #expect(byCountry.total?.programs == UInt32(TrainingSeed.plans.count) + 2)
             #expect(byCountry.total?.seats == seedSeats + 3)
             #expect(byCountry.total?.enrolled == 2)
-            #expect(byCountry.total?.syntheticPrograms == UInt32(TrainingSeed.programs.count) + 2)
+            #expect(byCountry.total?.syntheticPrograms == UInt32(TrainingSeed.plans.count) + 2)
 
             let byField = try await harness.client.statistics(StatisticsRequest(groupBy: .field, country: "KZ"))
             #expect(byField.rows.map(\.key) == ["rail logistics"])

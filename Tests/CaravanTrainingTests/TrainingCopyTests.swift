@@ -17,7 +17,7 @@ import Testing
 struct TrainingCopyTests {
     @Test("Places, statuses and wait-list positions are the same after the copy; the next trainee queues last")
     func copy() async throws {
-        try await withTemporarySQLite(TrainingMigrations.all) { database in
+        try await withTemporarySQLite(TestMigrations.sqlite) { database in
             try await Self.copy(from: database)
         }
     }
@@ -37,7 +37,7 @@ struct TrainingCopyTests {
         try await TestPostgres.withFreshDatabase { settings in
             try await TestPostgres.withDatabase(settings, migrations: []) { pool in
                 let counts = try await SQLiteToPostgresCopy(tables: TrainingPostgresMigrations.copiedTables).run(
-                    from: database, to: pool, migrations: TrainingPostgresMigrations.all, replace: false,
+                    from: database, to: pool, migrations: TestMigrations.postgres, replace: false,
                     logger: Logger(label: "test"))
                 #expect(counts.allSatisfy { $0.sqlite == $0.postgres }, "\(counts)")
                 let postgres = TrainingHarness(store: PostgresTrainingStore(pool))

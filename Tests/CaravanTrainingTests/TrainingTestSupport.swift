@@ -1,5 +1,6 @@
 import CaravanCore
 import CaravanInProcess
+import CaravanPostgres
 import CaravanSQLite
 import CaravanTestSupport
 import CaravanTraining
@@ -13,6 +14,16 @@ enum TestClock {
     static let january2027: Int64 = 1_800_014_400
     /// 2027-08-01 12:00 UTC.
     static let august2027: Int64 = 1_817_121_600
+
+    /// The harnesses' stores are first started (and seeded) on 15 January
+    /// 2027, so the seeded programs' dates are the same in every run.
+    static let firstStart: @Sendable () -> Date = { Date(timeIntervalSince1970: TimeInterval(TestClock.january2027)) }
+}
+
+/// The training migrations of a store first started at ``TestClock/firstStart``.
+enum TestMigrations {
+    static var sqlite: [SQLiteMigration] { TrainingMigrations.all(now: TestClock.firstStart) }
+    static var postgres: [PostgresMigration] { TrainingPostgresMigrations.all(now: TestClock.firstStart) }
 }
 
 /// A service over a real store (SQLite or PostgreSQL), called through the
@@ -82,11 +93,12 @@ func withTrainingHarness<T: Sendable>(
 ) async throws -> T {
     switch backend {
     case .sqlite:
-        return try await withTemporarySQLite(TrainingMigrations.all) { database in
+        return try await withTemporarySQLite(TestMigrations.sqlite) { database in
             try await body(TrainingHarness(database: database, clock: clock))
         }
     case .postgres:
-        return try await TestPostgres.withMigratedDatabase(TrainingPostgresMigrations.all) { pool in
+        return try await TestPostgres.withMigratedDatabase(TestMigrations.postgres) {
+            pool in
             try await body(TrainingHarness(store: PostgresTrainingStore(pool), clock: clock))
         }
     }

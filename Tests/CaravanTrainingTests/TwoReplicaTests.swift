@@ -40,9 +40,9 @@ struct TwoReplicaTests {
     static func withTwoReplicas<T: Sendable>(
         _ body: (TrainingHarness, TrainingHarness) async throws -> T
     ) async throws -> T {
-        try await TestPostgres.withMigratedCopy(TrainingPostgresMigrations.all) { settings in
-            try await TestPostgres.withDatabase(settings, migrations: TrainingPostgresMigrations.all) { first in
-                try await TestPostgres.withDatabase(settings, migrations: TrainingPostgresMigrations.all) { second in
+        try await TestPostgres.withMigratedCopy(TestMigrations.postgres) { settings in
+            try await TestPostgres.withDatabase(settings, migrations: TestMigrations.postgres) { first in
+                try await TestPostgres.withDatabase(settings, migrations: TestMigrations.postgres) { second in
                     try await body(
                         TrainingHarness(store: PostgresTrainingStore(first)),
                         TrainingHarness(store: PostgresTrainingStore(second)))
@@ -219,7 +219,7 @@ struct TwoReplicaTests {
         try await Self.withTwoReplicas { a, b in
             for replica in [a, b] {
                 let programs = try await replica.store.listPrograms(ProgramQuery(limit: 500))
-                #expect(programs.count == TrainingSeed.programs.count)
+                #expect(programs.count == TrainingSeed.plans.count)
             }
         }
     }

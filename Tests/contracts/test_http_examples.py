@@ -46,6 +46,20 @@ def check_profile(system):
     assert re.search(r"(?im)^x-trace-id: [0-9a-f]{32}$", head)
     profile = json.loads(body)
     assert profile["country"] == "KZ" and profile["trade"]["outcome"]["status"] == "SECTION_STATUS_OK"
+    # No flow is recorded yet and none is published for KZ: the section says so.
+    assert profile["trade"]["noData"] is True and "no flows are recorded" in profile["trade"]["noDataMessage"]
+    assert len(profile["energy"]["projects"]) == 4
+
+
+def check_energy(system):
+    projects = json.loads(run("curl-energy", system.open_url))["projects"]
+    assert {p["name"] for p in projects} == {
+        "Zhanatas wind farm", "Turgusun hydropower station", "Kaskelen photovoltaic power station",
+        "Kazakhstan's first nuclear power plant"}
+    assert all(p["country"] == "KZ" and "capacityMw" not in p and not p.get("synthetic") for p in projects)
+    nuclear = next(p for p in projects if p["kind"] == "ENERGY_PROJECT_KIND_NUCLEAR")
+    assert nuclear["chinesePartner"] == "China National Nuclear Corporation"
+    assert nuclear["status"] == "ENERGY_PROJECT_STATUS_UNDER_CONSIDERATION"
 
 
 def check_refused(system):
@@ -96,6 +110,7 @@ def check_python(system):
 CHECKS = {
     "curl-summary": check_summary,
     "curl-profile": check_profile,
+    "curl-energy": check_energy,
     "curl-refused": check_refused,
     "curl-idempotent": check_idempotent,
     "curl-sse": check_sse,

@@ -36,7 +36,9 @@ static inline const ProtobufCMessageDescriptor *caravan__echo__v1__stream_reques
 // caravan/gateway/v1/gateway.proto
 static inline const ProtobufCMessageDescriptor *caravan__gateway__v1__country_profile_request__descriptor_ptr(void) { return &caravan__gateway__v1__country_profile_request__descriptor; }
 static inline const ProtobufCMessageDescriptor *caravan__gateway__v1__country_profile_response__descriptor_ptr(void) { return &caravan__gateway__v1__country_profile_response__descriptor; }
+static inline const ProtobufCMessageDescriptor *caravan__gateway__v1__energy_section__descriptor_ptr(void) { return &caravan__gateway__v1__energy_section__descriptor; }
 static inline const ProtobufCMessageDescriptor *caravan__gateway__v1__gateway_category_total__descriptor_ptr(void) { return &caravan__gateway__v1__gateway_category_total__descriptor; }
+static inline const ProtobufCMessageDescriptor *caravan__gateway__v1__gateway_energy_project__descriptor_ptr(void) { return &caravan__gateway__v1__gateway_energy_project__descriptor; }
 static inline const ProtobufCMessageDescriptor *caravan__gateway__v1__gateway_milestone__descriptor_ptr(void) { return &caravan__gateway__v1__gateway_milestone__descriptor; }
 static inline const ProtobufCMessageDescriptor *caravan__gateway__v1__gateway_network_figures__descriptor_ptr(void) { return &caravan__gateway__v1__gateway_network_figures__descriptor; }
 static inline const ProtobufCMessageDescriptor *caravan__gateway__v1__hub_section__descriptor_ptr(void) { return &caravan__gateway__v1__hub_section__descriptor; }
@@ -123,6 +125,7 @@ static inline const ProtobufCMessageDescriptor *caravan__testing__v1__kitchen_si
 // caravan/trade/v1/trade.proto
 static inline const ProtobufCMessageDescriptor *caravan__trade__v1__category_total__descriptor_ptr(void) { return &caravan__trade__v1__category_total__descriptor; }
 static inline const ProtobufCMessageDescriptor *caravan__trade__v1__creator_total__descriptor_ptr(void) { return &caravan__trade__v1__creator_total__descriptor; }
+static inline const ProtobufCMessageDescriptor *caravan__trade__v1__energy_project__descriptor_ptr(void) { return &caravan__trade__v1__energy_project__descriptor; }
 static inline const ProtobufCMessageDescriptor *caravan__trade__v1__exchange_rate__descriptor_ptr(void) { return &caravan__trade__v1__exchange_rate__descriptor; }
 static inline const ProtobufCMessageDescriptor *caravan__trade__v1__get_flow_request__descriptor_ptr(void) { return &caravan__trade__v1__get_flow_request__descriptor; }
 static inline const ProtobufCMessageDescriptor *caravan__trade__v1__get_flow_response__descriptor_ptr(void) { return &caravan__trade__v1__get_flow_response__descriptor; }
@@ -131,6 +134,8 @@ static inline const ProtobufCMessageDescriptor *caravan__trade__v1__get_summary_
 static inline const ProtobufCMessageDescriptor *caravan__trade__v1__hub_published_figures__descriptor_ptr(void) { return &caravan__trade__v1__hub_published_figures__descriptor; }
 static inline const ProtobufCMessageDescriptor *caravan__trade__v1__hub_stats_request__descriptor_ptr(void) { return &caravan__trade__v1__hub_stats_request__descriptor; }
 static inline const ProtobufCMessageDescriptor *caravan__trade__v1__hub_stats_response__descriptor_ptr(void) { return &caravan__trade__v1__hub_stats_response__descriptor; }
+static inline const ProtobufCMessageDescriptor *caravan__trade__v1__list_energy_projects_request__descriptor_ptr(void) { return &caravan__trade__v1__list_energy_projects_request__descriptor; }
+static inline const ProtobufCMessageDescriptor *caravan__trade__v1__list_energy_projects_response__descriptor_ptr(void) { return &caravan__trade__v1__list_energy_projects_response__descriptor; }
 static inline const ProtobufCMessageDescriptor *caravan__trade__v1__list_flows_request__descriptor_ptr(void) { return &caravan__trade__v1__list_flows_request__descriptor; }
 static inline const ProtobufCMessageDescriptor *caravan__trade__v1__list_flows_response__descriptor_ptr(void) { return &caravan__trade__v1__list_flows_response__descriptor; }
 static inline const ProtobufCMessageDescriptor *caravan__trade__v1__live_stream_session__descriptor_ptr(void) { return &caravan__trade__v1__live_stream_session__descriptor; }

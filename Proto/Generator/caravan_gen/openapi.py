@@ -32,10 +32,12 @@ GATEWAY_SERVICES = [
     "caravan.reflection.v1.Reflection",
 ]
 
-# GET routes of the aggregates: (path, method, the fields set from the path and query).
+# GET routes of the aggregates and of resources with a path of their own:
+# (path, method, the fields set from the path and query).
 AGGREGATE_ROUTES = [
     ("/v1/countries/{code}/profile", "caravan.gateway.v1.Gateway.CountryProfile", {"code": "country"}, ["year"]),
     ("/v1/overview", "caravan.gateway.v1.Gateway.PartnershipOverview", {}, ["year"]),
+    ("/v1/energy-projects", "caravan.trade.v1.TradeService.ListEnergyProjects", {}, ["country"]),
 ]
 
 INT32_TYPES = {FDP.TYPE_INT32, FDP.TYPE_SINT32, FDP.TYPE_SFIXED32}
@@ -301,10 +303,13 @@ class OpenAPIBuilder:
                     ("description", comment_text(self.index, info.file, info.source_path + [2, k]) or field)]))
             for field in from_query:
                 k, f = fields[field]
+                if field == "year":
+                    schema, text = {"type": "integer", "format": "uint32"}, "The year (1992 to this year); last year when absent."
+                else:
+                    schema = self.value_schema(f)
+                    text = comment_text(self.index, info.file, info.source_path + [2, k]) or field
                 params.append(OrderedDict([
-                    ("name", field), ("in", "query"), ("required", False),
-                    ("schema", {"type": "integer", "format": "uint32"}),
-                    ("description", "The year (1992 to this year); last year when absent.")]))
+                    ("name", field), ("in", "query"), ("required", False), ("schema", schema), ("description", text)]))
             get = self.operation(service, file_name, si, mi, m, ".Get")
             get["parameters"] = params + [{"$ref": f"#/components/parameters/{p}"}
                                           for p in ("Timeout", "Traceparent", "Tracestate")]

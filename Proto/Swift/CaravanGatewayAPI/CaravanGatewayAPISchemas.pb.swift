@@ -22,6 +22,8 @@ public enum CaravanGatewayAPISchemas {
         LogisticsSection.self,
         TrainingSection.self,
         HubSection.self,
+        GatewayEnergyProject.self,
+        EnergySection.self,
         CountryProfileRequest.self,
         CountryProfileResponse.self,
         PartnershipOverviewRequest.self,

@@ -167,6 +167,56 @@ public enum GatewayOpenAPI {
         }
       }
     },
+    "/v1/energy-projects": {
+      "get": {
+        "operationId": "caravan.trade.v1.TradeService.ListEnergyProjects.Get",
+        "tags": [
+          "caravan.trade.v1.TradeService"
+        ],
+        "summary": "The energy cooperation projects the service knows (the seed's, as published), by country.",
+        "description": "The energy cooperation projects the service knows (the seed's, as\npublished), by country. INVALID_ARGUMENT `country` for a code that is\nnot one of the five Central Asian partners.",
+        "parameters": [
+          {
+            "name": "country",
+            "in": "query",
+            "required": false,
+            "schema": {
+              "type": "string"
+            },
+            "description": "ISO alpha-2 of a Central Asian partner; \"\" lists every partner's."
+          },
+          {
+            "$ref": "#/components/parameters/Timeout"
+          },
+          {
+            "$ref": "#/components/parameters/Traceparent"
+          },
+          {
+            "$ref": "#/components/parameters/Tracestate"
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "The answer.",
+            "headers": {
+              "X-Trace-Id": {
+                "$ref": "#/components/headers/TraceId"
+              }
+            },
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/caravan.trade.v1.ListEnergyProjectsResponse"
+                }
+              }
+            }
+          },
+          "default": {
+            "$ref": "#/components/responses/Error"
+          }
+        }
+      }
+    },
     "/v1/caravan.gateway.v1.Gateway/CountryProfile": {
       "post": {
         "operationId": "caravan.gateway.v1.Gateway.CountryProfile",
@@ -833,6 +883,61 @@ public enum GatewayOpenAPI {
               "application/json": {
                 "schema": {
                   "$ref": "#/components/schemas/caravan.trade.v1.HubStatsResponse"
+                }
+              }
+            }
+          },
+          "default": {
+            "$ref": "#/components/responses/Error"
+          }
+        }
+      }
+    },
+    "/v1/caravan.trade.v1.TradeService/ListEnergyProjects": {
+      "post": {
+        "operationId": "caravan.trade.v1.TradeService.ListEnergyProjects",
+        "tags": [
+          "caravan.trade.v1.TradeService"
+        ],
+        "summary": "The energy cooperation projects the service knows (the seed's, as published), by country.",
+        "description": "The energy cooperation projects the service knows (the seed's, as\npublished), by country. INVALID_ARGUMENT `country` for a code that is\nnot one of the five Central Asian partners.",
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/Timeout"
+          },
+          {
+            "$ref": "#/components/parameters/IdempotencyKey"
+          },
+          {
+            "$ref": "#/components/parameters/Traceparent"
+          },
+          {
+            "$ref": "#/components/parameters/Tracestate"
+          }
+        ],
+        "requestBody": {
+          "required": false,
+          "description": "The request in proto3 JSON; an empty body is `{}`.",
+          "content": {
+            "application/json": {
+              "schema": {
+                "$ref": "#/components/schemas/caravan.trade.v1.ListEnergyProjectsRequest"
+              }
+            }
+          }
+        },
+        "responses": {
+          "200": {
+            "description": "The answer.",
+            "headers": {
+              "X-Trace-Id": {
+                "$ref": "#/components/headers/TraceId"
+              }
+            },
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/caravan.trade.v1.ListEnergyProjectsResponse"
                 }
               }
             }
@@ -2928,6 +3033,33 @@ public enum GatewayOpenAPI {
           "partial": {
             "type": "boolean",
             "description": "True when any section FAILED or TIMED_OUT."
+          },
+          "energy": {
+            "$ref": "#/components/schemas/caravan.gateway.v1.EnergySection"
+          }
+        }
+      },
+      "caravan.gateway.v1.EnergySection": {
+        "type": "object",
+        "description": "Energy cooperation: the projects of the partnership (for a country\nprofile: in that country).",
+        "properties": {
+          "outcome": {
+            "$ref": "#/components/schemas/caravan.gateway.v1.SectionOutcome"
+          },
+          "projects": {
+            "type": "array",
+            "items": {
+              "$ref": "#/components/schemas/caravan.gateway.v1.GatewayEnergyProject"
+            },
+            "description": "By country, then name."
+          },
+          "noData": {
+            "type": "boolean",
+            "description": "True when the section is OK but lists no project."
+          },
+          "noDataMessage": {
+            "type": "string",
+            "description": "Says so in a sentence when no_data is true; \"\" otherwise."
           }
         }
       },
@@ -2969,6 +3101,61 @@ public enum GatewayOpenAPI {
                 ]
               }
             ]
+          }
+        }
+      },
+      "caravan.gateway.v1.GatewayEnergyProject": {
+        "type": "object",
+        "description": "One energy cooperation project (the trade service's EnergyProject).",
+        "properties": {
+          "id": {
+            "type": "string"
+          },
+          "name": {
+            "type": "string"
+          },
+          "country": {
+            "type": "string",
+            "description": "ISO alpha-2."
+          },
+          "kind": {
+            "type": "string",
+            "description": "\"wind\", \"hydro\", \"solar\", \"nuclear\" or \"equipment trade\"."
+          },
+          "status": {
+            "type": "string",
+            "description": "\"not published\", \"under consideration\" or \"ongoing\"."
+          },
+          "capacityMw": {
+            "anyOf": [
+              {
+                "type": "number"
+              },
+              {
+                "type": "string",
+                "enum": [
+                  "NaN",
+                  "Infinity",
+                  "-Infinity",
+                  "-0"
+                ]
+              }
+            ],
+            "description": "Capacity in megawatts; absent when none is published."
+          },
+          "chinesePartner": {
+            "type": "string",
+            "description": "The Chinese partner the source names; \"\" when it names none."
+          },
+          "description": {
+            "type": "string"
+          },
+          "source": {
+            "type": "string"
+          },
+          "synthetic": {
+            "type": "boolean",
+            "description": "True when generated rather than reported; label it when shown."
           }
         }
       },
@@ -3203,6 +3390,14 @@ public enum GatewayOpenAPI {
                 ]
               }
             ]
+          },
+          "noData": {
+            "type": "boolean",
+            "description": "True when the section is OK but has no figures at all: no session\nrecorded in the year and no published figure shown."
+          },
+          "noDataMessage": {
+            "type": "string",
+            "description": "Says so in a sentence when no_data is true; \"\" otherwise."
           }
         }
       },
@@ -3260,6 +3455,14 @@ public enum GatewayOpenAPI {
             "minimum": 0,
             "maximum": 4294967295,
             "description": "Of those, the links that cross a border (country profiles only)."
+          },
+          "noData": {
+            "type": "boolean",
+            "description": "True when the section is OK but has no figures at all: no cities, no\nlinks and no shipments."
+          },
+          "noDataMessage": {
+            "type": "string",
+            "description": "Says so in a sentence when no_data is true; \"\" otherwise."
           }
         }
       },
@@ -3300,6 +3503,9 @@ public enum GatewayOpenAPI {
           "partial": {
             "type": "boolean",
             "description": "True when any section FAILED or TIMED_OUT."
+          },
+          "energy": {
+            "$ref": "#/components/schemas/caravan.gateway.v1.EnergySection"
           }
         }
       },
@@ -3486,6 +3692,14 @@ public enum GatewayOpenAPI {
               ]
             },
             "description": "Recorded totals by partner (ISO alpha-2); in the overview only."
+          },
+          "noData": {
+            "type": "boolean",
+            "description": "True when the section is OK but has no figures at all: no recorded\nflows and no published figure for the year (and country)."
+          },
+          "noDataMessage": {
+            "type": "string",
+            "description": "Says so in a sentence when no_data is true; \"\" otherwise."
           }
         }
       },
@@ -3549,6 +3763,14 @@ public enum GatewayOpenAPI {
               }
             ],
             "description": "completed / (enrolled + completed), in [0, 1]."
+          },
+          "noData": {
+            "type": "boolean",
+            "description": "True when the section is OK but has no figures at all: no program is\nhosted (in that country)."
+          },
+          "noDataMessage": {
+            "type": "string",
+            "description": "Says so in a sentence when no_data is true; \"\" otherwise."
           }
         }
       },
@@ -4704,6 +4926,84 @@ public enum GatewayOpenAPI {
           }
         }
       },
+      "caravan.trade.v1.EnergyProject": {
+        "type": "object",
+        "description": "One China–Central Asia energy cooperation project, or an energy trade\nrelationship, as its source describes it.",
+        "properties": {
+          "id": {
+            "type": "string",
+            "description": "Stable, e.g. \"zhanatas-wind-farm\"."
+          },
+          "name": {
+            "type": "string"
+          },
+          "country": {
+            "type": "string",
+            "description": "Partner country, ISO 3166-1 alpha-2 (e.g. \"KZ\")."
+          },
+          "kind": {
+            "$ref": "#/components/schemas/caravan.trade.v1.EnergyProjectKind"
+          },
+          "status": {
+            "$ref": "#/components/schemas/caravan.trade.v1.EnergyProjectStatus"
+          },
+          "capacityMw": {
+            "anyOf": [
+              {
+                "type": "number"
+              },
+              {
+                "type": "string",
+                "enum": [
+                  "NaN",
+                  "Infinity",
+                  "-Infinity",
+                  "-0"
+                ]
+              }
+            ],
+            "description": "Capacity in megawatts; absent when none is published."
+          },
+          "chinesePartner": {
+            "type": "string",
+            "description": "The Chinese partner the source names; \"\" when it names none."
+          },
+          "description": {
+            "type": "string",
+            "description": "What the source says about the project."
+          },
+          "source": {
+            "type": "string",
+            "description": "Where it comes from (the publication, or the generator)."
+          },
+          "synthetic": {
+            "type": "boolean",
+            "description": "True when generated rather than reported; must be shown as such."
+          }
+        }
+      },
+      "caravan.trade.v1.EnergyProjectKind": {
+        "type": "string",
+        "enum": [
+          "ENERGY_PROJECT_KIND_UNSPECIFIED",
+          "ENERGY_PROJECT_KIND_WIND",
+          "ENERGY_PROJECT_KIND_HYDRO",
+          "ENERGY_PROJECT_KIND_SOLAR",
+          "ENERGY_PROJECT_KIND_NUCLEAR",
+          "ENERGY_PROJECT_KIND_EQUIPMENT_TRADE"
+        ],
+        "description": "What an energy cooperation project is about.\n\nWritten by name; a request may also give the number.\n\n- `ENERGY_PROJECT_KIND_EQUIPMENT_TRADE`: Trade in energy equipment (e.g. wind turbine generators), not one plant."
+      },
+      "caravan.trade.v1.EnergyProjectStatus": {
+        "type": "string",
+        "enum": [
+          "ENERGY_PROJECT_STATUS_UNSPECIFIED",
+          "ENERGY_PROJECT_STATUS_NOT_PUBLISHED",
+          "ENERGY_PROJECT_STATUS_UNDER_CONSIDERATION",
+          "ENERGY_PROJECT_STATUS_ONGOING"
+        ],
+        "description": "How far a project has come, as far as its source says.\n\nWritten by name; a request may also give the number.\n\n- `ENERGY_PROJECT_STATUS_NOT_PUBLISHED`: The source names the project but not its stage (built, being built...).\n- `ENERGY_PROJECT_STATUS_UNDER_CONSIDERATION`: A partner is weighing it; nothing is decided.\n- `ENERGY_PROJECT_STATUS_ONGOING`: Going on now, e.g. a continuing trade in equipment."
+      },
       "caravan.trade.v1.ExchangeRate": {
         "type": "object",
         "description": "A currency conversion: 1 unit of base_currency buys `rate` quote_currency.",
@@ -5099,6 +5399,29 @@ public enum GatewayOpenAPI {
           "published": {
             "$ref": "#/components/schemas/caravan.trade.v1.HubPublishedFigures",
             "description": "Absent for a hub with no published figures."
+          }
+        }
+      },
+      "caravan.trade.v1.ListEnergyProjectsRequest": {
+        "type": "object",
+        "description": "The message `caravan.trade.v1.ListEnergyProjectsRequest`.",
+        "properties": {
+          "country": {
+            "type": "string",
+            "description": "ISO alpha-2 of a Central Asian partner; \"\" lists every partner's."
+          }
+        }
+      },
+      "caravan.trade.v1.ListEnergyProjectsResponse": {
+        "type": "object",
+        "description": "The message `caravan.trade.v1.ListEnergyProjectsResponse`.",
+        "properties": {
+          "projects": {
+            "type": "array",
+            "items": {
+              "$ref": "#/components/schemas/caravan.trade.v1.EnergyProject"
+            },
+            "description": "By country, then name."
           }
         }
       },

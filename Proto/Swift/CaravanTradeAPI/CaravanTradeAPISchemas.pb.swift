@@ -40,5 +40,8 @@ public enum CaravanTradeAPISchemas {
         HubStatsRequest.self,
         CreatorTotal.self,
         HubStatsResponse.self,
+        EnergyProject.self,
+        ListEnergyProjectsRequest.self,
+        ListEnergyProjectsResponse.self,
     ]
 }

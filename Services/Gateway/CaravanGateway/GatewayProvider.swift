@@ -29,7 +29,7 @@ public struct GatewayProvider: GatewayServiceProtocol {
         if let error = plan.verdict(result.outcomes) { throw error }
         return CountryProfileResponse(
             country: country, year: year, trade: result.trade, logistics: result.logistics, training: result.training,
-            hub: result.hub, partial: AggregatePlan.isPartial(result.outcomes))
+            hub: result.hub, partial: AggregatePlan.isPartial(result.outcomes), energy: result.energy)
     }
 
     public func partnershipOverview(
@@ -41,7 +41,7 @@ public struct GatewayProvider: GatewayServiceProtocol {
         if let error = plan.verdict(result.outcomes) { throw error }
         return PartnershipOverviewResponse(
             year: year, trade: result.trade, logistics: result.logistics, training: result.training, hub: result.hub,
-            partial: AggregatePlan.isPartial(result.outcomes))
+            partial: AggregatePlan.isPartial(result.outcomes), energy: result.energy)
     }
 
     private func run(_ plan: AggregatePlan, context: ServerContext, country: String?, year: UInt32) async

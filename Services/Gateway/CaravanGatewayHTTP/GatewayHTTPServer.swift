@@ -3,6 +3,7 @@ import CaravanGateway
 import CaravanGatewayAPI
 import CaravanServiceKit
 import CaravanTCP
+import CaravanTradeAPI
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -13,6 +14,7 @@ import Prometheus
 
 /// The gateway's HTTP/JSON door (Hummingbird 2): the aggregates as
 /// `GET /v1/countries/{code}/profile?year=` and `GET /v1/overview?year=`,
+/// the energy cooperation projects as `GET /v1/energy-projects?country=`,
 /// any routed unary method as `POST /v1/{package.Service}/{Method}`, any
 /// routed server-streaming method as `POST` or `GET` on the same path
 /// (``HTTPStreams``), the OpenAPI document at `/openapi.json`, `/healthz`,
@@ -94,6 +96,14 @@ public enum GatewayHTTPServer {
                 let headers = try Self.headers(request, context)
                 return Self.respond(
                     await caller.call(Gateway.Method.partnershipOverview, message: message, headers: headers))
+            }
+        }
+        router.get("/v1/energy-projects") { request, context in
+            await Self.answering {
+                let message = ListEnergyProjectsRequest(country: request.uri.queryParameters.get("country") ?? "")
+                let headers = try Self.headers(request, context)
+                return Self.respond(
+                    await caller.call(TradeService.Method.listEnergyProjects, message: message, headers: headers))
             }
         }
         router.post("/v1/:service/:method") { request, context in

@@ -76,6 +76,11 @@ public enum LogisticsMigrations {
         },
         SQLiteMigration(
             "logistics-v2-shipment-counts", script: LogisticsCountsSQL.schema + ";" + LogisticsCountsSQL.fill),
+        SQLiteMigration("logistics-v3-category-notes") { db in
+            for named in SeedNetwork.namedCategories {
+                try db.execute("UPDATE cargo_category SET note = ? WHERE id = ?", named.note, named.id)
+            }
+        },
     ]
 
     static func insertSeed(_ data: NetworkData, into db: SQLiteConnection) throws {

@@ -16,6 +16,13 @@ public enum LogisticsPostgresMigrations {
         },
         PostgresMigration(
             "logistics-v2-shipment-counts", statements: [LogisticsCountsSQL.schema, LogisticsCountsSQL.fill]),
+        // As on SQLite: each named category's note says where the source names it.
+        PostgresMigration("logistics-v3-category-notes") { connection, logger in
+            for named in SeedNetwork.namedCategories {
+                try await connection.query(
+                    "UPDATE cargo_category SET note = \(named.note) WHERE id = \(named.id)", logger: logger)
+            }
+        },
     ]
 
     /// What `--copy-from-sqlite` copies, parents first.

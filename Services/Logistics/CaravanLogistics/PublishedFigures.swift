@@ -1,3 +1,4 @@
+import CaravanDomain
 import CaravanLogisticsAPI
 
 /// The China–Europe freight train figures as published for the end of 2024
@@ -18,7 +19,6 @@ public enum PublishedFigures {
         cargoCategories: PublishedCount(value: cargoCategories, moreThan: false),
         varieties: PublishedCount(value: varieties, moreThan: true),
         asOfDate: "2024-12-31",
-        source:
-            "China–Europe freight train figures as published for the end of 2024 (China–Central Asia cooperation report)"
+        source: "China–Europe freight train figures: \(PublishedSource.chinaCentralAsiaBrief)"
     )
 }

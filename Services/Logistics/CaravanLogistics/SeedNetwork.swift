@@ -176,15 +176,27 @@ public enum SeedNetwork {
     ]
 
     /// The 53 cargo categories: the ones the published source names, then
-    /// generated names for the rest (flagged synthetic).
-    static let namedCategories: [(String, String, Bool)] = [
-        ("auto-parts", "Auto parts", true),
-        ("electronics", "Electronics", true),
-        ("industrial-machinery", "Industrial machinery", true),
-        ("agricultural-products", "Agricultural products", false),
-        ("renewable-energy-equipment", "Renewable-energy equipment", false),
-        ("wind-turbine-generators", "Wind turbine generators", false),
+    /// generated names for the rest (flagged synthetic). The source names
+    /// them in two places, and the note says which: auto parts, electronics
+    /// and industrial machinery as the freight trains' central (high-value)
+    /// exports; the other three in its trade section, not as freight-train
+    /// cargo.
+    static let namedCategories: [(id: String, name: String, highValue: Bool, note: String)] = [
+        ("auto-parts", "Auto parts", true, Self.freightTrainExportNote),
+        ("electronics", "Electronics", true, Self.freightTrainExportNote),
+        ("industrial-machinery", "Industrial machinery", true, Self.freightTrainExportNote),
+        ("agricultural-products", "Agricultural products", false, Self.tradeGrowthAreaNote),
+        ("renewable-energy-equipment", "Renewable-energy equipment", false, Self.tradeGrowthAreaNote),
+        (
+            "wind-turbine-generators", "Wind turbine generators", false,
+            "named in the published source as trade, not as freight-train cargo: Uzbekistan is the region's "
+                + "largest destination for Chinese wind turbine generators"
+        ),
     ]
+    static let freightTrainExportNote =
+        "named in the published source for the freight trains: a high-value export central to them"
+    static let tradeGrowthAreaNote =
+        "named in the published source as a growth area of China–Central Asia trade, not as freight-train cargo"
     static let generatedCategoryNames: [String] = [
         "Textiles and garments", "Footwear", "Furniture", "Household appliances", "Toys", "Sporting goods",
         "Chemicals", "Plastics", "Rubber products", "Steel products", "Aluminium products", "Copper products",
@@ -276,11 +288,9 @@ public enum SeedNetwork {
             generate(country: country, count: count, region: .europe)
         }
 
-        var categories = Self.namedCategories.map { id, name, highValue in
+        var categories = Self.namedCategories.map { named in
             CargoCategory(
-                id: id, name: name, highValue: highValue, synthetic: false,
-                note: highValue
-                    ? "named in the published source as a high-value export" : "named in the published source")
+                id: named.id, name: named.name, highValue: named.highValue, synthetic: false, note: named.note)
         }
         for name in Self.generatedCategoryNames {
             let id = name.lowercased().split(whereSeparator: { !$0.isLetter && !$0.isNumber }).joined(separator: "-")

@@ -186,6 +186,30 @@ public struct PostgresTradeStore: TradeStore {
         }
     }
 
+    // MARK: Energy cooperation
+
+    enum EnergyProjects: PostgresStatementText {
+        static let sql = EnergyProject.storedQuery(byCountry: false, collate: #" COLLATE "C""#)
+    }
+    enum CountryEnergyProjects: PostgresStatementText {
+        static let sql = EnergyProject.storedQuery(byCountry: true, collate: #" COLLATE "C""#)
+    }
+
+    public func energyProjects(country: String?) async throws -> [EnergyProject] {
+        try await self.pool.read { connection, logger in
+            let rows: [PostgresRow]
+            if let country {
+                rows = try await connection.prepared(CountryEnergyProjects.self, country, logger: logger)
+            } else {
+                rows = try await connection.prepared(EnergyProjects.self, logger: logger)
+            }
+            return try rows.map { row in
+                EnergyProject.stored(
+                    try row.decode((String, String, String, Int64, Int64, Double?, String, String, String, Bool).self))
+            }
+        }
+    }
+
     // MARK: The hub
 
     enum HubWithFigures: PostgresStatementText {

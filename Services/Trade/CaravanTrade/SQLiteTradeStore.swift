@@ -128,6 +128,22 @@ public struct SQLiteTradeStore: TradeStore {
         }
     }
 
+    // MARK: Energy cooperation
+
+    public func energyProjects(country: String?) async throws -> [EnergyProject] {
+        let sql = SQLiteConnection.numberedPlaceholders(EnergyProject.storedQuery(byCountry: country != nil))
+        let decode = { (row: SQLiteRow) in
+            EnergyProject.stored(
+                (
+                    row.text(0), row.text(1), row.text(2), row.int64(3), row.int64(4),
+                    row.isNull(5) ? nil : row.double(5), row.text(6), row.text(7), row.text(8), row.bool(9)
+                ))
+        }
+        return try self.database.read { connection in
+            try connection.all(sql, arguments: country.map { [SQLiteValue.text($0)] } ?? [], as: decode)
+        }
+    }
+
     // MARK: The hub
 
     public func hubActivity(hub name: String, period: Range<Int64>, topCreators: Int, creatorCountry: String?)

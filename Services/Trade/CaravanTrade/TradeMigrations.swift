@@ -4,12 +4,15 @@ import CaravanSQLite
 /// per database file, so seeding on first start is idempotent on restart.
 public enum TradeMigrations {
     /// Every migration, in order: the idempotency ledger, the schema, the
-    /// seed, the totals the workflow maintains.
+    /// seed, the totals the workflow maintains, the energy projects, the
+    /// publication named as the seed's source.
     public static let all: [SQLiteMigration] = [
         SQLiteConnection.idempotencyLedgerMigration,
         SQLiteMigration("trade-schema-v1", apply: Self.schemaV1),
         SQLiteMigration("trade-seed-v1") { db in try TradeSeed.insert(db) },
         Self.totalsV2,
+        Self.energyV3,
+        Self.publishedSourceV4,
     ]
 
     static func schemaV1(_ db: SQLiteConnection) throws {

@@ -8,7 +8,9 @@ import CaravanPostgres
 /// 0/1 flags → BOOLEAN; `COLLATE NOCASE` → `caravan_nocase` (ICU,
 /// case-insensitive; unlike NOCASE it folds non-ASCII letters too).
 public enum TradePostgresMigrations {
-    /// Every migration, in order: the idempotency ledger, the schema, the seed.
+    /// Every migration, in order, as on SQLite: the idempotency ledger, the
+    /// schema, the seed, the maintained totals, the energy projects, the
+    /// publication named as the seed's source.
     public static let all: [PostgresMigration] = [
         PostgresTransaction.idempotencyLedgerMigration,
         Self.schemaV1,
@@ -16,6 +18,8 @@ public enum TradePostgresMigrations {
             try await TradeSeed.insert(connection, logger: logger)
         },
         Self.totalsV2,
+        Self.energyV3,
+        Self.publishedSourceV4,
     ]
 
     /// What `--copy-from-sqlite` copies, parents first; the maintained
@@ -23,6 +27,7 @@ public enum TradePostgresMigrations {
     public static let copiedTables = [
         "idempotency_key", "trade_flow", "trade_flow_total", "published_figure", "trade_milestone", "exchange_rate",
         "hub", "hub_published_figure", "live_stream_session", "hub_session_total", "hub_creator_total",
+        "energy_project",
     ]
 
     // Flows are immutable facts: no API updates or deletes them, and the

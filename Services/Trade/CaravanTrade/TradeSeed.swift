@@ -1,7 +1,8 @@
+import CaravanDomain
 import CaravanSQLite
 
-/// The reported facts the service ships with (../shared/DOMAIN.md, Trade),
-/// figures as published for the end of 2024.
+/// The reported facts the service ships with (the project's DOMAIN.md,
+/// Trade), figures as published for the end of 2024.
 ///
 /// Only published aggregates are seeded, never flows: the USD 94.8 billion
 /// total has no published breakdown, and inventing one would blur what was
@@ -10,9 +11,15 @@ import CaravanSQLite
 /// The facts are stated once, here; each backend's seed (``insert(_:)``
 /// for SQLite, `TradeSeed+Postgres.swift`) only writes them.
 public enum TradeSeed {
-    /// Where the seeded figures come from.
-    public static let source =
+    /// Where the seeded figures come from: the publication, as users are shown it.
+    public static let source = PublishedSource.chinaCentralAsiaBrief
+
+    /// The source the `trade-seed-v1` migration wrote before the publication
+    /// was named; ``TradeMigrations/publishedSourceV4`` replaces it.
+    static let sourceOfSeedV1 =
         "Reported figures for the end of 2024, China–Central Asia cooperation brief (Caravan DOMAIN.md, Trade)"
+    /// The tables whose rows carry ``source``.
+    static let tablesWithSource = ["published_figure", "trade_milestone", "hub_published_figure"]
 
     /// The date every seeded figure is as of.
     static let asOfDate = "2024-12-31"

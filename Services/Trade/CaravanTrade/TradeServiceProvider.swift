@@ -6,7 +6,7 @@ import Logging
 
 /// `caravan.trade.v1.TradeService`: validates each request, runs each
 /// write's ``TradeWorkflow`` in one store transaction, and answers reads
-/// from the ``TradeStore``.
+/// (flows, summaries, the hub, the energy projects) from the ``TradeStore``.
 ///
 /// (Named `TradeServiceProvider`, as training names its own, because the generated API module already has a
 /// `TradeService` namespace; two types of one name would make every file
@@ -210,6 +210,16 @@ public struct TradeServiceProvider: TradeServiceProtocol {
         }
         response.published = activity.published
         return response
+    }
+
+    // MARK: Energy cooperation
+
+    public func listEnergyProjects(request: ListEnergyProjectsRequest, context: ServerContext) async throws
+        -> ListEnergyProjectsResponse
+    {
+        let country = try self.validation.optionalPartner(request.country, field: "country")
+        let projects = try await self.storage { try await self.store.energyProjects(country: country) }
+        return ListEnergyProjectsResponse(projects: projects)
     }
 }
 

@@ -41,6 +41,10 @@ public protocol TradeStore: Sendable {
     /// The latest rate to convert `base` into `quote`, e.g. CNY into USD.
     func exchangeRate(base: String, quote: String) async throws -> ExchangeRate?
 
+    /// The energy cooperation projects of one partner (every partner's
+    /// when nil), by country, then name.
+    func energyProjects(country: String?) async throws -> [EnergyProject]
+
     /// Refreshes the query planner's statistics after a bulk load, so
     /// filtered listings of a big table choose their indexes well.
     func refreshStatistics() async throws

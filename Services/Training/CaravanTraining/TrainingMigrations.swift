@@ -1,10 +1,20 @@
 import CaravanSQLite
 import CaravanTrainingAPI
+import Foundation
 
 /// The training database's schema and seed on SQLite: each migration runs
 /// once per database file, so seeding on first start is idempotent.
 public enum TrainingMigrations {
-    public static let all: [SQLiteMigration] = [
+    /// The migrations, seeding the programs' dates from the clock when the seed runs.
+    public static var all: [SQLiteMigration] { Self.all(now: { Date() }) }
+
+    /// The migrations; `now` is read once, when the seed runs (the store's
+    /// first start), and places the seeded programs' dates (``TrainingSeed``).
+    public static func all(now: @escaping @Sendable () -> Date) -> [SQLiteMigration] {
+        Self.beforeSeed + [Self.seed(now: now)]
+    }
+
+    static let beforeSeed: [SQLiteMigration] = [
         SQLiteConnection.idempotencyLedgerMigration,
         SQLiteMigration("training-schema-v1") { db in
             // enrolled/waitlisted/completed are counters kept in step with
@@ -60,8 +70,13 @@ public enum TrainingMigrations {
                 CREATE INDEX enrolment_by_trainee ON enrolment(trainee_id, id);
                 """)
         },
-        SQLiteMigration("training-seed-v1") { db in
-            for program in TrainingSeed.programs { _ = try TrainingRows.insertProgram(program, db) }
-        },
     ]
+
+    static func seed(now: @escaping @Sendable () -> Date) -> SQLiteMigration {
+        SQLiteMigration("training-seed-v1") { db in
+            for program in TrainingSeed.programs(firstStart: Int64(now().timeIntervalSince1970)) {
+                _ = try TrainingRows.insertProgram(program, db)
+            }
+        }
+    }
 }

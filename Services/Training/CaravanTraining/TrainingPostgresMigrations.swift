@@ -1,14 +1,20 @@
 import CaravanPostgres
 import CaravanTrainingAPI
+import Foundation
 
 /// The training database's schema and seed on PostgreSQL: the tables,
 /// columns, constraints and indexes of ``TrainingMigrations``, so a
 /// SQLite database copies across by name, with PostgreSQL's types
 /// (INTEGER → BIGINT, 0/1 flags → BOOLEAN, row ids → identity columns).
 public enum TrainingPostgresMigrations {
-    public static let all: [PostgresMigration] = [
-        PostgresTransaction.idempotencyLedgerMigration, Self.schema, Self.seed,
-    ]
+    /// The migrations, seeding the programs' dates from the clock when the seed runs.
+    public static var all: [PostgresMigration] { Self.all(now: { Date() }) }
+
+    /// The migrations; `now` is read once, when the seed runs (the store's
+    /// first start), and places the seeded programs' dates (``TrainingSeed``).
+    public static func all(now: @escaping @Sendable () -> Date) -> [PostgresMigration] {
+        [PostgresTransaction.idempotencyLedgerMigration, Self.schema, Self.seed(now: now)]
+    }
 
     /// What `--copy-from-sqlite` copies, parents first.
     public static let copiedTables = ["idempotency_key", "program", "trainee", "enrolment"]
@@ -75,10 +81,12 @@ public enum TrainingPostgresMigrations {
         ])
 
     /// The programs of ``TrainingSeed``, inserted as `CreateProgram` would.
-    static let seed = PostgresMigration("training-seed-v1") { connection, logger in
-        for program in TrainingSeed.programs {
-            _ = try await PostgresTrainingTransaction.insertProgram(
-                program, PostgresTransaction(connection: connection, logger: logger))
+    static func seed(now: @escaping @Sendable () -> Date) -> PostgresMigration {
+        PostgresMigration("training-seed-v1") { connection, logger in
+            for program in TrainingSeed.programs(firstStart: Int64(now().timeIntervalSince1970)) {
+                _ = try await PostgresTrainingTransaction.insertProgram(
+                    program, PostgresTransaction(connection: connection, logger: logger))
+            }
         }
     }
 }

@@ -8,7 +8,7 @@ public enum Backend: String, Sendable, CaseIterable {
 
 /// A section of an aggregate answer.
 public enum SectionName: String, Sendable, CaseIterable {
-    case trade, logistics, training, hub
+    case trade, logistics, training, hub, energy
 }
 
 /// Declares an aggregate's sections: which backend answers each and which
@@ -39,7 +39,8 @@ public struct AggregatePlan: Sendable {
     }
 
     /// A partner country: its trade, network and training are the profile;
-    /// the hub's sessions by that country's creators are extra.
+    /// the hub's sessions by that country's creators and its energy
+    /// projects are extra.
     public static let countryProfile = AggregatePlan(
         name: "CountryProfile",
         sections: [
@@ -47,9 +48,11 @@ public struct AggregatePlan: Sendable {
             Section(.logistics, from: .logistics, required: true),
             Section(.training, from: .training, required: true),
             Section(.hub, from: .trade, required: false),
+            Section(.energy, from: .trade, required: false),
         ])
 
-    /// The whole partnership: every section is a headline figure.
+    /// The whole partnership: the headline figures, and the energy
+    /// projects beside them (context, so not required).
     public static let partnershipOverview = AggregatePlan(
         name: "PartnershipOverview",
         sections: [
@@ -57,6 +60,7 @@ public struct AggregatePlan: Sendable {
             Section(.logistics, from: .logistics, required: true),
             Section(.training, from: .training, required: true),
             Section(.hub, from: .trade, required: true),
+            Section(.energy, from: .trade, required: false),
         ])
 
     /// The error to fail the whole call with, or `nil` when the answer is

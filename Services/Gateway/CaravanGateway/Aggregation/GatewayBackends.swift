@@ -10,6 +10,8 @@ public protocol GatewayBackends: Sendable {
     func isConfigured(_ backend: Backend) -> Bool
     func tradeSummary(_ request: GetSummaryRequest, options: CallOptions) async throws -> GetSummaryResponse
     func hubStats(_ request: HubStatsRequest, options: CallOptions) async throws -> HubStatsResponse
+    func energyProjects(_ request: ListEnergyProjectsRequest, options: CallOptions) async throws
+        -> ListEnergyProjectsResponse
     func networkStats(_ request: NetworkStatsRequest, options: CallOptions) async throws -> NetworkStatsResponse
     func listCities(_ request: ListCitiesRequest, options: CallOptions) async throws -> ListCitiesResponse
     func listLinks(_ request: ListLinksRequest, options: CallOptions) async throws -> ListLinksResponse
@@ -39,6 +41,12 @@ public struct ClientBackends: GatewayBackends {
 
     public func hubStats(_ request: HubStatsRequest, options: CallOptions) async throws -> HubStatsResponse {
         try await self.trade.hubStats(request, options: options)
+    }
+
+    public func energyProjects(_ request: ListEnergyProjectsRequest, options: CallOptions) async throws
+        -> ListEnergyProjectsResponse
+    {
+        try await self.trade.listEnergyProjects(request, options: options)
     }
 
     public func networkStats(_ request: NetworkStatsRequest, options: CallOptions) async throws -> NetworkStatsResponse

@@ -29,6 +29,7 @@ public struct SectionFetchers: Sendable {
         case .logistics: return .logistics(try await self.logistics(country: country, options: options))
         case .training: return .training(try await self.training(country: country, options: options))
         case .hub: return .hub(try await self.hub(country: country, year: year, options: options))
+        case .energy: return .energy(try await self.energy(country: country, options: options))
         }
     }
 
@@ -59,6 +60,10 @@ public struct SectionFetchers: Sendable {
             section.byCountryUsd = summary.byCountryUsd
         }
         section.topCategories = Self.largestCategories(summary, count: Self.topCategories)
+        if summary.flowCount == 0 && summary.published == nil {
+            section.noData = true
+            section.noDataMessage = NoDataMessage.trade(country: country, year: year)
+        }
         return section
     }
 
@@ -108,6 +113,12 @@ public struct SectionFetchers: Sendable {
         let shipments = try await shipmentsCall
         section.shipmentsUnderWay = shipments.booked + shipments.inTransit
         section.shipmentsDelivered = shipments.delivered
+        if section.cities == 0 && section.railLinks == 0 && section.shipmentsUnderWay == 0
+            && section.shipmentsDelivered == 0
+        {
+            section.noData = true
+            section.noDataMessage = NoDataMessage.logistics(country: country)
+        }
         return section
     }
 
@@ -123,6 +134,10 @@ public struct SectionFetchers: Sendable {
         section.waitlisted = total.waitlisted
         section.completed = total.completed
         section.completionRate = total.completionRate
+        if section.programs == 0 {
+            section.noData = true
+            section.noDataMessage = NoDataMessage.training(country: country)
+        }
         return section
     }
 
@@ -149,6 +164,22 @@ public struct SectionFetchers: Sendable {
                 section.publishedSalesCny = published.salesCny
                 section.publishedSalesUsd = published.salesUsd
             }
+        }
+        if section.sessions == 0 && section.publishedFollowers == 0 && section.publishedSalesCny == 0 {
+            section.noData = true
+            section.noDataMessage = NoDataMessage.hub(country: country, year: year)
+        }
+        return section
+    }
+
+    func energy(country: String?, options: CallOptions) async throws -> EnergySection {
+        let answer = try await self.backends.energyProjects(
+            ListEnergyProjectsRequest(country: country ?? ""), options: options)
+        var section = EnergySection()
+        section.projects = answer.projects.map(GatewayEnergyProject.init(summarising:))
+        if section.projects.isEmpty {
+            section.noData = true
+            section.noDataMessage = NoDataMessage.energy(country: country)
         }
         return section
     }

@@ -6,6 +6,7 @@ public enum SectionPayload: Sendable {
     case logistics(LogisticsSection)
     case training(TrainingSection)
     case hub(HubSection)
+    case energy(EnergySection)
 }
 
 /// Every section's outcome and, for those that succeeded, its payload.
@@ -41,6 +42,13 @@ public struct FanOutResult: Sendable {
         var section = HubSection()
         if case .hub(let payload) = self.payloads[.hub] { section = payload }
         section.outcome = self.outcomes[.hub] ?? SectionOutcome()
+        return section
+    }
+
+    public var energy: EnergySection {
+        var section = EnergySection()
+        if case .energy(let payload) = self.payloads[.energy] { section = payload }
+        section.outcome = self.outcomes[.energy] ?? SectionOutcome()
         return section
     }
 }

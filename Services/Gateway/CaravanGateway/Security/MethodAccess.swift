@@ -28,7 +28,7 @@ public enum MethodAccess {
     /// Methods that only read, per service.
     public static let reads: [String: Set<String>] = [
         "caravan.trade.v1.TradeService": [
-            "GetFlow", "ListFlows", "StreamFlows", "GetSummary", "TopCategories", "HubStats",
+            "GetFlow", "ListFlows", "StreamFlows", "GetSummary", "TopCategories", "HubStats", "ListEnergyProjects",
         ],
         "caravan.logistics.v1.LogisticsService": [
             "ListCities", "GetCity", "ListLinks", "NetworkStats", "FindRoute", "ListCargoCategories",

@@ -1,6 +1,6 @@
 // The dashboard: reads the gateway's own HTTP/JSON API and draws it.
 //   GET  /v1/overview?year=            the partnership's aggregate (sections: trade, logistics, training, hub)
-//   GET  /v1/countries/{CC}/profile?year=   a partner's aggregate
+//   GET  /v1/countries/{CC}/profile?year=   a partner's aggregate (sections as above, and energy)
 //   POST /v1/{package.Service}/{Method} any routed unary method (proto3 JSON)
 //   GET  /v1/{package.Service}/{Method}?… with Accept: text/event-stream: a server stream as events (subscribe below)
 // Each section draws what it has and says plainly what it could not get.
@@ -548,6 +548,43 @@
     showState(id, "ok");
   }
 
+  // Energy cooperation: the projects as their source describes them. A
+  // capacity the source does not publish is said to be unpublished, never drawn as zero.
+  const energyKinds = { wind: ["Wind", C.palette[0]], hydro: ["Hydro", C.palette[5]], solar: ["Solar", C.palette[6]],
+    nuclear: ["Nuclear", C.palette[4]], "equipment trade": ["Equipment trade", C.palette[2]] };
+  function kindMark(kind) {
+    const [label, color] = energyKinds[kind] || [kind, C.palette[7]];
+    return [C.el("svg", { viewBox: "0 0 12 12", width: 12, height: 12, class: "kind-mark", role: "img", "aria-label": label },
+      [C.el("circle", { cx: 6, cy: 6, r: 5, fill: color })]), " " + label];
+  }
+  function drawEnergy(overview) {
+    const id = "energy";
+    const e = overview && overview.energy;
+    const failed = !overview ? noOverview() : outcome(e, "trade (energy)");
+    if (failed) return sectionFailed(id, failed);
+    const projects = e.projects || [];
+    if (e.noData || !projects.length) {
+      fill(id, [h("p", { class: "empty", id: "energy-empty" }, e.noDataMessage || "No energy cooperation projects are recorded.")]);
+      return showState(id, "ok");
+    }
+    const sources = [...new Set(projects.filter(p => !p.synthetic).map(p => p.source))];
+    fill(id, [
+      h("div", { class: "scroll" }, h("table", { class: "projects", id: "energy-projects" },
+        h("tr", {}, h("th", {}, "Project"), h("th", {}, "Partner"), h("th", {}, "Kind"), h("th", {}, "Status"),
+          h("th", {}, "Capacity")),
+        projects.map(p => h("tr", { "data-project": p.id, "data-partner": p.country },
+          h("td", {}, h("strong", {}, p.name), p.synthetic ? syntheticBadge() : publishedBadge(p.source), h("br"),
+            h("span", { class: "note" }, p.description + (p.chinesePartner ? ` Chinese partner: ${p.chinesePartner}.` : ""))),
+          h("td", {}, countryNames[p.country] || p.country),
+          h("td", { class: "kind" }, kindMark(p.kind)),
+          h("td", {}, p.status),
+          h("td", { "data-value": p.capacityMw === undefined ? "" : num(p.capacityMw) },
+            p.capacityMw === undefined ? h("span", { class: "note" }, "not published") : f.integer(num(p.capacityMw)) + " MW"))))),
+      sources.length ? h("p", { class: "note" }, "Source: " + sources.join("; ")) : null,
+    ]);
+    showState(id, "ok");
+  }
+
   function drawCountries(profiles, errors) {
     const id = "countries";
     const cards = partners.map(([code, name]) => {
@@ -562,9 +599,11 @@
       const failedLine = (label, sentence) => rows.push(h("dt", {}, label), h("dd", { class: "section-failed",
         title: typeof sentence === "string" ? sentence : null },
         typeof sentence === "string" ? sentence.replace(/:.*$/s, ".") : sentence));
-      const t = p.trade, l = p.logistics, tr = p.training, hub = p.hub;
+      const t = p.trade, l = p.logistics, tr = p.training, hub = p.hub, energy = p.energy;
+      // A section that answered but has no figures says so in the gateway's words.
+      const noData = (label, section) => failedLine(label, h("span", { class: "empty no-data" }, section.noDataMessage));
       if (outcome(t, "trade")) failedLine("Trade", outcome(t, "trade"));
-      else if (!num(t.totalUsd) && !t.hasPublishedTotal) failedLine("Trade", h("span", { class: "empty" }, `No recorded flows for ${state.year}`));
+      else if (t.noData) noData("Trade", t);
       else {
         line("Trade recorded", usd(t.totalUsd), num(t.totalUsd), num(t.syntheticUsd) > 0 ? syntheticBadge(`${usd(t.syntheticUsd)} synthetic`) : null);
         if (t.hasPublishedTotal) line("Published", usd(t.publishedTotalUsd), num(t.publishedTotalUsd), publishedBadge(t.publishedSource));
@@ -573,18 +612,27 @@
         if (top) line("Largest category", top.category, num(top.valueUsd));
       }
       if (outcome(l, "logistics")) failedLine("Freight", outcome(l, "logistics"));
+      else if (l.noData) noData("Freight", l);
       else {
         line("Rail cities", integer(l.cities), num(l.cities), num(l.syntheticCities) > 0 ? syntheticBadge(`${integer(l.syntheticCities)} generated`) : null);
         line("Rail links", `${integer(l.railLinks)} (${integer(l.crossBorderLinks)} cross-border)`, num(l.railLinks));
         line("Shipments under way", integer(l.shipmentsUnderWay), num(l.shipmentsUnderWay));
       }
       if (outcome(tr, "training")) failedLine("Training", outcome(tr, "training"));
-      else if (!num(tr.programs)) failedLine("Training", h("span", { class: "empty" }, "No programs hosted here"));
+      else if (tr.noData) noData("Training", tr);
       else line("Training programs", `${integer(tr.programs)}, ${integer(tr.enrolled)} enrolled`, num(tr.programs),
         num(tr.syntheticPrograms) > 0 ? syntheticBadge() : null);
       if (hub && outcome(hub, "hub")) failedLine("Hub creators", outcome(hub, "hub"));
-      else if (hub && num(hub.sessions)) line("Hub sessions", integer(hub.sessions), num(hub.sessions), num(hub.syntheticSessions) > 0 ? syntheticBadge() : null);
-      else if (hub) failedLine("Hub creators", h("span", { class: "empty" }, `No sessions by creators from here in ${state.year}`));
+      else if (hub && hub.noData) noData("Hub creators", hub);
+      else if (hub) line("Hub sessions", integer(hub.sessions), num(hub.sessions), num(hub.syntheticSessions) > 0 ? syntheticBadge() : null);
+      if (energy && outcome(energy, "energy")) failedLine("Energy", outcome(energy, "energy"));
+      else if (energy && energy.noData) noData("Energy", energy);
+      else if (energy) {
+        const projects = energy.projects || [];
+        const kinds = [...new Set(projects.map(x => x.kind))].join(", ");
+        rows.push(h("dt", {}, "Energy projects"), h("dd", { "data-value": projects.length, title: projects.map(x => x.name).join("; ") },
+          `${projects.length} (${kinds})`));
+      }
       return h("div", { class: "card", "data-country": code }, h("h3", {}, name), h("dl", {}, rows));
     });
     sectionBody(id).replaceChildren(h("div", { class: "cards" }, cards));
@@ -658,6 +706,7 @@
     drawNetwork(o, networkError ? null : { cities: cities.value, links: links.value }, networkError);
     drawTraining(o, programs.value || [], programs.error);
     drawHub(o, hubStats.value, hubStats.error);
+    drawEnergy(o);
     drawCountries(profiles, profileErrors);
     $("refreshed").textContent = "Updated " + new Date().toLocaleTimeString("en-GB") + ".";
     document.body.dataset.ready = "true";

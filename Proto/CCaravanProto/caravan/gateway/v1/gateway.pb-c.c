@@ -373,6 +373,96 @@ void   caravan__gateway__v1__hub_section__free_unpacked
   assert(message->base.descriptor == &caravan__gateway__v1__hub_section__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   caravan__gateway__v1__gateway_energy_project__init
+                     (Caravan__Gateway__V1__GatewayEnergyProject         *message)
+{
+  static const Caravan__Gateway__V1__GatewayEnergyProject init_value = CARAVAN__GATEWAY__V1__GATEWAY_ENERGY_PROJECT__INIT;
+  *message = init_value;
+}
+size_t caravan__gateway__v1__gateway_energy_project__get_packed_size
+                     (const Caravan__Gateway__V1__GatewayEnergyProject *message)
+{
+  assert(message->base.descriptor == &caravan__gateway__v1__gateway_energy_project__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t caravan__gateway__v1__gateway_energy_project__pack
+                     (const Caravan__Gateway__V1__GatewayEnergyProject *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &caravan__gateway__v1__gateway_energy_project__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t caravan__gateway__v1__gateway_energy_project__pack_to_buffer
+                     (const Caravan__Gateway__V1__GatewayEnergyProject *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &caravan__gateway__v1__gateway_energy_project__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Caravan__Gateway__V1__GatewayEnergyProject *
+       caravan__gateway__v1__gateway_energy_project__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Caravan__Gateway__V1__GatewayEnergyProject *)
+     protobuf_c_message_unpack (&caravan__gateway__v1__gateway_energy_project__descriptor,
+                                allocator, len, data);
+}
+void   caravan__gateway__v1__gateway_energy_project__free_unpacked
+                     (Caravan__Gateway__V1__GatewayEnergyProject *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &caravan__gateway__v1__gateway_energy_project__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   caravan__gateway__v1__energy_section__init
+                     (Caravan__Gateway__V1__EnergySection         *message)
+{
+  static const Caravan__Gateway__V1__EnergySection init_value = CARAVAN__GATEWAY__V1__ENERGY_SECTION__INIT;
+  *message = init_value;
+}
+size_t caravan__gateway__v1__energy_section__get_packed_size
+                     (const Caravan__Gateway__V1__EnergySection *message)
+{
+  assert(message->base.descriptor == &caravan__gateway__v1__energy_section__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t caravan__gateway__v1__energy_section__pack
+                     (const Caravan__Gateway__V1__EnergySection *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &caravan__gateway__v1__energy_section__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t caravan__gateway__v1__energy_section__pack_to_buffer
+                     (const Caravan__Gateway__V1__EnergySection *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &caravan__gateway__v1__energy_section__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Caravan__Gateway__V1__EnergySection *
+       caravan__gateway__v1__energy_section__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Caravan__Gateway__V1__EnergySection *)
+     protobuf_c_message_unpack (&caravan__gateway__v1__energy_section__descriptor,
+                                allocator, len, data);
+}
+void   caravan__gateway__v1__energy_section__free_unpacked
+                     (Caravan__Gateway__V1__EnergySection *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &caravan__gateway__v1__energy_section__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   caravan__gateway__v1__country_profile_request__init
                      (Caravan__Gateway__V1__CountryProfileRequest         *message)
 {
@@ -835,7 +925,7 @@ const ProtobufCMessageDescriptor caravan__gateway__v1__trade_section__by_country
   (ProtobufCMessageInit) caravan__gateway__v1__trade_section__by_country_usd_entry__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor caravan__gateway__v1__trade_section__field_descriptors[13] =
+static const ProtobufCFieldDescriptor caravan__gateway__v1__trade_section__field_descriptors[15] =
 {
   {
     "outcome",
@@ -993,6 +1083,30 @@ static const ProtobufCFieldDescriptor caravan__gateway__v1__trade_section__field
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "no_data",
+    14,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Caravan__Gateway__V1__TradeSection, no_data),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "no_data_message",
+    15,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Caravan__Gateway__V1__TradeSection, no_data_message),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned caravan__gateway__v1__trade_section__field_indices_by_name[] = {
   12,   /* field[12] = by_country_usd */
@@ -1001,6 +1115,8 @@ static const unsigned caravan__gateway__v1__trade_section__field_indices_by_name
   8,   /* field[8] = has_year_on_year */
   10,   /* field[10] = import_usd */
   6,   /* field[6] = milestone */
+  13,   /* field[13] = no_data */
+  14,   /* field[14] = no_data_message */
   0,   /* field[0] = outcome */
   5,   /* field[5] = published_source */
   3,   /* field[3] = published_total_usd */
@@ -1012,7 +1128,7 @@ static const unsigned caravan__gateway__v1__trade_section__field_indices_by_name
 static const ProtobufCIntRange caravan__gateway__v1__trade_section__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 13 }
+  { 0, 15 }
 };
 const ProtobufCMessageDescriptor caravan__gateway__v1__trade_section__descriptor =
 {
@@ -1022,7 +1138,7 @@ const ProtobufCMessageDescriptor caravan__gateway__v1__trade_section__descriptor
   "Caravan__Gateway__V1__TradeSection",
   "caravan.gateway.v1",
   sizeof(Caravan__Gateway__V1__TradeSection),
-  13,
+  15,
   caravan__gateway__v1__trade_section__field_descriptors,
   caravan__gateway__v1__trade_section__field_indices_by_name,
   1,  caravan__gateway__v1__trade_section__number_ranges,
@@ -1132,7 +1248,7 @@ const ProtobufCMessageDescriptor caravan__gateway__v1__gateway_network_figures__
   (ProtobufCMessageInit) caravan__gateway__v1__gateway_network_figures__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor caravan__gateway__v1__logistics_section__field_descriptors[9] =
+static const ProtobufCFieldDescriptor caravan__gateway__v1__logistics_section__field_descriptors[11] =
 {
   {
     "outcome",
@@ -1242,11 +1358,37 @@ static const ProtobufCFieldDescriptor caravan__gateway__v1__logistics_section__f
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "no_data",
+    10,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Caravan__Gateway__V1__LogisticsSection, no_data),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "no_data_message",
+    11,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Caravan__Gateway__V1__LogisticsSection, no_data_message),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned caravan__gateway__v1__logistics_section__field_indices_by_name[] = {
   3,   /* field[3] = border_crossings */
   1,   /* field[1] = cities */
   8,   /* field[8] = cross_border_links */
+  9,   /* field[9] = no_data */
+  10,   /* field[10] = no_data_message */
   0,   /* field[0] = outcome */
   6,   /* field[6] = published */
   7,   /* field[7] = rail_links */
@@ -1257,7 +1399,7 @@ static const unsigned caravan__gateway__v1__logistics_section__field_indices_by_
 static const ProtobufCIntRange caravan__gateway__v1__logistics_section__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 9 }
+  { 0, 11 }
 };
 const ProtobufCMessageDescriptor caravan__gateway__v1__logistics_section__descriptor =
 {
@@ -1267,14 +1409,14 @@ const ProtobufCMessageDescriptor caravan__gateway__v1__logistics_section__descri
   "Caravan__Gateway__V1__LogisticsSection",
   "caravan.gateway.v1",
   sizeof(Caravan__Gateway__V1__LogisticsSection),
-  9,
+  11,
   caravan__gateway__v1__logistics_section__field_descriptors,
   caravan__gateway__v1__logistics_section__field_indices_by_name,
   1,  caravan__gateway__v1__logistics_section__number_ranges,
   (ProtobufCMessageInit) caravan__gateway__v1__logistics_section__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor caravan__gateway__v1__training_section__field_descriptors[8] =
+static const ProtobufCFieldDescriptor caravan__gateway__v1__training_section__field_descriptors[10] =
 {
   {
     "outcome",
@@ -1372,11 +1514,37 @@ static const ProtobufCFieldDescriptor caravan__gateway__v1__training_section__fi
     0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "no_data",
+    9,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Caravan__Gateway__V1__TrainingSection, no_data),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "no_data_message",
+    10,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Caravan__Gateway__V1__TrainingSection, no_data_message),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned caravan__gateway__v1__training_section__field_indices_by_name[] = {
   6,   /* field[6] = completed */
   7,   /* field[7] = completion_rate */
   4,   /* field[4] = enrolled */
+  8,   /* field[8] = no_data */
+  9,   /* field[9] = no_data_message */
   0,   /* field[0] = outcome */
   1,   /* field[1] = programs */
   3,   /* field[3] = seats */
@@ -1386,7 +1554,7 @@ static const unsigned caravan__gateway__v1__training_section__field_indices_by_n
 static const ProtobufCIntRange caravan__gateway__v1__training_section__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 8 }
+  { 0, 10 }
 };
 const ProtobufCMessageDescriptor caravan__gateway__v1__training_section__descriptor =
 {
@@ -1396,14 +1564,14 @@ const ProtobufCMessageDescriptor caravan__gateway__v1__training_section__descrip
   "Caravan__Gateway__V1__TrainingSection",
   "caravan.gateway.v1",
   sizeof(Caravan__Gateway__V1__TrainingSection),
-  8,
+  10,
   caravan__gateway__v1__training_section__field_descriptors,
   caravan__gateway__v1__training_section__field_indices_by_name,
   1,  caravan__gateway__v1__training_section__number_ranges,
   (ProtobufCMessageInit) caravan__gateway__v1__training_section__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor caravan__gateway__v1__hub_section__field_descriptors[11] =
+static const ProtobufCFieldDescriptor caravan__gateway__v1__hub_section__field_descriptors[13] =
 {
   {
     "outcome",
@@ -1537,11 +1705,37 @@ static const ProtobufCFieldDescriptor caravan__gateway__v1__hub_section__field_d
     0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "no_data",
+    12,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Caravan__Gateway__V1__HubSection, no_data),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "no_data_message",
+    13,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Caravan__Gateway__V1__HubSection, no_data_message),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned caravan__gateway__v1__hub_section__field_indices_by_name[] = {
   7,   /* field[7] = cny_usd_rate */
   1,   /* field[1] = hub */
   4,   /* field[4] = new_followers */
+  11,   /* field[11] = no_data */
+  12,   /* field[12] = no_data_message */
   0,   /* field[0] = outcome */
   8,   /* field[8] = published_followers */
   9,   /* field[9] = published_sales_cny */
@@ -1554,7 +1748,7 @@ static const unsigned caravan__gateway__v1__hub_section__field_indices_by_name[]
 static const ProtobufCIntRange caravan__gateway__v1__hub_section__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 11 }
+  { 0, 13 }
 };
 const ProtobufCMessageDescriptor caravan__gateway__v1__hub_section__descriptor =
 {
@@ -1564,11 +1758,243 @@ const ProtobufCMessageDescriptor caravan__gateway__v1__hub_section__descriptor =
   "Caravan__Gateway__V1__HubSection",
   "caravan.gateway.v1",
   sizeof(Caravan__Gateway__V1__HubSection),
-  11,
+  13,
   caravan__gateway__v1__hub_section__field_descriptors,
   caravan__gateway__v1__hub_section__field_indices_by_name,
   1,  caravan__gateway__v1__hub_section__number_ranges,
   (ProtobufCMessageInit) caravan__gateway__v1__hub_section__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor caravan__gateway__v1__gateway_energy_project__field_descriptors[10] =
+{
+  {
+    "id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Caravan__Gateway__V1__GatewayEnergyProject, id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "name",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Caravan__Gateway__V1__GatewayEnergyProject, name),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "country",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Caravan__Gateway__V1__GatewayEnergyProject, country),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "kind",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Caravan__Gateway__V1__GatewayEnergyProject, kind),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "status",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Caravan__Gateway__V1__GatewayEnergyProject, status),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "capacity_mw",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_DOUBLE,
+    offsetof(Caravan__Gateway__V1__GatewayEnergyProject, _capacity_mw_case),
+    offsetof(Caravan__Gateway__V1__GatewayEnergyProject, capacity_mw),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "chinese_partner",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Caravan__Gateway__V1__GatewayEnergyProject, chinese_partner),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "description",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Caravan__Gateway__V1__GatewayEnergyProject, description),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "source",
+    9,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Caravan__Gateway__V1__GatewayEnergyProject, source),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "synthetic",
+    10,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Caravan__Gateway__V1__GatewayEnergyProject, synthetic),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned caravan__gateway__v1__gateway_energy_project__field_indices_by_name[] = {
+  5,   /* field[5] = capacity_mw */
+  6,   /* field[6] = chinese_partner */
+  2,   /* field[2] = country */
+  7,   /* field[7] = description */
+  0,   /* field[0] = id */
+  3,   /* field[3] = kind */
+  1,   /* field[1] = name */
+  8,   /* field[8] = source */
+  4,   /* field[4] = status */
+  9,   /* field[9] = synthetic */
+};
+static const ProtobufCIntRange caravan__gateway__v1__gateway_energy_project__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 10 }
+};
+const ProtobufCMessageDescriptor caravan__gateway__v1__gateway_energy_project__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "caravan.gateway.v1.GatewayEnergyProject",
+  "GatewayEnergyProject",
+  "Caravan__Gateway__V1__GatewayEnergyProject",
+  "caravan.gateway.v1",
+  sizeof(Caravan__Gateway__V1__GatewayEnergyProject),
+  10,
+  caravan__gateway__v1__gateway_energy_project__field_descriptors,
+  caravan__gateway__v1__gateway_energy_project__field_indices_by_name,
+  1,  caravan__gateway__v1__gateway_energy_project__number_ranges,
+  (ProtobufCMessageInit) caravan__gateway__v1__gateway_energy_project__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor caravan__gateway__v1__energy_section__field_descriptors[4] =
+{
+  {
+    "outcome",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Caravan__Gateway__V1__EnergySection, outcome),
+    &caravan__gateway__v1__section_outcome__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "projects",
+    2,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Caravan__Gateway__V1__EnergySection, n_projects),
+    offsetof(Caravan__Gateway__V1__EnergySection, projects),
+    &caravan__gateway__v1__gateway_energy_project__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "no_data",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Caravan__Gateway__V1__EnergySection, no_data),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "no_data_message",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Caravan__Gateway__V1__EnergySection, no_data_message),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned caravan__gateway__v1__energy_section__field_indices_by_name[] = {
+  2,   /* field[2] = no_data */
+  3,   /* field[3] = no_data_message */
+  0,   /* field[0] = outcome */
+  1,   /* field[1] = projects */
+};
+static const ProtobufCIntRange caravan__gateway__v1__energy_section__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 4 }
+};
+const ProtobufCMessageDescriptor caravan__gateway__v1__energy_section__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "caravan.gateway.v1.EnergySection",
+  "EnergySection",
+  "Caravan__Gateway__V1__EnergySection",
+  "caravan.gateway.v1",
+  sizeof(Caravan__Gateway__V1__EnergySection),
+  4,
+  caravan__gateway__v1__energy_section__field_descriptors,
+  caravan__gateway__v1__energy_section__field_indices_by_name,
+  1,  caravan__gateway__v1__energy_section__number_ranges,
+  (ProtobufCMessageInit) caravan__gateway__v1__energy_section__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const ProtobufCFieldDescriptor caravan__gateway__v1__country_profile_request__field_descriptors[2] =
@@ -1622,7 +2048,7 @@ const ProtobufCMessageDescriptor caravan__gateway__v1__country_profile_request__
   (ProtobufCMessageInit) caravan__gateway__v1__country_profile_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor caravan__gateway__v1__country_profile_response__field_descriptors[7] =
+static const ProtobufCFieldDescriptor caravan__gateway__v1__country_profile_response__field_descriptors[8] =
 {
   {
     "country",
@@ -1708,9 +2134,22 @@ static const ProtobufCFieldDescriptor caravan__gateway__v1__country_profile_resp
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "energy",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Caravan__Gateway__V1__CountryProfileResponse, energy),
+    &caravan__gateway__v1__energy_section__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned caravan__gateway__v1__country_profile_response__field_indices_by_name[] = {
   0,   /* field[0] = country */
+  7,   /* field[7] = energy */
   5,   /* field[5] = hub */
   3,   /* field[3] = logistics */
   6,   /* field[6] = partial */
@@ -1721,7 +2160,7 @@ static const unsigned caravan__gateway__v1__country_profile_response__field_indi
 static const ProtobufCIntRange caravan__gateway__v1__country_profile_response__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 7 }
+  { 0, 8 }
 };
 const ProtobufCMessageDescriptor caravan__gateway__v1__country_profile_response__descriptor =
 {
@@ -1731,7 +2170,7 @@ const ProtobufCMessageDescriptor caravan__gateway__v1__country_profile_response_
   "Caravan__Gateway__V1__CountryProfileResponse",
   "caravan.gateway.v1",
   sizeof(Caravan__Gateway__V1__CountryProfileResponse),
-  7,
+  8,
   caravan__gateway__v1__country_profile_response__field_descriptors,
   caravan__gateway__v1__country_profile_response__field_indices_by_name,
   1,  caravan__gateway__v1__country_profile_response__number_ranges,
@@ -1776,7 +2215,7 @@ const ProtobufCMessageDescriptor caravan__gateway__v1__partnership_overview_requ
   (ProtobufCMessageInit) caravan__gateway__v1__partnership_overview_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor caravan__gateway__v1__partnership_overview_response__field_descriptors[6] =
+static const ProtobufCFieldDescriptor caravan__gateway__v1__partnership_overview_response__field_descriptors[7] =
 {
   {
     "year",
@@ -1850,8 +2289,21 @@ static const ProtobufCFieldDescriptor caravan__gateway__v1__partnership_overview
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "energy",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Caravan__Gateway__V1__PartnershipOverviewResponse, energy),
+    &caravan__gateway__v1__energy_section__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned caravan__gateway__v1__partnership_overview_response__field_indices_by_name[] = {
+  6,   /* field[6] = energy */
   4,   /* field[4] = hub */
   2,   /* field[2] = logistics */
   5,   /* field[5] = partial */
@@ -1862,7 +2314,7 @@ static const unsigned caravan__gateway__v1__partnership_overview_response__field
 static const ProtobufCIntRange caravan__gateway__v1__partnership_overview_response__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 6 }
+  { 0, 7 }
 };
 const ProtobufCMessageDescriptor caravan__gateway__v1__partnership_overview_response__descriptor =
 {
@@ -1872,7 +2324,7 @@ const ProtobufCMessageDescriptor caravan__gateway__v1__partnership_overview_resp
   "Caravan__Gateway__V1__PartnershipOverviewResponse",
   "caravan.gateway.v1",
   sizeof(Caravan__Gateway__V1__PartnershipOverviewResponse),
-  6,
+  7,
   caravan__gateway__v1__partnership_overview_response__field_descriptors,
   caravan__gateway__v1__partnership_overview_response__field_indices_by_name,
   1,  caravan__gateway__v1__partnership_overview_response__number_ranges,

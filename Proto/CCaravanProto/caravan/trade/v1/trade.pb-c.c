@@ -1189,6 +1189,141 @@ void   caravan__trade__v1__hub_stats_response__free_unpacked
   assert(message->base.descriptor == &caravan__trade__v1__hub_stats_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   caravan__trade__v1__energy_project__init
+                     (Caravan__Trade__V1__EnergyProject         *message)
+{
+  static const Caravan__Trade__V1__EnergyProject init_value = CARAVAN__TRADE__V1__ENERGY_PROJECT__INIT;
+  *message = init_value;
+}
+size_t caravan__trade__v1__energy_project__get_packed_size
+                     (const Caravan__Trade__V1__EnergyProject *message)
+{
+  assert(message->base.descriptor == &caravan__trade__v1__energy_project__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t caravan__trade__v1__energy_project__pack
+                     (const Caravan__Trade__V1__EnergyProject *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &caravan__trade__v1__energy_project__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t caravan__trade__v1__energy_project__pack_to_buffer
+                     (const Caravan__Trade__V1__EnergyProject *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &caravan__trade__v1__energy_project__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Caravan__Trade__V1__EnergyProject *
+       caravan__trade__v1__energy_project__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Caravan__Trade__V1__EnergyProject *)
+     protobuf_c_message_unpack (&caravan__trade__v1__energy_project__descriptor,
+                                allocator, len, data);
+}
+void   caravan__trade__v1__energy_project__free_unpacked
+                     (Caravan__Trade__V1__EnergyProject *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &caravan__trade__v1__energy_project__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   caravan__trade__v1__list_energy_projects_request__init
+                     (Caravan__Trade__V1__ListEnergyProjectsRequest         *message)
+{
+  static const Caravan__Trade__V1__ListEnergyProjectsRequest init_value = CARAVAN__TRADE__V1__LIST_ENERGY_PROJECTS_REQUEST__INIT;
+  *message = init_value;
+}
+size_t caravan__trade__v1__list_energy_projects_request__get_packed_size
+                     (const Caravan__Trade__V1__ListEnergyProjectsRequest *message)
+{
+  assert(message->base.descriptor == &caravan__trade__v1__list_energy_projects_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t caravan__trade__v1__list_energy_projects_request__pack
+                     (const Caravan__Trade__V1__ListEnergyProjectsRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &caravan__trade__v1__list_energy_projects_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t caravan__trade__v1__list_energy_projects_request__pack_to_buffer
+                     (const Caravan__Trade__V1__ListEnergyProjectsRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &caravan__trade__v1__list_energy_projects_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Caravan__Trade__V1__ListEnergyProjectsRequest *
+       caravan__trade__v1__list_energy_projects_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Caravan__Trade__V1__ListEnergyProjectsRequest *)
+     protobuf_c_message_unpack (&caravan__trade__v1__list_energy_projects_request__descriptor,
+                                allocator, len, data);
+}
+void   caravan__trade__v1__list_energy_projects_request__free_unpacked
+                     (Caravan__Trade__V1__ListEnergyProjectsRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &caravan__trade__v1__list_energy_projects_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   caravan__trade__v1__list_energy_projects_response__init
+                     (Caravan__Trade__V1__ListEnergyProjectsResponse         *message)
+{
+  static const Caravan__Trade__V1__ListEnergyProjectsResponse init_value = CARAVAN__TRADE__V1__LIST_ENERGY_PROJECTS_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t caravan__trade__v1__list_energy_projects_response__get_packed_size
+                     (const Caravan__Trade__V1__ListEnergyProjectsResponse *message)
+{
+  assert(message->base.descriptor == &caravan__trade__v1__list_energy_projects_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t caravan__trade__v1__list_energy_projects_response__pack
+                     (const Caravan__Trade__V1__ListEnergyProjectsResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &caravan__trade__v1__list_energy_projects_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t caravan__trade__v1__list_energy_projects_response__pack_to_buffer
+                     (const Caravan__Trade__V1__ListEnergyProjectsResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &caravan__trade__v1__list_energy_projects_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Caravan__Trade__V1__ListEnergyProjectsResponse *
+       caravan__trade__v1__list_energy_projects_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Caravan__Trade__V1__ListEnergyProjectsResponse *)
+     protobuf_c_message_unpack (&caravan__trade__v1__list_energy_projects_response__descriptor,
+                                allocator, len, data);
+}
+void   caravan__trade__v1__list_energy_projects_response__free_unpacked
+                     (Caravan__Trade__V1__ListEnergyProjectsResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &caravan__trade__v1__list_energy_projects_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 static const ProtobufCFieldDescriptor caravan__trade__v1__trade_flow__field_descriptors[10] =
 {
   {
@@ -3371,6 +3506,237 @@ const ProtobufCMessageDescriptor caravan__trade__v1__hub_stats_response__descrip
   (ProtobufCMessageInit) caravan__trade__v1__hub_stats_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
+static const ProtobufCFieldDescriptor caravan__trade__v1__energy_project__field_descriptors[10] =
+{
+  {
+    "id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Caravan__Trade__V1__EnergyProject, id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "name",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Caravan__Trade__V1__EnergyProject, name),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "country",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Caravan__Trade__V1__EnergyProject, country),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "kind",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Caravan__Trade__V1__EnergyProject, kind),
+    &caravan__trade__v1__energy_project_kind__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "status",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Caravan__Trade__V1__EnergyProject, status),
+    &caravan__trade__v1__energy_project_status__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "capacity_mw",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_DOUBLE,
+    offsetof(Caravan__Trade__V1__EnergyProject, _capacity_mw_case),
+    offsetof(Caravan__Trade__V1__EnergyProject, capacity_mw),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "chinese_partner",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Caravan__Trade__V1__EnergyProject, chinese_partner),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "description",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Caravan__Trade__V1__EnergyProject, description),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "source",
+    9,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Caravan__Trade__V1__EnergyProject, source),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "synthetic",
+    10,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Caravan__Trade__V1__EnergyProject, synthetic),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned caravan__trade__v1__energy_project__field_indices_by_name[] = {
+  5,   /* field[5] = capacity_mw */
+  6,   /* field[6] = chinese_partner */
+  2,   /* field[2] = country */
+  7,   /* field[7] = description */
+  0,   /* field[0] = id */
+  3,   /* field[3] = kind */
+  1,   /* field[1] = name */
+  8,   /* field[8] = source */
+  4,   /* field[4] = status */
+  9,   /* field[9] = synthetic */
+};
+static const ProtobufCIntRange caravan__trade__v1__energy_project__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 10 }
+};
+const ProtobufCMessageDescriptor caravan__trade__v1__energy_project__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "caravan.trade.v1.EnergyProject",
+  "EnergyProject",
+  "Caravan__Trade__V1__EnergyProject",
+  "caravan.trade.v1",
+  sizeof(Caravan__Trade__V1__EnergyProject),
+  10,
+  caravan__trade__v1__energy_project__field_descriptors,
+  caravan__trade__v1__energy_project__field_indices_by_name,
+  1,  caravan__trade__v1__energy_project__number_ranges,
+  (ProtobufCMessageInit) caravan__trade__v1__energy_project__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor caravan__trade__v1__list_energy_projects_request__field_descriptors[1] =
+{
+  {
+    "country",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Caravan__Trade__V1__ListEnergyProjectsRequest, country),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned caravan__trade__v1__list_energy_projects_request__field_indices_by_name[] = {
+  0,   /* field[0] = country */
+};
+static const ProtobufCIntRange caravan__trade__v1__list_energy_projects_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor caravan__trade__v1__list_energy_projects_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "caravan.trade.v1.ListEnergyProjectsRequest",
+  "ListEnergyProjectsRequest",
+  "Caravan__Trade__V1__ListEnergyProjectsRequest",
+  "caravan.trade.v1",
+  sizeof(Caravan__Trade__V1__ListEnergyProjectsRequest),
+  1,
+  caravan__trade__v1__list_energy_projects_request__field_descriptors,
+  caravan__trade__v1__list_energy_projects_request__field_indices_by_name,
+  1,  caravan__trade__v1__list_energy_projects_request__number_ranges,
+  (ProtobufCMessageInit) caravan__trade__v1__list_energy_projects_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor caravan__trade__v1__list_energy_projects_response__field_descriptors[1] =
+{
+  {
+    "projects",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Caravan__Trade__V1__ListEnergyProjectsResponse, n_projects),
+    offsetof(Caravan__Trade__V1__ListEnergyProjectsResponse, projects),
+    &caravan__trade__v1__energy_project__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned caravan__trade__v1__list_energy_projects_response__field_indices_by_name[] = {
+  0,   /* field[0] = projects */
+};
+static const ProtobufCIntRange caravan__trade__v1__list_energy_projects_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor caravan__trade__v1__list_energy_projects_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "caravan.trade.v1.ListEnergyProjectsResponse",
+  "ListEnergyProjectsResponse",
+  "Caravan__Trade__V1__ListEnergyProjectsResponse",
+  "caravan.trade.v1",
+  sizeof(Caravan__Trade__V1__ListEnergyProjectsResponse),
+  1,
+  caravan__trade__v1__list_energy_projects_response__field_descriptors,
+  caravan__trade__v1__list_energy_projects_response__field_indices_by_name,
+  1,  caravan__trade__v1__list_energy_projects_response__number_ranges,
+  (ProtobufCMessageInit) caravan__trade__v1__list_energy_projects_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
 static const ProtobufCEnumValue caravan__trade__v1__trade_direction__enum_values_by_number[3] =
 {
   { "DIRECTION_UNSPECIFIED", "CARAVAN__TRADE__V1__TRADE_DIRECTION__DIRECTION_UNSPECIFIED", 0 },
@@ -3431,7 +3797,75 @@ const ProtobufCEnumDescriptor caravan__trade__v1__figure_basis__descriptor =
   caravan__trade__v1__figure_basis__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
-static const ProtobufCMethodDescriptor caravan__trade__v1__trade_service__method_descriptors[8] =
+static const ProtobufCEnumValue caravan__trade__v1__energy_project_kind__enum_values_by_number[6] =
+{
+  { "ENERGY_PROJECT_KIND_UNSPECIFIED", "CARAVAN__TRADE__V1__ENERGY_PROJECT_KIND__ENERGY_PROJECT_KIND_UNSPECIFIED", 0 },
+  { "ENERGY_PROJECT_KIND_WIND", "CARAVAN__TRADE__V1__ENERGY_PROJECT_KIND__ENERGY_PROJECT_KIND_WIND", 1 },
+  { "ENERGY_PROJECT_KIND_HYDRO", "CARAVAN__TRADE__V1__ENERGY_PROJECT_KIND__ENERGY_PROJECT_KIND_HYDRO", 2 },
+  { "ENERGY_PROJECT_KIND_SOLAR", "CARAVAN__TRADE__V1__ENERGY_PROJECT_KIND__ENERGY_PROJECT_KIND_SOLAR", 3 },
+  { "ENERGY_PROJECT_KIND_NUCLEAR", "CARAVAN__TRADE__V1__ENERGY_PROJECT_KIND__ENERGY_PROJECT_KIND_NUCLEAR", 4 },
+  { "ENERGY_PROJECT_KIND_EQUIPMENT_TRADE", "CARAVAN__TRADE__V1__ENERGY_PROJECT_KIND__ENERGY_PROJECT_KIND_EQUIPMENT_TRADE", 5 },
+};
+static const ProtobufCIntRange caravan__trade__v1__energy_project_kind__value_ranges[] = {
+{0, 0},{0, 6}
+};
+static const ProtobufCEnumValueIndex caravan__trade__v1__energy_project_kind__enum_values_by_name[6] =
+{
+  { "ENERGY_PROJECT_KIND_EQUIPMENT_TRADE", 5 },
+  { "ENERGY_PROJECT_KIND_HYDRO", 2 },
+  { "ENERGY_PROJECT_KIND_NUCLEAR", 4 },
+  { "ENERGY_PROJECT_KIND_SOLAR", 3 },
+  { "ENERGY_PROJECT_KIND_UNSPECIFIED", 0 },
+  { "ENERGY_PROJECT_KIND_WIND", 1 },
+};
+const ProtobufCEnumDescriptor caravan__trade__v1__energy_project_kind__descriptor =
+{
+  PROTOBUF_C__ENUM_DESCRIPTOR_MAGIC,
+  "caravan.trade.v1.EnergyProjectKind",
+  "EnergyProjectKind",
+  "Caravan__Trade__V1__EnergyProjectKind",
+  "caravan.trade.v1",
+  6,
+  caravan__trade__v1__energy_project_kind__enum_values_by_number,
+  6,
+  caravan__trade__v1__energy_project_kind__enum_values_by_name,
+  1,
+  caravan__trade__v1__energy_project_kind__value_ranges,
+  NULL,NULL,NULL,NULL   /* reserved[1234] */
+};
+static const ProtobufCEnumValue caravan__trade__v1__energy_project_status__enum_values_by_number[4] =
+{
+  { "ENERGY_PROJECT_STATUS_UNSPECIFIED", "CARAVAN__TRADE__V1__ENERGY_PROJECT_STATUS__ENERGY_PROJECT_STATUS_UNSPECIFIED", 0 },
+  { "ENERGY_PROJECT_STATUS_NOT_PUBLISHED", "CARAVAN__TRADE__V1__ENERGY_PROJECT_STATUS__ENERGY_PROJECT_STATUS_NOT_PUBLISHED", 1 },
+  { "ENERGY_PROJECT_STATUS_UNDER_CONSIDERATION", "CARAVAN__TRADE__V1__ENERGY_PROJECT_STATUS__ENERGY_PROJECT_STATUS_UNDER_CONSIDERATION", 2 },
+  { "ENERGY_PROJECT_STATUS_ONGOING", "CARAVAN__TRADE__V1__ENERGY_PROJECT_STATUS__ENERGY_PROJECT_STATUS_ONGOING", 3 },
+};
+static const ProtobufCIntRange caravan__trade__v1__energy_project_status__value_ranges[] = {
+{0, 0},{0, 4}
+};
+static const ProtobufCEnumValueIndex caravan__trade__v1__energy_project_status__enum_values_by_name[4] =
+{
+  { "ENERGY_PROJECT_STATUS_NOT_PUBLISHED", 1 },
+  { "ENERGY_PROJECT_STATUS_ONGOING", 3 },
+  { "ENERGY_PROJECT_STATUS_UNDER_CONSIDERATION", 2 },
+  { "ENERGY_PROJECT_STATUS_UNSPECIFIED", 0 },
+};
+const ProtobufCEnumDescriptor caravan__trade__v1__energy_project_status__descriptor =
+{
+  PROTOBUF_C__ENUM_DESCRIPTOR_MAGIC,
+  "caravan.trade.v1.EnergyProjectStatus",
+  "EnergyProjectStatus",
+  "Caravan__Trade__V1__EnergyProjectStatus",
+  "caravan.trade.v1",
+  4,
+  caravan__trade__v1__energy_project_status__enum_values_by_number,
+  4,
+  caravan__trade__v1__energy_project_status__enum_values_by_name,
+  1,
+  caravan__trade__v1__energy_project_status__value_ranges,
+  NULL,NULL,NULL,NULL   /* reserved[1234] */
+};
+static const ProtobufCMethodDescriptor caravan__trade__v1__trade_service__method_descriptors[9] =
 {
   { "RecordFlow", &caravan__trade__v1__record_flow_request__descriptor, &caravan__trade__v1__record_flow_response__descriptor },
   { "GetFlow", &caravan__trade__v1__get_flow_request__descriptor, &caravan__trade__v1__get_flow_response__descriptor },
@@ -3441,11 +3875,13 @@ static const ProtobufCMethodDescriptor caravan__trade__v1__trade_service__method
   { "TopCategories", &caravan__trade__v1__top_categories_request__descriptor, &caravan__trade__v1__top_categories_response__descriptor },
   { "RecordStreamSession", &caravan__trade__v1__record_stream_session_request__descriptor, &caravan__trade__v1__record_stream_session_response__descriptor },
   { "HubStats", &caravan__trade__v1__hub_stats_request__descriptor, &caravan__trade__v1__hub_stats_response__descriptor },
+  { "ListEnergyProjects", &caravan__trade__v1__list_energy_projects_request__descriptor, &caravan__trade__v1__list_energy_projects_response__descriptor },
 };
 const unsigned caravan__trade__v1__trade_service__method_indices_by_name[] = {
   1,        /* GetFlow */
   4,        /* GetSummary */
   7,        /* HubStats */
+  8,        /* ListEnergyProjects */
   2,        /* ListFlows */
   0,        /* RecordFlow */
   6,        /* RecordStreamSession */
@@ -3459,7 +3895,7 @@ const ProtobufCServiceDescriptor caravan__trade__v1__trade_service__descriptor =
   "TradeService",
   "Caravan__Trade__V1__TradeService",
   "caravan.trade.v1",
-  8,
+  9,
   caravan__trade__v1__trade_service__method_descriptors,
   caravan__trade__v1__trade_service__method_indices_by_name
 };
@@ -3526,6 +3962,14 @@ void caravan__trade__v1__trade_service__hub_stats(ProtobufCService *service,
 {
   assert(service->descriptor == &caravan__trade__v1__trade_service__descriptor);
   service->invoke(service, 7, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void caravan__trade__v1__trade_service__list_energy_projects(ProtobufCService *service,
+                                                             const Caravan__Trade__V1__ListEnergyProjectsRequest *input,
+                                                             Caravan__Trade__V1__ListEnergyProjectsResponse_Closure closure,
+                                                             void *closure_data)
+{
+  assert(service->descriptor == &caravan__trade__v1__trade_service__descriptor);
+  service->invoke(service, 8, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void caravan__trade__v1__trade_service__init (Caravan__Trade__V1__TradeService_Service *service,
                                               Caravan__Trade__V1__TradeService_ServiceDestroy destroy)

@@ -24,6 +24,8 @@ typedef struct Caravan__Gateway__V1__GatewayNetworkFigures Caravan__Gateway__V1_
 typedef struct Caravan__Gateway__V1__LogisticsSection Caravan__Gateway__V1__LogisticsSection;
 typedef struct Caravan__Gateway__V1__TrainingSection Caravan__Gateway__V1__TrainingSection;
 typedef struct Caravan__Gateway__V1__HubSection Caravan__Gateway__V1__HubSection;
+typedef struct Caravan__Gateway__V1__GatewayEnergyProject Caravan__Gateway__V1__GatewayEnergyProject;
+typedef struct Caravan__Gateway__V1__EnergySection Caravan__Gateway__V1__EnergySection;
 typedef struct Caravan__Gateway__V1__CountryProfileRequest Caravan__Gateway__V1__CountryProfileRequest;
 typedef struct Caravan__Gateway__V1__CountryProfileResponse Caravan__Gateway__V1__CountryProfileResponse;
 typedef struct Caravan__Gateway__V1__PartnershipOverviewRequest Caravan__Gateway__V1__PartnershipOverviewRequest;
@@ -259,6 +261,15 @@ struct  Caravan__Gateway__V1__TradeSection
    */
   size_t n_by_country_usd;
   Caravan__Gateway__V1__TradeSection__ByCountryUsdEntry **by_country_usd;
+  /*
+   * True when the section is OK but has no figures at all: no recorded
+   * flows and no published figure for the year (and country).
+   */
+  protobuf_c_boolean no_data;
+  /*
+   * Says so in a sentence when no_data is true; "" otherwise.
+   */
+  char *no_data_message;
   Caravan__Gateway__V1__TradeSection__TotalUsdCase _total_usd_case;
   union {
     /*
@@ -298,7 +309,7 @@ struct  Caravan__Gateway__V1__TradeSection
 };
 #define CARAVAN__GATEWAY__V1__TRADE_SECTION__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&caravan__gateway__v1__trade_section__descriptor) \
-    , NULL, 0, (char *)protobuf_c_empty_string, NULL, 0, 0,NULL, 0,NULL, CARAVAN__GATEWAY__V1__TRADE_SECTION___TOTAL_USD__NOT_SET, {0}, CARAVAN__GATEWAY__V1__TRADE_SECTION___SYNTHETIC_USD__NOT_SET, {0}, CARAVAN__GATEWAY__V1__TRADE_SECTION___PUBLISHED_TOTAL_USD__NOT_SET, {0}, CARAVAN__GATEWAY__V1__TRADE_SECTION___YEAR_ON_YEAR_PERCENT__NOT_SET, {0}, CARAVAN__GATEWAY__V1__TRADE_SECTION___EXPORT_USD__NOT_SET, {0}, CARAVAN__GATEWAY__V1__TRADE_SECTION___IMPORT_USD__NOT_SET, {0} }
+    , NULL, 0, (char *)protobuf_c_empty_string, NULL, 0, 0,NULL, 0,NULL, 0, (char *)protobuf_c_empty_string, CARAVAN__GATEWAY__V1__TRADE_SECTION___TOTAL_USD__NOT_SET, {0}, CARAVAN__GATEWAY__V1__TRADE_SECTION___SYNTHETIC_USD__NOT_SET, {0}, CARAVAN__GATEWAY__V1__TRADE_SECTION___PUBLISHED_TOTAL_USD__NOT_SET, {0}, CARAVAN__GATEWAY__V1__TRADE_SECTION___YEAR_ON_YEAR_PERCENT__NOT_SET, {0}, CARAVAN__GATEWAY__V1__TRADE_SECTION___EXPORT_USD__NOT_SET, {0}, CARAVAN__GATEWAY__V1__TRADE_SECTION___IMPORT_USD__NOT_SET, {0} }
 
 
 /*
@@ -346,10 +357,19 @@ struct  Caravan__Gateway__V1__LogisticsSection
    * Of those, the links that cross a border (country profiles only).
    */
   uint32_t cross_border_links;
+  /*
+   * True when the section is OK but has no figures at all: no cities, no
+   * links and no shipments.
+   */
+  protobuf_c_boolean no_data;
+  /*
+   * Says so in a sentence when no_data is true; "" otherwise.
+   */
+  char *no_data_message;
 };
 #define CARAVAN__GATEWAY__V1__LOGISTICS_SECTION__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&caravan__gateway__v1__logistics_section__descriptor) \
-    , NULL, 0, 0, 0, 0, 0, NULL, 0, 0 }
+    , NULL, 0, 0, 0, 0, 0, NULL, 0, 0, 0, (char *)protobuf_c_empty_string }
 
 
 typedef enum {
@@ -371,6 +391,15 @@ struct  Caravan__Gateway__V1__TrainingSection
   uint64_t enrolled;
   uint64_t waitlisted;
   uint64_t completed;
+  /*
+   * True when the section is OK but has no figures at all: no program is
+   * hosted (in that country).
+   */
+  protobuf_c_boolean no_data;
+  /*
+   * Says so in a sentence when no_data is true; "" otherwise.
+   */
+  char *no_data_message;
   Caravan__Gateway__V1__TrainingSection__CompletionRateCase _completion_rate_case;
   union {
     /*
@@ -381,7 +410,7 @@ struct  Caravan__Gateway__V1__TrainingSection
 };
 #define CARAVAN__GATEWAY__V1__TRAINING_SECTION__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&caravan__gateway__v1__training_section__descriptor) \
-    , NULL, 0, 0, 0, 0, 0, 0, CARAVAN__GATEWAY__V1__TRAINING_SECTION___COMPLETION_RATE__NOT_SET, {0} }
+    , NULL, 0, 0, 0, 0, 0, 0, 0, (char *)protobuf_c_empty_string, CARAVAN__GATEWAY__V1__TRAINING_SECTION___COMPLETION_RATE__NOT_SET, {0} }
 
 
 typedef enum {
@@ -433,6 +462,15 @@ struct  Caravan__Gateway__V1__HubSection
    * Published hub figures (lower bounds); 0 when none.
    */
   uint64_t published_followers;
+  /*
+   * True when the section is OK but has no figures at all: no session
+   * recorded in the year and no published figure shown.
+   */
+  protobuf_c_boolean no_data;
+  /*
+   * Says so in a sentence when no_data is true; "" otherwise.
+   */
+  char *no_data_message;
   Caravan__Gateway__V1__HubSection__SalesCnyCase _sales_cny_case;
   union {
     double sales_cny;
@@ -459,7 +497,83 @@ struct  Caravan__Gateway__V1__HubSection
 };
 #define CARAVAN__GATEWAY__V1__HUB_SECTION__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&caravan__gateway__v1__hub_section__descriptor) \
-    , NULL, (char *)protobuf_c_empty_string, 0, 0, 0, 0, CARAVAN__GATEWAY__V1__HUB_SECTION___SALES_CNY__NOT_SET, {0}, CARAVAN__GATEWAY__V1__HUB_SECTION___SALES_USD__NOT_SET, {0}, CARAVAN__GATEWAY__V1__HUB_SECTION___CNY_USD_RATE__NOT_SET, {0}, CARAVAN__GATEWAY__V1__HUB_SECTION___PUBLISHED_SALES_CNY__NOT_SET, {0}, CARAVAN__GATEWAY__V1__HUB_SECTION___PUBLISHED_SALES_USD__NOT_SET, {0} }
+    , NULL, (char *)protobuf_c_empty_string, 0, 0, 0, 0, 0, (char *)protobuf_c_empty_string, CARAVAN__GATEWAY__V1__HUB_SECTION___SALES_CNY__NOT_SET, {0}, CARAVAN__GATEWAY__V1__HUB_SECTION___SALES_USD__NOT_SET, {0}, CARAVAN__GATEWAY__V1__HUB_SECTION___CNY_USD_RATE__NOT_SET, {0}, CARAVAN__GATEWAY__V1__HUB_SECTION___PUBLISHED_SALES_CNY__NOT_SET, {0}, CARAVAN__GATEWAY__V1__HUB_SECTION___PUBLISHED_SALES_USD__NOT_SET, {0} }
+
+
+typedef enum {
+  CARAVAN__GATEWAY__V1__GATEWAY_ENERGY_PROJECT___CAPACITY_MW__NOT_SET = 0,
+  CARAVAN__GATEWAY__V1__GATEWAY_ENERGY_PROJECT___CAPACITY_MW_CAPACITY_MW = 6
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(CARAVAN__GATEWAY__V1__GATEWAY_ENERGY_PROJECT___CAPACITY_MW__CASE)
+} Caravan__Gateway__V1__GatewayEnergyProject__CapacityMwCase;
+
+/*
+ * One energy cooperation project (the trade service's EnergyProject).
+ */
+struct  Caravan__Gateway__V1__GatewayEnergyProject
+{
+  ProtobufCMessage base;
+  char *id;
+  char *name;
+  /*
+   * ISO alpha-2.
+   */
+  char *country;
+  /*
+   * "wind", "hydro", "solar", "nuclear" or "equipment trade".
+   */
+  char *kind;
+  /*
+   * "not published", "under consideration" or "ongoing".
+   */
+  char *status;
+  /*
+   * The Chinese partner the source names; "" when it names none.
+   */
+  char *chinese_partner;
+  char *description;
+  char *source;
+  /*
+   * True when generated rather than reported; label it when shown.
+   */
+  protobuf_c_boolean synthetic;
+  Caravan__Gateway__V1__GatewayEnergyProject__CapacityMwCase _capacity_mw_case;
+  union {
+    /*
+     * Capacity in megawatts; absent when none is published.
+     */
+    double capacity_mw;
+  };
+};
+#define CARAVAN__GATEWAY__V1__GATEWAY_ENERGY_PROJECT__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&caravan__gateway__v1__gateway_energy_project__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, CARAVAN__GATEWAY__V1__GATEWAY_ENERGY_PROJECT___CAPACITY_MW__NOT_SET, {0} }
+
+
+/*
+ * Energy cooperation: the projects of the partnership (for a country
+ * profile: in that country).
+ */
+struct  Caravan__Gateway__V1__EnergySection
+{
+  ProtobufCMessage base;
+  Caravan__Gateway__V1__SectionOutcome *outcome;
+  /*
+   * By country, then name.
+   */
+  size_t n_projects;
+  Caravan__Gateway__V1__GatewayEnergyProject **projects;
+  /*
+   * True when the section is OK but lists no project.
+   */
+  protobuf_c_boolean no_data;
+  /*
+   * Says so in a sentence when no_data is true; "" otherwise.
+   */
+  char *no_data_message;
+};
+#define CARAVAN__GATEWAY__V1__ENERGY_SECTION__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&caravan__gateway__v1__energy_section__descriptor) \
+    , NULL, 0,NULL, 0, (char *)protobuf_c_empty_string }
 
 
 struct  Caravan__Gateway__V1__CountryProfileRequest
@@ -489,10 +603,11 @@ struct  Caravan__Gateway__V1__CountryProfileResponse
    * True when any section FAILED or TIMED_OUT.
    */
   protobuf_c_boolean partial;
+  Caravan__Gateway__V1__EnergySection *energy;
 };
 #define CARAVAN__GATEWAY__V1__COUNTRY_PROFILE_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&caravan__gateway__v1__country_profile_response__descriptor) \
-    , (char *)protobuf_c_empty_string, 0, NULL, NULL, NULL, NULL, 0 }
+    , (char *)protobuf_c_empty_string, 0, NULL, NULL, NULL, NULL, 0, NULL }
 
 
 struct  Caravan__Gateway__V1__PartnershipOverviewRequest
@@ -517,10 +632,11 @@ struct  Caravan__Gateway__V1__PartnershipOverviewResponse
    * True when any section FAILED or TIMED_OUT.
    */
   protobuf_c_boolean partial;
+  Caravan__Gateway__V1__EnergySection *energy;
 };
 #define CARAVAN__GATEWAY__V1__PARTNERSHIP_OVERVIEW_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&caravan__gateway__v1__partnership_overview_response__descriptor) \
-    , 0, NULL, NULL, NULL, NULL, 0 }
+    , 0, NULL, NULL, NULL, NULL, 0, NULL }
 
 
 /* Caravan__Gateway__V1__SectionOutcome methods */
@@ -678,6 +794,44 @@ Caravan__Gateway__V1__HubSection *
 void   caravan__gateway__v1__hub_section__free_unpacked
                      (Caravan__Gateway__V1__HubSection *message,
                       ProtobufCAllocator *allocator);
+/* Caravan__Gateway__V1__GatewayEnergyProject methods */
+void   caravan__gateway__v1__gateway_energy_project__init
+                     (Caravan__Gateway__V1__GatewayEnergyProject         *message);
+size_t caravan__gateway__v1__gateway_energy_project__get_packed_size
+                     (const Caravan__Gateway__V1__GatewayEnergyProject   *message);
+size_t caravan__gateway__v1__gateway_energy_project__pack
+                     (const Caravan__Gateway__V1__GatewayEnergyProject   *message,
+                      uint8_t             *out);
+size_t caravan__gateway__v1__gateway_energy_project__pack_to_buffer
+                     (const Caravan__Gateway__V1__GatewayEnergyProject   *message,
+                      ProtobufCBuffer     *buffer);
+Caravan__Gateway__V1__GatewayEnergyProject *
+       caravan__gateway__v1__gateway_energy_project__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   caravan__gateway__v1__gateway_energy_project__free_unpacked
+                     (Caravan__Gateway__V1__GatewayEnergyProject *message,
+                      ProtobufCAllocator *allocator);
+/* Caravan__Gateway__V1__EnergySection methods */
+void   caravan__gateway__v1__energy_section__init
+                     (Caravan__Gateway__V1__EnergySection         *message);
+size_t caravan__gateway__v1__energy_section__get_packed_size
+                     (const Caravan__Gateway__V1__EnergySection   *message);
+size_t caravan__gateway__v1__energy_section__pack
+                     (const Caravan__Gateway__V1__EnergySection   *message,
+                      uint8_t             *out);
+size_t caravan__gateway__v1__energy_section__pack_to_buffer
+                     (const Caravan__Gateway__V1__EnergySection   *message,
+                      ProtobufCBuffer     *buffer);
+Caravan__Gateway__V1__EnergySection *
+       caravan__gateway__v1__energy_section__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   caravan__gateway__v1__energy_section__free_unpacked
+                     (Caravan__Gateway__V1__EnergySection *message,
+                      ProtobufCAllocator *allocator);
 /* Caravan__Gateway__V1__CountryProfileRequest methods */
 void   caravan__gateway__v1__country_profile_request__init
                      (Caravan__Gateway__V1__CountryProfileRequest         *message);
@@ -783,6 +937,12 @@ typedef void (*Caravan__Gateway__V1__TrainingSection_Closure)
 typedef void (*Caravan__Gateway__V1__HubSection_Closure)
                  (const Caravan__Gateway__V1__HubSection *message,
                   void *closure_data);
+typedef void (*Caravan__Gateway__V1__GatewayEnergyProject_Closure)
+                 (const Caravan__Gateway__V1__GatewayEnergyProject *message,
+                  void *closure_data);
+typedef void (*Caravan__Gateway__V1__EnergySection_Closure)
+                 (const Caravan__Gateway__V1__EnergySection *message,
+                  void *closure_data);
 typedef void (*Caravan__Gateway__V1__CountryProfileRequest_Closure)
                  (const Caravan__Gateway__V1__CountryProfileRequest *message,
                   void *closure_data);
@@ -841,6 +1001,8 @@ extern const ProtobufCMessageDescriptor caravan__gateway__v1__gateway_network_fi
 extern const ProtobufCMessageDescriptor caravan__gateway__v1__logistics_section__descriptor;
 extern const ProtobufCMessageDescriptor caravan__gateway__v1__training_section__descriptor;
 extern const ProtobufCMessageDescriptor caravan__gateway__v1__hub_section__descriptor;
+extern const ProtobufCMessageDescriptor caravan__gateway__v1__gateway_energy_project__descriptor;
+extern const ProtobufCMessageDescriptor caravan__gateway__v1__energy_section__descriptor;
 extern const ProtobufCMessageDescriptor caravan__gateway__v1__country_profile_request__descriptor;
 extern const ProtobufCMessageDescriptor caravan__gateway__v1__country_profile_response__descriptor;
 extern const ProtobufCMessageDescriptor caravan__gateway__v1__partnership_overview_request__descriptor;

@@ -43,6 +43,9 @@ typedef struct Caravan__Trade__V1__RecordStreamSessionResponse Caravan__Trade__V
 typedef struct Caravan__Trade__V1__HubStatsRequest Caravan__Trade__V1__HubStatsRequest;
 typedef struct Caravan__Trade__V1__CreatorTotal Caravan__Trade__V1__CreatorTotal;
 typedef struct Caravan__Trade__V1__HubStatsResponse Caravan__Trade__V1__HubStatsResponse;
+typedef struct Caravan__Trade__V1__EnergyProject Caravan__Trade__V1__EnergyProject;
+typedef struct Caravan__Trade__V1__ListEnergyProjectsRequest Caravan__Trade__V1__ListEnergyProjectsRequest;
+typedef struct Caravan__Trade__V1__ListEnergyProjectsResponse Caravan__Trade__V1__ListEnergyProjectsResponse;
 
 
 /* --- enums --- */
@@ -71,6 +74,40 @@ typedef enum _Caravan__Trade__V1__FigureBasis {
   CARAVAN__TRADE__V1__FIGURE_BASIS__FIGURE_BASIS_RECORDED = 2
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(CARAVAN__TRADE__V1__FIGURE_BASIS)
 } Caravan__Trade__V1__FigureBasis;
+/*
+ * What an energy cooperation project is about.
+ */
+typedef enum _Caravan__Trade__V1__EnergyProjectKind {
+  CARAVAN__TRADE__V1__ENERGY_PROJECT_KIND__ENERGY_PROJECT_KIND_UNSPECIFIED = 0,
+  CARAVAN__TRADE__V1__ENERGY_PROJECT_KIND__ENERGY_PROJECT_KIND_WIND = 1,
+  CARAVAN__TRADE__V1__ENERGY_PROJECT_KIND__ENERGY_PROJECT_KIND_HYDRO = 2,
+  CARAVAN__TRADE__V1__ENERGY_PROJECT_KIND__ENERGY_PROJECT_KIND_SOLAR = 3,
+  CARAVAN__TRADE__V1__ENERGY_PROJECT_KIND__ENERGY_PROJECT_KIND_NUCLEAR = 4,
+  /*
+   * Trade in energy equipment (e.g. wind turbine generators), not one plant.
+   */
+  CARAVAN__TRADE__V1__ENERGY_PROJECT_KIND__ENERGY_PROJECT_KIND_EQUIPMENT_TRADE = 5
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(CARAVAN__TRADE__V1__ENERGY_PROJECT_KIND)
+} Caravan__Trade__V1__EnergyProjectKind;
+/*
+ * How far a project has come, as far as its source says.
+ */
+typedef enum _Caravan__Trade__V1__EnergyProjectStatus {
+  CARAVAN__TRADE__V1__ENERGY_PROJECT_STATUS__ENERGY_PROJECT_STATUS_UNSPECIFIED = 0,
+  /*
+   * The source names the project but not its stage (built, being built...).
+   */
+  CARAVAN__TRADE__V1__ENERGY_PROJECT_STATUS__ENERGY_PROJECT_STATUS_NOT_PUBLISHED = 1,
+  /*
+   * A partner is weighing it; nothing is decided.
+   */
+  CARAVAN__TRADE__V1__ENERGY_PROJECT_STATUS__ENERGY_PROJECT_STATUS_UNDER_CONSIDERATION = 2,
+  /*
+   * Going on now, e.g. a continuing trade in equipment.
+   */
+  CARAVAN__TRADE__V1__ENERGY_PROJECT_STATUS__ENERGY_PROJECT_STATUS_ONGOING = 3
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(CARAVAN__TRADE__V1__ENERGY_PROJECT_STATUS)
+} Caravan__Trade__V1__EnergyProjectStatus;
 
 /* --- messages --- */
 
@@ -918,6 +955,86 @@ struct  Caravan__Trade__V1__HubStatsResponse
     , (char *)protobuf_c_empty_string, 0, 0, 0, 0, 0, NULL, 0,NULL, NULL, CARAVAN__TRADE__V1__HUB_STATS_RESPONSE___SALES_CNY__NOT_SET, {0}, CARAVAN__TRADE__V1__HUB_STATS_RESPONSE___SALES_USD__NOT_SET, {0} }
 
 
+typedef enum {
+  CARAVAN__TRADE__V1__ENERGY_PROJECT___CAPACITY_MW__NOT_SET = 0,
+  CARAVAN__TRADE__V1__ENERGY_PROJECT___CAPACITY_MW_CAPACITY_MW = 6
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(CARAVAN__TRADE__V1__ENERGY_PROJECT___CAPACITY_MW__CASE)
+} Caravan__Trade__V1__EnergyProject__CapacityMwCase;
+
+/*
+ * One China–Central Asia energy cooperation project, or an energy trade
+ * relationship, as its source describes it.
+ */
+struct  Caravan__Trade__V1__EnergyProject
+{
+  ProtobufCMessage base;
+  /*
+   * Stable, e.g. "zhanatas-wind-farm".
+   */
+  char *id;
+  char *name;
+  /*
+   * Partner country, ISO 3166-1 alpha-2 (e.g. "KZ").
+   */
+  char *country;
+  Caravan__Trade__V1__EnergyProjectKind kind;
+  Caravan__Trade__V1__EnergyProjectStatus status;
+  /*
+   * The Chinese partner the source names; "" when it names none.
+   */
+  char *chinese_partner;
+  /*
+   * What the source says about the project.
+   */
+  char *description;
+  /*
+   * Where it comes from (the publication, or the generator).
+   */
+  char *source;
+  /*
+   * True when generated rather than reported; must be shown as such.
+   */
+  protobuf_c_boolean synthetic;
+  Caravan__Trade__V1__EnergyProject__CapacityMwCase _capacity_mw_case;
+  union {
+    /*
+     * Capacity in megawatts; absent when none is published.
+     */
+    double capacity_mw;
+  };
+};
+#define CARAVAN__TRADE__V1__ENERGY_PROJECT__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&caravan__trade__v1__energy_project__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, CARAVAN__TRADE__V1__ENERGY_PROJECT_KIND__ENERGY_PROJECT_KIND_UNSPECIFIED, CARAVAN__TRADE__V1__ENERGY_PROJECT_STATUS__ENERGY_PROJECT_STATUS_UNSPECIFIED, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, CARAVAN__TRADE__V1__ENERGY_PROJECT___CAPACITY_MW__NOT_SET, {0} }
+
+
+struct  Caravan__Trade__V1__ListEnergyProjectsRequest
+{
+  ProtobufCMessage base;
+  /*
+   * ISO alpha-2 of a Central Asian partner; "" lists every partner's.
+   */
+  char *country;
+};
+#define CARAVAN__TRADE__V1__LIST_ENERGY_PROJECTS_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&caravan__trade__v1__list_energy_projects_request__descriptor) \
+    , (char *)protobuf_c_empty_string }
+
+
+struct  Caravan__Trade__V1__ListEnergyProjectsResponse
+{
+  ProtobufCMessage base;
+  /*
+   * By country, then name.
+   */
+  size_t n_projects;
+  Caravan__Trade__V1__EnergyProject **projects;
+};
+#define CARAVAN__TRADE__V1__LIST_ENERGY_PROJECTS_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&caravan__trade__v1__list_energy_projects_response__descriptor) \
+    , 0,NULL }
+
+
 /* Caravan__Trade__V1__TradeFlow methods */
 void   caravan__trade__v1__trade_flow__init
                      (Caravan__Trade__V1__TradeFlow         *message);
@@ -1418,6 +1535,63 @@ Caravan__Trade__V1__HubStatsResponse *
 void   caravan__trade__v1__hub_stats_response__free_unpacked
                      (Caravan__Trade__V1__HubStatsResponse *message,
                       ProtobufCAllocator *allocator);
+/* Caravan__Trade__V1__EnergyProject methods */
+void   caravan__trade__v1__energy_project__init
+                     (Caravan__Trade__V1__EnergyProject         *message);
+size_t caravan__trade__v1__energy_project__get_packed_size
+                     (const Caravan__Trade__V1__EnergyProject   *message);
+size_t caravan__trade__v1__energy_project__pack
+                     (const Caravan__Trade__V1__EnergyProject   *message,
+                      uint8_t             *out);
+size_t caravan__trade__v1__energy_project__pack_to_buffer
+                     (const Caravan__Trade__V1__EnergyProject   *message,
+                      ProtobufCBuffer     *buffer);
+Caravan__Trade__V1__EnergyProject *
+       caravan__trade__v1__energy_project__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   caravan__trade__v1__energy_project__free_unpacked
+                     (Caravan__Trade__V1__EnergyProject *message,
+                      ProtobufCAllocator *allocator);
+/* Caravan__Trade__V1__ListEnergyProjectsRequest methods */
+void   caravan__trade__v1__list_energy_projects_request__init
+                     (Caravan__Trade__V1__ListEnergyProjectsRequest         *message);
+size_t caravan__trade__v1__list_energy_projects_request__get_packed_size
+                     (const Caravan__Trade__V1__ListEnergyProjectsRequest   *message);
+size_t caravan__trade__v1__list_energy_projects_request__pack
+                     (const Caravan__Trade__V1__ListEnergyProjectsRequest   *message,
+                      uint8_t             *out);
+size_t caravan__trade__v1__list_energy_projects_request__pack_to_buffer
+                     (const Caravan__Trade__V1__ListEnergyProjectsRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Caravan__Trade__V1__ListEnergyProjectsRequest *
+       caravan__trade__v1__list_energy_projects_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   caravan__trade__v1__list_energy_projects_request__free_unpacked
+                     (Caravan__Trade__V1__ListEnergyProjectsRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Caravan__Trade__V1__ListEnergyProjectsResponse methods */
+void   caravan__trade__v1__list_energy_projects_response__init
+                     (Caravan__Trade__V1__ListEnergyProjectsResponse         *message);
+size_t caravan__trade__v1__list_energy_projects_response__get_packed_size
+                     (const Caravan__Trade__V1__ListEnergyProjectsResponse   *message);
+size_t caravan__trade__v1__list_energy_projects_response__pack
+                     (const Caravan__Trade__V1__ListEnergyProjectsResponse   *message,
+                      uint8_t             *out);
+size_t caravan__trade__v1__list_energy_projects_response__pack_to_buffer
+                     (const Caravan__Trade__V1__ListEnergyProjectsResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Caravan__Trade__V1__ListEnergyProjectsResponse *
+       caravan__trade__v1__list_energy_projects_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   caravan__trade__v1__list_energy_projects_response__free_unpacked
+                     (Caravan__Trade__V1__ListEnergyProjectsResponse *message,
+                      ProtobufCAllocator *allocator);
 /* --- per-message closures --- */
 
 typedef void (*Caravan__Trade__V1__TradeFlow_Closure)
@@ -1504,6 +1678,15 @@ typedef void (*Caravan__Trade__V1__CreatorTotal_Closure)
 typedef void (*Caravan__Trade__V1__HubStatsResponse_Closure)
                  (const Caravan__Trade__V1__HubStatsResponse *message,
                   void *closure_data);
+typedef void (*Caravan__Trade__V1__EnergyProject_Closure)
+                 (const Caravan__Trade__V1__EnergyProject *message,
+                  void *closure_data);
+typedef void (*Caravan__Trade__V1__ListEnergyProjectsRequest_Closure)
+                 (const Caravan__Trade__V1__ListEnergyProjectsRequest *message,
+                  void *closure_data);
+typedef void (*Caravan__Trade__V1__ListEnergyProjectsResponse_Closure)
+                 (const Caravan__Trade__V1__ListEnergyProjectsResponse *message,
+                  void *closure_data);
 
 /* --- services --- */
 
@@ -1543,6 +1726,10 @@ struct Caravan__Trade__V1__TradeService_Service
                     const Caravan__Trade__V1__HubStatsRequest *input,
                     Caravan__Trade__V1__HubStatsResponse_Closure closure,
                     void *closure_data);
+  void (*list_energy_projects)(Caravan__Trade__V1__TradeService_Service *service,
+                               const Caravan__Trade__V1__ListEnergyProjectsRequest *input,
+                               Caravan__Trade__V1__ListEnergyProjectsResponse_Closure closure,
+                               void *closure_data);
 };
 typedef void (*Caravan__Trade__V1__TradeService_ServiceDestroy)(Caravan__Trade__V1__TradeService_Service *);
 void caravan__trade__v1__trade_service__init (Caravan__Trade__V1__TradeService_Service *service,
@@ -1558,7 +1745,8 @@ void caravan__trade__v1__trade_service__init (Caravan__Trade__V1__TradeService_S
       function_prefix__ ## get_summary,\
       function_prefix__ ## top_categories,\
       function_prefix__ ## record_stream_session,\
-      function_prefix__ ## hub_stats  }
+      function_prefix__ ## hub_stats,\
+      function_prefix__ ## list_energy_projects  }
 void caravan__trade__v1__trade_service__record_flow(ProtobufCService *service,
                                                     const Caravan__Trade__V1__RecordFlowRequest *input,
                                                     Caravan__Trade__V1__RecordFlowResponse_Closure closure,
@@ -1591,11 +1779,17 @@ void caravan__trade__v1__trade_service__hub_stats(ProtobufCService *service,
                                                   const Caravan__Trade__V1__HubStatsRequest *input,
                                                   Caravan__Trade__V1__HubStatsResponse_Closure closure,
                                                   void *closure_data);
+void caravan__trade__v1__trade_service__list_energy_projects(ProtobufCService *service,
+                                                             const Caravan__Trade__V1__ListEnergyProjectsRequest *input,
+                                                             Caravan__Trade__V1__ListEnergyProjectsResponse_Closure closure,
+                                                             void *closure_data);
 
 /* --- descriptors --- */
 
 extern const ProtobufCEnumDescriptor    caravan__trade__v1__trade_direction__descriptor;
 extern const ProtobufCEnumDescriptor    caravan__trade__v1__figure_basis__descriptor;
+extern const ProtobufCEnumDescriptor    caravan__trade__v1__energy_project_kind__descriptor;
+extern const ProtobufCEnumDescriptor    caravan__trade__v1__energy_project_status__descriptor;
 extern const ProtobufCMessageDescriptor caravan__trade__v1__trade_flow__descriptor;
 extern const ProtobufCMessageDescriptor caravan__trade__v1__published_figure__descriptor;
 extern const ProtobufCMessageDescriptor caravan__trade__v1__trade_flow_filter__descriptor;
@@ -1624,6 +1818,9 @@ extern const ProtobufCMessageDescriptor caravan__trade__v1__record_stream_sessio
 extern const ProtobufCMessageDescriptor caravan__trade__v1__hub_stats_request__descriptor;
 extern const ProtobufCMessageDescriptor caravan__trade__v1__creator_total__descriptor;
 extern const ProtobufCMessageDescriptor caravan__trade__v1__hub_stats_response__descriptor;
+extern const ProtobufCMessageDescriptor caravan__trade__v1__energy_project__descriptor;
+extern const ProtobufCMessageDescriptor caravan__trade__v1__list_energy_projects_request__descriptor;
+extern const ProtobufCMessageDescriptor caravan__trade__v1__list_energy_projects_response__descriptor;
 extern const ProtobufCServiceDescriptor caravan__trade__v1__trade_service__descriptor;
 
 PROTOBUF_C__END_DECLS
