@@ -7,7 +7,7 @@
 /// Netflix's long-term average, which creeps up during a sustained overload
 /// until the overload looks normal. Each window's average is compared with
 /// it: while the window is no slower than `tolerance` times the baseline
-/// the limit grows by `queueSize` per window; when calls slow down (they
+/// (or the baseline plus `queueingAllowance`, whichever is more) the limit grows by `queueSize` per window; when calls slow down (they
 /// queue for threads, the database, a backend) the limit shrinks in
 /// proportion, down to half per window. Calls above the limit are refused at once, so
 /// that the calls admitted keep their latency instead of every call
@@ -22,6 +22,11 @@ public struct AdaptiveConcurrencyLimit: Sendable {
         /// How much slower than the baseline a window may be
         /// before the limit shrinks.
         public var tolerance: Double
+        /// Queueing a window may add to the baseline before the limit
+        /// shrinks, whatever the tolerance: a server whose calls take
+        /// microseconds would otherwise refuse calls over a burst that
+        /// delays them by a millisecond.
+        public var queueingAllowance: Duration
         /// Share of a new estimate taken per window (the rest is the old limit).
         public var smoothing: Double
         /// Samples a window needs before it counts.
@@ -31,12 +36,14 @@ public struct AdaptiveConcurrencyLimit: Sendable {
 
         public init(
             initialLimit: Int = 512, minLimit: Int = 16, maxLimit: Int = 4096, tolerance: Double = 2,
-            smoothing: Double = 0.2, windowSamples: Int = 20, baselineWindows: Int = 150
+            queueingAllowance: Duration = .milliseconds(5), smoothing: Double = 0.2, windowSamples: Int = 20,
+            baselineWindows: Int = 150
         ) {
             self.minLimit = max(1, minLimit)
             self.maxLimit = max(self.minLimit, maxLimit)
             self.initialLimit = min(max(initialLimit, self.minLimit), self.maxLimit)
             self.tolerance = max(1, tolerance)
+            self.queueingAllowance = max(.zero, queueingAllowance)
             self.smoothing = min(max(smoothing, 0.01), 1)
             self.windowSamples = max(1, windowSamples)
             self.baselineWindows = max(1, baselineWindows)
@@ -106,7 +113,9 @@ public struct AdaptiveConcurrencyLimit: Sendable {
         self.baselineBuckets = buckets
         let baseline = min(buckets.previous, buckets.current)
 
-        let gradient = min(1, max(0.5, self.configuration.tolerance * baseline / short))
+        let acceptable = max(
+            self.configuration.tolerance * baseline, baseline + self.configuration.queueingAllowance.totalSeconds)
+        let gradient = min(1, max(0.5, acceptable / short))
         let queueSize = max(4, self.estimatedLimit.squareRoot())
         let target = self.estimatedLimit * gradient + queueSize
         var smoothed = self.estimatedLimit * (1 - self.configuration.smoothing) + target * self.configuration.smoothing

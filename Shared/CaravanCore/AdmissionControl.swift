@@ -70,6 +70,14 @@ public final class AdmissionControl: Sendable {
         }
     }
 
+    /// A call admitted by ``admit(deadline:now:)`` ended with `outcome`; a
+    /// call the client cancelled gives its place back without counting as
+    /// a latency sample (it says nothing about the server's latency).
+    public func finished<Success>(_ ticket: Ticket, with outcome: Result<Success, RPCError>) {
+        let cancelled = if case .failure(let error) = outcome { error.code == .cancelled } else { false }
+        self.finished(ticket, measured: !cancelled)
+    }
+
     /// The limit now and the calls running, for metrics and tests.
     public var snapshot: (limit: Int, inFlight: Int) {
         self.state.withLock { ($0.limit.limit, $0.inFlight) }

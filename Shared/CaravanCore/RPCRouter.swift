@@ -30,6 +30,9 @@ public struct RPCRouter: Sendable {
     public private(set) var services: [ServiceSchema] = []
     /// Run around every call, the first one outermost.
     public var interceptors: [any ServerInterceptor] = []
+    /// Turns away unary calls over the server's adaptive limit before they
+    /// start; the transport consults it where a call arrives.
+    public var admission: AdmissionControl?
 
     public init() {}
 

@@ -36,6 +36,8 @@ public struct RPCServer: Service {
         router.register(HealthService(provider: health))
         let schemas = router.services
         router.register(ReflectionService(services: schemas + [ReflectionService(services: []).serviceSchema]))
+        // One limit for every door: the calls of the TCP and HTTP doors share the process.
+        router.admission = configuration.admission.map { AdmissionControl(configuration: $0) }
         health.setStatus(.serving, forService: "")
         for schema in router.services { health.setStatus(.serving, forService: schema.name) }
         self.health = health

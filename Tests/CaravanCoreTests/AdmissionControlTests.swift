@@ -51,6 +51,17 @@ struct AdaptiveConcurrencyLimitTests {
         #expect(limit.limit > overloaded, "latency back to normal lets the limit grow again")
     }
 
+    @Test("A burst that queues microsecond calls for a millisecond or two is not refused")
+    func smallQueueingIsAllowed() {
+        var limit = AdaptiveConcurrencyLimit(configuration: self.configuration)
+        self.feed(&limit, windows: 20, latency: .microseconds(30))
+        let healthy = limit.limit
+        self.feed(&limit, windows: 20, latency: .milliseconds(3))
+        #expect(limit.limit >= healthy, "3 ms is within the 5 ms queueing allowance though 100 times the baseline")
+        self.feed(&limit, windows: 5, latency: .milliseconds(40))
+        #expect(limit.limit < healthy, "past the allowance the limit shrinks")
+    }
+
     @Test("Configuration values out of range are brought into range")
     func configurationClamps() {
         let configuration = AdaptiveConcurrencyLimit.Configuration(initialLimit: 5000, minLimit: 0, maxLimit: 50)

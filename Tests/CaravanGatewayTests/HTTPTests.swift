@@ -48,6 +48,26 @@ struct HTTPTests {
         #expect(error["details"] as? [Any] != nil)
     }
 
+    @Test("The HTTP door's calls count against the server's admission limit: over it, 429 with a retry hint")
+    func admission() async throws {
+        var router = RPCRouter()
+        router.register(GatewayProvider(backends: FakeBackends()))
+        let admission = AdmissionControl(configuration: .init(initialLimit: 1, minLimit: 1, maxLimit: 1))
+        router.admission = admission
+        let caller = HTTPGatewayCaller(router: router)
+        let request = CountryProfileRequest(country: "KZ", year: 2024)
+        // A call of the TCP door holds the one place.
+        let held = try admission.admit(deadline: nil).get()
+        let refused = await caller.call(Gateway.Method.countryProfile, message: request, headers: .init())
+        #expect(refused.status == 429)
+        #expect(refused.retryAfterMilliseconds.map { $0 >= 1 } == true)
+        #expect(try jsonObject(refused.json)["code"] as? Int == 8)
+        admission.finished(held)
+        let answered = await caller.call(Gateway.Method.countryProfile, message: request, headers: .init())
+        #expect(answered.status == 200)
+        #expect(admission.snapshot.inFlight == 0, "the HTTP call gave its place back")
+    }
+
     @Test("POST of any routed method: JSON in, the pool gets protobuf with the key, deadline and trace")
     func routed() async throws {
         let transport = RecordingTransport()

@@ -25,10 +25,13 @@ struct ConnectionHandlerTests {
         for service in services { router.register(service) }
         let loop = NIOAsyncTestingEventLoop()
         let finished = loop.makePromise(of: Void.self)
-        let handler = ServerConnectionHandler(
-            router: router, configuration: configuration, logger: Logger(label: "test"), finished: finished,
-            refusal: refusal, clock: clock)
-        let channel = try await NIOAsyncTestingChannel(handler: handler, loop: loop)
+        let routes = router
+        let channel = try await NIOAsyncTestingChannel(loop: loop) { channel in
+            let handler = ServerConnectionHandler(
+                router: routes, configuration: configuration, logger: Logger(label: "test"), finished: finished,
+                refusal: refusal, clock: clock)
+            try channel.pipeline.syncOperations.addHandler(handler)
+        }
         try await channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 9))
         return (channel, finished.futureResult)
     }
@@ -201,10 +204,12 @@ struct ConnectionHandlerTests {
     static func clientChannel() async throws -> (NIOAsyncTestingChannel, ClientConnection, UnusableReports) {
         let loop = NIOAsyncTestingEventLoop()
         let reports = UnusableReports()
-        let handler = ClientConnectionHandler(configuration: ClientConfiguration()) { reason in
-            reports.append(reason)
+        let channel = try await NIOAsyncTestingChannel(loop: loop) { channel in
+            let handler = ClientConnectionHandler(configuration: ClientConfiguration()) { reason in
+                reports.append(reason)
+            }
+            try channel.pipeline.syncOperations.addHandler(handler)
         }
-        let channel = try await NIOAsyncTestingChannel(handler: handler, loop: loop)
         try await channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 9))
         let connection = try await loop.executeInContext {
             let handler = try channel.pipeline.syncOperations.handler(type: ClientConnectionHandler.self)

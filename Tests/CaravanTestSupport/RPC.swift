@@ -7,11 +7,22 @@ import NIOCore
 import NIOPosix
 import Testing
 
+extension ServerConfiguration {
+    /// The defaults without admission control. Its refusals follow the
+    /// latency the machine gives, which on a shared machine is noise to
+    /// every test but those of admission control, which turn it on.
+    public static var withoutAdmission: ServerConfiguration {
+        var configuration = ServerConfiguration()
+        configuration.admission = nil
+        return configuration
+    }
+}
+
 /// Runs `body` with an RPCServer on 127.0.0.1 and an ephemeral port, then
 /// shuts the server down gracefully and waits for it.
 public func withServer<Result: Sendable>(
     services: [any RPCService] = [EchoService()],
-    configuration: ServerConfiguration = ServerConfiguration(),
+    configuration: ServerConfiguration = .withoutAdmission,
     interceptors: [any ServerInterceptor] = [],
     _ body: (RPCServer, Int) async throws -> Result
 ) async throws -> Result {

@@ -50,7 +50,7 @@ struct TradeHarness {
         case .sqlite(let database):
             try await database.write { db in try db.executeScript(sql) }
         case .postgres(let pool):
-            try await pool.read { connection, logger in
+            _ = try await pool.read { connection, logger in
                 try await connection.query(PostgresQuery(unsafeSQL: sql), logger: logger)
             }
         }

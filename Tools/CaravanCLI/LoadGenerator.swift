@@ -24,7 +24,7 @@ public enum LoadGenerator {
                 maxBackoff: .milliseconds(500)))
         let transport = TCPClientTransport(
             host: plan.endpoint.host, port: plan.endpoint.port, configuration: configuration)
-        return try await withThrowingTaskGroup(of: Void.self) { group in
+        return await withTaskGroup(of: Void.self) { group in
             group.addTask { await transport.run() }
             defer { transport.close() }
             await Self.waitForConnections(transport, count: plan.connections)

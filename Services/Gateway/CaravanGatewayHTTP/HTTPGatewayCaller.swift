@@ -123,6 +123,15 @@ public struct HTTPGatewayCaller: Sendable {
                     code: .resourceExhausted, message: "Too many HTTP calls in flight (limit \(self.inFlight.limit))."))
         }
         defer { self.inFlight.leave() }
+        // The same adaptive limit as the TCP door's calls: one process, one
+        // latency to protect, whichever door a call came in by.
+        var ticket: AdmissionControl.Ticket?
+        if let admission = self.router.admission {
+            switch admission.admit(deadline: context.deadline, now: .now) {
+            case .success(let admitted): ticket = admitted
+            case .failure(let refusal): return Self.error(refusal)
+            }
+        }
         var answer: Answer
         let router = self.router
         let outcome: Result<[UInt8], RPCError>
@@ -133,6 +142,7 @@ public struct HTTPGatewayCaller: Sendable {
         } catch {
             outcome = .failure(RPCError(converting: error))
         }
+        if let ticket { self.router.admission?.finished(ticket, with: outcome) }
         switch outcome {
         case .success(let bytes):
             do {

@@ -48,13 +48,22 @@ struct ServerCallRunner {
         self.executor = onEventLoop ? EventLoopExecutor(eventLoop: handler.eventLoop) : nil
     }
 
-    /// Starts a call's task. An `admitted` call (unary, under admission
-    /// control) gives its ticket back when its handler returns.
+    /// Starts a call's task, or refuses a unary call admission control
+    /// does not admit (without a task). An admitted call gives its place
+    /// back when its handler returns.
     func start(
-        _ call: ServerConnectionStateMachine<ServerCallHandle>.CallStart,
-        admitted: (ticket: AdmissionControl.Ticket, by: AdmissionControl)?,
+        _ call: ServerConnectionStateMachine<ServerCallHandle>.CallStart, now: ContinuousClock.Instant,
         scheduleDeadline: (UInt32, ContinuousClock.Instant) -> Scheduled<Void>
-    ) -> ServerCallHandle {
+    ) -> Result<ServerCallHandle, RPCError> {
+        let admitted: (ticket: AdmissionControl.Ticket, by: AdmissionControl)?
+        if let admission = self.router.admission, call.route.handler.kind == .unary {
+            switch admission.admit(deadline: call.context.deadline, now: now) {
+            case .success(let ticket): admitted = (ticket, admission)
+            case .failure(let refusal): return .failure(refusal)
+            }
+        } else {
+            admitted = nil
+        }
         let callID = call.callID
         let context = call.context
         let router = self.router
@@ -65,11 +74,7 @@ struct ServerCallRunner {
             let request = Array(call.firstMessage!.readableBytesView)
             task = self.answer(callID) {
                 let outcome = await router.handleUnary(handler, request: request, context: context)
-                if let (ticket, admission) = admitted {
-                    // A call the client cancelled says nothing about the server's latency.
-                    let cancelled = if case .failure(let error) = outcome { error.code == .cancelled } else { false }
-                    admission.finished(ticket, measured: !cancelled)
-                }
+                if let (ticket, admission) = admitted { admission.finished(ticket, with: outcome) }
                 return outcome
             }
         case .serverStreaming(let handler):
@@ -98,7 +103,7 @@ struct ServerCallRunner {
             if call.requestsEnded { requests.finish() }
         }
         let timer = context.deadline.map { scheduleDeadline(callID, $0) }
-        return ServerCallHandle(task: task, requests: requests, deadlineTimer: timer)
+        return .success(ServerCallHandle(task: task, requests: requests, deadlineTimer: timer))
     }
 
     /// A call that ends with one response message or an error.
@@ -151,8 +156,9 @@ struct ServerCallRunner {
         let allocator = self.allocator
         let handler = self.handler
         return RawMessageWriter { bytes in
-            var buffer = allocator.buffer(capacity: WireFormat.prefixSize + bytes.count)
-            buffer.writeFrame(kind: .message, flags: .hasMessage, callID: callID, payload: bytes)
+            var frame = allocator.buffer(capacity: WireFormat.prefixSize + bytes.count)
+            frame.writeFrame(kind: .message, flags: .hasMessage, callID: callID, payload: bytes)
+            let buffer = frame
             try await handler.eventLoop.flatSubmit { handler.value.streamMessage(callID, buffer) }.get()
         }
     }

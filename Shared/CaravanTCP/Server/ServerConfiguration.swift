@@ -1,4 +1,5 @@
 import CaravanCore
+import NIOCore
 
 /// Limits and timers of a TCP server. Every limit is enforced with a
 /// status the caller can act on.
@@ -76,6 +77,9 @@ public struct ServerConfiguration: Sendable {
     }
 
     public static var defaults: ServerConfiguration { ServerConfiguration() }
+
+    /// How long a connection ended by a GOAWAY waits for its peer to close.
+    static let lingerAfterGoAway = TimeAmount.seconds(1)
 
     var limits: ServerConnectionStateMachine<ServerCallHandle>.Limits {
         .init(

@@ -6,9 +6,8 @@ import NIOCore
 /// ``ServerConnectionStateMachine`` the frames, timers and handler results,
 /// and performs the actions it returns. Event-loop confined.
 ///
-/// It owns the calls' tasks: when the channel closes it cancels them and
-/// reports ``finished`` only after the last one has returned, so nothing
-/// outlives the connection.
+/// It owns the calls' tasks: when the channel closes it cancels them and reports
+/// ``finished`` only after the last one has returned, so nothing outlives the connection.
 final class ServerConnectionHandler: ChannelInboundHandler {
     typealias InboundIn = InboundFrame
     typealias OutboundOut = ByteBuffer
@@ -18,7 +17,6 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     private let configuration: ServerConfiguration
     private let logger: Logger
     private let metrics: TransportMetrics?
-    private let admission: AdmissionControl?
     /// Why this connection is turned away at once (too many connections).
     private let refusal: String?
     /// When a frame arrived (tests put arrivals in the past).
@@ -42,10 +40,9 @@ final class ServerConnectionHandler: ChannelInboundHandler {
 
     init(
         router: RPCRouter, configuration: ServerConfiguration, logger: Logger, finished: EventLoopPromise<Void>,
-        refusal: String? = nil, metrics: TransportMetrics? = nil, admission: AdmissionControl? = nil,
+        refusal: String? = nil, metrics: TransportMetrics? = nil,
         clock: @escaping @Sendable () -> ContinuousClock.Instant = { .now }
     ) {
-        self.admission = admission
         self.clock = clock
         self.router = router
         self.configuration = configuration
@@ -140,21 +137,14 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         case .none:
             break
         case .start(let start):
-            var ticket: AdmissionControl.Ticket?
-            if let admission = self.admission, start.route.handler.kind == .unary {
-                switch admission.admit(deadline: start.context.deadline, now: self.clock()) {
-                case .success(let admitted):
-                    ticket = admitted
-                case .failure(let error):
-                    self.metrics?.rejected(error.code == .resourceExhausted ? .overloaded : .cannotFinishInTime)
-                    self.perform(self.state!.notAdmitted(start.callID, error))
-                    return
-                }
+            switch self.runner!.start(start, now: self.clock(), scheduleDeadline: self.scheduleDeadline) {
+            case .success(let handle):
+                self.liveTasks += 1
+                self.state!.attach(handle, to: start.callID)
+            case .failure(let refusal):
+                self.metrics?.rejected(refusal.code == .resourceExhausted ? .overloaded : .cannotFinishInTime)
+                self.perform(self.state!.notAdmitted(start.callID, refusal))
             }
-            self.liveTasks += 1
-            let handle = self.runner!.start(
-                start, admitted: ticket.map { ($0, self.admission!) }, scheduleDeadline: self.scheduleDeadline)
-            self.state!.attach(handle, to: start.callID)
         case .reject(let callID, let error, let reason):
             if let reason { self.metrics?.rejected(reason) }
             self.writeError(error, callID: callID)
@@ -250,8 +240,9 @@ final class ServerConnectionHandler: ChannelInboundHandler {
 
     private func closeAfterFlush() {
         guard let context = self.context, !self.isClosed else { return }
-        context.writeAndFlush(Self.wrapOutboundOut(context.channel.allocator.buffer(capacity: 0))).whenComplete { _ in
-            context.close(promise: nil)
+        let channel = context.channel
+        context.writeAndFlush(Self.wrapOutboundOut(channel.allocator.buffer(capacity: 0))).whenComplete { _ in
+            channel.close(promise: nil)
         }
     }
 
@@ -266,11 +257,9 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         context.flush()
         context.close(mode: .output, promise: nil)
         let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
-        context.eventLoop.scheduleTask(in: Self.linger) { loopBound.value.close(promise: nil) }
+        let linger = ServerConfiguration.lingerAfterGoAway
+        context.eventLoop.scheduleTask(in: linger) { loopBound.value.close(promise: nil) }
     }
-
-    /// How long a connection ended by a GOAWAY waits for its peer to close.
-    static let linger = TimeAmount.seconds(1)
 
     private func completeIfDone() {
         if self.isClosed && self.liveTasks == 0 { self.finished.succeed(()) }

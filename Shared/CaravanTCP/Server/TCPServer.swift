@@ -80,6 +80,8 @@ public final class TCPServer: ServerTransport {
 
     /// Binds and serves `router` until shut down.
     public func serve(_ router: RPCRouter) async throws {
+        var router = router
+        router.admission = router.admission ?? self.admission
         let listener: NIOAsyncChannel<AcceptedConnection, Never>
         do {
             listener = try await self.bind(router)
@@ -140,7 +142,7 @@ public final class TCPServer: ServerTransport {
         let finished = channel.eventLoop.makePromise(of: Void.self)
         let handler = ServerConnectionHandler(
             router: router, configuration: configuration, logger: self.logger, finished: finished, refusal: refusal,
-            metrics: self.metrics, admission: self.admission)
+            metrics: self.metrics)
         if let tls = configuration.tls {
             try channel.pipeline.syncOperations.addHandler(tls.makeHandler())
         }
