@@ -32,6 +32,13 @@ public struct ServerLimitOptions: ParsableArguments {
     @Option(name: .long, help: "The most calls the adaptive limit lets run at once.")
     public var maxInFlightCalls: Int?
 
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Queueing the adaptive limit lets calls take on before it shrinks, however fast they were (e.g. 5ms; 0 for none)."
+        ))
+    public var admissionQueueingAllowance: String?
+
     public init() {}
 
     public func apply(to configuration: ServerConfiguration) throws -> ServerConfiguration {
@@ -58,26 +65,7 @@ public struct ServerLimitOptions: ParsableArguments {
             guard let value = parseDuration(text) else { throw ValidationError("Bad --shutdown-grace '\(text)'.") }
             configuration.shutdownGracePeriod = value
         }
-        switch self.admissionControl {
-        case nil, "adaptive":
-            if let value = self.maxInFlightCalls {
-                guard value >= 1 else { throw ValidationError("--max-in-flight-calls must be at least 1.") }
-                var limit = configuration.admission ?? .defaults
-                limit.maxLimit = value
-                limit.minLimit = min(limit.minLimit, value)
-                limit.initialLimit = min(limit.initialLimit, value)
-                configuration.admission = limit
-            } else if self.admissionControl != nil {
-                configuration.admission = configuration.admission ?? .defaults
-            }
-        case "off":
-            guard self.maxInFlightCalls == nil else {
-                throw ValidationError("--max-in-flight-calls needs --admission-control adaptive.")
-            }
-            configuration.admission = nil
-        case let other?:
-            throw ValidationError("--admission-control must be adaptive or off, not '\(other)'.")
-        }
+        configuration.admission = try self.admission(configuration.admission)
         if let text = self.handlerExecution {
             guard let value = ServerConfiguration.HandlerExecution(rawValue: text) else {
                 throw ValidationError("--handler-execution must be global or event-loop.")
@@ -85,5 +73,39 @@ public struct ServerLimitOptions: ParsableArguments {
             configuration.handlerExecution = value
         }
         return configuration
+    }
+
+    /// The adaptive limit's configuration these options give, nil when
+    /// admission control is off.
+    private func admission(
+        _ configured: AdaptiveConcurrencyLimit.Configuration?
+    ) throws -> AdaptiveConcurrencyLimit.Configuration? {
+        switch self.admissionControl {
+        case nil, "adaptive":
+            guard self.admissionControl != nil || self.maxInFlightCalls != nil || self.admissionQueueingAllowance != nil
+            else { return configured }
+            var limit = configured ?? .defaults
+            if let value = self.maxInFlightCalls {
+                guard value >= 1 else { throw ValidationError("--max-in-flight-calls must be at least 1.") }
+                limit.maxLimit = value
+                limit.minLimit = min(limit.minLimit, value)
+                limit.initialLimit = min(limit.initialLimit, value)
+            }
+            if let text = self.admissionQueueingAllowance {
+                guard let value = parseDuration(text) else {
+                    throw ValidationError("Bad --admission-queueing-allowance '\(text)' (e.g. 5ms, or 0).")
+                }
+                limit.queueingAllowance = value
+            }
+            return limit
+        case "off":
+            guard self.maxInFlightCalls == nil, self.admissionQueueingAllowance == nil else {
+                throw ValidationError(
+                    "--max-in-flight-calls and --admission-queueing-allowance need --admission-control adaptive.")
+            }
+            return nil
+        case let other?:
+            throw ValidationError("--admission-control must be adaptive or off, not '\(other)'.")
+        }
     }
 }
