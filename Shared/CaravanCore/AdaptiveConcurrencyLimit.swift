@@ -7,11 +7,12 @@
 /// Netflix's long-term average, which creeps up during a sustained overload
 /// until the overload looks normal. Each window's average is compared with
 /// it: while the window is no slower than `tolerance` times the baseline
-/// (or the baseline plus `queueingAllowance`, whichever is more) the limit grows by `queueSize` per window; when calls slow down (they
-/// queue for threads, the database, a backend) the limit shrinks in
-/// proportion, down to half per window. Calls above the limit are refused at once, so
-/// that the calls admitted keep their latency instead of every call
-/// waiting behind the queue until its deadline.
+/// (or the baseline plus `queueingAllowance`, whichever is more) the limit
+/// grows by `queueSize` per window; when calls slow down (they queue for
+/// threads, the database, a backend) the limit shrinks in proportion, down
+/// to half per window. Calls above the limit are refused at once, so that
+/// the calls admitted keep their latency instead of every call waiting
+/// behind the queue until its deadline.
 public struct AdaptiveConcurrencyLimit: Sendable {
     public struct Configuration: Sendable, Equatable {
         /// The limit before any measurement, and the floor it never goes under.
