@@ -124,12 +124,12 @@ struct GatewayEndToEndTests {
             #expect(streamed == [1, 2, 3])
 
             // A stalled service (SIGSTOP): its section times out, the answer still comes within the deadline.
-            kill(training.process.processIdentifier, SIGSTOP)
+            try await training.pause()
             let stalledStart = ContinuousClock.now
             let stalled = try await client.countryProfile(
                 CountryProfileRequest(country: "UZ", year: 2024), options: CallOptions(timeout: .seconds(2)))
             let stalledElapsed = stalledStart.duration(to: .now)
-            kill(training.process.processIdentifier, SIGCONT)
+            training.resume()
             #expect(stalledElapsed < .seconds(2), "\(stalledElapsed)")
             #expect(stalled.training?.outcome?.status == .timedOut, "\(String(describing: stalled.training?.outcome))")
             #expect(stalled.trade?.outcome?.status == .ok && stalled.partial)

@@ -80,8 +80,8 @@ struct RuntimeEndToEndTests {
                 "--training", training.address,
             ])
         let base = try await httpBase(gateway)
-        kill(training.process.processIdentifier, SIGSTOP)
-        defer { kill(training.process.processIdentifier, SIGCONT) }
+        try await training.pause()
+        defer { training.resume() }
         // No X-Caravan-Timeout: the door's 2 s applies. The answer is partial, its sections
         // stopped just before the deadline (on a machine too slow to assemble it within the
         // margin, the door's own deadline answers 504 instead); it never waits for the backend.
@@ -97,7 +97,7 @@ struct RuntimeEndToEndTests {
         ])
         #expect(routed.status == 504, "\(routed.body)")
         #expect(routed.body.contains(#""code":4"#))
-        kill(training.process.processIdentifier, SIGCONT)
+        training.resume()
         #expect(try await gateway.stop() == 0)
         _ = try await training.stop()
         _ = try await trade.stop()

@@ -256,10 +256,45 @@ public final class ServerProcess: Sendable {
         try await self.child.waitForOutput(what(), timeout: timeout, until: condition)
     }
 
+    /// Stops the process (SIGSTOP) and returns once every thread of it has
+    /// stopped. kill(2) returns before that: the kernel stops a
+    /// multi-threaded process when one thread it picked next runs, and on a
+    /// loaded machine another thread can meanwhile go on answering calls
+    /// (a "stalled" service once answered in 24 ms that way).
+    public func pause() async throws {
+        let pid = self.process.processIdentifier
+        kill(pid, SIGSTOP)
+        guard try await eventually(timeout: .seconds(30), every: .milliseconds(1), { Self.isStopped(pid) }) else {
+            throw ProcessDidNotStop(pid: pid)
+        }
+    }
+
+    /// Lets a paused process go on (SIGCONT).
+    public func resume() { kill(self.process.processIdentifier, SIGCONT) }
+
+    /// Whether every thread of `pid` is stopped, from /proc/PID/task/*/stat
+    /// ("tid (name) STATE …").
+    static func isStopped(_ pid: Int32) -> Bool {
+        guard let threads = try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task"),
+            !threads.isEmpty
+        else { return false }
+        return threads.allSatisfy { thread in
+            guard let stat = try? String(contentsOfFile: "/proc/\(pid)/task/\(thread)/stat", encoding: .utf8),
+                let nameEnd = stat.lastIndex(of: ")")
+            else { return false }
+            return stat[nameEnd...].dropFirst(2).first == "T"
+        }
+    }
+
     /// Sends `signal` and waits for the exit; returns the exit status. A
     /// server that outlives `timeout` is killed and the wait throws.
     public func stop(signal: Int32 = SIGTERM, timeout: Duration = .seconds(60)) async throws -> Int32 {
         self.child.signal(signal)
         return try await self.child.finish(timeout: timeout).status
     }
+}
+
+/// A paused process still had a running thread after the guard time.
+public struct ProcessDidNotStop: Error {
+    public let pid: Int32
 }
