@@ -19,10 +19,18 @@ let package = Package(
     ],
     targets: [
         .target(name: "CFuzzerDriver", path: "CFuzzerDriver"),
+        // What both targets share: libFuzzer's driver or the replay of
+        // files, and the round-trip checks.
+        .target(
+            name: "FuzzSupport",
+            dependencies: ["CFuzzerDriver", .product(name: "CaravanCore", package: mainPackageName)],
+            path: "FuzzSupport",
+            swiftSettings: [.swiftLanguageMode(.v6)]
+        ),
         .executableTarget(
             name: "FrameFuzzer",
             dependencies: [
-                "CFuzzerDriver",
+                "FuzzSupport",
                 .product(name: "CaravanTCP", package: mainPackageName),
                 .product(name: "CaravanEnvelope", package: mainPackageName),
                 .product(name: "CaravanEchoAPI", package: mainPackageName),
