@@ -19,9 +19,15 @@ let package = Package(
         .library(name: "CaravanCore", targets: ["CaravanCore"]),
         .library(name: "CaravanTCP", targets: ["CaravanTCP"]),
         .library(name: "CaravanServer", targets: ["CaravanServer"]),
-        // The frame headers and the echo test API, for Tests/Fuzz (a separate package).
+        // The frame headers and every service's messages, for Tests/Fuzz (a separate package).
         .library(name: "CaravanEnvelope", targets: ["CaravanEnvelope"]),
         .library(name: "CaravanEchoAPI", targets: ["CaravanEchoAPI"]),
+        .library(name: "CaravanHealthAPI", targets: ["CaravanHealthAPI"]),
+        .library(name: "CaravanReflectionAPI", targets: ["CaravanReflectionAPI"]),
+        .library(name: "CaravanTradeAPI", targets: ["CaravanTradeAPI"]),
+        .library(name: "CaravanLogisticsAPI", targets: ["CaravanLogisticsAPI"]),
+        .library(name: "CaravanTrainingAPI", targets: ["CaravanTrainingAPI"]),
+        .library(name: "CaravanGatewayAPI", targets: ["CaravanGatewayAPI"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.3"),

@@ -1,7 +1,8 @@
 // swift-tools-version: 6.1
-// A libFuzzer target for the frame decoder, kept out of the main package so
-// that its sanitizer flags touch nothing else. Build and run it with
-// .ci/fuzz.sh (see docs/PROTOCOL.md, "Fuzzing").
+// libFuzzer targets for what a peer sends: frames (FrameFuzzer) and
+// messages, protobuf and the HTTP door's JSON (MessageFuzzer). Kept out of
+// the main package so that their sanitizer flags touch nothing else. Build
+// and run them with .ci/fuzz.sh (see docs/PROTOCOL.md, "Fuzzing").
 import Foundation
 import PackageDescription
 
@@ -19,10 +20,18 @@ let package = Package(
     ],
     targets: [
         .target(name: "CFuzzerDriver", path: "CFuzzerDriver"),
+        // What both targets share: libFuzzer's driver or the replay of
+        // files, and the round-trip checks.
+        .target(
+            name: "FuzzSupport",
+            dependencies: ["CFuzzerDriver", .product(name: "CaravanCore", package: mainPackageName)],
+            path: "FuzzSupport",
+            swiftSettings: [.swiftLanguageMode(.v6)]
+        ),
         .executableTarget(
             name: "FrameFuzzer",
             dependencies: [
-                "CFuzzerDriver",
+                "FuzzSupport",
                 .product(name: "CaravanTCP", package: mainPackageName),
                 .product(name: "CaravanEnvelope", package: mainPackageName),
                 .product(name: "CaravanEchoAPI", package: mainPackageName),
@@ -30,6 +39,23 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
             path: "FrameFuzzer",
+            swiftSettings: [.swiftLanguageMode(.v6)]
+        ),
+        .executableTarget(
+            name: "MessageFuzzer",
+            dependencies: [
+                "FuzzSupport",
+                .product(name: "CaravanCore", package: mainPackageName),
+                .product(name: "CaravanEnvelope", package: mainPackageName),
+                .product(name: "CaravanEchoAPI", package: mainPackageName),
+                .product(name: "CaravanHealthAPI", package: mainPackageName),
+                .product(name: "CaravanReflectionAPI", package: mainPackageName),
+                .product(name: "CaravanTradeAPI", package: mainPackageName),
+                .product(name: "CaravanLogisticsAPI", package: mainPackageName),
+                .product(name: "CaravanTrainingAPI", package: mainPackageName),
+                .product(name: "CaravanGatewayAPI", package: mainPackageName),
+            ],
+            path: "MessageFuzzer",
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
     ]

@@ -5,20 +5,20 @@
 // every delivered frame must respect the size limit, every decode step must
 // consume bytes, and a protocol error must end the stream. Each decoded
 // frame's header is tried as RequestHeader, ResponseHeader and GoAway, its
-// payload as caravan.echo.v1.EchoRequest; whatever decodes must re-encode
-// and decode to the same value.
+// payload as caravan.echo.v1.EchoRequest; whatever decodes must re-encode,
+// decode to the same value and encode to the same bytes
+// (`protobufRoundTrip`). MessageFuzzer covers every other message type.
 //
 // Built with `-DFUZZING -sanitize=fuzzer,address` by .ci/fuzz.sh, `main`
 // hands control to libFuzzer. Built plainly, it replays the files (or
-// folders of files) named on the command line, so the target also builds
-// and runs without the sanitizers.
+// folders of files) named on the command line (`FuzzerMain`), so the
+// target also builds and runs without the sanitizers.
 
-import CFuzzerDriver
 import CaravanCore
 import CaravanEchoAPI
 import CaravanEnvelope
 import CaravanTCP
-import Foundation
+import FuzzSupport
 import NIOCore
 
 /// Small, so that oversized frames are common in fuzzed input.
@@ -81,7 +81,7 @@ func decodeEvents(_ input: UnsafeRawBufferPointer, chunkSizes: [Int]) -> [Event]
 /// must survive a round trip unchanged.
 func exercise(_ frame: Frame) {
     frame.header.withUnsafeReadableBytes { header in
-        if let request = roundTrip(RequestHeader.self, header) {
+        if let request = protobufRoundTrip(RequestHeader.self, header) {
             // What the server does with a request header's metadata.
             var metadata = Metadata()
             for entry in request.metadata {
@@ -95,29 +95,14 @@ func exercise(_ frame: Frame) {
             _ = metadata.encodedSize
             _ = MethodDescriptor(path: request.method)
         }
-        if let response = roundTrip(ResponseHeader.self, header) {
+        if let response = protobufRoundTrip(ResponseHeader.self, header) {
             _ = StatusCode(rawValue: response.code)
         }
-        _ = roundTrip(GoAway.self, header)
+        _ = protobufRoundTrip(GoAway.self, header)
     }
     frame.payload.withUnsafeReadableBytes { payload in
-        _ = roundTrip(EchoRequest.self, payload)
+        _ = protobufRoundTrip(EchoRequest.self, payload)
     }
-}
-
-func roundTrip<Message: ProtoMessage>(_ type: Message.Type, _ bytes: UnsafeRawBufferPointer) -> Message? {
-    guard let message = try? Message(serializedBytes: bytes) else { return nil }
-    let encoded: [UInt8]
-    do {
-        encoded = try message.serializedBytes()
-    } catch {
-        fatalError("a decoded \(Message.protoMessageName) does not re-encode: \(error)")
-    }
-    guard let again = try? Message(serializedBytes: encoded) else {
-        fatalError("a re-encoded \(Message.protoMessageName) does not decode")
-    }
-    precondition(again == message, "\(Message.protoMessageName) changed in a round trip")
-    return message
 }
 
 /// The libFuzzer callback: one input.
@@ -134,36 +119,12 @@ func fuzzOne(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
 #if FUZZING
     /// libFuzzer's usual entry point. `-sanitize=fuzzer` links libFuzzer's own
     /// `main`, which refers to it; SwiftPM points `main` at this file's top-level
-    /// code instead, which starts libFuzzer below, so both paths reach `fuzzOne`.
+    /// code instead, which starts libFuzzer (`FuzzerMain`), so both paths reach
+    /// `fuzzOne`.
     @_cdecl("LLVMFuzzerTestOneInput")
     public func fuzzerTestOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
         fuzzOne(data, size)
     }
-
-    var argc = CommandLine.argc
-    var argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = CommandLine.unsafeArgv
-    exit(LLVMFuzzerRunDriver(&argc, &argv) { data, size in fuzzOne(data, size) })
-#else
-    /// Replays inputs: each argument is a file, or a folder whose files are inputs.
-    var files: [String] = []
-    for argument in CommandLine.arguments.dropFirst() {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: argument, isDirectory: &isDirectory) else {
-            print("No such file: \(argument)")
-            exit(2)
-        }
-        if isDirectory.boolValue {
-            let names = (try? FileManager.default.contentsOfDirectory(atPath: argument)) ?? []
-            files += names.sorted().map { "\(argument)/\($0)" }
-        } else {
-            files.append(argument)
-        }
-    }
-    for path in files {
-        guard let data = FileManager.default.contents(atPath: path) else { continue }
-        _ = data.withUnsafeBytes { bytes in
-            fuzzOne(bytes.bindMemory(to: UInt8.self).baseAddress, bytes.count)
-        }
-    }
-    print("Replayed \(files.count) inputs without a failure.")
 #endif
+
+FuzzerMain.run { data, size in fuzzOne(data, size) }
