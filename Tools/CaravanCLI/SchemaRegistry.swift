@@ -52,8 +52,7 @@ public enum SchemaRegistry {
     }
 
     private static func encode<Message: ProtoMessage>(_ json: Data, _ type: Message.Type) throws -> [UInt8] {
-        let message = try JSONDecoder().decode(Message.self, from: json)
-        return try message.serializedBytes()
+        try ProtoJSON.protobuf(fromJSON: json, as: type)
     }
 
     /// Decodes protobuf bytes of `type` into JSON.
@@ -64,10 +63,6 @@ public enum SchemaRegistry {
     private static func decode<Message: ProtoMessage>(_ bytes: [UInt8], _ type: Message.Type, pretty: Bool) throws
         -> Data
     {
-        let message = try Message(serializedBytes: bytes)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting =
-            pretty ? [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes] : [.sortedKeys, .withoutEscapingSlashes]
-        return try encoder.encode(message)
+        try ProtoJSON.json(fromProtobuf: bytes, as: type, pretty: pretty)
     }
 }

@@ -165,13 +165,11 @@ public struct HTTPGatewayCaller: Sendable {
     }
 
     static func encode<Message: ProtoMessage>(_ json: Data, _ type: Message.Type) throws -> [UInt8] {
-        try JSONDecoder().decode(Message.self, from: json).serializedBytes()
+        try ProtoJSON.protobuf(fromJSON: json, as: type)
     }
 
     static func decode<Message: ProtoMessage>(_ bytes: [UInt8], _ type: Message.Type) throws -> Data {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return try encoder.encode(try Message(serializedBytes: bytes))
+        try ProtoJSON.json(fromProtobuf: bytes, as: type)
     }
 }
 

@@ -41,44 +41,25 @@ public func requireJSONRoundTrip<Message: ProtoMessage>(_ message: Message) {
     let name = Message.protoMessageName
     let json: Data
     do {
-        json = try DoorJSON.encode(message)
+        json = try ProtoJSON.encode(message)
     } catch {
         fatalError("a \(name) does not encode to JSON: \(error)")
     }
     let text = String(decoding: json, as: UTF8.self)
     let again: Message
     do {
-        again = try DoorJSON.decode(Message.self, from: json)
+        again = try ProtoJSON.decode(Message.self, from: json)
     } catch {
         fatalError("the JSON of a \(name) does not decode: \(error); JSON \(text)")
     }
     precondition(again == message || holdsNaN(message), "\(name) changed in a JSON round trip; JSON \(text)")
-    let reencoded = try? DoorJSON.encode(again)
+    let reencoded = try? ProtoJSON.encode(again)
     precondition(reencoded == json, "\(name)'s JSON changed in a round trip; JSON \(text)")
 }
 
 /// NaN is unequal to itself, so a message holding one is never `==` to its
 /// copy; the round trips then rely on the encodings being the same.
 func holdsNaN<Message: ProtoMessage>(_ message: Message) -> Bool {
-    guard let json = try? DoorJSON.encode(message) else { return false }
+    guard let json = try? ProtoJSON.encode(message) else { return false }
     return String(decoding: json, as: UTF8.self).contains("\"NaN\"")
-}
-
-/// The JSON coding of the gateway's HTTP door (`HTTPGatewayCaller.encode`
-/// and `.decode` in CaravanGatewayHTTP): Foundation's coders over the
-/// generated `Codable` conformances. Repeated here rather than imported,
-/// because that module brings Hummingbird and swift-crypto into the
-/// sanitizer build; keep the two in step.
-public enum DoorJSON {
-    /// A message as the door writes an answer.
-    public static func encode<Message: ProtoMessage>(_ message: Message) throws -> Data {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return try encoder.encode(message)
-    }
-
-    /// A request body as the door reads it.
-    public static func decode<Message: ProtoMessage>(_ type: Message.Type, from json: Data) throws -> Message {
-        try JSONDecoder().decode(Message.self, from: json)
-    }
 }

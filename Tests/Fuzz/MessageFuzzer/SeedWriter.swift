@@ -39,7 +39,7 @@ enum SeedWriter {
     private static func seed<Message: ProtoMessage>(_ type: Message.Type, variant: Int) throws -> ([UInt8], [UInt8]) {
         let sample = SampleEncoding(variant: variant).encode(Message.protobufCDescriptor)
         let message = try Message(serializedBytes: sample)
-        return (try message.serializedBytes(), Array(try DoorJSON.encode(message)))
+        return (try message.serializedBytes(), Array(try ProtoJSON.encode(message)))
     }
 
     /// Enough variants to set each member of the largest oneof once.

@@ -32,7 +32,7 @@ func checkProtobuf<Message: ProtoMessage>(_ type: Message.Type, _ payload: Unsaf
 }
 
 func checkJSON<Message: ProtoMessage>(_ type: Message.Type, _ payload: UnsafeRawBufferPointer) {
-    guard let message = try? DoorJSON.decode(Message.self, from: Data(payload)) else { return }
+    guard let message = try? ProtoJSON.decode(Message.self, from: Data(payload)) else { return }
     requireJSONRoundTrip(message)
     // The door sends the request on in protobuf; a NUL in a string is the
     // one thing that encoding refuses (and the door answers 400).
