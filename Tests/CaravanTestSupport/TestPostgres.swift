@@ -59,7 +59,7 @@ public enum TestPostgres {
         let admin = try Self.adminSettings()
         let name = Self.uniqueName("caravan_test")
         let source = template.map { " TEMPLATE \($0)" } ?? ""
-        try await Self.withAdmin(admin) { connection in
+        _ = try await Self.withAdmin(admin) { connection in
             try await connection.query(
                 PostgresQuery(unsafeSQL: "CREATE DATABASE \(name)\(source)"), logger: Self.logger)
         }
@@ -133,7 +133,7 @@ public enum TestPostgres {
 
     /// Runs `sql` as the admin user (e.g. to cut a test database off).
     public static func executeAsAdmin(_ sql: String) async throws {
-        try await Self.withAdmin(try Self.adminSettings()) { connection in
+        _ = try await Self.withAdmin(try Self.adminSettings()) { connection in
             try await connection.query(PostgresQuery(unsafeSQL: sql), logger: Self.logger)
         }
     }
@@ -152,7 +152,7 @@ public enum TestPostgres {
     }
 
     static func drop(_ name: String, admin: PostgresSettings) async throws {
-        try await Self.withAdmin(admin) { connection in
+        _ = try await Self.withAdmin(admin) { connection in
             try await connection.query(
                 PostgresQuery(unsafeSQL: "DROP DATABASE IF EXISTS \(name) WITH (FORCE)"), logger: Self.logger)
         }
@@ -224,7 +224,7 @@ actor TemplateDatabases {
     private func make(_ name: String, _ migrations: [PostgresMigration], admin: PostgresSettings) async throws -> String
     {
         try await self.holdOwnership(admin)
-        try await TestPostgres.withAdmin(admin) { connection in
+        _ = try await TestPostgres.withAdmin(admin) { connection in
             try await connection.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name)"), logger: TestPostgres.logger)
         }
         var settings = admin
@@ -234,7 +234,7 @@ actor TemplateDatabases {
                 migrations, on: connection, timeout: .seconds(300), logger: TestPostgres.logger)
         }
         // No session may be connected to a template while it is copied.
-        try await TestPostgres.withAdmin(admin) { connection in
+        _ = try await TestPostgres.withAdmin(admin) { connection in
             try await connection.query(
                 PostgresQuery(unsafeSQL: "ALTER DATABASE \(name) ALLOW_CONNECTIONS false"), logger: TestPostgres.logger)
         }
