@@ -259,8 +259,7 @@ public final class ServerProcess: Sendable {
     /// Stops the process (SIGSTOP) and returns once every thread of it has
     /// stopped. kill(2) returns before that: the kernel stops a
     /// multi-threaded process when one thread it picked next runs, and on a
-    /// loaded machine another thread can meanwhile go on answering calls
-    /// (a "stalled" service once answered in 24 ms that way).
+    /// loaded machine another thread can meanwhile go on answering calls.
     public func pause() async throws {
         let pid = self.process.processIdentifier
         kill(pid, SIGSTOP)
