@@ -32,7 +32,8 @@ public struct ServerConfiguration: Sendable {
     /// TLS on every connection; nil serves plaintext.
     public var tls: ServerTLS? = nil
     /// The adaptive limit on unary calls running at once across all
-    /// connections (``AdmissionControl``); nil turns admission control off.
+    /// connections and doors (``AdmissionControl``, which `RPCServer` puts
+    /// on its router); nil turns admission control off.
     public var admission: AdaptiveConcurrencyLimit.Configuration? = .defaults
 
     /// Where a server runs its handlers.

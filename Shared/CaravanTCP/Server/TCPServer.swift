@@ -19,8 +19,6 @@ public final class TCPServer: ServerTransport {
     private let bound = NIOLockedValueBox<BoundState>(.notYet([]))
     private let openConnections = ManagedAtomic<Int>(0)
     private let metrics: TransportMetrics?
-    /// Shared by every connection: the limit is the server's, not a connection's.
-    private let admission: AdmissionControl?
 
     private struct State {
         var listener: (any Channel)?
@@ -42,7 +40,6 @@ public final class TCPServer: ServerTransport {
     ) {
         self.metrics = metrics
         self.configuration = configuration
-        self.admission = configuration.admission.map { AdmissionControl(configuration: $0) }
         self.group = group
         self.logger = logger
     }
@@ -78,10 +75,9 @@ public final class TCPServer: ServerTransport {
         for waiter in waiters { waiter.resume(with: result) }
     }
 
-    /// Binds and serves `router` until shut down.
+    /// Binds and serves `router` until shut down; its ``RPCRouter/admission``
+    /// is consulted for every unary call.
     public func serve(_ router: RPCRouter) async throws {
-        var router = router
-        router.admission = router.admission ?? self.admission
         let listener: NIOAsyncChannel<AcceptedConnection, Never>
         do {
             listener = try await self.bind(router)
