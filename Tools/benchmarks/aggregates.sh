@@ -120,7 +120,4 @@ overview() {
     echo
 }
 
-echo "Measured $(date -u '+%Y-%m-%d %H:%M UTC'); load average at the start: $(cut -d' ' -f1-3 /proc/loadavg)"
-echo
-for part in "${parts[@]}"; do "$part"; done
-echo "Load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
+bench_run_parts "${parts[@]}"

@@ -1,4 +1,4 @@
-# Shared by the benchmark scripts: starting and stopping servers.
+# Shared by the benchmark scripts: starting and stopping servers, running parts.
 # shellcheck shell=bash
 
 # bench_start LOG COMMAND...: runs COMMAND in the background, its output in
@@ -35,4 +35,13 @@ bench_stop_all() {
     for file in "$1"/*.pid; do
         if [[ -e $file ]]; then kill "$(cat "$file")" 2>/dev/null || true; fi
     done
+}
+
+# bench_run_parts PART...: runs each part (a function), between lines that
+# say when and at what load average the measurement ran.
+bench_run_parts() {
+    echo "Measured $(date -u '+%Y-%m-%d %H:%M UTC'); load average at the start: $(cut -d' ' -f1-3 /proc/loadavg)"
+    echo
+    for part in "$@"; do "$part"; done
+    echo "Load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 }

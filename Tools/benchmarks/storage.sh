@@ -14,6 +14,8 @@
 # Needs the release build: swift build -c release
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+# shellcheck source=Tools/benchmarks/lib.sh
+source Tools/benchmarks/lib.sh
 services=("$@")
 [[ ${#services[@]} -gt 0 ]] || services=(trade logistics training)
 admin="${CARAVAN_BENCH_POSTGRES_URL:-${CARAVAN_TEST_POSTGRES_URL:-}}"
@@ -28,11 +30,7 @@ sync="${BENCH_SYNC:-full}"
 work=$(mktemp -d)
 databases=()
 cleanup() {
-    # start() runs in a command substitution (a subshell): it leaves each
-    # server's pid in a file, since it cannot add to an array here.
-    for file in "$work"/*.pid; do
-        if [[ -e $file ]]; then kill "$(cat "$file")" 2>/dev/null || true; fi
-    done
+    bench_stop_all "$work"
     for database in "${databases[@]}"; do psql -q "$admin" -c "DROP DATABASE IF EXISTS $database WITH (FORCE)" >/dev/null 2>&1 || true; done
     rm -rf "$work"
 }
@@ -40,19 +38,7 @@ trap cleanup EXIT
 
 # Starts a service; prints its address once it listens.
 start() {
-    local log="$work/$1-$RANDOM"
-    "$bin/caravan-$1" --port 0 --log-level warning "${@:2}" >"$log" 2>&1 &
-    echo $! >"$log.pid"
-    for _ in $(seq 300); do
-        if grep -q "listening on" "$log"; then
-            sed -n 's/.* listening on //p' "$log" | head -1
-            return
-        fi
-        sleep 0.1
-    done
-    echo "caravan-$1 did not start:" >&2
-    cat "$log" >&2
-    exit 1
+    bench_start "$work/$1-$RANDOM" "$bin/caravan-$1" --port 0 --log-level warning "${@:2}"
 }
 
 # calls/s, p50 ms, p99 ms, errors of one closed-loop run.
