@@ -288,14 +288,19 @@ struct DashboardEndToEndTests {
         #expect(try await page.text("#energy").contains("not published"))
         #expect(try await page.text("[data-country=\"UZ\"]").contains("1 (equipment trade)"))
 
-        // No live stream is served yet: the page says so and refreshes on its timer; a recorded flow shows without a reload.
-        #expect(try await page.text("#live-status").contains("refreshing every 2 s"))
-        try await page.waitUntil(
-            "document.getElementById('live-note').textContent.split('no live stream').length === 4")
+        // The three services' watches are open (each sends `created` once registered, which opens the
+        // HTTP stream): a recorded flow arrives on the page live, and the figures follow without a reload.
+        try await page.waitUntil("document.getElementById('live-status').textContent === 'live'")
+        #expect(
+            try await page.text("#live-note")
+                == "trade flows: live; shipment events: live; enrolments: live.")
+        #expect(try await page.evaluate("document.querySelectorAll('#live-events li').length", as: Int.self) == 0)
         let loads = try await page.evaluate("Number(document.body.dataset.loads)", as: Int.self)
         _ = try await Self.post(
             base, "caravan.trade.v1.TradeService/RecordFlow", Self.flow(year, "TJ", "Textiles", 0.5e9, key: "dash-live")
         )
+        try await page.waitUntil("document.querySelectorAll('#live-events li').length === 1")
+        #expect(try await page.text("#live-events").contains("Trade flow recorded: Tajikistan, Textiles"))
         let updated = try #require((try await Self.get(base, "/v1/overview?year=\(year)"))["trade"] as? [String: Any])
         try await page.waitUntil(
             "Number(document.getElementById('trade-recorded').dataset.value) === \(Self.number(updated["totalUsd"]))")

@@ -34,7 +34,7 @@ CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
 # Methods that change state (docs/SECURITY.md's caravan.write column).
 WRITES = {"RecordFlow", "RecordStreamSession", "AddLink", "RetireLink", "BookShipment", "RecordShipmentEvent",
           "CreateProgram", "RegisterTrainee", "Enrol", "Withdraw", "Complete"}
-STREAMS = r"/(StreamFlows|WatchShipment|Watch)$"
+STREAMS = r"/(StreamFlows|Watch\w*)$"
 # Streams run until their deadline; every call gets one, so none runs long.
 TIMEOUT = {"X-Caravan-Timeout": "250ms"}
 

@@ -89,6 +89,12 @@ def check_ndjson(system):
     assert lines and all(json.loads(line)["result"]["flow"]["country"] == "KZ" for line in lines)
 
 
+def check_watch(system):
+    events = run("curl-watch", system.open_url).split("\n\n")
+    assert events[0] == 'event: message\ndata: {"created":true}'
+    assert events[-1] == "" and json.loads(events[-2].removeprefix("event: status\ndata: "))["code"] == 4
+
+
 def check_token(system):
     body, status = run("curl-token", system.auth_url, env={"TOKEN": system.token, "PATH": "/usr/bin:/bin"}).rstrip(
         "\n").rsplit("\n", 1)
@@ -115,6 +121,7 @@ CHECKS = {
     "curl-idempotent": check_idempotent,
     "curl-sse": check_sse,
     "curl-ndjson": check_ndjson,
+    "curl-watch": check_watch,
     "curl-token": check_token,
     "python-client": check_python,
 }

@@ -91,6 +91,8 @@ static inline const ProtobufCMessageDescriptor *caravan__logistics__v1__track_sh
 static inline const ProtobufCMessageDescriptor *caravan__logistics__v1__track_shipment_response__descriptor_ptr(void) { return &caravan__logistics__v1__track_shipment_response__descriptor; }
 static inline const ProtobufCMessageDescriptor *caravan__logistics__v1__watch_shipment_request__descriptor_ptr(void) { return &caravan__logistics__v1__watch_shipment_request__descriptor; }
 static inline const ProtobufCMessageDescriptor *caravan__logistics__v1__watch_shipment_response__descriptor_ptr(void) { return &caravan__logistics__v1__watch_shipment_response__descriptor; }
+static inline const ProtobufCMessageDescriptor *caravan__logistics__v1__watch_shipments_request__descriptor_ptr(void) { return &caravan__logistics__v1__watch_shipments_request__descriptor; }
+static inline const ProtobufCMessageDescriptor *caravan__logistics__v1__watch_shipments_response__descriptor_ptr(void) { return &caravan__logistics__v1__watch_shipments_response__descriptor; }
 
 // caravan/reflection/v1/reflection.proto
 static inline const ProtobufCMessageDescriptor *caravan__reflection__v1__file_descriptors_request__descriptor_ptr(void) { return &caravan__reflection__v1__file_descriptors_request__descriptor; }
@@ -151,6 +153,8 @@ static inline const ProtobufCMessageDescriptor *caravan__trade__v1__top_categori
 static inline const ProtobufCMessageDescriptor *caravan__trade__v1__top_categories_response__descriptor_ptr(void) { return &caravan__trade__v1__top_categories_response__descriptor; }
 static inline const ProtobufCMessageDescriptor *caravan__trade__v1__trade_flow__descriptor_ptr(void) { return &caravan__trade__v1__trade_flow__descriptor; }
 static inline const ProtobufCMessageDescriptor *caravan__trade__v1__trade_flow_filter__descriptor_ptr(void) { return &caravan__trade__v1__trade_flow_filter__descriptor; }
+static inline const ProtobufCMessageDescriptor *caravan__trade__v1__watch_flows_request__descriptor_ptr(void) { return &caravan__trade__v1__watch_flows_request__descriptor; }
+static inline const ProtobufCMessageDescriptor *caravan__trade__v1__watch_flows_response__descriptor_ptr(void) { return &caravan__trade__v1__watch_flows_response__descriptor; }
 static inline const ProtobufCMessageDescriptor *caravan__trade__v1__year_on_year_change__descriptor_ptr(void) { return &caravan__trade__v1__year_on_year_change__descriptor; }
 
 // caravan/training/v1/training.proto
@@ -179,6 +183,8 @@ static inline const ProtobufCMessageDescriptor *caravan__training__v1__trainee_h
 static inline const ProtobufCMessageDescriptor *caravan__training__v1__trainee_history_response__descriptor_ptr(void) { return &caravan__training__v1__trainee_history_response__descriptor; }
 static inline const ProtobufCMessageDescriptor *caravan__training__v1__training_program__descriptor_ptr(void) { return &caravan__training__v1__training_program__descriptor; }
 static inline const ProtobufCMessageDescriptor *caravan__training__v1__training_statistics_row__descriptor_ptr(void) { return &caravan__training__v1__training_statistics_row__descriptor; }
+static inline const ProtobufCMessageDescriptor *caravan__training__v1__watch_enrolments_request__descriptor_ptr(void) { return &caravan__training__v1__watch_enrolments_request__descriptor; }
+static inline const ProtobufCMessageDescriptor *caravan__training__v1__watch_enrolments_response__descriptor_ptr(void) { return &caravan__training__v1__watch_enrolments_response__descriptor; }
 static inline const ProtobufCMessageDescriptor *caravan__training__v1__withdraw_request__descriptor_ptr(void) { return &caravan__training__v1__withdraw_request__descriptor; }
 static inline const ProtobufCMessageDescriptor *caravan__training__v1__withdraw_response__descriptor_ptr(void) { return &caravan__training__v1__withdraw_response__descriptor; }
 

@@ -673,6 +673,146 @@ public enum GatewayOpenAPI {
         }
       }
     },
+    "/v1/caravan.trade.v1.TradeService/WatchFlows": {
+      "get": {
+        "operationId": "caravan.trade.v1.TradeService.WatchFlows.Get",
+        "tags": [
+          "caravan.trade.v1.TradeService"
+        ],
+        "summary": "Flows as RecordFlow stores them on this replica, from the moment the watch opens (no history: ListFlows has it), until the caller cancels.",
+        "description": "Flows as RecordFlow stores them on this replica, from the moment the\nwatch opens (no history: ListFlows has it), until the caller cancels.\nA retried RecordFlow may be sent again (the same id). RESOURCE_EXHAUSTED\nwhen the watcher falls more than 256 flows behind: reopen the watch and\nread what was missed with ListFlows. INVALID_ARGUMENT `country` for a\ncode that is not one of the five Central Asian partners.\n\nThe request's fields as query parameters (proto3 JSON names; dotted for nested messages), for browsers' `EventSource`.",
+        "parameters": [
+          {
+            "name": "country",
+            "in": "query",
+            "required": false,
+            "schema": {
+              "type": "string"
+            },
+            "description": "ISO alpha-2 of a Central Asian partner; \"\" watches every partner's."
+          },
+          {
+            "$ref": "#/components/parameters/Timeout"
+          },
+          {
+            "$ref": "#/components/parameters/IdempotencyKey"
+          },
+          {
+            "$ref": "#/components/parameters/Traceparent"
+          },
+          {
+            "$ref": "#/components/parameters/Tracestate"
+          },
+          {
+            "$ref": "#/components/parameters/Accept"
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "The stream of `caravan.trade.v1.WatchFlowsResponse` messages. With `Accept: text/event-stream`: server-sent events, each message as `event: message` with one line of JSON, the end as `event: status` with a `Status` (code 0 when it ended OK), and a `: keepalive` comment every 15 s while idle. Otherwise JSON lines (`application/x-ndjson`), one `{\"result\": …}` per message and, when the call failed after its first message, a last `{\"error\": …}`. An error before the stream opened is an ordinary error response.",
+            "headers": {
+              "X-Trace-Id": {
+                "$ref": "#/components/headers/TraceId"
+              }
+            },
+            "content": {
+              "text/event-stream": {
+                "schema": {
+                  "type": "string"
+                }
+              },
+              "application/x-ndjson": {
+                "schema": {
+                  "description": "One line of a JSON-lines stream: `result` per message; `error` last when the call failed.",
+                  "type": "object",
+                  "properties": {
+                    "result": {
+                      "$ref": "#/components/schemas/caravan.trade.v1.WatchFlowsResponse"
+                    },
+                    "error": {
+                      "$ref": "#/components/schemas/Status"
+                    }
+                  }
+                }
+              }
+            }
+          },
+          "default": {
+            "$ref": "#/components/responses/Error"
+          }
+        }
+      },
+      "post": {
+        "operationId": "caravan.trade.v1.TradeService.WatchFlows",
+        "tags": [
+          "caravan.trade.v1.TradeService"
+        ],
+        "summary": "Flows as RecordFlow stores them on this replica, from the moment the watch opens (no history: ListFlows has it), until the caller cancels.",
+        "description": "Flows as RecordFlow stores them on this replica, from the moment the\nwatch opens (no history: ListFlows has it), until the caller cancels.\nA retried RecordFlow may be sent again (the same id). RESOURCE_EXHAUSTED\nwhen the watcher falls more than 256 flows behind: reopen the watch and\nread what was missed with ListFlows. INVALID_ARGUMENT `country` for a\ncode that is not one of the five Central Asian partners.",
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/Timeout"
+          },
+          {
+            "$ref": "#/components/parameters/IdempotencyKey"
+          },
+          {
+            "$ref": "#/components/parameters/Traceparent"
+          },
+          {
+            "$ref": "#/components/parameters/Tracestate"
+          },
+          {
+            "$ref": "#/components/parameters/Accept"
+          }
+        ],
+        "requestBody": {
+          "required": false,
+          "description": "The request in proto3 JSON; an empty body is `{}`.",
+          "content": {
+            "application/json": {
+              "schema": {
+                "$ref": "#/components/schemas/caravan.trade.v1.WatchFlowsRequest"
+              }
+            }
+          }
+        },
+        "responses": {
+          "200": {
+            "description": "The stream of `caravan.trade.v1.WatchFlowsResponse` messages. With `Accept: text/event-stream`: server-sent events, each message as `event: message` with one line of JSON, the end as `event: status` with a `Status` (code 0 when it ended OK), and a `: keepalive` comment every 15 s while idle. Otherwise JSON lines (`application/x-ndjson`), one `{\"result\": …}` per message and, when the call failed after its first message, a last `{\"error\": …}`. An error before the stream opened is an ordinary error response.",
+            "headers": {
+              "X-Trace-Id": {
+                "$ref": "#/components/headers/TraceId"
+              }
+            },
+            "content": {
+              "text/event-stream": {
+                "schema": {
+                  "type": "string"
+                }
+              },
+              "application/x-ndjson": {
+                "schema": {
+                  "description": "One line of a JSON-lines stream: `result` per message; `error` last when the call failed.",
+                  "type": "object",
+                  "properties": {
+                    "result": {
+                      "$ref": "#/components/schemas/caravan.trade.v1.WatchFlowsResponse"
+                    },
+                    "error": {
+                      "$ref": "#/components/schemas/Status"
+                    }
+                  }
+                }
+              }
+            }
+          },
+          "default": {
+            "$ref": "#/components/responses/Error"
+          }
+        }
+      }
+    },
     "/v1/caravan.trade.v1.TradeService/GetSummary": {
       "post": {
         "operationId": "caravan.trade.v1.TradeService.GetSummary",
@@ -1700,6 +1840,137 @@ public enum GatewayOpenAPI {
         }
       }
     },
+    "/v1/caravan.logistics.v1.LogisticsService/WatchShipments": {
+      "get": {
+        "operationId": "caravan.logistics.v1.LogisticsService.WatchShipments.Get",
+        "tags": [
+          "caravan.logistics.v1.LogisticsService"
+        ],
+        "summary": "Every shipment's events as this replica records them (BOOKED included), from the moment the watch opens, until the caller cancels; no history (WatchShipment replays one shipment's).",
+        "description": "Every shipment's events as this replica records them (BOOKED included),\nfrom the moment the watch opens, until the caller cancels; no history\n(WatchShipment replays one shipment's). A retried write may be sent\nagain (the same shipment and sequence). RESOURCE_EXHAUSTED when the\nwatcher falls more than 256 events behind: reopen it.\n\nThe request's fields as query parameters (proto3 JSON names; dotted for nested messages), for browsers' `EventSource`.",
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/Timeout"
+          },
+          {
+            "$ref": "#/components/parameters/IdempotencyKey"
+          },
+          {
+            "$ref": "#/components/parameters/Traceparent"
+          },
+          {
+            "$ref": "#/components/parameters/Tracestate"
+          },
+          {
+            "$ref": "#/components/parameters/Accept"
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "The stream of `caravan.logistics.v1.WatchShipmentsResponse` messages. With `Accept: text/event-stream`: server-sent events, each message as `event: message` with one line of JSON, the end as `event: status` with a `Status` (code 0 when it ended OK), and a `: keepalive` comment every 15 s while idle. Otherwise JSON lines (`application/x-ndjson`), one `{\"result\": …}` per message and, when the call failed after its first message, a last `{\"error\": …}`. An error before the stream opened is an ordinary error response.",
+            "headers": {
+              "X-Trace-Id": {
+                "$ref": "#/components/headers/TraceId"
+              }
+            },
+            "content": {
+              "text/event-stream": {
+                "schema": {
+                  "type": "string"
+                }
+              },
+              "application/x-ndjson": {
+                "schema": {
+                  "description": "One line of a JSON-lines stream: `result` per message; `error` last when the call failed.",
+                  "type": "object",
+                  "properties": {
+                    "result": {
+                      "$ref": "#/components/schemas/caravan.logistics.v1.WatchShipmentsResponse"
+                    },
+                    "error": {
+                      "$ref": "#/components/schemas/Status"
+                    }
+                  }
+                }
+              }
+            }
+          },
+          "default": {
+            "$ref": "#/components/responses/Error"
+          }
+        }
+      },
+      "post": {
+        "operationId": "caravan.logistics.v1.LogisticsService.WatchShipments",
+        "tags": [
+          "caravan.logistics.v1.LogisticsService"
+        ],
+        "summary": "Every shipment's events as this replica records them (BOOKED included), from the moment the watch opens, until the caller cancels; no history (WatchShipment replays one shipment's).",
+        "description": "Every shipment's events as this replica records them (BOOKED included),\nfrom the moment the watch opens, until the caller cancels; no history\n(WatchShipment replays one shipment's). A retried write may be sent\nagain (the same shipment and sequence). RESOURCE_EXHAUSTED when the\nwatcher falls more than 256 events behind: reopen it.",
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/Timeout"
+          },
+          {
+            "$ref": "#/components/parameters/IdempotencyKey"
+          },
+          {
+            "$ref": "#/components/parameters/Traceparent"
+          },
+          {
+            "$ref": "#/components/parameters/Tracestate"
+          },
+          {
+            "$ref": "#/components/parameters/Accept"
+          }
+        ],
+        "requestBody": {
+          "required": false,
+          "description": "The request in proto3 JSON; an empty body is `{}`.",
+          "content": {
+            "application/json": {
+              "schema": {
+                "$ref": "#/components/schemas/caravan.logistics.v1.WatchShipmentsRequest"
+              }
+            }
+          }
+        },
+        "responses": {
+          "200": {
+            "description": "The stream of `caravan.logistics.v1.WatchShipmentsResponse` messages. With `Accept: text/event-stream`: server-sent events, each message as `event: message` with one line of JSON, the end as `event: status` with a `Status` (code 0 when it ended OK), and a `: keepalive` comment every 15 s while idle. Otherwise JSON lines (`application/x-ndjson`), one `{\"result\": …}` per message and, when the call failed after its first message, a last `{\"error\": …}`. An error before the stream opened is an ordinary error response.",
+            "headers": {
+              "X-Trace-Id": {
+                "$ref": "#/components/headers/TraceId"
+              }
+            },
+            "content": {
+              "text/event-stream": {
+                "schema": {
+                  "type": "string"
+                }
+              },
+              "application/x-ndjson": {
+                "schema": {
+                  "description": "One line of a JSON-lines stream: `result` per message; `error` last when the call failed.",
+                  "type": "object",
+                  "properties": {
+                    "result": {
+                      "$ref": "#/components/schemas/caravan.logistics.v1.WatchShipmentsResponse"
+                    },
+                    "error": {
+                      "$ref": "#/components/schemas/Status"
+                    }
+                  }
+                }
+              }
+            }
+          },
+          "default": {
+            "$ref": "#/components/responses/Error"
+          }
+        }
+      }
+    },
     "/v1/caravan.logistics.v1.LogisticsService/ListShipments": {
       "post": {
         "operationId": "caravan.logistics.v1.LogisticsService.ListShipments",
@@ -2400,6 +2671,146 @@ public enum GatewayOpenAPI {
               "application/json": {
                 "schema": {
                   "$ref": "#/components/schemas/caravan.training.v1.TraineeHistoryResponse"
+                }
+              }
+            }
+          },
+          "default": {
+            "$ref": "#/components/responses/Error"
+          }
+        }
+      }
+    },
+    "/v1/caravan.training.v1.TrainingService/WatchEnrolments": {
+      "get": {
+        "operationId": "caravan.training.v1.TrainingService.WatchEnrolments.Get",
+        "tags": [
+          "caravan.training.v1.TrainingService"
+        ],
+        "summary": "Enrolments as Enrol, Withdraw and Complete change them on this replica, from the moment the watch opens, until the caller cancels; no history (ListEnrolments has it).",
+        "description": "Enrolments as Enrol, Withdraw and Complete change them on this replica,\nfrom the moment the watch opens, until the caller cancels; no history\n(ListEnrolments has it). A retried write may be sent again.\nRESOURCE_EXHAUSTED when the watcher falls more than 256 changes behind:\nreopen it. NOT_FOUND for an unknown program.\n\nThe request's fields as query parameters (proto3 JSON names; dotted for nested messages), for browsers' `EventSource`.",
+        "parameters": [
+          {
+            "name": "programId",
+            "in": "query",
+            "required": false,
+            "schema": {
+              "type": "string"
+            },
+            "description": "Only this program's enrolments; \"\" for every program."
+          },
+          {
+            "$ref": "#/components/parameters/Timeout"
+          },
+          {
+            "$ref": "#/components/parameters/IdempotencyKey"
+          },
+          {
+            "$ref": "#/components/parameters/Traceparent"
+          },
+          {
+            "$ref": "#/components/parameters/Tracestate"
+          },
+          {
+            "$ref": "#/components/parameters/Accept"
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "The stream of `caravan.training.v1.WatchEnrolmentsResponse` messages. With `Accept: text/event-stream`: server-sent events, each message as `event: message` with one line of JSON, the end as `event: status` with a `Status` (code 0 when it ended OK), and a `: keepalive` comment every 15 s while idle. Otherwise JSON lines (`application/x-ndjson`), one `{\"result\": …}` per message and, when the call failed after its first message, a last `{\"error\": …}`. An error before the stream opened is an ordinary error response.",
+            "headers": {
+              "X-Trace-Id": {
+                "$ref": "#/components/headers/TraceId"
+              }
+            },
+            "content": {
+              "text/event-stream": {
+                "schema": {
+                  "type": "string"
+                }
+              },
+              "application/x-ndjson": {
+                "schema": {
+                  "description": "One line of a JSON-lines stream: `result` per message; `error` last when the call failed.",
+                  "type": "object",
+                  "properties": {
+                    "result": {
+                      "$ref": "#/components/schemas/caravan.training.v1.WatchEnrolmentsResponse"
+                    },
+                    "error": {
+                      "$ref": "#/components/schemas/Status"
+                    }
+                  }
+                }
+              }
+            }
+          },
+          "default": {
+            "$ref": "#/components/responses/Error"
+          }
+        }
+      },
+      "post": {
+        "operationId": "caravan.training.v1.TrainingService.WatchEnrolments",
+        "tags": [
+          "caravan.training.v1.TrainingService"
+        ],
+        "summary": "Enrolments as Enrol, Withdraw and Complete change them on this replica, from the moment the watch opens, until the caller cancels; no history (ListEnrolments has it).",
+        "description": "Enrolments as Enrol, Withdraw and Complete change them on this replica,\nfrom the moment the watch opens, until the caller cancels; no history\n(ListEnrolments has it). A retried write may be sent again.\nRESOURCE_EXHAUSTED when the watcher falls more than 256 changes behind:\nreopen it. NOT_FOUND for an unknown program.",
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/Timeout"
+          },
+          {
+            "$ref": "#/components/parameters/IdempotencyKey"
+          },
+          {
+            "$ref": "#/components/parameters/Traceparent"
+          },
+          {
+            "$ref": "#/components/parameters/Tracestate"
+          },
+          {
+            "$ref": "#/components/parameters/Accept"
+          }
+        ],
+        "requestBody": {
+          "required": false,
+          "description": "The request in proto3 JSON; an empty body is `{}`.",
+          "content": {
+            "application/json": {
+              "schema": {
+                "$ref": "#/components/schemas/caravan.training.v1.WatchEnrolmentsRequest"
+              }
+            }
+          }
+        },
+        "responses": {
+          "200": {
+            "description": "The stream of `caravan.training.v1.WatchEnrolmentsResponse` messages. With `Accept: text/event-stream`: server-sent events, each message as `event: message` with one line of JSON, the end as `event: status` with a `Status` (code 0 when it ended OK), and a `: keepalive` comment every 15 s while idle. Otherwise JSON lines (`application/x-ndjson`), one `{\"result\": …}` per message and, when the call failed after its first message, a last `{\"error\": …}`. An error before the stream opened is an ordinary error response.",
+            "headers": {
+              "X-Trace-Id": {
+                "$ref": "#/components/headers/TraceId"
+              }
+            },
+            "content": {
+              "text/event-stream": {
+                "schema": {
+                  "type": "string"
+                }
+              },
+              "application/x-ndjson": {
+                "schema": {
+                  "description": "One line of a JSON-lines stream: `result` per message; `error` last when the call failed.",
+                  "type": "object",
+                  "properties": {
+                    "result": {
+                      "$ref": "#/components/schemas/caravan.training.v1.WatchEnrolmentsResponse"
+                    },
+                    "error": {
+                      "$ref": "#/components/schemas/Status"
+                    }
+                  }
                 }
               }
             }
@@ -4719,6 +5130,28 @@ public enum GatewayOpenAPI {
           }
         }
       },
+      "caravan.logistics.v1.WatchShipmentsRequest": {
+        "type": "object",
+        "description": "The message `caravan.logistics.v1.WatchShipmentsRequest`.",
+        "properties": {}
+      },
+      "caravan.logistics.v1.WatchShipmentsResponse": {
+        "type": "object",
+        "description": "The message `caravan.logistics.v1.WatchShipmentsResponse`.",
+        "properties": {
+          "event": {
+            "$ref": "#/components/schemas/caravan.logistics.v1.ShipmentEvent"
+          },
+          "shipment": {
+            "$ref": "#/components/schemas/caravan.logistics.v1.Shipment",
+            "description": "The shipment after this event."
+          },
+          "created": {
+            "type": "boolean",
+            "description": "True on the watch's first message only, which carries no change: from\nthen on, every change this replica commits is sent."
+          }
+        }
+      },
       "caravan.reflection.v1.FileDescriptorsRequest": {
         "type": "object",
         "description": "The message `caravan.reflection.v1.FileDescriptorsRequest`.",
@@ -5841,6 +6274,30 @@ public enum GatewayOpenAPI {
           }
         }
       },
+      "caravan.trade.v1.WatchFlowsRequest": {
+        "type": "object",
+        "description": "The message `caravan.trade.v1.WatchFlowsRequest`.",
+        "properties": {
+          "country": {
+            "type": "string",
+            "description": "ISO alpha-2 of a Central Asian partner; \"\" watches every partner's."
+          }
+        }
+      },
+      "caravan.trade.v1.WatchFlowsResponse": {
+        "type": "object",
+        "description": "The message `caravan.trade.v1.WatchFlowsResponse`.",
+        "properties": {
+          "flow": {
+            "$ref": "#/components/schemas/caravan.trade.v1.TradeFlow",
+            "description": "As stored, with its id."
+          },
+          "created": {
+            "type": "boolean",
+            "description": "True on the watch's first message only, which carries no change: from\nthen on, every change this replica commits is sent."
+          }
+        }
+      },
       "caravan.trade.v1.YearOnYearChange": {
         "type": "object",
         "description": "Change against the previous year's recorded total.",
@@ -6398,6 +6855,30 @@ public enum GatewayOpenAPI {
             "minimum": 0,
             "maximum": 4294967295,
             "description": "Programs in this group that are synthetic."
+          }
+        }
+      },
+      "caravan.training.v1.WatchEnrolmentsRequest": {
+        "type": "object",
+        "description": "The message `caravan.training.v1.WatchEnrolmentsRequest`.",
+        "properties": {
+          "programId": {
+            "type": "string",
+            "description": "Only this program's enrolments; \"\" for every program."
+          }
+        }
+      },
+      "caravan.training.v1.WatchEnrolmentsResponse": {
+        "type": "object",
+        "description": "The message `caravan.training.v1.WatchEnrolmentsResponse`.",
+        "properties": {
+          "enrolment": {
+            "$ref": "#/components/schemas/caravan.training.v1.Enrolment",
+            "description": "The enrolment after the change (a withdrawal that frees a seat for the\nwait-list sends the withdrawn enrolment, then the promoted one)."
+          },
+          "created": {
+            "type": "boolean",
+            "description": "True on the watch's first message only, which carries no change: from\nthen on, every change this replica commits is sent."
           }
         }
       },

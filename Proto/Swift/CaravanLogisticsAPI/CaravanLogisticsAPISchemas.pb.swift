@@ -47,6 +47,8 @@ public enum CaravanLogisticsAPISchemas {
         RecordShipmentEventResponse.self,
         WatchShipmentRequest.self,
         WatchShipmentResponse.self,
+        WatchShipmentsRequest.self,
+        WatchShipmentsResponse.self,
         ListShipmentsRequest.self,
         ListShipmentsResponse.self,
         CountShipmentsRequest.self,

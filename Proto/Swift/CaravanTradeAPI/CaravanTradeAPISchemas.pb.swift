@@ -43,5 +43,7 @@ public enum CaravanTradeAPISchemas {
         EnergyProject.self,
         ListEnergyProjectsRequest.self,
         ListEnergyProjectsResponse.self,
+        WatchFlowsRequest.self,
+        WatchFlowsResponse.self,
     ]
 }

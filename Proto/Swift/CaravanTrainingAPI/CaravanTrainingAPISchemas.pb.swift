@@ -31,6 +31,8 @@ public enum CaravanTrainingAPISchemas {
         EnrolResponse.self,
         WithdrawRequest.self,
         WithdrawResponse.self,
+        WatchEnrolmentsRequest.self,
+        WatchEnrolmentsResponse.self,
         CompleteRequest.self,
         CompleteResponse.self,
         StatisticsRequest.self,

@@ -58,9 +58,15 @@ extension LogisticsServiceProvider {
                 + "\(route.legs.count) legs, \(route.totalHours) h, \(crossings)"
         )
         let write = try IdempotentWrite(request, context: context)
-        return try await self.storage {
+        let response = try await self.storage {
             try await self.store.write { try await LogisticsWorkflow.bookShipment(draft, write: write, in: $0) }
         }
+        if let shipment = response.shipment {
+            self.recordedEvents.publish(
+                WatchShipmentsResponse(
+                    event: LogisticsRecords.bookedEvent(of: shipment, note: draft.bookedNote), shipment: shipment))
+        }
+        return response
     }
 
     public func trackShipment(request: TrackShipmentRequest, context: ServerContext) async throws
@@ -119,6 +125,7 @@ extension LogisticsServiceProvider {
         // After the commit: watchers only ever see durable events.
         if let event = response.event, let shipment = response.shipment {
             self.broadcaster.publish(event, status: shipment.status)
+            self.recordedEvents.publish(WatchShipmentsResponse(event: event, shipment: shipment))
         }
         return response
     }

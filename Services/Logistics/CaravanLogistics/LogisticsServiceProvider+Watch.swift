@@ -61,4 +61,14 @@ extension LogisticsServiceProvider {
             }
         }
     }
+
+    public func watchShipments(
+        request: WatchShipmentsRequest, response: RPCWriter<WatchShipmentsResponse>, context: ServerContext
+    ) async throws {
+        try await self.recordedEvents.watch {
+            try await response.write(WatchShipmentsResponse(created: true))
+        } _: { change in
+            try await response.write(change)
+        }
+    }
 }

@@ -23,6 +23,9 @@ public struct LogisticsServiceProvider: LogisticsServiceProtocol {
     let store: any LogisticsStore
     let network: NetworkState
     public let broadcaster: ShipmentEventBroadcaster
+    /// Every shipment's events recorded through this provider, for
+    /// ``watchShipments``.
+    public let recordedEvents = LiveFeed<WatchShipmentsResponse>()
     let logger: Logger
     let now: @Sendable () -> Int64
     /// How often a watcher also looks in the database, for events recorded

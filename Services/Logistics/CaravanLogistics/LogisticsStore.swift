@@ -74,10 +74,14 @@ enum LogisticsRecords {
         shipment.id = Self.shipmentID(seq)
         shipment.status = .booked
         shipment.lastCityId = shipment.originCityId
-        let event = ShipmentEvent(
+        return (shipment, Self.bookedEvent(of: shipment, note: draft.bookedNote))
+    }
+
+    /// The first event of every shipment's history.
+    static func bookedEvent(of shipment: Shipment, note: String) -> ShipmentEvent {
+        ShipmentEvent(
             shipmentId: shipment.id, sequence: 1, kind: .booked, locationCityId: shipment.originCityId,
-            note: draft.bookedNote, atUnixSeconds: shipment.bookedAtUnixSeconds)
-        return (shipment, event)
+            note: note, atUnixSeconds: shipment.bookedAtUnixSeconds)
     }
 
     /// A new link as stored under `seq`: active, with its id.

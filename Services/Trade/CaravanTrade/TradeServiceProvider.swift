@@ -33,6 +33,8 @@ public struct TradeServiceProvider: TradeServiceProtocol {
     let store: any TradeStore
     let configuration: Configuration
     let logger: Logger
+    /// Flows recorded through this provider, for ``watchFlows``.
+    public let recordedFlows = LiveFeed<TradeFlow>()
 
     public init(
         store: any TradeStore, configuration: Configuration = .defaults, logger: Logger = Logger(label: "caravan.trade")
@@ -63,7 +65,21 @@ public struct TradeServiceProvider: TradeServiceProtocol {
         self.logger.debug(
             "Recorded a trade flow",
             metadata: ["flow.id": "\(response.flow?.id ?? "")", "rpc.idempotency_key": "\(write.key ?? "")"])
+        if let stored = response.flow { self.recordedFlows.publish(stored) }
         return response
+    }
+
+    public func watchFlows(
+        request: WatchFlowsRequest, response: RPCWriter<WatchFlowsResponse>, context: ServerContext
+    ) async throws {
+        let country = try self.validation.optionalPartner(request.country, field: "country")
+        try await self.recordedFlows.watch {
+            try await response.write(WatchFlowsResponse(created: true))
+        } _: { flow in
+            if country == nil || flow.country == country {
+                try await response.write(WatchFlowsResponse(flow: flow))
+            }
+        }
     }
 
     public func getFlow(request: GetFlowRequest, context: ServerContext) async throws -> GetFlowResponse {

@@ -15,6 +15,8 @@ public struct TrainingServiceProvider: TrainingServiceProtocol {
 
     let store: any TrainingStore
     let logger: Logger
+    /// Enrolments as changed through this provider, for ``watchEnrolments``.
+    public let changedEnrolments = LiveFeed<Enrolment>()
     /// Seconds since 1970; injected so tests can move the calendar.
     let clock: @Sendable () -> Int64
 
@@ -122,6 +124,7 @@ public struct TrainingServiceProvider: TrainingServiceProtocol {
                 "enrolment": "\(response.enrolment?.id ?? "")",
                 "status": "\(response.enrolment?.status.protoName ?? "")",
             ])
+        if let enrolment = response.enrolment { self.changedEnrolments.publish(enrolment) }
         return response
     }
 
@@ -130,11 +133,14 @@ public struct TrainingServiceProvider: TrainingServiceProtocol {
             request.enrolmentId, prefix: TrainingID.enrolment, field: "enrolment_id", kind: "enrolment")
         let write = try IdempotentWrite(request, context: context)
         let now = self.clock()
-        return try await self.storage {
+        let response = try await self.storage {
             try await self.store.write {
                 try await TrainingWorkflow.withdraw(enrolmentID: id, now: now, write: write, in: $0)
             }
         }
+        if let withdrawn = response.withdrawn { self.changedEnrolments.publish(withdrawn) }
+        if let promoted = response.promoted { self.changedEnrolments.publish(promoted) }
+        return response
     }
 
     public func complete(request: CompleteRequest, context: ServerContext) async throws -> CompleteResponse {
@@ -142,9 +148,32 @@ public struct TrainingServiceProvider: TrainingServiceProtocol {
             request.enrolmentId, prefix: TrainingID.enrolment, field: "enrolment_id", kind: "enrolment")
         let write = try IdempotentWrite(request, context: context)
         let now = self.clock()
-        return try await self.storage {
+        let response = try await self.storage {
             try await self.store.write {
                 try await TrainingWorkflow.complete(enrolmentID: id, now: now, write: write, in: $0)
+            }
+        }
+        if let enrolment = response.enrolment { self.changedEnrolments.publish(enrolment) }
+        return response
+    }
+
+    public func watchEnrolments(
+        request: WatchEnrolmentsRequest, response: RPCWriter<WatchEnrolmentsResponse>, context: ServerContext
+    ) async throws {
+        var programID: String?
+        if !request.programId.isEmpty {
+            let id = try TrainingID.parse(
+                request.programId, prefix: TrainingID.program, field: "program_id", kind: "program")
+            guard try await self.storage({ try await self.store.program(id: id) }) != nil else {
+                throw TrainingID.notFound(kind: "program", field: "program_id", id: request.programId)
+            }
+            programID = TrainingID.format(TrainingID.program, id)
+        }
+        try await self.changedEnrolments.watch {
+            try await response.write(WatchEnrolmentsResponse(created: true))
+        } _: { enrolment in
+            if programID == nil || enrolment.programId == programID {
+                try await response.write(WatchEnrolmentsResponse(enrolment: enrolment))
             }
         }
     }

@@ -28,14 +28,16 @@ public enum MethodAccess {
     /// Methods that only read, per service.
     public static let reads: [String: Set<String>] = [
         "caravan.trade.v1.TradeService": [
-            "GetFlow", "ListFlows", "StreamFlows", "GetSummary", "TopCategories", "HubStats", "ListEnergyProjects",
+            "GetFlow", "ListFlows", "StreamFlows", "WatchFlows", "GetSummary", "TopCategories", "HubStats",
+            "ListEnergyProjects",
         ],
         "caravan.logistics.v1.LogisticsService": [
             "ListCities", "GetCity", "ListLinks", "NetworkStats", "FindRoute", "ListCargoCategories",
-            "TrackShipment", "WatchShipment", "ListShipments", "CountShipments",
+            "TrackShipment", "WatchShipment", "WatchShipments", "ListShipments", "CountShipments",
         ],
         "caravan.training.v1.TrainingService": [
-            "GetProgram", "ListPrograms", "GetTrainee", "ListEnrolments", "Statistics", "TraineeHistory",
+            "GetProgram", "ListPrograms", "GetTrainee", "ListEnrolments", "WatchEnrolments", "Statistics",
+            "TraineeHistory",
         ],
         "caravan.gateway.v1.Gateway": ["CountryProfile", "PartnershipOverview"],
         "caravan.reflection.v1.Reflection": ["ListServices", "FileDescriptors"],

@@ -757,6 +757,7 @@
   function startLive() {
     for (const feed of liveFeeds) {
       subscribe(feed.method, {}, message => {
+        if (message.created) return;  // the watch's first message: registered, no change yet
         const list = $("live-events");
         list.prepend(h("li", {}, new Date().toLocaleTimeString("en-GB") + " — " + describe(message)));
         while (list.children.length > 10) list.lastChild.remove();

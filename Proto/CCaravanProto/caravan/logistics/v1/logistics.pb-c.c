@@ -1492,6 +1492,96 @@ void   caravan__logistics__v1__watch_shipment_response__free_unpacked
   assert(message->base.descriptor == &caravan__logistics__v1__watch_shipment_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   caravan__logistics__v1__watch_shipments_request__init
+                     (Caravan__Logistics__V1__WatchShipmentsRequest         *message)
+{
+  static const Caravan__Logistics__V1__WatchShipmentsRequest init_value = CARAVAN__LOGISTICS__V1__WATCH_SHIPMENTS_REQUEST__INIT;
+  *message = init_value;
+}
+size_t caravan__logistics__v1__watch_shipments_request__get_packed_size
+                     (const Caravan__Logistics__V1__WatchShipmentsRequest *message)
+{
+  assert(message->base.descriptor == &caravan__logistics__v1__watch_shipments_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t caravan__logistics__v1__watch_shipments_request__pack
+                     (const Caravan__Logistics__V1__WatchShipmentsRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &caravan__logistics__v1__watch_shipments_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t caravan__logistics__v1__watch_shipments_request__pack_to_buffer
+                     (const Caravan__Logistics__V1__WatchShipmentsRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &caravan__logistics__v1__watch_shipments_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Caravan__Logistics__V1__WatchShipmentsRequest *
+       caravan__logistics__v1__watch_shipments_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Caravan__Logistics__V1__WatchShipmentsRequest *)
+     protobuf_c_message_unpack (&caravan__logistics__v1__watch_shipments_request__descriptor,
+                                allocator, len, data);
+}
+void   caravan__logistics__v1__watch_shipments_request__free_unpacked
+                     (Caravan__Logistics__V1__WatchShipmentsRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &caravan__logistics__v1__watch_shipments_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   caravan__logistics__v1__watch_shipments_response__init
+                     (Caravan__Logistics__V1__WatchShipmentsResponse         *message)
+{
+  static const Caravan__Logistics__V1__WatchShipmentsResponse init_value = CARAVAN__LOGISTICS__V1__WATCH_SHIPMENTS_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t caravan__logistics__v1__watch_shipments_response__get_packed_size
+                     (const Caravan__Logistics__V1__WatchShipmentsResponse *message)
+{
+  assert(message->base.descriptor == &caravan__logistics__v1__watch_shipments_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t caravan__logistics__v1__watch_shipments_response__pack
+                     (const Caravan__Logistics__V1__WatchShipmentsResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &caravan__logistics__v1__watch_shipments_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t caravan__logistics__v1__watch_shipments_response__pack_to_buffer
+                     (const Caravan__Logistics__V1__WatchShipmentsResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &caravan__logistics__v1__watch_shipments_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Caravan__Logistics__V1__WatchShipmentsResponse *
+       caravan__logistics__v1__watch_shipments_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Caravan__Logistics__V1__WatchShipmentsResponse *)
+     protobuf_c_message_unpack (&caravan__logistics__v1__watch_shipments_response__descriptor,
+                                allocator, len, data);
+}
+void   caravan__logistics__v1__watch_shipments_response__free_unpacked
+                     (Caravan__Logistics__V1__WatchShipmentsResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &caravan__logistics__v1__watch_shipments_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   caravan__logistics__v1__list_shipments_request__init
                      (Caravan__Logistics__V1__ListShipmentsRequest         *message)
 {
@@ -4128,6 +4218,88 @@ const ProtobufCMessageDescriptor caravan__logistics__v1__watch_shipment_response
   (ProtobufCMessageInit) caravan__logistics__v1__watch_shipment_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
+#define caravan__logistics__v1__watch_shipments_request__field_descriptors NULL
+#define caravan__logistics__v1__watch_shipments_request__field_indices_by_name NULL
+#define caravan__logistics__v1__watch_shipments_request__number_ranges NULL
+const ProtobufCMessageDescriptor caravan__logistics__v1__watch_shipments_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "caravan.logistics.v1.WatchShipmentsRequest",
+  "WatchShipmentsRequest",
+  "Caravan__Logistics__V1__WatchShipmentsRequest",
+  "caravan.logistics.v1",
+  sizeof(Caravan__Logistics__V1__WatchShipmentsRequest),
+  0,
+  caravan__logistics__v1__watch_shipments_request__field_descriptors,
+  caravan__logistics__v1__watch_shipments_request__field_indices_by_name,
+  0,  caravan__logistics__v1__watch_shipments_request__number_ranges,
+  (ProtobufCMessageInit) caravan__logistics__v1__watch_shipments_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor caravan__logistics__v1__watch_shipments_response__field_descriptors[3] =
+{
+  {
+    "event",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Caravan__Logistics__V1__WatchShipmentsResponse, event),
+    &caravan__logistics__v1__shipment_event__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "shipment",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Caravan__Logistics__V1__WatchShipmentsResponse, shipment),
+    &caravan__logistics__v1__shipment__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "created",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Caravan__Logistics__V1__WatchShipmentsResponse, created),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned caravan__logistics__v1__watch_shipments_response__field_indices_by_name[] = {
+  2,   /* field[2] = created */
+  0,   /* field[0] = event */
+  1,   /* field[1] = shipment */
+};
+static const ProtobufCIntRange caravan__logistics__v1__watch_shipments_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor caravan__logistics__v1__watch_shipments_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "caravan.logistics.v1.WatchShipmentsResponse",
+  "WatchShipmentsResponse",
+  "Caravan__Logistics__V1__WatchShipmentsResponse",
+  "caravan.logistics.v1",
+  sizeof(Caravan__Logistics__V1__WatchShipmentsResponse),
+  3,
+  caravan__logistics__v1__watch_shipments_response__field_descriptors,
+  caravan__logistics__v1__watch_shipments_response__field_indices_by_name,
+  1,  caravan__logistics__v1__watch_shipments_response__number_ranges,
+  (ProtobufCMessageInit) caravan__logistics__v1__watch_shipments_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
 static const ProtobufCFieldDescriptor caravan__logistics__v1__list_shipments_request__field_descriptors[4] =
 {
   {
@@ -4479,7 +4651,7 @@ const ProtobufCEnumDescriptor caravan__logistics__v1__shipment_event_kind__descr
   caravan__logistics__v1__shipment_event_kind__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
-static const ProtobufCMethodDescriptor caravan__logistics__v1__logistics_service__method_descriptors[14] =
+static const ProtobufCMethodDescriptor caravan__logistics__v1__logistics_service__method_descriptors[15] =
 {
   { "ListCities", &caravan__logistics__v1__list_cities_request__descriptor, &caravan__logistics__v1__list_cities_response__descriptor },
   { "GetCity", &caravan__logistics__v1__get_city_request__descriptor, &caravan__logistics__v1__get_city_response__descriptor },
@@ -4493,24 +4665,26 @@ static const ProtobufCMethodDescriptor caravan__logistics__v1__logistics_service
   { "TrackShipment", &caravan__logistics__v1__track_shipment_request__descriptor, &caravan__logistics__v1__track_shipment_response__descriptor },
   { "RecordShipmentEvent", &caravan__logistics__v1__record_shipment_event_request__descriptor, &caravan__logistics__v1__record_shipment_event_response__descriptor },
   { "WatchShipment", &caravan__logistics__v1__watch_shipment_request__descriptor, &caravan__logistics__v1__watch_shipment_response__descriptor },
+  { "WatchShipments", &caravan__logistics__v1__watch_shipments_request__descriptor, &caravan__logistics__v1__watch_shipments_response__descriptor },
   { "ListShipments", &caravan__logistics__v1__list_shipments_request__descriptor, &caravan__logistics__v1__list_shipments_response__descriptor },
   { "CountShipments", &caravan__logistics__v1__count_shipments_request__descriptor, &caravan__logistics__v1__count_shipments_response__descriptor },
 };
 const unsigned caravan__logistics__v1__logistics_service__method_indices_by_name[] = {
   3,        /* AddLink */
   8,        /* BookShipment */
-  13,        /* CountShipments */
+  14,        /* CountShipments */
   6,        /* FindRoute */
   1,        /* GetCity */
   7,        /* ListCargoCategories */
   0,        /* ListCities */
   2,        /* ListLinks */
-  12,        /* ListShipments */
+  13,        /* ListShipments */
   5,        /* NetworkStats */
   10,        /* RecordShipmentEvent */
   4,        /* RetireLink */
   9,        /* TrackShipment */
-  11         /* WatchShipment */
+  11,        /* WatchShipment */
+  12         /* WatchShipments */
 };
 const ProtobufCServiceDescriptor caravan__logistics__v1__logistics_service__descriptor =
 {
@@ -4519,7 +4693,7 @@ const ProtobufCServiceDescriptor caravan__logistics__v1__logistics_service__desc
   "LogisticsService",
   "Caravan__Logistics__V1__LogisticsService",
   "caravan.logistics.v1",
-  14,
+  15,
   caravan__logistics__v1__logistics_service__method_descriptors,
   caravan__logistics__v1__logistics_service__method_indices_by_name
 };
@@ -4619,13 +4793,21 @@ void caravan__logistics__v1__logistics_service__watch_shipment(ProtobufCService 
   assert(service->descriptor == &caravan__logistics__v1__logistics_service__descriptor);
   service->invoke(service, 11, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
+void caravan__logistics__v1__logistics_service__watch_shipments(ProtobufCService *service,
+                                                                const Caravan__Logistics__V1__WatchShipmentsRequest *input,
+                                                                Caravan__Logistics__V1__WatchShipmentsResponse_Closure closure,
+                                                                void *closure_data)
+{
+  assert(service->descriptor == &caravan__logistics__v1__logistics_service__descriptor);
+  service->invoke(service, 12, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
 void caravan__logistics__v1__logistics_service__list_shipments(ProtobufCService *service,
                                                                const Caravan__Logistics__V1__ListShipmentsRequest *input,
                                                                Caravan__Logistics__V1__ListShipmentsResponse_Closure closure,
                                                                void *closure_data)
 {
   assert(service->descriptor == &caravan__logistics__v1__logistics_service__descriptor);
-  service->invoke(service, 12, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 13, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void caravan__logistics__v1__logistics_service__count_shipments(ProtobufCService *service,
                                                                 const Caravan__Logistics__V1__CountShipmentsRequest *input,
@@ -4633,7 +4815,7 @@ void caravan__logistics__v1__logistics_service__count_shipments(ProtobufCService
                                                                 void *closure_data)
 {
   assert(service->descriptor == &caravan__logistics__v1__logistics_service__descriptor);
-  service->invoke(service, 13, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 14, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void caravan__logistics__v1__logistics_service__init (Caravan__Logistics__V1__LogisticsService_Service *service,
                                                       Caravan__Logistics__V1__LogisticsService_ServiceDestroy destroy)

@@ -1324,6 +1324,96 @@ void   caravan__trade__v1__list_energy_projects_response__free_unpacked
   assert(message->base.descriptor == &caravan__trade__v1__list_energy_projects_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   caravan__trade__v1__watch_flows_request__init
+                     (Caravan__Trade__V1__WatchFlowsRequest         *message)
+{
+  static const Caravan__Trade__V1__WatchFlowsRequest init_value = CARAVAN__TRADE__V1__WATCH_FLOWS_REQUEST__INIT;
+  *message = init_value;
+}
+size_t caravan__trade__v1__watch_flows_request__get_packed_size
+                     (const Caravan__Trade__V1__WatchFlowsRequest *message)
+{
+  assert(message->base.descriptor == &caravan__trade__v1__watch_flows_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t caravan__trade__v1__watch_flows_request__pack
+                     (const Caravan__Trade__V1__WatchFlowsRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &caravan__trade__v1__watch_flows_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t caravan__trade__v1__watch_flows_request__pack_to_buffer
+                     (const Caravan__Trade__V1__WatchFlowsRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &caravan__trade__v1__watch_flows_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Caravan__Trade__V1__WatchFlowsRequest *
+       caravan__trade__v1__watch_flows_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Caravan__Trade__V1__WatchFlowsRequest *)
+     protobuf_c_message_unpack (&caravan__trade__v1__watch_flows_request__descriptor,
+                                allocator, len, data);
+}
+void   caravan__trade__v1__watch_flows_request__free_unpacked
+                     (Caravan__Trade__V1__WatchFlowsRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &caravan__trade__v1__watch_flows_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   caravan__trade__v1__watch_flows_response__init
+                     (Caravan__Trade__V1__WatchFlowsResponse         *message)
+{
+  static const Caravan__Trade__V1__WatchFlowsResponse init_value = CARAVAN__TRADE__V1__WATCH_FLOWS_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t caravan__trade__v1__watch_flows_response__get_packed_size
+                     (const Caravan__Trade__V1__WatchFlowsResponse *message)
+{
+  assert(message->base.descriptor == &caravan__trade__v1__watch_flows_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t caravan__trade__v1__watch_flows_response__pack
+                     (const Caravan__Trade__V1__WatchFlowsResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &caravan__trade__v1__watch_flows_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t caravan__trade__v1__watch_flows_response__pack_to_buffer
+                     (const Caravan__Trade__V1__WatchFlowsResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &caravan__trade__v1__watch_flows_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Caravan__Trade__V1__WatchFlowsResponse *
+       caravan__trade__v1__watch_flows_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Caravan__Trade__V1__WatchFlowsResponse *)
+     protobuf_c_message_unpack (&caravan__trade__v1__watch_flows_response__descriptor,
+                                allocator, len, data);
+}
+void   caravan__trade__v1__watch_flows_response__free_unpacked
+                     (Caravan__Trade__V1__WatchFlowsResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &caravan__trade__v1__watch_flows_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 static const ProtobufCFieldDescriptor caravan__trade__v1__trade_flow__field_descriptors[10] =
 {
   {
@@ -3737,6 +3827,95 @@ const ProtobufCMessageDescriptor caravan__trade__v1__list_energy_projects_respon
   (ProtobufCMessageInit) caravan__trade__v1__list_energy_projects_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
+static const ProtobufCFieldDescriptor caravan__trade__v1__watch_flows_request__field_descriptors[1] =
+{
+  {
+    "country",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Caravan__Trade__V1__WatchFlowsRequest, country),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned caravan__trade__v1__watch_flows_request__field_indices_by_name[] = {
+  0,   /* field[0] = country */
+};
+static const ProtobufCIntRange caravan__trade__v1__watch_flows_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor caravan__trade__v1__watch_flows_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "caravan.trade.v1.WatchFlowsRequest",
+  "WatchFlowsRequest",
+  "Caravan__Trade__V1__WatchFlowsRequest",
+  "caravan.trade.v1",
+  sizeof(Caravan__Trade__V1__WatchFlowsRequest),
+  1,
+  caravan__trade__v1__watch_flows_request__field_descriptors,
+  caravan__trade__v1__watch_flows_request__field_indices_by_name,
+  1,  caravan__trade__v1__watch_flows_request__number_ranges,
+  (ProtobufCMessageInit) caravan__trade__v1__watch_flows_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor caravan__trade__v1__watch_flows_response__field_descriptors[2] =
+{
+  {
+    "flow",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Caravan__Trade__V1__WatchFlowsResponse, flow),
+    &caravan__trade__v1__trade_flow__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "created",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Caravan__Trade__V1__WatchFlowsResponse, created),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned caravan__trade__v1__watch_flows_response__field_indices_by_name[] = {
+  1,   /* field[1] = created */
+  0,   /* field[0] = flow */
+};
+static const ProtobufCIntRange caravan__trade__v1__watch_flows_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor caravan__trade__v1__watch_flows_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "caravan.trade.v1.WatchFlowsResponse",
+  "WatchFlowsResponse",
+  "Caravan__Trade__V1__WatchFlowsResponse",
+  "caravan.trade.v1",
+  sizeof(Caravan__Trade__V1__WatchFlowsResponse),
+  2,
+  caravan__trade__v1__watch_flows_response__field_descriptors,
+  caravan__trade__v1__watch_flows_response__field_indices_by_name,
+  1,  caravan__trade__v1__watch_flows_response__number_ranges,
+  (ProtobufCMessageInit) caravan__trade__v1__watch_flows_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
 static const ProtobufCEnumValue caravan__trade__v1__trade_direction__enum_values_by_number[3] =
 {
   { "DIRECTION_UNSPECIFIED", "CARAVAN__TRADE__V1__TRADE_DIRECTION__DIRECTION_UNSPECIFIED", 0 },
@@ -3865,12 +4044,13 @@ const ProtobufCEnumDescriptor caravan__trade__v1__energy_project_status__descrip
   caravan__trade__v1__energy_project_status__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
-static const ProtobufCMethodDescriptor caravan__trade__v1__trade_service__method_descriptors[9] =
+static const ProtobufCMethodDescriptor caravan__trade__v1__trade_service__method_descriptors[10] =
 {
   { "RecordFlow", &caravan__trade__v1__record_flow_request__descriptor, &caravan__trade__v1__record_flow_response__descriptor },
   { "GetFlow", &caravan__trade__v1__get_flow_request__descriptor, &caravan__trade__v1__get_flow_response__descriptor },
   { "ListFlows", &caravan__trade__v1__list_flows_request__descriptor, &caravan__trade__v1__list_flows_response__descriptor },
   { "StreamFlows", &caravan__trade__v1__stream_flows_request__descriptor, &caravan__trade__v1__stream_flows_response__descriptor },
+  { "WatchFlows", &caravan__trade__v1__watch_flows_request__descriptor, &caravan__trade__v1__watch_flows_response__descriptor },
   { "GetSummary", &caravan__trade__v1__get_summary_request__descriptor, &caravan__trade__v1__get_summary_response__descriptor },
   { "TopCategories", &caravan__trade__v1__top_categories_request__descriptor, &caravan__trade__v1__top_categories_response__descriptor },
   { "RecordStreamSession", &caravan__trade__v1__record_stream_session_request__descriptor, &caravan__trade__v1__record_stream_session_response__descriptor },
@@ -3879,14 +4059,15 @@ static const ProtobufCMethodDescriptor caravan__trade__v1__trade_service__method
 };
 const unsigned caravan__trade__v1__trade_service__method_indices_by_name[] = {
   1,        /* GetFlow */
-  4,        /* GetSummary */
-  7,        /* HubStats */
-  8,        /* ListEnergyProjects */
+  5,        /* GetSummary */
+  8,        /* HubStats */
+  9,        /* ListEnergyProjects */
   2,        /* ListFlows */
   0,        /* RecordFlow */
-  6,        /* RecordStreamSession */
+  7,        /* RecordStreamSession */
   3,        /* StreamFlows */
-  5         /* TopCategories */
+  6,        /* TopCategories */
+  4         /* WatchFlows */
 };
 const ProtobufCServiceDescriptor caravan__trade__v1__trade_service__descriptor =
 {
@@ -3895,7 +4076,7 @@ const ProtobufCServiceDescriptor caravan__trade__v1__trade_service__descriptor =
   "TradeService",
   "Caravan__Trade__V1__TradeService",
   "caravan.trade.v1",
-  9,
+  10,
   caravan__trade__v1__trade_service__method_descriptors,
   caravan__trade__v1__trade_service__method_indices_by_name
 };
@@ -3931,13 +4112,21 @@ void caravan__trade__v1__trade_service__stream_flows(ProtobufCService *service,
   assert(service->descriptor == &caravan__trade__v1__trade_service__descriptor);
   service->invoke(service, 3, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
+void caravan__trade__v1__trade_service__watch_flows(ProtobufCService *service,
+                                                    const Caravan__Trade__V1__WatchFlowsRequest *input,
+                                                    Caravan__Trade__V1__WatchFlowsResponse_Closure closure,
+                                                    void *closure_data)
+{
+  assert(service->descriptor == &caravan__trade__v1__trade_service__descriptor);
+  service->invoke(service, 4, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
 void caravan__trade__v1__trade_service__get_summary(ProtobufCService *service,
                                                     const Caravan__Trade__V1__GetSummaryRequest *input,
                                                     Caravan__Trade__V1__GetSummaryResponse_Closure closure,
                                                     void *closure_data)
 {
   assert(service->descriptor == &caravan__trade__v1__trade_service__descriptor);
-  service->invoke(service, 4, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 5, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void caravan__trade__v1__trade_service__top_categories(ProtobufCService *service,
                                                        const Caravan__Trade__V1__TopCategoriesRequest *input,
@@ -3945,7 +4134,7 @@ void caravan__trade__v1__trade_service__top_categories(ProtobufCService *service
                                                        void *closure_data)
 {
   assert(service->descriptor == &caravan__trade__v1__trade_service__descriptor);
-  service->invoke(service, 5, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 6, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void caravan__trade__v1__trade_service__record_stream_session(ProtobufCService *service,
                                                               const Caravan__Trade__V1__RecordStreamSessionRequest *input,
@@ -3953,7 +4142,7 @@ void caravan__trade__v1__trade_service__record_stream_session(ProtobufCService *
                                                               void *closure_data)
 {
   assert(service->descriptor == &caravan__trade__v1__trade_service__descriptor);
-  service->invoke(service, 6, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 7, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void caravan__trade__v1__trade_service__hub_stats(ProtobufCService *service,
                                                   const Caravan__Trade__V1__HubStatsRequest *input,
@@ -3961,7 +4150,7 @@ void caravan__trade__v1__trade_service__hub_stats(ProtobufCService *service,
                                                   void *closure_data)
 {
   assert(service->descriptor == &caravan__trade__v1__trade_service__descriptor);
-  service->invoke(service, 7, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 8, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void caravan__trade__v1__trade_service__list_energy_projects(ProtobufCService *service,
                                                              const Caravan__Trade__V1__ListEnergyProjectsRequest *input,
@@ -3969,7 +4158,7 @@ void caravan__trade__v1__trade_service__list_energy_projects(ProtobufCService *s
                                                              void *closure_data)
 {
   assert(service->descriptor == &caravan__trade__v1__trade_service__descriptor);
-  service->invoke(service, 8, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 9, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void caravan__trade__v1__trade_service__init (Caravan__Trade__V1__TradeService_Service *service,
                                               Caravan__Trade__V1__TradeService_ServiceDestroy destroy)

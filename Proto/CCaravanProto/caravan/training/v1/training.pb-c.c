@@ -772,6 +772,96 @@ void   caravan__training__v1__withdraw_response__free_unpacked
   assert(message->base.descriptor == &caravan__training__v1__withdraw_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   caravan__training__v1__watch_enrolments_request__init
+                     (Caravan__Training__V1__WatchEnrolmentsRequest         *message)
+{
+  static const Caravan__Training__V1__WatchEnrolmentsRequest init_value = CARAVAN__TRAINING__V1__WATCH_ENROLMENTS_REQUEST__INIT;
+  *message = init_value;
+}
+size_t caravan__training__v1__watch_enrolments_request__get_packed_size
+                     (const Caravan__Training__V1__WatchEnrolmentsRequest *message)
+{
+  assert(message->base.descriptor == &caravan__training__v1__watch_enrolments_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t caravan__training__v1__watch_enrolments_request__pack
+                     (const Caravan__Training__V1__WatchEnrolmentsRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &caravan__training__v1__watch_enrolments_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t caravan__training__v1__watch_enrolments_request__pack_to_buffer
+                     (const Caravan__Training__V1__WatchEnrolmentsRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &caravan__training__v1__watch_enrolments_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Caravan__Training__V1__WatchEnrolmentsRequest *
+       caravan__training__v1__watch_enrolments_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Caravan__Training__V1__WatchEnrolmentsRequest *)
+     protobuf_c_message_unpack (&caravan__training__v1__watch_enrolments_request__descriptor,
+                                allocator, len, data);
+}
+void   caravan__training__v1__watch_enrolments_request__free_unpacked
+                     (Caravan__Training__V1__WatchEnrolmentsRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &caravan__training__v1__watch_enrolments_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   caravan__training__v1__watch_enrolments_response__init
+                     (Caravan__Training__V1__WatchEnrolmentsResponse         *message)
+{
+  static const Caravan__Training__V1__WatchEnrolmentsResponse init_value = CARAVAN__TRAINING__V1__WATCH_ENROLMENTS_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t caravan__training__v1__watch_enrolments_response__get_packed_size
+                     (const Caravan__Training__V1__WatchEnrolmentsResponse *message)
+{
+  assert(message->base.descriptor == &caravan__training__v1__watch_enrolments_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t caravan__training__v1__watch_enrolments_response__pack
+                     (const Caravan__Training__V1__WatchEnrolmentsResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &caravan__training__v1__watch_enrolments_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t caravan__training__v1__watch_enrolments_response__pack_to_buffer
+                     (const Caravan__Training__V1__WatchEnrolmentsResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &caravan__training__v1__watch_enrolments_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Caravan__Training__V1__WatchEnrolmentsResponse *
+       caravan__training__v1__watch_enrolments_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Caravan__Training__V1__WatchEnrolmentsResponse *)
+     protobuf_c_message_unpack (&caravan__training__v1__watch_enrolments_response__descriptor,
+                                allocator, len, data);
+}
+void   caravan__training__v1__watch_enrolments_response__free_unpacked
+                     (Caravan__Training__V1__WatchEnrolmentsResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &caravan__training__v1__watch_enrolments_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   caravan__training__v1__complete_request__init
                      (Caravan__Training__V1__CompleteRequest         *message)
 {
@@ -2336,6 +2426,95 @@ const ProtobufCMessageDescriptor caravan__training__v1__withdraw_response__descr
   (ProtobufCMessageInit) caravan__training__v1__withdraw_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
+static const ProtobufCFieldDescriptor caravan__training__v1__watch_enrolments_request__field_descriptors[1] =
+{
+  {
+    "program_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Caravan__Training__V1__WatchEnrolmentsRequest, program_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned caravan__training__v1__watch_enrolments_request__field_indices_by_name[] = {
+  0,   /* field[0] = program_id */
+};
+static const ProtobufCIntRange caravan__training__v1__watch_enrolments_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor caravan__training__v1__watch_enrolments_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "caravan.training.v1.WatchEnrolmentsRequest",
+  "WatchEnrolmentsRequest",
+  "Caravan__Training__V1__WatchEnrolmentsRequest",
+  "caravan.training.v1",
+  sizeof(Caravan__Training__V1__WatchEnrolmentsRequest),
+  1,
+  caravan__training__v1__watch_enrolments_request__field_descriptors,
+  caravan__training__v1__watch_enrolments_request__field_indices_by_name,
+  1,  caravan__training__v1__watch_enrolments_request__number_ranges,
+  (ProtobufCMessageInit) caravan__training__v1__watch_enrolments_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor caravan__training__v1__watch_enrolments_response__field_descriptors[2] =
+{
+  {
+    "enrolment",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Caravan__Training__V1__WatchEnrolmentsResponse, enrolment),
+    &caravan__training__v1__enrolment__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "created",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Caravan__Training__V1__WatchEnrolmentsResponse, created),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned caravan__training__v1__watch_enrolments_response__field_indices_by_name[] = {
+  1,   /* field[1] = created */
+  0,   /* field[0] = enrolment */
+};
+static const ProtobufCIntRange caravan__training__v1__watch_enrolments_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor caravan__training__v1__watch_enrolments_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "caravan.training.v1.WatchEnrolmentsResponse",
+  "WatchEnrolmentsResponse",
+  "Caravan__Training__V1__WatchEnrolmentsResponse",
+  "caravan.training.v1",
+  sizeof(Caravan__Training__V1__WatchEnrolmentsResponse),
+  2,
+  caravan__training__v1__watch_enrolments_response__field_descriptors,
+  caravan__training__v1__watch_enrolments_response__field_indices_by_name,
+  1,  caravan__training__v1__watch_enrolments_response__number_ranges,
+  (ProtobufCMessageInit) caravan__training__v1__watch_enrolments_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
 static const ProtobufCFieldDescriptor caravan__training__v1__complete_request__field_descriptors[2] =
 {
   {
@@ -3001,7 +3180,7 @@ const ProtobufCEnumDescriptor caravan__training__v1__statistics_grouping__descri
   caravan__training__v1__statistics_grouping__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
-static const ProtobufCMethodDescriptor caravan__training__v1__training_service__method_descriptors[11] =
+static const ProtobufCMethodDescriptor caravan__training__v1__training_service__method_descriptors[12] =
 {
   { "CreateProgram", &caravan__training__v1__create_program_request__descriptor, &caravan__training__v1__create_program_response__descriptor },
   { "GetProgram", &caravan__training__v1__get_program_request__descriptor, &caravan__training__v1__get_program_response__descriptor },
@@ -3014,6 +3193,7 @@ static const ProtobufCMethodDescriptor caravan__training__v1__training_service__
   { "ListEnrolments", &caravan__training__v1__list_enrolments_request__descriptor, &caravan__training__v1__list_enrolments_response__descriptor },
   { "Statistics", &caravan__training__v1__statistics_request__descriptor, &caravan__training__v1__statistics_response__descriptor },
   { "TraineeHistory", &caravan__training__v1__trainee_history_request__descriptor, &caravan__training__v1__trainee_history_response__descriptor },
+  { "WatchEnrolments", &caravan__training__v1__watch_enrolments_request__descriptor, &caravan__training__v1__watch_enrolments_response__descriptor },
 };
 const unsigned caravan__training__v1__training_service__method_indices_by_name[] = {
   7,        /* Complete */
@@ -3026,6 +3206,7 @@ const unsigned caravan__training__v1__training_service__method_indices_by_name[]
   3,        /* RegisterTrainee */
   9,        /* Statistics */
   10,        /* TraineeHistory */
+  11,        /* WatchEnrolments */
   6         /* Withdraw */
 };
 const ProtobufCServiceDescriptor caravan__training__v1__training_service__descriptor =
@@ -3035,7 +3216,7 @@ const ProtobufCServiceDescriptor caravan__training__v1__training_service__descri
   "TrainingService",
   "Caravan__Training__V1__TrainingService",
   "caravan.training.v1",
-  11,
+  12,
   caravan__training__v1__training_service__method_descriptors,
   caravan__training__v1__training_service__method_indices_by_name
 };
@@ -3126,6 +3307,14 @@ void caravan__training__v1__training_service__trainee_history(ProtobufCService *
 {
   assert(service->descriptor == &caravan__training__v1__training_service__descriptor);
   service->invoke(service, 10, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void caravan__training__v1__training_service__watch_enrolments(ProtobufCService *service,
+                                                               const Caravan__Training__V1__WatchEnrolmentsRequest *input,
+                                                               Caravan__Training__V1__WatchEnrolmentsResponse_Closure closure,
+                                                               void *closure_data)
+{
+  assert(service->descriptor == &caravan__training__v1__training_service__descriptor);
+  service->invoke(service, 11, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void caravan__training__v1__training_service__init (Caravan__Training__V1__TrainingService_Service *service,
                                                     Caravan__Training__V1__TrainingService_ServiceDestroy destroy)

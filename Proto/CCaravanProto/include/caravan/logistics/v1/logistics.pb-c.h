@@ -48,6 +48,8 @@ typedef struct Caravan__Logistics__V1__RecordShipmentEventRequest Caravan__Logis
 typedef struct Caravan__Logistics__V1__RecordShipmentEventResponse Caravan__Logistics__V1__RecordShipmentEventResponse;
 typedef struct Caravan__Logistics__V1__WatchShipmentRequest Caravan__Logistics__V1__WatchShipmentRequest;
 typedef struct Caravan__Logistics__V1__WatchShipmentResponse Caravan__Logistics__V1__WatchShipmentResponse;
+typedef struct Caravan__Logistics__V1__WatchShipmentsRequest Caravan__Logistics__V1__WatchShipmentsRequest;
+typedef struct Caravan__Logistics__V1__WatchShipmentsResponse Caravan__Logistics__V1__WatchShipmentsResponse;
 typedef struct Caravan__Logistics__V1__ListShipmentsRequest Caravan__Logistics__V1__ListShipmentsRequest;
 typedef struct Caravan__Logistics__V1__ListShipmentsResponse Caravan__Logistics__V1__ListShipmentsResponse;
 typedef struct Caravan__Logistics__V1__CountShipmentsRequest Caravan__Logistics__V1__CountShipmentsRequest;
@@ -755,6 +757,34 @@ struct  Caravan__Logistics__V1__WatchShipmentResponse
     , NULL, CARAVAN__LOGISTICS__V1__SHIPMENT_STATUS__SHIPMENT_STATUS_UNSPECIFIED }
 
 
+struct  Caravan__Logistics__V1__WatchShipmentsRequest
+{
+  ProtobufCMessage base;
+};
+#define CARAVAN__LOGISTICS__V1__WATCH_SHIPMENTS_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&caravan__logistics__v1__watch_shipments_request__descriptor) \
+     }
+
+
+struct  Caravan__Logistics__V1__WatchShipmentsResponse
+{
+  ProtobufCMessage base;
+  Caravan__Logistics__V1__ShipmentEvent *event;
+  /*
+   * The shipment after this event.
+   */
+  Caravan__Logistics__V1__Shipment *shipment;
+  /*
+   * True on the watch's first message only, which carries no change: from
+   * then on, every change this replica commits is sent.
+   */
+  protobuf_c_boolean created;
+};
+#define CARAVAN__LOGISTICS__V1__WATCH_SHIPMENTS_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&caravan__logistics__v1__watch_shipments_response__descriptor) \
+    , NULL, NULL, 0 }
+
+
 struct  Caravan__Logistics__V1__ListShipmentsRequest
 {
   ProtobufCMessage base;
@@ -1439,6 +1469,44 @@ Caravan__Logistics__V1__WatchShipmentResponse *
 void   caravan__logistics__v1__watch_shipment_response__free_unpacked
                      (Caravan__Logistics__V1__WatchShipmentResponse *message,
                       ProtobufCAllocator *allocator);
+/* Caravan__Logistics__V1__WatchShipmentsRequest methods */
+void   caravan__logistics__v1__watch_shipments_request__init
+                     (Caravan__Logistics__V1__WatchShipmentsRequest         *message);
+size_t caravan__logistics__v1__watch_shipments_request__get_packed_size
+                     (const Caravan__Logistics__V1__WatchShipmentsRequest   *message);
+size_t caravan__logistics__v1__watch_shipments_request__pack
+                     (const Caravan__Logistics__V1__WatchShipmentsRequest   *message,
+                      uint8_t             *out);
+size_t caravan__logistics__v1__watch_shipments_request__pack_to_buffer
+                     (const Caravan__Logistics__V1__WatchShipmentsRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Caravan__Logistics__V1__WatchShipmentsRequest *
+       caravan__logistics__v1__watch_shipments_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   caravan__logistics__v1__watch_shipments_request__free_unpacked
+                     (Caravan__Logistics__V1__WatchShipmentsRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Caravan__Logistics__V1__WatchShipmentsResponse methods */
+void   caravan__logistics__v1__watch_shipments_response__init
+                     (Caravan__Logistics__V1__WatchShipmentsResponse         *message);
+size_t caravan__logistics__v1__watch_shipments_response__get_packed_size
+                     (const Caravan__Logistics__V1__WatchShipmentsResponse   *message);
+size_t caravan__logistics__v1__watch_shipments_response__pack
+                     (const Caravan__Logistics__V1__WatchShipmentsResponse   *message,
+                      uint8_t             *out);
+size_t caravan__logistics__v1__watch_shipments_response__pack_to_buffer
+                     (const Caravan__Logistics__V1__WatchShipmentsResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Caravan__Logistics__V1__WatchShipmentsResponse *
+       caravan__logistics__v1__watch_shipments_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   caravan__logistics__v1__watch_shipments_response__free_unpacked
+                     (Caravan__Logistics__V1__WatchShipmentsResponse *message,
+                      ProtobufCAllocator *allocator);
 /* Caravan__Logistics__V1__ListShipmentsRequest methods */
 void   caravan__logistics__v1__list_shipments_request__init
                      (Caravan__Logistics__V1__ListShipmentsRequest         *message);
@@ -1616,6 +1684,12 @@ typedef void (*Caravan__Logistics__V1__WatchShipmentRequest_Closure)
 typedef void (*Caravan__Logistics__V1__WatchShipmentResponse_Closure)
                  (const Caravan__Logistics__V1__WatchShipmentResponse *message,
                   void *closure_data);
+typedef void (*Caravan__Logistics__V1__WatchShipmentsRequest_Closure)
+                 (const Caravan__Logistics__V1__WatchShipmentsRequest *message,
+                  void *closure_data);
+typedef void (*Caravan__Logistics__V1__WatchShipmentsResponse_Closure)
+                 (const Caravan__Logistics__V1__WatchShipmentsResponse *message,
+                  void *closure_data);
 typedef void (*Caravan__Logistics__V1__ListShipmentsRequest_Closure)
                  (const Caravan__Logistics__V1__ListShipmentsRequest *message,
                   void *closure_data);
@@ -1683,6 +1757,10 @@ struct Caravan__Logistics__V1__LogisticsService_Service
                          const Caravan__Logistics__V1__WatchShipmentRequest *input,
                          Caravan__Logistics__V1__WatchShipmentResponse_Closure closure,
                          void *closure_data);
+  void (*watch_shipments)(Caravan__Logistics__V1__LogisticsService_Service *service,
+                          const Caravan__Logistics__V1__WatchShipmentsRequest *input,
+                          Caravan__Logistics__V1__WatchShipmentsResponse_Closure closure,
+                          void *closure_data);
   void (*list_shipments)(Caravan__Logistics__V1__LogisticsService_Service *service,
                          const Caravan__Logistics__V1__ListShipmentsRequest *input,
                          Caravan__Logistics__V1__ListShipmentsResponse_Closure closure,
@@ -1711,6 +1789,7 @@ void caravan__logistics__v1__logistics_service__init (Caravan__Logistics__V1__Lo
       function_prefix__ ## track_shipment,\
       function_prefix__ ## record_shipment_event,\
       function_prefix__ ## watch_shipment,\
+      function_prefix__ ## watch_shipments,\
       function_prefix__ ## list_shipments,\
       function_prefix__ ## count_shipments  }
 void caravan__logistics__v1__logistics_service__list_cities(ProtobufCService *service,
@@ -1761,6 +1840,10 @@ void caravan__logistics__v1__logistics_service__watch_shipment(ProtobufCService 
                                                                const Caravan__Logistics__V1__WatchShipmentRequest *input,
                                                                Caravan__Logistics__V1__WatchShipmentResponse_Closure closure,
                                                                void *closure_data);
+void caravan__logistics__v1__logistics_service__watch_shipments(ProtobufCService *service,
+                                                                const Caravan__Logistics__V1__WatchShipmentsRequest *input,
+                                                                Caravan__Logistics__V1__WatchShipmentsResponse_Closure closure,
+                                                                void *closure_data);
 void caravan__logistics__v1__logistics_service__list_shipments(ProtobufCService *service,
                                                                const Caravan__Logistics__V1__ListShipmentsRequest *input,
                                                                Caravan__Logistics__V1__ListShipmentsResponse_Closure closure,
@@ -1808,6 +1891,8 @@ extern const ProtobufCMessageDescriptor caravan__logistics__v1__record_shipment_
 extern const ProtobufCMessageDescriptor caravan__logistics__v1__record_shipment_event_response__descriptor;
 extern const ProtobufCMessageDescriptor caravan__logistics__v1__watch_shipment_request__descriptor;
 extern const ProtobufCMessageDescriptor caravan__logistics__v1__watch_shipment_response__descriptor;
+extern const ProtobufCMessageDescriptor caravan__logistics__v1__watch_shipments_request__descriptor;
+extern const ProtobufCMessageDescriptor caravan__logistics__v1__watch_shipments_response__descriptor;
 extern const ProtobufCMessageDescriptor caravan__logistics__v1__list_shipments_request__descriptor;
 extern const ProtobufCMessageDescriptor caravan__logistics__v1__list_shipments_response__descriptor;
 extern const ProtobufCMessageDescriptor caravan__logistics__v1__count_shipments_request__descriptor;

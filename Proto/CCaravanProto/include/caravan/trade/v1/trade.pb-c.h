@@ -46,6 +46,8 @@ typedef struct Caravan__Trade__V1__HubStatsResponse Caravan__Trade__V1__HubStats
 typedef struct Caravan__Trade__V1__EnergyProject Caravan__Trade__V1__EnergyProject;
 typedef struct Caravan__Trade__V1__ListEnergyProjectsRequest Caravan__Trade__V1__ListEnergyProjectsRequest;
 typedef struct Caravan__Trade__V1__ListEnergyProjectsResponse Caravan__Trade__V1__ListEnergyProjectsResponse;
+typedef struct Caravan__Trade__V1__WatchFlowsRequest Caravan__Trade__V1__WatchFlowsRequest;
+typedef struct Caravan__Trade__V1__WatchFlowsResponse Caravan__Trade__V1__WatchFlowsResponse;
 
 
 /* --- enums --- */
@@ -1035,6 +1037,37 @@ struct  Caravan__Trade__V1__ListEnergyProjectsResponse
     , 0,NULL }
 
 
+struct  Caravan__Trade__V1__WatchFlowsRequest
+{
+  ProtobufCMessage base;
+  /*
+   * ISO alpha-2 of a Central Asian partner; "" watches every partner's.
+   */
+  char *country;
+};
+#define CARAVAN__TRADE__V1__WATCH_FLOWS_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&caravan__trade__v1__watch_flows_request__descriptor) \
+    , (char *)protobuf_c_empty_string }
+
+
+struct  Caravan__Trade__V1__WatchFlowsResponse
+{
+  ProtobufCMessage base;
+  /*
+   * As stored, with its id.
+   */
+  Caravan__Trade__V1__TradeFlow *flow;
+  /*
+   * True on the watch's first message only, which carries no change: from
+   * then on, every change this replica commits is sent.
+   */
+  protobuf_c_boolean created;
+};
+#define CARAVAN__TRADE__V1__WATCH_FLOWS_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&caravan__trade__v1__watch_flows_response__descriptor) \
+    , NULL, 0 }
+
+
 /* Caravan__Trade__V1__TradeFlow methods */
 void   caravan__trade__v1__trade_flow__init
                      (Caravan__Trade__V1__TradeFlow         *message);
@@ -1592,6 +1625,44 @@ Caravan__Trade__V1__ListEnergyProjectsResponse *
 void   caravan__trade__v1__list_energy_projects_response__free_unpacked
                      (Caravan__Trade__V1__ListEnergyProjectsResponse *message,
                       ProtobufCAllocator *allocator);
+/* Caravan__Trade__V1__WatchFlowsRequest methods */
+void   caravan__trade__v1__watch_flows_request__init
+                     (Caravan__Trade__V1__WatchFlowsRequest         *message);
+size_t caravan__trade__v1__watch_flows_request__get_packed_size
+                     (const Caravan__Trade__V1__WatchFlowsRequest   *message);
+size_t caravan__trade__v1__watch_flows_request__pack
+                     (const Caravan__Trade__V1__WatchFlowsRequest   *message,
+                      uint8_t             *out);
+size_t caravan__trade__v1__watch_flows_request__pack_to_buffer
+                     (const Caravan__Trade__V1__WatchFlowsRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Caravan__Trade__V1__WatchFlowsRequest *
+       caravan__trade__v1__watch_flows_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   caravan__trade__v1__watch_flows_request__free_unpacked
+                     (Caravan__Trade__V1__WatchFlowsRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Caravan__Trade__V1__WatchFlowsResponse methods */
+void   caravan__trade__v1__watch_flows_response__init
+                     (Caravan__Trade__V1__WatchFlowsResponse         *message);
+size_t caravan__trade__v1__watch_flows_response__get_packed_size
+                     (const Caravan__Trade__V1__WatchFlowsResponse   *message);
+size_t caravan__trade__v1__watch_flows_response__pack
+                     (const Caravan__Trade__V1__WatchFlowsResponse   *message,
+                      uint8_t             *out);
+size_t caravan__trade__v1__watch_flows_response__pack_to_buffer
+                     (const Caravan__Trade__V1__WatchFlowsResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Caravan__Trade__V1__WatchFlowsResponse *
+       caravan__trade__v1__watch_flows_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   caravan__trade__v1__watch_flows_response__free_unpacked
+                     (Caravan__Trade__V1__WatchFlowsResponse *message,
+                      ProtobufCAllocator *allocator);
 /* --- per-message closures --- */
 
 typedef void (*Caravan__Trade__V1__TradeFlow_Closure)
@@ -1687,6 +1758,12 @@ typedef void (*Caravan__Trade__V1__ListEnergyProjectsRequest_Closure)
 typedef void (*Caravan__Trade__V1__ListEnergyProjectsResponse_Closure)
                  (const Caravan__Trade__V1__ListEnergyProjectsResponse *message,
                   void *closure_data);
+typedef void (*Caravan__Trade__V1__WatchFlowsRequest_Closure)
+                 (const Caravan__Trade__V1__WatchFlowsRequest *message,
+                  void *closure_data);
+typedef void (*Caravan__Trade__V1__WatchFlowsResponse_Closure)
+                 (const Caravan__Trade__V1__WatchFlowsResponse *message,
+                  void *closure_data);
 
 /* --- services --- */
 
@@ -1710,6 +1787,10 @@ struct Caravan__Trade__V1__TradeService_Service
                        const Caravan__Trade__V1__StreamFlowsRequest *input,
                        Caravan__Trade__V1__StreamFlowsResponse_Closure closure,
                        void *closure_data);
+  void (*watch_flows)(Caravan__Trade__V1__TradeService_Service *service,
+                      const Caravan__Trade__V1__WatchFlowsRequest *input,
+                      Caravan__Trade__V1__WatchFlowsResponse_Closure closure,
+                      void *closure_data);
   void (*get_summary)(Caravan__Trade__V1__TradeService_Service *service,
                       const Caravan__Trade__V1__GetSummaryRequest *input,
                       Caravan__Trade__V1__GetSummaryResponse_Closure closure,
@@ -1742,6 +1823,7 @@ void caravan__trade__v1__trade_service__init (Caravan__Trade__V1__TradeService_S
       function_prefix__ ## get_flow,\
       function_prefix__ ## list_flows,\
       function_prefix__ ## stream_flows,\
+      function_prefix__ ## watch_flows,\
       function_prefix__ ## get_summary,\
       function_prefix__ ## top_categories,\
       function_prefix__ ## record_stream_session,\
@@ -1763,6 +1845,10 @@ void caravan__trade__v1__trade_service__stream_flows(ProtobufCService *service,
                                                      const Caravan__Trade__V1__StreamFlowsRequest *input,
                                                      Caravan__Trade__V1__StreamFlowsResponse_Closure closure,
                                                      void *closure_data);
+void caravan__trade__v1__trade_service__watch_flows(ProtobufCService *service,
+                                                    const Caravan__Trade__V1__WatchFlowsRequest *input,
+                                                    Caravan__Trade__V1__WatchFlowsResponse_Closure closure,
+                                                    void *closure_data);
 void caravan__trade__v1__trade_service__get_summary(ProtobufCService *service,
                                                     const Caravan__Trade__V1__GetSummaryRequest *input,
                                                     Caravan__Trade__V1__GetSummaryResponse_Closure closure,
@@ -1821,6 +1907,8 @@ extern const ProtobufCMessageDescriptor caravan__trade__v1__hub_stats_response__
 extern const ProtobufCMessageDescriptor caravan__trade__v1__energy_project__descriptor;
 extern const ProtobufCMessageDescriptor caravan__trade__v1__list_energy_projects_request__descriptor;
 extern const ProtobufCMessageDescriptor caravan__trade__v1__list_energy_projects_response__descriptor;
+extern const ProtobufCMessageDescriptor caravan__trade__v1__watch_flows_request__descriptor;
+extern const ProtobufCMessageDescriptor caravan__trade__v1__watch_flows_response__descriptor;
 extern const ProtobufCServiceDescriptor caravan__trade__v1__trade_service__descriptor;
 
 PROTOBUF_C__END_DECLS

@@ -32,6 +32,8 @@ typedef struct Caravan__Training__V1__EnrolRequest Caravan__Training__V1__EnrolR
 typedef struct Caravan__Training__V1__EnrolResponse Caravan__Training__V1__EnrolResponse;
 typedef struct Caravan__Training__V1__WithdrawRequest Caravan__Training__V1__WithdrawRequest;
 typedef struct Caravan__Training__V1__WithdrawResponse Caravan__Training__V1__WithdrawResponse;
+typedef struct Caravan__Training__V1__WatchEnrolmentsRequest Caravan__Training__V1__WatchEnrolmentsRequest;
+typedef struct Caravan__Training__V1__WatchEnrolmentsResponse Caravan__Training__V1__WatchEnrolmentsResponse;
 typedef struct Caravan__Training__V1__CompleteRequest Caravan__Training__V1__CompleteRequest;
 typedef struct Caravan__Training__V1__CompleteResponse Caravan__Training__V1__CompleteResponse;
 typedef struct Caravan__Training__V1__StatisticsRequest Caravan__Training__V1__StatisticsRequest;
@@ -351,6 +353,38 @@ struct  Caravan__Training__V1__WithdrawResponse
 #define CARAVAN__TRAINING__V1__WITHDRAW_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&caravan__training__v1__withdraw_response__descriptor) \
     , NULL, NULL }
+
+
+struct  Caravan__Training__V1__WatchEnrolmentsRequest
+{
+  ProtobufCMessage base;
+  /*
+   * Only this program's enrolments; "" for every program.
+   */
+  char *program_id;
+};
+#define CARAVAN__TRAINING__V1__WATCH_ENROLMENTS_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&caravan__training__v1__watch_enrolments_request__descriptor) \
+    , (char *)protobuf_c_empty_string }
+
+
+struct  Caravan__Training__V1__WatchEnrolmentsResponse
+{
+  ProtobufCMessage base;
+  /*
+   * The enrolment after the change (a withdrawal that frees a seat for the
+   * wait-list sends the withdrawn enrolment, then the promoted one).
+   */
+  Caravan__Training__V1__Enrolment *enrolment;
+  /*
+   * True on the watch's first message only, which carries no change: from
+   * then on, every change this replica commits is sent.
+   */
+  protobuf_c_boolean created;
+};
+#define CARAVAN__TRAINING__V1__WATCH_ENROLMENTS_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&caravan__training__v1__watch_enrolments_response__descriptor) \
+    , NULL, 0 }
 
 
 struct  Caravan__Training__V1__CompleteRequest
@@ -848,6 +882,44 @@ Caravan__Training__V1__WithdrawResponse *
 void   caravan__training__v1__withdraw_response__free_unpacked
                      (Caravan__Training__V1__WithdrawResponse *message,
                       ProtobufCAllocator *allocator);
+/* Caravan__Training__V1__WatchEnrolmentsRequest methods */
+void   caravan__training__v1__watch_enrolments_request__init
+                     (Caravan__Training__V1__WatchEnrolmentsRequest         *message);
+size_t caravan__training__v1__watch_enrolments_request__get_packed_size
+                     (const Caravan__Training__V1__WatchEnrolmentsRequest   *message);
+size_t caravan__training__v1__watch_enrolments_request__pack
+                     (const Caravan__Training__V1__WatchEnrolmentsRequest   *message,
+                      uint8_t             *out);
+size_t caravan__training__v1__watch_enrolments_request__pack_to_buffer
+                     (const Caravan__Training__V1__WatchEnrolmentsRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Caravan__Training__V1__WatchEnrolmentsRequest *
+       caravan__training__v1__watch_enrolments_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   caravan__training__v1__watch_enrolments_request__free_unpacked
+                     (Caravan__Training__V1__WatchEnrolmentsRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Caravan__Training__V1__WatchEnrolmentsResponse methods */
+void   caravan__training__v1__watch_enrolments_response__init
+                     (Caravan__Training__V1__WatchEnrolmentsResponse         *message);
+size_t caravan__training__v1__watch_enrolments_response__get_packed_size
+                     (const Caravan__Training__V1__WatchEnrolmentsResponse   *message);
+size_t caravan__training__v1__watch_enrolments_response__pack
+                     (const Caravan__Training__V1__WatchEnrolmentsResponse   *message,
+                      uint8_t             *out);
+size_t caravan__training__v1__watch_enrolments_response__pack_to_buffer
+                     (const Caravan__Training__V1__WatchEnrolmentsResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Caravan__Training__V1__WatchEnrolmentsResponse *
+       caravan__training__v1__watch_enrolments_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   caravan__training__v1__watch_enrolments_response__free_unpacked
+                     (Caravan__Training__V1__WatchEnrolmentsResponse *message,
+                      ProtobufCAllocator *allocator);
 /* Caravan__Training__V1__CompleteRequest methods */
 void   caravan__training__v1__complete_request__init
                      (Caravan__Training__V1__CompleteRequest         *message);
@@ -1091,6 +1163,12 @@ typedef void (*Caravan__Training__V1__WithdrawRequest_Closure)
 typedef void (*Caravan__Training__V1__WithdrawResponse_Closure)
                  (const Caravan__Training__V1__WithdrawResponse *message,
                   void *closure_data);
+typedef void (*Caravan__Training__V1__WatchEnrolmentsRequest_Closure)
+                 (const Caravan__Training__V1__WatchEnrolmentsRequest *message,
+                  void *closure_data);
+typedef void (*Caravan__Training__V1__WatchEnrolmentsResponse_Closure)
+                 (const Caravan__Training__V1__WatchEnrolmentsResponse *message,
+                  void *closure_data);
 typedef void (*Caravan__Training__V1__CompleteRequest_Closure)
                  (const Caravan__Training__V1__CompleteRequest *message,
                   void *closure_data);
@@ -1172,6 +1250,10 @@ struct Caravan__Training__V1__TrainingService_Service
                           const Caravan__Training__V1__TraineeHistoryRequest *input,
                           Caravan__Training__V1__TraineeHistoryResponse_Closure closure,
                           void *closure_data);
+  void (*watch_enrolments)(Caravan__Training__V1__TrainingService_Service *service,
+                           const Caravan__Training__V1__WatchEnrolmentsRequest *input,
+                           Caravan__Training__V1__WatchEnrolmentsResponse_Closure closure,
+                           void *closure_data);
 };
 typedef void (*Caravan__Training__V1__TrainingService_ServiceDestroy)(Caravan__Training__V1__TrainingService_Service *);
 void caravan__training__v1__training_service__init (Caravan__Training__V1__TrainingService_Service *service,
@@ -1190,7 +1272,8 @@ void caravan__training__v1__training_service__init (Caravan__Training__V1__Train
       function_prefix__ ## complete,\
       function_prefix__ ## list_enrolments,\
       function_prefix__ ## statistics,\
-      function_prefix__ ## trainee_history  }
+      function_prefix__ ## trainee_history,\
+      function_prefix__ ## watch_enrolments  }
 void caravan__training__v1__training_service__create_program(ProtobufCService *service,
                                                              const Caravan__Training__V1__CreateProgramRequest *input,
                                                              Caravan__Training__V1__CreateProgramResponse_Closure closure,
@@ -1235,6 +1318,10 @@ void caravan__training__v1__training_service__trainee_history(ProtobufCService *
                                                               const Caravan__Training__V1__TraineeHistoryRequest *input,
                                                               Caravan__Training__V1__TraineeHistoryResponse_Closure closure,
                                                               void *closure_data);
+void caravan__training__v1__training_service__watch_enrolments(ProtobufCService *service,
+                                                               const Caravan__Training__V1__WatchEnrolmentsRequest *input,
+                                                               Caravan__Training__V1__WatchEnrolmentsResponse_Closure closure,
+                                                               void *closure_data);
 
 /* --- descriptors --- */
 
@@ -1257,6 +1344,8 @@ extern const ProtobufCMessageDescriptor caravan__training__v1__enrol_request__de
 extern const ProtobufCMessageDescriptor caravan__training__v1__enrol_response__descriptor;
 extern const ProtobufCMessageDescriptor caravan__training__v1__withdraw_request__descriptor;
 extern const ProtobufCMessageDescriptor caravan__training__v1__withdraw_response__descriptor;
+extern const ProtobufCMessageDescriptor caravan__training__v1__watch_enrolments_request__descriptor;
+extern const ProtobufCMessageDescriptor caravan__training__v1__watch_enrolments_response__descriptor;
 extern const ProtobufCMessageDescriptor caravan__training__v1__complete_request__descriptor;
 extern const ProtobufCMessageDescriptor caravan__training__v1__complete_response__descriptor;
 extern const ProtobufCMessageDescriptor caravan__training__v1__statistics_request__descriptor;
