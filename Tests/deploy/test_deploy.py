@@ -1169,8 +1169,10 @@ def test_run_sh_starts_empty_with_the_release_executables(how, tmp_path):
 
 def built_executables() -> Path | None:
     """The debug build's bin directory when it has every backend (CI builds
-    it in Tests/run.sh before this suite runs)."""
-    for candidate in (ROOT / ".build" / "debug", ROOT / ".build" / "release"):
+    it in Tests/run.sh before this suite runs), or CARAVAN_BIN_DIR's (another
+    build, as release_system.py takes it)."""
+    given = [Path(os.environ["CARAVAN_BIN_DIR"])] if os.environ.get("CARAVAN_BIN_DIR") else []
+    for candidate in (*given, ROOT / ".build" / "debug", ROOT / ".build" / "release"):
         if all((candidate / f"caravan-{name}").exists() for name in [*BACKENDS, ""] if name) and (
             candidate / "caravan"
         ).exists():
@@ -1193,6 +1195,8 @@ def test_service_sh_with_the_real_executables(tmp_path):
             assert result.returncode == 0, result.stdout + result.stderr + (
                 tmp_path / "logs" / f"{service}.log").read_text()
         assert (tmp_path / "trade" / "trade.sqlite").exists()
+        for service in BACKENDS:
+            assert (tmp_path / service / DEMO_MARKER).exists(), service
         restart = subprocess.Popen([str(SERVICE_SH), "restart", "logistics"], env=env, stdout=subprocess.PIPE, text=True)
         while restart.poll() is None:
             assert healthy(bin_dir, env, "trade") and healthy(bin_dir, env, "training")

@@ -137,7 +137,7 @@ caravan_start() {
             # Whether a PostgreSQL database is new (it may be shared with
             # replicas elsewhere) is not something to guess from here, and
             # a wrong guess would load the demo data twice.
-            echo "  $service keeps its data in PostgreSQL: no demo data loaded (docs/DEPLOYMENT.md#demo-data loads it by hand)"
+            echo "  $service keeps its data in PostgreSQL: no demo data loaded (docs/DEPLOYMENT.md#demo-data says how to load it by hand)"
         fi
     fi
     echo "--- $(date -u +%FT%TZ) starting caravan-$service ${arguments[*]}" >>"$log"
