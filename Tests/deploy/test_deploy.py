@@ -7,6 +7,7 @@ a missing tool is skipped with the reason, never passed silently.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -15,13 +16,15 @@ import subprocess
 import sys
 import tempfile
 import textwrap
+import threading
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
 import yaml
 
-from release_system import alive, as_from_a_terminal, free_port
+from release_system import alive, as_from_a_terminal, free_port, http_json, release_bin
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
@@ -230,6 +233,9 @@ def test_dockerfile_shape():
     assert user and not user[-1].startswith(("root", "0"))
     assert re.search(r"^HEALTHCHECK .*caravan-healthcheck", text, re.M)
     assert "caravan health" in (CONTAINER / "healthcheck.sh").read_text()
+    # The entry point's demo data: the repository's script, where the entry point looks for it.
+    assert re.search(r"^COPY deploy/demo-data\.sh /usr/local/bin/caravan-demo-data$", text, re.M)
+    assert '"$bin_dir/caravan-demo-data"' in (CONTAINER / "entrypoint.sh").read_text()
 
 
 def test_hadolint():
@@ -277,6 +283,78 @@ def test_container_entrypoint_and_healthcheck(service, tmp_path):
     assert result.stdout.strip().endswith("127.0.0.1:9999")
 
 
+ENTRYPOINT_FAKE = textwrap.dedent(
+    """\
+    #!{python}
+    # caravan-SERVICE in the image: as a generator it records its arguments
+    # in the database it writes; as a server it says how it was started.
+    import os, sys
+    name = os.path.basename(sys.argv[0]).removeprefix("caravan-")
+    arguments = sys.argv[1:]
+    if any(argument.startswith("--generate-") for argument in arguments):
+        data = arguments[arguments.index("--data-dir") + 1]
+        with open(os.path.join(data, name + ".sqlite"), "a") as database:
+            database.write(" ".join(arguments) + "\\n")
+        sys.exit(0)
+    print("serving:", " ".join(arguments))
+    """
+)
+
+
+@pytest.mark.parametrize("service", BACKENDS)
+def test_container_entrypoint_loads_demo_data_once(service, tmp_path):
+    """With CARAVAN_DEMO_DATA=1 (compose's setting) a new volume gets the
+    demo data before the server starts, and a restart does not load it
+    again; the image alone, a backend on PostgreSQL and a tool's run load
+    nothing."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / f"caravan-{service}").write_text(ENTRYPOINT_FAKE.format(python=sys.executable))
+    (bin_dir / f"caravan-{service}").chmod(0o755)
+    (bin_dir / "caravan-demo-data").symlink_to(DEMO_DATA_SH)
+    volume = tmp_path / "volume"
+    volume.mkdir()
+    prefix = f"CARAVAN_{service.upper()}_"
+    entrypoint = ["sh", str(CONTAINER / "entrypoint.sh")]
+    env = {"PATH": os.environ["PATH"], "CARAVAN_SERVICE": service, "CARAVAN_BIN_DIR": str(bin_dir),
+           prefix + "DATA_DIR": str(volume)}
+
+    result = run(entrypoint, env=env)
+    assert result.returncode == 0 and result.stdout.strip() == "serving:", result.stderr
+    assert not any(volume.iterdir()), "the image alone (as Kubernetes runs it) loads no demo data"
+
+    env["CARAVAN_DEMO_DATA"] = "1"
+    result = run([*entrypoint, "--log-level", "info"], env=env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    first, *_, last = result.stdout.strip().splitlines()
+    assert first.startswith(f"{service}: loaded labelled synthetic demo data") and "CARAVAN_DEMO_DATA=0" in first
+    assert last == "serving: --log-level info"
+    database = (volume / f"{service}.sqlite").read_text()
+    assert "--generate-synthetic-" in database and f"--data-dir {volume}/.demo-data-loading" in database
+    assert (volume / "synthetic-demo-data").exists() and not (volume / ".demo-data-loading").exists()
+
+    result = run(entrypoint, env=env)
+    assert result.returncode == 0 and result.stdout.strip() == "serving:", result.stdout
+    assert (volume / f"{service}.sqlite").read_text() == database, "a restart loaded the demo data again"
+
+    # The data directory given by flag, as the Kubernetes manifests give it.
+    for arguments in (["--data-dir", str(tmp_path / "flag")], [f"--data-dir={tmp_path / 'equals'}"]):
+        directory = Path(arguments[-1].removeprefix("--data-dir="))
+        directory.mkdir()
+        result = run([*entrypoint, *arguments], env=env)
+        assert result.returncode == 0 and (directory / "synthetic-demo-data").exists(), result.stderr
+
+    fresh = tmp_path / "fresh"
+    fresh.mkdir()
+    postgres = {**{k: v for k, v in env.items() if k != prefix + "DATA_DIR"}, prefix + "DATABASE_URL": "postgres://x@db/y"}
+    result = run(entrypoint, env=postgres)
+    assert result.returncode == 0 and "no demo data loaded" in result.stderr and "serving:" in result.stdout
+    result = run([*entrypoint, "--help"], env={**env, prefix + "DATA_DIR": str(fresh)})
+    assert result.returncode == 0 and not any(fresh.iterdir()), "a tool's run loads no demo data"
+    result = run(entrypoint, env={**env, prefix + "DATA_DIR": str(fresh), "CARAVAN_DEMO_DATA": "yes"})
+    assert result.returncode == 2 and "CARAVAN_DEMO_DATA must be 1" in result.stderr and "serving" not in result.stdout
+
+
 def load_compose() -> dict:
     return yaml.safe_load((CONTAINER / "compose.yaml").read_text())
 
@@ -300,6 +378,10 @@ def test_compose_shape():
             assert f"{volume}:/var/lib/caravan" in service["volumes"]
             assert volume in compose["volumes"]
             assert service["environment"][f"CARAVAN_{name.upper()}_PORT"] == str(port)
+            # Demo data on a new volume unless the user's environment says 0.
+            assert service["environment"]["CARAVAN_DEMO_DATA"] == "${CARAVAN_DEMO_DATA:-1}"
+        else:
+            assert "CARAVAN_DEMO_DATA" not in service["environment"]
     gateway = services["gateway"]
     for backend, port in BACKENDS.items():
         assert gateway["command"][gateway["command"].index(f"--{backend}") + 1] == f"{backend}:{port}"
@@ -328,6 +410,21 @@ def test_docker_compose_config():
         file.flush()
         result = run([*command, "-f", file.name, "config", "--quiet"], cwd=ROOT)
         assert result.returncode != 0, "a broken compose file passed `config`"
+
+
+def test_compose_demo_data_setting():
+    """`compose config` interpolates CARAVAN_DEMO_DATA from the caller's
+    environment into each backend: 1 when unset, 0 when told."""
+    command = compose_command()
+    for given, expected in ((None, "1"), ("0", "0")):
+        env = {key: value for key, value in os.environ.items() if key != "CARAVAN_DEMO_DATA"}
+        if given is not None:
+            env["CARAVAN_DEMO_DATA"] = given
+        result = run([*command, "-f", str(CONTAINER / "compose.yaml"), "config"], cwd=ROOT, env=env)
+        assert result.returncode == 0, result.stderr
+        services = yaml.safe_load(result.stdout)["services"]
+        for backend in BACKENDS:
+            assert str(services[backend]["environment"]["CARAVAN_DEMO_DATA"]) == expected, (given, backend)
 
 
 # ------------------------------------------------------------------ Kubernetes
@@ -562,6 +659,8 @@ def test_kubernetes_postgres_secrets_example_and_copy_jobs(tmp_path):
 
 SERVICE_SH = DEPLOY / "local" / "service.sh"
 RUN_SH = DEPLOY / "local" / "run.sh"
+DEMO_DATA_SH = DEPLOY / "demo-data.sh"
+DEMO_MARKER = "synthetic-demo-data"
 
 
 def test_shellcheck():
@@ -569,7 +668,7 @@ def test_shellcheck():
     scripts = sorted(str(path.relative_to(ROOT)) for path in (DEPLOY / "local").glob("*.sh"))
     result = run([shellcheck, "-x", *scripts], cwd=ROOT)
     assert result.returncode == 0, result.stdout
-    scripts = sorted(str(path) for path in CONTAINER.glob("*.sh"))
+    scripts = sorted(str(path) for path in [*CONTAINER.glob("*.sh"), DEMO_DATA_SH])
     result = run([shellcheck, "-s", "sh", *scripts])
     assert result.returncode == 0, result.stdout
 
@@ -614,7 +713,19 @@ FAKE_SERVER = textwrap.dedent(
     import os, signal, socket, sys, time
     name = os.path.basename(sys.argv[0]).removeprefix("caravan-")
     port = int(os.environ.get(f"CARAVAN_{{name.upper()}}_PORT", "0"))
-    print("args:", " ".join(sys.argv[1:]), "data:", os.environ.get(f"CARAVAN_{{name.upper()}}_DATA_DIR"), flush=True)
+    arguments = sys.argv[1:]
+    data = os.environ.get(f"CARAVAN_{{name.upper()}}_DATA_DIR")
+    if any(argument.startswith("--generate-") for argument in arguments):
+        # A generator: records its arguments in the database it writes, and
+        # exits (with FAKE_GENERATOR_EXIT's status).
+        data = arguments[arguments.index("--data-dir") + 1]
+        with open(os.path.join(data, f"{{name}}.sqlite"), "a") as database:
+            database.write(" ".join(arguments) + "\\n")
+        print("generated:", " ".join(arguments), flush=True)
+        sys.exit(int(os.environ.get("FAKE_GENERATOR_EXIT", "0")))
+    if data:
+        open(os.path.join(data, f"{{name}}.sqlite"), "a").close()  # as a first start creates it
+    print("args:", " ".join(arguments), "data:", data, flush=True)
     server = socket.socket()
     server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     server.bind(("127.0.0.1", port))
@@ -716,6 +827,9 @@ def test_service_sh_gives_a_backend_on_postgres_no_data_directory(fake_system):
         assert result.returncode == 0, result.stdout + result.stderr
         assert "data: None" in (state / "logs" / "trade.log").read_text()
         assert not (state / "trade").exists()
+        # Whether the database is new is not guessed: no demo data, said so.
+        assert "no demo data loaded" in result.stdout
+        assert "--generate-" not in (state / "logs" / "trade.log").read_text()
     finally:
         run([str(SERVICE_SH), "stop", "trade"], env=env)
 
@@ -723,7 +837,8 @@ def test_service_sh_gives_a_backend_on_postgres_no_data_directory(fake_system):
 def test_service_sh_start_reports_a_crash(fake_system):
     bin_dir, state, env = fake_system
     (bin_dir / "caravan-trade").write_text("#!/bin/sh\necho 'cannot open the database' >&2\nexit 1\n")
-    result = run([str(SERVICE_SH), "start", "trade"], env=env)
+    # The server's crash, not the demo data's generators (their failure has a test of its own).
+    result = run([str(SERVICE_SH), "start", "trade"], env={**env, "CARAVAN_DEMO_DATA": "0"})
     assert result.returncode == 1
     assert "exited before SERVING" in result.stderr and "cannot open the database" in result.stderr
     assert not (state / "run" / "trade.pid").exists()
@@ -747,6 +862,7 @@ def test_run_sh_starts_everything_and_stops_on_ctrl_c(fake_system):
                 break
         text = "".join(output)
         assert "Ctrl-C stops everything" in text, text
+        assert "Loaded labelled synthetic demo data on first start (trade logistics training)" in text, text
         for service in SERVICES:
             assert f"{service} SERVING" in text
             assert healthy(bin_dir, env, service)
@@ -808,10 +924,255 @@ def test_run_sh_reports_the_stop_when_ctrl_c_lands_in_a_check(fake_system, tmp_p
         assert f"{service} stopped" in rest, rest
 
 
+def test_service_sh_loads_demo_data_once_with_stand_ins(fake_system):
+    """A backend's first start on a new store runs its generators into a
+    staging directory, moves the database into place, leaves the marker and
+    says so in one line with the way to start empty; a restart loads nothing."""
+    bin_dir, state, env = fake_system
+    try:
+        result = run([str(SERVICE_SH), "start", "trade"], env=env)
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert "trade: loaded labelled synthetic demo data" in result.stdout
+        report = [line for line in result.stdout.splitlines() if line.startswith("Loaded labelled synthetic")]
+        assert len(report) == 1 and "(trade)" in report[0], result.stdout
+        assert "--empty" in report[0] and "CARAVAN_DEMO_DATA=0" in report[0]
+        database = state / "trade" / "trade.sqlite"
+        generated = database.read_text()
+        staging = state / "trade" / ".demo-data-loading"
+        assert f"--data-dir {staging} --generate-synthetic-flows" in generated
+        assert f"--data-dir {staging} --generate-synthetic-sessions" in generated
+        assert not staging.exists()
+        assert "Labelled synthetic demo data" in (state / "trade" / DEMO_MARKER).read_text()
+        assert "generated: --data-dir" in (state / "logs" / "trade.log").read_text()
+
+        result = run([str(SERVICE_SH), "restart", "trade"], env=env)
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert "demo data" not in result.stdout
+        assert database.read_text() == generated
+    finally:
+        run([str(SERVICE_SH), "stop", "trade"], env=env)
+
+
+def test_service_sh_starts_empty_when_demo_data_is_off(fake_system):
+    """CARAVAN_DEMO_DATA=0: a new store starts with the seed alone, and the
+    choice holds for that store (a later start with demo data on does not
+    load it into a store that exists)."""
+    bin_dir, state, env = fake_system
+    try:
+        result = run([str(SERVICE_SH), "start", "logistics"], env={**env, "CARAVAN_DEMO_DATA": "0"})
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert "logistics: new store, started empty" in result.stdout and "Loaded" not in result.stdout
+        assert (state / "logistics" / "logistics.sqlite").read_text() == ""
+        assert not (state / "logistics" / DEMO_MARKER).exists()
+        result = run([str(SERVICE_SH), "restart", "logistics"], env=env)
+        assert result.returncode == 0 and "demo data" not in result.stdout, result.stdout
+        assert (state / "logistics" / "logistics.sqlite").read_text() == ""
+    finally:
+        run([str(SERVICE_SH), "stop", "logistics"], env=env)
+
+
+def test_demo_data_that_fails_to_load_leaves_no_store(fake_system):
+    """A generator that fails stops the start with its output, leaves
+    neither a half-filled store nor a marker, and the next start loads it."""
+    bin_dir, state, env = fake_system
+    try:
+        result = run([str(SERVICE_SH), "start", "training"], env={**env, "FAKE_GENERATOR_EXIT": "1"})
+        assert result.returncode == 1
+        assert "loading the demo data failed" in result.stderr and "generated: --data-dir" in result.stderr
+        assert "CARAVAN_DEMO_DATA=0" in result.stderr
+        assert not list((state / "training").iterdir()), "a failed load left files behind"
+        assert not (state / "run" / "training.pid").exists()
+        result = run([str(SERVICE_SH), "start", "training"], env=env)
+        assert result.returncode == 0 and "training: loaded labelled synthetic demo data" in result.stdout
+        assert (state / "training" / DEMO_MARKER).exists()
+    finally:
+        run([str(SERVICE_SH), "stop", "training"], env=env)
+
+
+def test_demo_data_setting_is_checked_before_anything_starts(fake_system):
+    bin_dir, state, env = fake_system
+    for command in ([str(RUN_SH)], [str(SERVICE_SH), "start", "trade"]):
+        result = run(command, env={**env, "CARAVAN_DEMO_DATA": "yes"}, timeout=30)
+        assert result.returncode == 2 and "CARAVAN_DEMO_DATA must be 1" in result.stderr, result.stderr
+    result = run([str(RUN_SH), "--empty-please"], env=env, timeout=30)
+    assert result.returncode == 2 and "unknown argument '--empty-please'" in result.stderr
+    assert "usage:" in result.stderr and "--empty" in result.stderr
+    assert not state.exists(), "a refused start touched the state directory"
+
+
+class RunSh:
+    """deploy/local/run.sh in a session of its own, its output read as it
+    comes; `up` waits for its 'Ctrl-C stops everything' line (or its end)."""
+
+    def __init__(self, arguments: list[str], env: dict):
+        self.process = subprocess.Popen(
+            [str(RUN_SH), *arguments], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            start_new_session=True, preexec_fn=as_from_a_terminal)
+        self.lines: list[str] = []
+        self.ready = threading.Event()
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self) -> None:
+        for line in self.process.stdout:
+            self.lines.append(line)
+            if "Ctrl-C stops everything" in line:
+                self.ready.set()
+        self.ready.set()  # the end of its output: it exited
+
+    @property
+    def output(self) -> str:
+        return "".join(self.lines)
+
+    def up(self, timeout: float = 180) -> str:
+        assert self.ready.wait(timeout), f"run.sh not up within {timeout} s:\n{self.output}"
+        assert self.process.poll() is None, f"run.sh exited ({self.process.returncode}):\n{self.output}"
+        return self.output
+
+    def stop(self, timeout: float = 90) -> str:
+        """Ctrl-C; waits for run.sh to stop every service and exit."""
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGINT)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+        self.reader.join(10)
+        assert self.process.returncode == 0, self.output
+        return self.output
+
+
+def release_system_env(bin_dir: Path, state: Path) -> tuple[dict, str]:
+    """run.sh's environment for the release executables on free ports; the
+    gateway's HTTP base URL."""
+    env = {**os.environ, "CARAVAN_BIN": str(bin_dir), "CARAVAN_STATE_DIR": str(state),
+           "CARAVAN_START_TIMEOUT": "120"}
+    env.pop("CARAVAN_DEMO_DATA", None)
+    for service in SERVICES:
+        env[f"CARAVAN_{service.upper()}_PORT"] = str(free_port())
+    env["CARAVAN_GATEWAY_HTTP_PORT"] = str(free_port())
+    return env, f"http://127.0.0.1:{env['CARAVAN_GATEWAY_HTTP_PORT']}"
+
+
+def number(section: dict, field: str) -> float:
+    """A figure of an answer (proto3 JSON leaves zeros out and writes 64-bit integers as strings)."""
+    return float(section.get(field, 0))
+
+
+DEMO_YEARS = range(2015, 2025)  # deploy/demo-data.sh: the flow generator's years
+PARTNERS = ("KZ", "KG", "TJ", "TM", "UZ")
+PROFILE_SECTIONS = ("trade", "logistics", "training", "hub", "energy")
+
+
+def demo_counts(base: str) -> dict[str, float]:
+    overview = http_json(f"{base}/v1/overview?year=2024")
+    return {
+        "trade synthetic USD": number(overview["trade"], "syntheticUsd"),
+        "hub sessions": number(overview["hub"], "sessions"),
+        "shipments under way": number(overview["logistics"], "shipmentsUnderWay"),
+        "shipments delivered": number(overview["logistics"], "shipmentsDelivered"),
+        "enrolled": number(overview["training"], "enrolled"),
+        "wait-listed": number(overview["training"], "waitlisted"),
+    }
+
+
+def test_run_sh_loads_demo_data_once_with_the_release_executables(tmp_path):
+    """The first run: run.sh loads the synthetic demo data, and through the
+    gateway's HTTP door every partner has synthetic flows in every year and
+    a profile whose every section has figures or says there are none;
+    shipments are under way, trainees enrolled and wait-listed, all marked
+    synthetic. A second start loads nothing: the counts stay as they were."""
+    bin_dir = release_bin()
+    env, base = release_system_env(bin_dir, tmp_path / "state")
+    system = RunSh([], env)
+    try:
+        output = system.up()
+        for backend in BACKENDS:
+            assert f"{backend}: loaded labelled synthetic demo data" in output, output
+        assert "Loaded labelled synthetic demo data on first start (trade logistics training)" in output
+        assert "deploy/local/run.sh --empty" in output and "CARAVAN_DEMO_DATA=0" in output
+
+        for year in DEMO_YEARS:
+            trade = http_json(f"{base}/v1/overview?year={year}")["trade"]
+            assert all(number(trade["byCountryUsd"], country) > 0 for country in PARTNERS), (year, trade)
+            assert number(trade, "syntheticUsd") == pytest.approx(number(trade, "totalUsd")), year
+        for country in PARTNERS:
+            profile = http_json(f"{base}/v1/countries/{country}/profile?year=2024")
+            for name in PROFILE_SECTIONS:
+                section = profile[name]
+                assert section["outcome"]["status"] == "SECTION_STATUS_OK", (country, name, section)
+                if section.get("noData"):
+                    assert section["noDataMessage"].strip(), (country, name)
+                else:
+                    assert set(section) - {"outcome"}, (country, name, section)
+            trade = profile["trade"]
+            assert number(trade, "totalUsd") > 0 and number(trade, "syntheticUsd") == pytest.approx(
+                number(trade, "totalUsd")), (country, trade)
+            assert number(profile["hub"], "syntheticSessions") == number(profile["hub"], "sessions") > 0, country
+            logistics = profile["logistics"]
+            assert number(logistics, "shipmentsUnderWay") + number(logistics, "shipmentsDelivered") > 0, country
+        kazakhstan = http_json(f"{base}/v1/countries/KZ/profile?year=2024")
+        assert number(kazakhstan["logistics"], "shipmentsUnderWay") > 0, kazakhstan["logistics"]
+        # The seeded programs are all held in China: a partner's profile says so.
+        assert kazakhstan["training"]["noDataMessage"] == "No training programs are hosted in KZ."
+        training = http_json(f"{base}/v1/overview?year=2024")["training"]
+        assert number(training, "enrolled") > 0 and number(training, "waitlisted") > 0, training
+        assert number(training, "syntheticPrograms") == number(training, "programs") > 0, training
+        request = urllib.request.Request(f"{base}/v1/caravan.logistics.v1.LogisticsService/ListShipments", data=b"{}",
+                                         headers={"Content-Type": "application/json"}, method="POST")
+        with urllib.request.urlopen(request, timeout=10) as response:
+            shipments = json.load(response)["shipments"]
+        assert shipments and all(shipment.get("synthetic") is True for shipment in shipments), shipments[:3]
+        first = demo_counts(base)
+        assert all(value > 0 for value in first.values()), first
+    finally:
+        system.stop()
+
+    again = RunSh([], env)
+    try:
+        output = again.up()
+        assert "demo data" not in output, output
+        assert demo_counts(base) == first
+    finally:
+        again.stop()
+
+
+@pytest.mark.parametrize("how", ["--empty", "CARAVAN_DEMO_DATA=0"])
+def test_run_sh_starts_empty_with_the_release_executables(how, tmp_path):
+    """--empty or CARAVAN_DEMO_DATA=0: every new store starts with the seed
+    alone (the published facts and the seeded programs, nothing generated)."""
+    bin_dir = release_bin()
+    env, base = release_system_env(bin_dir, tmp_path / "state")
+    arguments = [how] if how.startswith("--") else []
+    if not arguments:
+        env["CARAVAN_DEMO_DATA"] = "0"
+    system = RunSh(arguments, env)
+    try:
+        output = system.up()
+        for backend in BACKENDS:
+            assert f"{backend}: new store, started empty" in output, output
+            assert not (tmp_path / "state" / backend / DEMO_MARKER).exists()
+        assert "Loaded labelled" not in output
+        counts = demo_counts(base)
+        assert all(value == 0 for value in counts.values()), counts
+        overview = http_json(f"{base}/v1/overview?year=2024")
+        assert number(overview["trade"], "publishedTotalUsd") > 0, "the seed's published total"
+        assert number(overview["training"], "programs") > 0, "the seeded programs"
+        profile = http_json(f"{base}/v1/countries/KZ/profile?year=2024")
+        for name in PROFILE_SECTIONS:
+            section = profile[name]
+            assert not section.get("noData") or section["noDataMessage"].strip(), (name, section)
+    finally:
+        system.stop()
+
+
 def built_executables() -> Path | None:
     """The debug build's bin directory when it has every backend (CI builds
-    it in Tests/run.sh before this suite runs)."""
-    for candidate in (ROOT / ".build" / "debug", ROOT / ".build" / "release"):
+    it in Tests/run.sh before this suite runs), or CARAVAN_BIN_DIR's (another
+    build, as release_system.py takes it)."""
+    given = [Path(os.environ["CARAVAN_BIN_DIR"])] if os.environ.get("CARAVAN_BIN_DIR") else []
+    for candidate in (*given, ROOT / ".build" / "debug", ROOT / ".build" / "release"):
         if all((candidate / f"caravan-{name}").exists() for name in [*BACKENDS, ""] if name) and (
             candidate / "caravan"
         ).exists():
@@ -834,6 +1195,8 @@ def test_service_sh_with_the_real_executables(tmp_path):
             assert result.returncode == 0, result.stdout + result.stderr + (
                 tmp_path / "logs" / f"{service}.log").read_text()
         assert (tmp_path / "trade" / "trade.sqlite").exists()
+        for service in BACKENDS:
+            assert (tmp_path / service / DEMO_MARKER).exists(), service
         restart = subprocess.Popen([str(SERVICE_SH), "restart", "logistics"], env=env, stdout=subprocess.PIPE, text=True)
         while restart.poll() is None:
             assert healthy(bin_dir, env, "trade") and healthy(bin_dir, env, "training")

@@ -3,7 +3,8 @@
 #
 # Layout under $CARAVAN_STATE_DIR (default ./data, relative to the repository):
 #   <service>/         the service's SQLite database (--data-dir; none for a
-#                      backend given CARAVAN_<SERVICE>_DATABASE_URL)
+#                      backend given CARAVAN_<SERVICE>_DATABASE_URL), and the
+#                      marker synthetic-demo-data when demo data was loaded
 #   logs/<service>.log standard output and error, appended
 #   run/<service>.pid  the pid of the running process
 #
@@ -11,6 +12,11 @@
 # variables (CARAVAN_<SERVICE>_HOST, _PORT, _DATA_DIR, …), so what the script
 # probes is what the process binds. CARAVAN_BIN names the directory holding
 # the executables (default: the release build's bin path).
+#
+# Demo data: a backend starting on a new SQLite store first gets the
+# labelled synthetic demo data of deploy/demo-data.sh, unless
+# CARAVAN_DEMO_DATA=0 (run.sh --empty). Only a new store: the choice is made
+# once per store, and a restart never loads it again.
 
 # shellcheck disable=SC2034  # used by run.sh
 CARAVAN_BACKENDS=(trade logistics training)
@@ -20,6 +26,20 @@ caravan_state="${CARAVAN_STATE_DIR:-./data}"
 caravan_bin="${CARAVAN_BIN:-}"  # the executables' directory; run.sh and service.sh settle it
 caravan_start_timeout="${CARAVAN_START_TIMEOUT:-60}"  # seconds to reach SERVING
 caravan_stop_timeout="${CARAVAN_STOP_TIMEOUT:-30}"    # seconds after SIGTERM (drain grace is 10 s)
+
+# The backends that got demo data in this run (caravan_demo_report names them).
+caravan_demo_loaded=()
+
+# CARAVAN_DEMO_DATA: 1 (the default) loads demo data into a new store, 0
+# starts it with the seed alone. Anything else is refused before anything
+# starts, so a typo never loads what the user meant to keep out.
+caravan_demo_check() {
+    case "${CARAVAN_DEMO_DATA:-1}" in
+        0 | 1) return 0 ;;
+    esac
+    echo "CARAVAN_DEMO_DATA must be 1 (load synthetic demo data into a new store; the default) or 0 (start empty); got '$CARAVAN_DEMO_DATA'" >&2
+    return 2
+}
 
 caravan_default_port() {
     case "$1" in
@@ -112,6 +132,12 @@ caravan_start() {
             local data_variable="CARAVAN_${service^^}_DATA_DIR"
             export "$data_variable=${!data_variable:-$caravan_state/$service}"
             mkdir -p "${!data_variable}"
+            caravan_first_start "$service" "${!data_variable}" "$log" || return 1
+        elif [[ "${CARAVAN_DEMO_DATA:-1}" == 1 ]]; then
+            # Whether a PostgreSQL database is new (it may be shared with
+            # replicas elsewhere) is not something to guess from here, and
+            # a wrong guess would load the demo data twice.
+            echo "  $service keeps its data in PostgreSQL: no demo data loaded (docs/DEPLOYMENT.md#demo-data says how to load it by hand)"
         fi
     fi
     echo "--- $(date -u +%FT%TZ) starting caravan-$service ${arguments[*]}" >>"$log"
@@ -139,6 +165,36 @@ caravan_start() {
     echo "caravan-$service did not report SERVING at $address within ${caravan_start_timeout}s; see $log" >&2
     caravan_stop "$service" >/dev/null 2>&1 || true
     return 1
+}
+
+# Before SERVICE's first start on the SQLite store in DIRECTORY: loads the
+# demo data into it (generator output to LOG) unless CARAVAN_DEMO_DATA=0.
+# Does nothing for a store that exists. Returns 1 when a generator fails:
+# starting with part of the data or none, silently, would hide the failure.
+caravan_first_start() {
+    local service=$1 directory=$2 log=$3 line started
+    deploy/demo-data.sh is-new "$service" "$directory" || return 0
+    if [[ "${CARAVAN_DEMO_DATA:-1}" == 0 ]]; then
+        echo "  $service: new store, started empty (CARAVAN_DEMO_DATA=0): the seeded published facts only"
+        return 0
+    fi
+    echo "--- $(date -u +%FT%TZ) loading demo data into $directory" >>"$log"
+    started=${EPOCHREALTIME//[!0-9]/}  # microseconds, whatever the locale's decimal mark
+    if ! line="$(deploy/demo-data.sh load "$service" "$directory" "$caravan_bin" 2>>"$log")"; then
+        echo "caravan-$service: loading the demo data failed; the end of $log:" >&2
+        tail -n 20 "$log" >&2
+        echo "(CARAVAN_DEMO_DATA=0, or deploy/local/run.sh --empty, starts without it)" >&2
+        return 1
+    fi
+    local tenths=$(((${EPOCHREALTIME//[!0-9]/} - started) / 100000))
+    echo "  $line ($((tenths / 10)).$((tenths % 10)) s)"
+    caravan_demo_loaded+=("$service")
+}
+
+# One line after the start: what was loaded, and how to do without it.
+caravan_demo_report() {
+    ((${#caravan_demo_loaded[@]})) || return 0
+    echo "Loaded labelled synthetic demo data on first start (${caravan_demo_loaded[*]}): every figure from it is marked synthetic. To start empty instead: stop, delete $caravan_state, and run deploy/local/run.sh --empty (or set CARAVAN_DEMO_DATA=0)."
 }
 
 # Sends SIGTERM, waits for the drain, SIGKILL only after the timeout.

@@ -7,17 +7,38 @@
 # until each reports SERVING (`caravan health`), prints the addresses, and
 # on Ctrl-C stops them all with SIGTERM and waits for their drain.
 #
+# On a backend's first start (no store in its data directory yet) it loads
+# labelled synthetic demo data first (deploy/demo-data.sh: flows for every
+# partner and year, hub sessions, shipments, enrolments), so the dashboard
+# has something to show; a restart never loads it again.
+#   deploy/local/run.sh --empty     new stores start with the seed alone
+#                                   (the same as CARAVAN_DEMO_DATA=0)
+#
 # One service alone, while the others keep serving (from another terminal):
 #   deploy/local/service.sh restart logistics
 #
 # Settings: the executables' own environment variables
 # (CARAVAN_<SERVICE>_HOST, _PORT, _DATA_DIR or _DATABASE_URL, _LOG_LEVEL,
-# _SYNC; see docs/DEPLOYMENT.md), CARAVAN_STATE_DIR (default ./data) and CARAVAN_BIN
-# (a directory of already-built executables: skips the build).
+# _SYNC; see docs/DEPLOYMENT.md), CARAVAN_STATE_DIR (default ./data), CARAVAN_BIN
+# (a directory of already-built executables: skips the build) and
+# CARAVAN_DEMO_DATA (1, the default, or 0).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 # shellcheck source=deploy/local/lib.sh
 source deploy/local/lib.sh
+
+usage() {
+    echo "usage: $0 [--empty]   (--empty: new stores start without the synthetic demo data)" >&2
+    exit "$1"
+}
+for argument in "$@"; do
+    case "$argument" in
+        --empty) export CARAVAN_DEMO_DATA=0 ;;
+        -h | --help) usage 0 ;;
+        *) echo "unknown argument '$argument'" >&2; usage 2 ;;
+    esac
+done
+caravan_demo_check || exit 2
 
 services=("${CARAVAN_BACKENDS[@]}")
 if [[ -n "${CARAVAN_BIN:-}" ]]; then
@@ -78,6 +99,7 @@ if [[ " ${services[*]} " == *" gateway "* ]] && "$caravan_bin/caravan-gateway" -
     printf '  %-10s HTTP http://127.0.0.1:%s/\n' gateway "${CARAVAN_GATEWAY_HTTP_PORT:-8080}"
 fi
 echo
+caravan_demo_report
 echo "Try: $caravan_bin/caravan list $(caravan_address trade)"
 echo "One service alone: deploy/local/service.sh stop|start|restart|status SERVICE"
 echo "Ctrl-C stops everything."

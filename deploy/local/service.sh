@@ -9,7 +9,8 @@
 # It does not build: it runs the release build's executables (or those in
 # CARAVAN_BIN). `start` returns once the service reports SERVING; `stop`
 # sends SIGTERM and waits for the drain (CARAVAN_STOP_TIMEOUT, default 30 s,
-# then SIGKILL).
+# then SIGKILL). `start` on a backend's new store loads the synthetic demo
+# data first, as run.sh does, unless CARAVAN_DEMO_DATA=0.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 # shellcheck source=deploy/local/lib.sh
@@ -39,8 +40,10 @@ case "$command" in
         caravan_stop "$service"
         ;;
     start | restart)
+        caravan_demo_check || exit 2
         caravan_bin="$(caravan_bin_dir)"
         [[ "$command" == restart ]] && caravan_stop "$service"
         caravan_start "$service"
+        caravan_demo_report
         ;;
 esac
