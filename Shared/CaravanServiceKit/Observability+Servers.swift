@@ -17,7 +17,7 @@ extension Observability {
         guard let registry = self.registry, let port = self.settings.metricsPort else { return nil }
         return MetricsHTTPServer(host: host, port: port, registry: registry, logger: logger) { address in
             let line = "\(name) metrics on \(address.ipAddress ?? host):\(address.port ?? 0)\n"
-            FileHandle.standardOutput.write(Data(line.utf8))
+            StandardStream.output.write(line)
         }
     }
 }

@@ -118,7 +118,7 @@ public enum ServiceMain {
                 count.table.padding(toLength: 24, withPad: " ", startingAt: 0)
                 + String(count.sqlite).leftPadded(12) + String(count.postgres).leftPadded(12) + "\n"
         }
-        FileHandle.standardOutput.write(Data(report.utf8))
+        StandardStream.output.write(report)
     }
 
     private static func serve(
@@ -142,7 +142,7 @@ public enum ServiceMain {
             tasks.addTask {
                 let address = try await server.listeningAddress
                 let line = "\(name) listening on \(address.ipAddress ?? host):\(address.port ?? 0)\n"
-                FileHandle.standardOutput.write(Data(line.utf8))
+                StandardStream.output.write(line)
             }
             try await tasks.waitForAll()
         }

@@ -39,6 +39,19 @@ struct CaravanCommandTests {
         #expect(stream.status == 0)
         #expect(stream.stdout.split(separator: "\n").count == 4)
 
+        // A reader that stops early (`| head -1`): the command ends by SIGPIPE, as Unix tools do, not
+        // by a crash. 1,000 messages of 1 KiB each: more than a pipe holds, so writes follow head's exit.
+        let payload = Data(repeating: 7, count: 1024).base64EncodedString()
+        let early = try await runProgram(
+            "/bin/bash",
+            [
+                "-c",
+                #""$0" call --compact "$1" caravan.echo.v1.Echo/ServerStream "$2" | head -1 >/dev/null; echo "${PIPESTATUS[0]}""#,
+                BuiltProducts.path("caravan"), address, #"{"count":1000,"payload":"\#(payload)"}"#,
+            ])
+        #expect(early.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "141", "\(early.stderr)")
+        #expect(!early.stderr.contains("crashed"), "\(early.stderr)")
+
         // A deadline shorter than the handler's sleep.
         let slow = try await runCommand(
             "caravan", ["call", "--timeout", "200ms", address, "caravan.echo.v1.Echo/Sleep", #"{"millis":5000}"#])

@@ -134,17 +134,18 @@ enum CommonOptions {
 
 enum Output {
     static func printJSON(_ data: Data) {
-        FileHandle.standardOutput.write(data)
-        FileHandle.standardOutput.write(Data("\n".utf8))
+        Self.printLine(String(decoding: data, as: UTF8.self))
     }
 
     /// Writes a line to standard output at once (no buffering), so that a
-    /// parent process reading it sees it immediately.
+    /// parent process reading it sees it immediately. A reader that went
+    /// away (`caravan call … | head -1`) ends the command as it ends other
+    /// Unix tools.
     static func printLine(_ text: String) {
-        FileHandle.standardOutput.write(Data((text + "\n").utf8))
+        guard StandardStream.output.write(text + "\n") else { StandardStream.endAsReaderGone() }
     }
 
     static func printError(_ text: String) {
-        FileHandle.standardError.write(Data((text + "\n").utf8))
+        StandardStream.error.write(text + "\n")
     }
 }

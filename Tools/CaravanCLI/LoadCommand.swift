@@ -271,7 +271,7 @@ struct LoadCommand: AsyncParsableCommand {
                 let seconds = elapsed.totalSeconds
                 let rate = Double(finished) / max(seconds, 0.001)
                 let line = String(format: "\r%.0f s: %d calls, %.0f calls/s   ", seconds, finished, rate)
-                FileHandle.standardError.write(Data(line.utf8))
+                StandardStream.error.write(line)
             }
         }
         let history: CallHistory?
@@ -290,7 +290,7 @@ struct LoadCommand: AsyncParsableCommand {
         if let failure = history?.close() {
             throw ValidationError("Writing the history file \(self.history ?? "") failed: \(failure)")
         }
-        if showProgress { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+        if showProgress { StandardStream.error.write("\r\u{1B}[K") }
         let comparison = baseline.map { LoadComparison(baseline: $0, current: report, threshold: self.threshold / 100) }
         let rendered: String
         switch self.format {

@@ -188,11 +188,11 @@ struct GatewayCommand: AsyncParsableCommand {
             tasks.addTask {
                 let address = try await application.listeningAddress
                 let line = "caravan-gateway listening on \(address.ipAddress ?? host):\(address.port ?? 0)\n"
-                FileHandle.standardOutput.write(Data(line.utf8))
+                StandardStream.output.write(line)
                 // The HTTP line always comes second: readers take the first "listening on" as the RPC address.
                 for await http in httpAddresses {
                     let line = "caravan-gateway HTTP on \(http.ipAddress ?? host):\(http.port ?? 0)\n"
-                    FileHandle.standardOutput.write(Data(line.utf8))
+                    StandardStream.output.write(line)
                     break
                 }
             }
