@@ -124,23 +124,20 @@ struct GatewayEndToEndTests {
             #expect(streamed == [1, 2, 3])
 
             // A stalled service (SIGSTOP): its section times out, the answer still comes within the deadline.
+            // An answer at all is the proof: the client fails a call whose deadline passes first with
+            // DEADLINE_EXCEEDED (a stopwatch here would measure the machine's load, not the gateway).
             try await training.pause()
-            let stalledStart = ContinuousClock.now
             let stalled = try await client.countryProfile(
                 CountryProfileRequest(country: "UZ", year: 2024), options: CallOptions(timeout: .seconds(2)))
-            let stalledElapsed = stalledStart.duration(to: .now)
             training.resume()
-            #expect(stalledElapsed < .seconds(2), "\(stalledElapsed)")
             #expect(stalled.training?.outcome?.status == .timedOut, "\(String(describing: stalled.training?.outcome))")
             #expect(stalled.trade?.outcome?.status == .ok && stalled.partial)
 
             // SIGKILL logistics: the answer still comes, within the deadline, with that section failed.
             let logisticsPort = Endpoint(logistics.address)!.port
             _ = try await logistics.stop(signal: SIGKILL)
-            let start = ContinuousClock.now
             let partial = try await client.partnershipOverview(
                 PartnershipOverviewRequest(year: 2024), options: CallOptions(timeout: .seconds(2)))
-            #expect(start.duration(to: .now) < .seconds(2))
             #expect(partial.partial)
             #expect([.failed, .timedOut].contains(partial.logistics?.outcome?.status))
             #expect(partial.trade?.outcome?.status == .ok && partial.training?.outcome?.status == .ok)
