@@ -202,6 +202,8 @@ struct FakeBackends: GatewayBackends {
         /// reached it (so a fan-out that called the backends one after
         /// another never finishes), then answers after `delay`.
         case meet(Barrier, then: Duration)
+        /// Waits at `gate` until the test opens it, then answers.
+        case hold(Gate)
     }
 
     var trade: Behavior = .answer
@@ -227,6 +229,8 @@ struct FakeBackends: GatewayBackends {
         case .meet(let barrier, let delay):
             try await barrier.arrive(as: backend)
             try await Task.sleep(for: delay)
+        case .hold(let gate):
+            try await gate.pass()
         }
     }
 
@@ -322,6 +326,24 @@ final class Barrier: Sendable {
         self.arrived.update { _ = $0.insert(party) }
         try await self.arrived.wait(for: "calls from \(self.parties.sorted())", until: { [parties] in $0 == parties })
     }
+}
+
+/// Holds the calls that reach it until the test opens it; the test can
+/// wait until a call is held.
+final class Gate: Sendable {
+    private let state = Watched((held: 0, open: false))
+
+    func pass() async throws {
+        self.state.update { $0.held += 1 }
+        try await self.state.wait(for: "the gate to open", until: { $0.open })
+    }
+
+    /// Returns once `count` calls have reached the gate.
+    func held(_ count: Int = 1) async throws {
+        try await self.state.wait(for: "\(count) calls at the gate", until: { $0.held >= count })
+    }
+
+    func open() { self.state.update { $0.open = true } }
 }
 
 /// A transport that records the options of each call and echoes: unary

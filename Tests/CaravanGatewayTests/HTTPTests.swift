@@ -2,9 +2,11 @@ import CaravanCore
 import CaravanGateway
 import CaravanGatewayAPI
 import CaravanGatewayHTTP
+import CaravanTCP
 import CaravanTestSupport
 import CaravanTradeAPI
 import Foundation
+import Prometheus
 import Testing
 
 @Suite("HTTP/JSON door")
@@ -48,13 +50,25 @@ struct HTTPTests {
         #expect(error["details"] as? [Any] != nil)
     }
 
-    @Test("The HTTP door's calls count against the server's admission limit: over it, 429 with a retry hint")
+    /// Refusals counted as a scrape shows them: `caravan_rpc_server_rejected_total` by reason.
+    final class Refusals: Sendable {
+        let registry = PrometheusCollectorRegistry()
+        let metrics: TransportMetrics
+        init() { self.metrics = TransportMetrics(factory: PrometheusMetricsFactory(registry: self.registry)) }
+        func count(_ reason: TransportMetrics.RejectionReason) -> Double? {
+            let text = String(decoding: self.registry.emitToBuffer(), as: UTF8.self)
+            return prometheusSample(text, TransportMetrics.Name.rejected, ["reason": reason.rawValue])
+        }
+    }
+
+    @Test("The HTTP door's calls count against the server's admission limit: over it, 429 with a retry hint, counted")
     func admission() async throws {
         var router = RPCRouter()
         router.register(GatewayProvider(backends: FakeBackends()))
         let admission = AdmissionControl(configuration: .init(initialLimit: 1, minLimit: 1, maxLimit: 1))
         router.admission = admission
-        let caller = HTTPGatewayCaller(router: router)
+        let refusals = Refusals()
+        let caller = HTTPGatewayCaller(router: router, rejections: refusals.metrics)
         let request = CountryProfileRequest(country: "KZ", year: 2024)
         // A call of the TCP door holds the one place.
         let held = try admission.admit(deadline: nil).get()
@@ -62,10 +76,33 @@ struct HTTPTests {
         #expect(refused.status == 429)
         #expect(refused.retryAfterMilliseconds.map { $0 >= 1 } == true)
         #expect(try jsonObject(refused.json)["code"] as? Int == 8)
+        #expect(refusals.count(.overloaded) == 1)
         admission.finished(held)
         let answered = await caller.call(Gateway.Method.countryProfile, message: request, headers: .init())
         #expect(answered.status == 200)
         #expect(admission.snapshot.inFlight == 0, "the HTTP call gave its place back")
+        #expect(refusals.count(.overloaded) == 1)
+    }
+
+    @Test("Over the HTTP door's limit of calls in flight: 429 at once, counted; a place is free again after")
+    func inFlightLimit() async throws {
+        let gate = Gate()
+        var router = RPCRouter()
+        router.register(GatewayProvider(backends: FakeBackends(trade: .hold(gate))))
+        let refusals = Refusals()
+        let caller = HTTPGatewayCaller(router: router, maxConcurrentCalls: 1, rejections: refusals.metrics)
+        let request = CountryProfileRequest(country: "KZ", year: 2024)
+        let first = Task { await caller.call(Gateway.Method.countryProfile, message: request, headers: .init()) }
+        try await gate.held()
+        let refused = await caller.call(Gateway.Method.countryProfile, message: request, headers: .init())
+        #expect(refused.status == 429)
+        #expect((try jsonObject(refused.json)["message"] as? String)?.contains("limit 1") == true)
+        #expect(refusals.count(.httpInFlightLimit) == 1)
+        gate.open()
+        #expect(await first.value.status == 200)
+        let after = await caller.call(Gateway.Method.countryProfile, message: request, headers: .init())
+        #expect(after.status == 200)
+        #expect(refusals.count(.httpInFlightLimit) == 1)
     }
 
     @Test("POST of any routed method: JSON in, the pool gets protobuf with the key, deadline and trace")

@@ -45,6 +45,7 @@ public final class GatewayHTTPTransport: ServerTransport {
     public let configuration: Configuration
     private let pools: [Backend: BackendPool]
     private let metrics: PrometheusCollectorRegistry?
+    private let rejections: TransportMetrics?
     private let logger: Logger
     private let onListening: @Sendable (SocketAddress) async -> Void
     /// Asks a running ``serve(_:)`` to stop; finished once it was asked.
@@ -54,12 +55,14 @@ public final class GatewayHTTPTransport: ServerTransport {
         configuration: Configuration,
         pools: [Backend: BackendPool],
         metrics: PrometheusCollectorRegistry? = nil,
+        rejections: TransportMetrics? = nil,
         logger: Logger,
         onListening: @escaping @Sendable (SocketAddress) async -> Void = { _ in }
     ) {
         self.configuration = configuration
         self.pools = pools
         self.metrics = metrics
+        self.rejections = rejections
         self.logger = logger
         self.onListening = onListening
     }
@@ -68,7 +71,8 @@ public final class GatewayHTTPTransport: ServerTransport {
         let application = try GatewayHTTPServer.application(
             caller: HTTPGatewayCaller(
                 router: router, defaultTimeout: self.configuration.defaultTimeout,
-                maxBodySize: self.configuration.maxBodySize, maxConcurrentCalls: self.configuration.maxConcurrentCalls),
+                maxBodySize: self.configuration.maxBodySize, maxConcurrentCalls: self.configuration.maxConcurrentCalls,
+                rejections: self.rejections),
             pools: self.pools, host: self.configuration.host, port: self.configuration.port,
             tls: self.configuration.tls, logger: self.logger, metrics: self.metrics, onListening: self.onListening)
         // Hummingbird stops on a graceful shutdown of the service group it

@@ -1,6 +1,7 @@
 import CaravanCore
 import CaravanGateway
 import CaravanGatewayAPI
+import CaravanTCP
 import Foundation
 import Synchronization
 
@@ -34,14 +35,19 @@ public struct HTTPGatewayCaller: Sendable {
     public let maxBodySize: Int
     let inFlight: InFlightCalls
     let methods: [String: MethodSchema]
+    /// Where calls refused before reaching the router are counted (the TCP
+    /// door's counter, so one series shows the process's refusals).
+    let rejections: TransportMetrics?
 
     public init(
         router: RPCRouter,
         defaultTimeout: Duration = GatewayHTTPTransport.Configuration.defaults.defaultTimeout,
         maxBodySize: Int = GatewayHTTPTransport.Configuration.defaults.maxBodySize,
-        maxConcurrentCalls: Int = GatewayHTTPTransport.Configuration.defaults.maxConcurrentCalls
+        maxConcurrentCalls: Int = GatewayHTTPTransport.Configuration.defaults.maxConcurrentCalls,
+        rejections: TransportMetrics? = nil
     ) {
         self.router = router
+        self.rejections = rejections
         self.defaultTimeout = defaultTimeout
         self.maxBodySize = maxBodySize
         self.inFlight = InFlightCalls(limit: maxConcurrentCalls)
@@ -118,6 +124,7 @@ public struct HTTPGatewayCaller: Sendable {
             schema.descriptor, headers: headers,
             deadline: ContinuousClock.now.advanced(by: headers.timeout ?? self.defaultTimeout))
         guard self.inFlight.enter() else {
+            self.rejections?.rejected(.httpInFlightLimit)
             return Self.error(
                 RPCError(
                     code: .resourceExhausted, message: "Too many HTTP calls in flight (limit \(self.inFlight.limit))."))
@@ -129,7 +136,9 @@ public struct HTTPGatewayCaller: Sendable {
         if let admission = self.router.admission {
             switch admission.admit(deadline: context.deadline, now: .now) {
             case .success(let admitted): ticket = admitted
-            case .failure(let refusal): return Self.error(refusal)
+            case .failure(let refusal):
+                self.rejections?.rejected(TransportMetrics.RejectionReason(admissionRefusal: refusal))
+                return Self.error(refusal)
             }
         }
         var answer: Answer

@@ -1,4 +1,5 @@
 import CaravanCore
+import CaravanTCP
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -52,6 +53,7 @@ struct HTTPStreams: Sendable {
                 router: router, handler: handler, request: message, context: context, keepaliveInterval: keepalive)
         }
         guard started else {
+            self.caller.rejections?.rejected(.shuttingDown)
             var answer = HTTPGatewayCaller.error(Self.shuttingDown)
             answer.traceID = traceID
             return GatewayHTTPServer.respond(answer)

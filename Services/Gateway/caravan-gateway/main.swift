@@ -159,9 +159,10 @@ struct GatewayCommand: AsyncParsableCommand {
         // look for the gateway's own line, so its logger starts at notice.
         var httpLogger = Logger(label: "caravan.gateway.http")
         httpLogger.logLevel = max(level, .notice)
+        let transportMetrics = observability.transportMetrics()
         let application = GatewayApplication(
             settings: settings, logger: logger, interceptors: [observability.callObserver(logger: logger)],
-            transportMetrics: observability.transportMetrics(), poolMetrics: observability.registry != nil
+            transportMetrics: transportMetrics, poolMetrics: observability.registry != nil
         ) { pools in
             guard let port = settings.httpPort else { return [] }
             let http = GatewayHTTPTransport.Configuration(
@@ -169,7 +170,8 @@ struct GatewayCommand: AsyncParsableCommand {
                 maxBodySize: settings.server.maxFrameSize, maxConcurrentCalls: settings.server.maxConnections)
             return [
                 GatewayHTTPTransport(
-                    configuration: http, pools: pools, metrics: observability.registry, logger: httpLogger
+                    configuration: http, pools: pools, metrics: observability.registry, rejections: transportMetrics,
+                    logger: httpLogger
                 ) { address in httpListening.yield(address) }
             ]
         }

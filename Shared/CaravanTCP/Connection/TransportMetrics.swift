@@ -1,7 +1,9 @@
+import CaravanCore
 import CoreMetrics
 
-/// A TCP server's instruments: connections, frames and bytes each way,
-/// and calls turned away before any handler ran, by reason.
+/// A server's transport instruments: TCP connections, frames and bytes each
+/// way, and calls turned away before any handler ran, by reason (the
+/// gateway's HTTP door counts its refusals here too).
 ///
 /// Made once per server. Connection handlers count frames and bytes in
 /// plain fields and add them here once per read batch and once per flush,
@@ -37,6 +39,13 @@ public final class TransportMetrics: Sendable {
         case overloaded
         /// Admission control: the deadline is nearer than the fastest recent call took.
         case cannotFinishInTime = "cannot_finish_in_time"
+        /// The gateway's HTTP door: more HTTP calls in flight than allowed.
+        case httpInFlightLimit = "http_in_flight_limit"
+
+        /// Why admission control refused a call (its status says which).
+        public init(admissionRefusal refusal: RPCError) {
+            self = refusal.code == .resourceExhausted ? .overloaded : .cannotFinishInTime
+        }
     }
 
     let connections: Meter
@@ -60,7 +69,8 @@ public final class TransportMetrics: Sendable {
         self.rejections = rejections
     }
 
-    func rejected(_ reason: RejectionReason) {
+    /// Counts a call refused before any handler ran, by either door.
+    public func rejected(_ reason: RejectionReason) {
         self.rejections[reason]!.increment()
     }
 

@@ -142,7 +142,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
                 self.liveTasks += 1
                 self.state!.attach(handle, to: start.callID)
             case .failure(let refusal):
-                self.metrics?.rejected(refusal.code == .resourceExhausted ? .overloaded : .cannotFinishInTime)
+                self.metrics?.rejected(TransportMetrics.RejectionReason(admissionRefusal: refusal))
                 self.perform(self.state!.notAdmitted(start.callID, refusal))
             }
         case .reject(let callID, let error, let reason):
