@@ -87,10 +87,13 @@ struct PoolMembershipTests {
             resolve: { _ in answers.next() }
         ) { endpoint, readinessChanged in FakeReplica(endpoint, readinessChanged: readinessChanged) }
         #expect(pool.replicas.isEmpty, "a name serves only once resolved")
+        // Watched before the pool runs: the first resolution may come before
+        // the test's next step, and the watch starts with the members then.
+        let membership = pool.replicaPool.membership()
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await pool.run() }
             var seen: [[String]] = []
-            for await endpoints in pool.replicaPool.membership() {
+            for await endpoints in membership {
                 seen.append(endpoints.map(\.host))
                 if seen.last == ["10.0.0.2"] { break }
             }
