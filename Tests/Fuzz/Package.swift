@@ -2,9 +2,9 @@
 // libFuzzer targets for what a peer sends: frames (FrameFuzzer),
 // messages, protobuf and the HTTP door's JSON (MessageFuzzer), and the rest
 // of an HTTP request at the gateway's door: query, headers, bearer token
-// (HTTPDoorFuzzer). Kept out of
-// the main package so that their sanitizer flags touch nothing else. Build
-// and run them with .ci/fuzz.sh (see docs/PROTOCOL.md, "Fuzzing").
+// (HTTPDoorFuzzer). Kept out of the main package so that their sanitizer
+// flags touch nothing else. Build and run them with .ci/fuzz.sh (see
+// docs/PROTOCOL.md, "Fuzzing").
 import Foundation
 import PackageDescription
 

@@ -115,7 +115,9 @@ enum Checks {
         let altered = flags & 1 != 0
         if altered {
             let last = token.utf8.last!
-            let replacement = Base64URL.alphabet[(Base64URL.alphabet.firstIndex(of: last)! + Int(flags >> 2) + 1) % 64]
+            // 1...63 places on, never all 64 round to the same character.
+            let shift = Int(flags >> 2) % 63 + 1
+            let replacement = Base64URL.alphabet[(Base64URL.alphabet.firstIndex(of: last)! + shift) % 64]
             token = String(token.dropLast()) + String(UnicodeScalar(replacement))
         }
         let scheme = flags & 2 != 0 ? "BEARER" : "Bearer"
