@@ -28,6 +28,13 @@ let package = Package(
         .library(name: "CaravanLogisticsAPI", targets: ["CaravanLogisticsAPI"]),
         .library(name: "CaravanTrainingAPI", targets: ["CaravanTrainingAPI"]),
         .library(name: "CaravanGatewayAPI", targets: ["CaravanGatewayAPI"]),
+        // What an HTTP client's request reaches at the gateway's HTTP door
+        // (query, headers, bearer token), for Tests/Fuzz's HTTPDoorFuzzer.
+        .library(name: "CaravanAuth", targets: ["CaravanAuth"]),
+        .library(name: "CaravanDomain", targets: ["CaravanDomain"]),
+        .library(name: "CaravanServiceKit", targets: ["CaravanServiceKit"]),
+        .library(name: "CaravanGateway", targets: ["CaravanGateway"]),
+        .library(name: "CaravanGatewayHTTP", targets: ["CaravanGatewayHTTP"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.3"),
@@ -569,6 +576,7 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             path: "Tests/CaravanGatewayTests",
             swiftSettings: swiftSettings

@@ -1,23 +1,25 @@
 #!/usr/bin/env bash
-# Fuzzes what a peer can send — the frame decoder (FrameFuzzer), and every
-# message type in protobuf and in the HTTP door's JSON (MessageFuzzer) —
-# with libFuzzer + AddressSanitizer for a bounded time each; exits non-zero
-# when an input crashes one. See docs/PROTOCOL.md, "Fuzzing".
+# Fuzzes what a peer can send — the frame decoder (FrameFuzzer), every
+# message type in protobuf and in the HTTP door's JSON (MessageFuzzer), and
+# the rest of an HTTP request at the gateway's door: query, headers, bearer
+# token (HTTPDoorFuzzer) — with libFuzzer + AddressSanitizer for a bounded
+# time each; exits non-zero when an input crashes one. See docs/PROTOCOL.md,
+# "Fuzzing".
 #
 #   .ci/fuzz.sh                         build, then fuzz each target for FUZZ_SECONDS (default 60)
-#   FUZZ_TARGETS=MessageFuzzer .ci/fuzz.sh   only that target (default "FrameFuzzer MessageFuzzer")
+#   FUZZ_TARGETS=MessageFuzzer .ci/fuzz.sh   only that target (default "FrameFuzzer MessageFuzzer HTTPDoorFuzzer")
 #   FUZZ_SECONDS=0 FUZZ_TARGETS=MessageFuzzer .ci/fuzz.sh   fuzz one target until stopped
 #   FUZZ_JOBS=2 .ci/fuzz.sh             fuzz in 2 processes (libFuzzer -fork)
 #   .ci/fuzz.sh FILE...                 replay inputs (e.g. a crash-* file) and exit; the target is
 #                                       FUZZ_TARGET, else the one named in the first file's path
-#                                       (.fuzz/MessageFuzzer/crash-…), else FrameFuzzer
+#                                       (.fuzz/HTTPDoorFuzzer/crash-…), else FrameFuzzer
 #   FUZZ_CONFIG=debug .ci/fuzz.sh       a debug build (builds faster, runs ~15x slower)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 seconds=${FUZZ_SECONDS:-60}
 jobs=${FUZZ_JOBS:-1}
-targets=${FUZZ_TARGETS:-FrameFuzzer MessageFuzzer}
+targets=${FUZZ_TARGETS:-FrameFuzzer MessageFuzzer HTTPDoorFuzzer}
 scratch="$root/.fuzz/build"
 
 if ! ls /opt/swift/usr/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a >/dev/null 2>&1 \
@@ -31,6 +33,7 @@ if [ $# -gt 0 ]; then
     if [ -z "$target" ]; then
         case "$1" in
             *MessageFuzzer*) target=MessageFuzzer ;;
+            *HTTPDoorFuzzer*) target=HTTPDoorFuzzer ;;
             *) target=FrameFuzzer ;;
         esac
     fi
@@ -69,15 +72,16 @@ fuzz() {
     mkdir -p "$corpus" || return 1
     case "$target" in
         FrameFuzzer) seeds="$root/Tests/Fuzz/corpus" ;;
-        MessageFuzzer)
-            # Derived from the message types on every run, so they follow the .proto files.
+        MessageFuzzer | HTTPDoorFuzzer)
+            # Derived from the message types (and, for HTTPDoorFuzzer, signed
+            # with its key) on every run, so they follow the .proto files.
             seeds="$out/seeds"
             rm -rf "$seeds"
-            "$bin_dir/MessageFuzzer" --write-seeds "$seeds" "$out/message.dict" || return 1
-            args+=(-dict="$out/message.dict")
+            "$bin_dir/$target" --write-seeds "$seeds" "$out/seeds.dict" || return 1
+            args+=(-dict="$out/seeds.dict")
             ;;
         *)
-            echo "fuzz.sh: no target $target (FrameFuzzer, MessageFuzzer)" >&2
+            echo "fuzz.sh: no target $target (FrameFuzzer, MessageFuzzer, HTTPDoorFuzzer)" >&2
             return 2
             ;;
     esac

@@ -106,6 +106,12 @@ public struct TokenSigner: Sendable {
         guard let header = try? JSONDecoder().decode(Header.self, from: headerData) else {
             throw .malformed("the header is not a JSON object with alg")
         }
+        // RFC 7515 §4 and RFC 7519 §4: a member named twice must be refused
+        // (or the last one read). JSONDecoder reads the first, so a header
+        // `{"alg":"HS256","alg":"none"}` passed here as HS256 while any
+        // other reader of the token saw `none`, and two `scope`s in the
+        // claims granted one thing here and another elsewhere.
+        guard !JSONMembers.repeatsAName(headerData) else { throw .malformed("the header names a member twice") }
         guard header.alg == "HS256" else { throw .unsupportedAlgorithm(header.alg) }
         let signingInput = Data("\(parts[0]).\(parts[1])".utf8)
         // Constant-time comparison.
@@ -118,6 +124,7 @@ public struct TokenSigner: Sendable {
         } catch {
             throw .malformed("the claims need sub, scope and exp")
         }
+        guard !JSONMembers.repeatsAName(payloadData) else { throw .malformed("the claims name a member twice") }
         let seconds = Int64(now.timeIntervalSince1970)
         guard seconds < claims.exp else { throw .expired }
         if let nbf = claims.nbf, seconds < nbf { throw .notYetValid }
@@ -128,6 +135,47 @@ public struct TokenSigner: Sendable {
 /// A signing key that cannot be used, and why.
 public struct TokenKeyError: Error, CustomStringConvertible {
     public var description: String
+}
+
+/// The member names of a JSON object, for ``TokenSigner/verify(_:now:)``.
+enum JSONMembers {
+    /// Whether the object `json` (already decoded, so well-formed) has a
+    /// member name twice at its top level, compared after unescaping
+    /// (`"alg"` and `"\u0061lg"` are one name).
+    static func repeatsAName(_ json: Data) -> Bool {
+        let bytes = Array(json)
+        var names: Set<String> = []
+        var depth = 0
+        var expectingName = false
+        var index = 0
+        while index < bytes.count {
+            switch bytes[index] {
+            case UInt8(ascii: "{"), UInt8(ascii: "["):
+                depth += 1
+                expectingName = depth == 1
+            case UInt8(ascii: "}"), UInt8(ascii: "]"):
+                depth -= 1
+            case UInt8(ascii: ","):
+                expectingName = depth == 1
+            case UInt8(ascii: "\""):
+                let start = index
+                index += 1
+                while index < bytes.count, bytes[index] != UInt8(ascii: "\"") {
+                    index += bytes[index] == UInt8(ascii: "\\") ? 2 : 1
+                }
+                if expectingName {
+                    expectingName = false
+                    let name = try? JSONDecoder().decode(
+                        String.self, from: Data(bytes[start...min(index, bytes.count - 1)]))
+                    if let name, !names.insert(name).inserted { return true }
+                }
+            default:
+                break
+            }
+            index += 1
+        }
+        return false
+    }
 }
 
 /// Base64 with the URL alphabet and no padding (RFC 4648 §5), as JWTs use it.
@@ -148,7 +196,11 @@ enum Base64URL {
         case 3: base64 += "="
         default: return nil
         }
-        return Data(base64Encoded: base64)
+        // Only the canonical text of the bytes: Foundation ignores the bits
+        // past the last byte, so one signature had several spellings (a
+        // token changed in its last character still verified).
+        guard let data = Data(base64Encoded: base64), Self.encode(data) == text else { return nil }
+        return data
     }
 }
 

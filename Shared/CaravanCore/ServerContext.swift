@@ -55,10 +55,9 @@ public struct TraceContext: Hashable, Sendable {
         self.tracestate = tracestate
     }
 
-    /// The 32-hex-digit trace id of a well-formed `traceparent`.
-    public var traceID: String? {
-        let parts = self.traceparent.split(separator: "-")
-        guard parts.count == 4, parts[1].count == 32 else { return nil }
-        return String(parts[1])
-    }
+    /// The 32-hex-digit trace id of a well-formed `traceparent`; nil for a
+    /// malformed one, which names no trace (it read any 32 characters
+    /// between the first dashes before, and nothing of a later version's
+    /// longer header).
+    public var traceID: String? { self.parts?.traceID }
 }

@@ -7,6 +7,7 @@ import CaravanServer
 import CaravanServiceKit
 import CaravanTradeAPI
 import CaravanTrainingAPI
+import Crypto
 import Foundation
 import Testing
 
@@ -81,6 +82,52 @@ struct BearerTokenTests {
         #expect(throws: TokenError.unsupportedAlgorithm("none")) {
             try self.signer.verify("\(none).\(parts[1]).", now: now)
         }
+    }
+
+    // Found by HTTPDoorFuzzer: JSONDecoder reads the first of two members
+    // of one name, so `{"alg":"HS256","alg":"none"}` verified as HS256
+    // while other readers of the token (which take the last) saw none.
+    @Test(
+        "A header or claims naming a member twice are refused (RFC 7515 §4, RFC 7519 §4)",
+        arguments: [
+            (#"{"alg":"HS256","alg":"none"}"#, #"{"exp":1900000600,"scope":"caravan.read","sub":"a"}"#),
+            (#"{"alg":"HS256","\u0061lg":"HS256"}"#, #"{"exp":1900000600,"scope":"caravan.read","sub":"a"}"#),
+            (#"{"alg":"HS256"}"#, #"{"exp":1900000600,"scope":"caravan.read","scope":"caravan.write","sub":"a"}"#),
+        ])
+    func repeatedMembers(_ header: String, _ claims: String) throws {
+        func part(_ text: String) -> String {
+            Data(text.utf8).base64EncodedString().replacingOccurrences(of: "+", with: "-")
+                .replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+        }
+        let signingInput = part(header) + "." + part(claims)
+        let mac = HMAC<SHA256>.authenticationCode(for: Data(signingInput.utf8), using: SymmetricKey(data: key))
+        let signature = Data(mac).base64EncodedString().replacingOccurrences(of: "+", with: "-")
+            .replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+        #expect(throws: TokenError.self) { try self.signer.verify(signingInput + "." + signature, now: now) }
+        // Each member once, the same token verifies: the refusal is for the repetition alone.
+        let once = part(#"{"alg":"HS256"}"#) + "." + part(#"{"exp":1900000600,"scope":"caravan.read","sub":"a"}"#)
+        let onceMAC = HMAC<SHA256>.authenticationCode(for: Data(once.utf8), using: SymmetricKey(data: key))
+        let onceSignature = Data(onceMAC).base64EncodedString().replacingOccurrences(of: "+", with: "-")
+            .replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+        #expect(try self.signer.verify(once + "." + onceSignature, now: now).scope == "caravan.read")
+    }
+
+    // Found by HTTPDoorFuzzer: the signature's last character carries two
+    // bits past the 32 bytes, which Foundation's decoding ignores, so four
+    // spellings of one signature verified.
+    @Test("A signature only in canonical base64url: other spellings of the same bytes are malformed")
+    func canonicalSignature() throws {
+        let parts = try token().split(separator: ".").map(String.init)
+        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+        let last = try #require(alphabet.firstIndex(of: parts[2].last!))
+        #expect(last & 3 == 0)
+        for padding in 1...3 {
+            let signature = String(parts[2].dropLast()) + String(alphabet[last | padding])
+            #expect(throws: TokenError.malformed("a part is not base64url")) {
+                try self.signer.verify([parts[0], parts[1], signature].joined(separator: "."), now: now)
+            }
+        }
+        #expect(try self.signer.verify(parts.joined(separator: "."), now: now).sub == "alice")
     }
 
     @Test("A key shorter than 32 bytes is refused")

@@ -33,6 +33,25 @@ struct TraceContextTests {
         #expect(TraceContext(traceparent: "01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-abc").parts != nil)
     }
 
+    // Found writing HTTPDoorFuzzer's invariant that traceID agrees with
+    // parts (fixed before its first run): traceID split the text on
+    // dashes, so it named a trace for a malformed traceparent and none for
+    // a later version's, disagreeing with parts (which X-Trace-Id uses).
+    @Test(
+        "traceID is the trace id of a well-formed traceparent only",
+        arguments: [
+            ("01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-abc", "4bf92f3577b34da6a3ce929d0e0e4736"),
+            ("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", "4bf92f3577b34da6a3ce929d0e0e4736"),
+            ("xx-not a trace id but 32 chars long-00f067aa0ba902b7-01", nil),
+            ("00-00000000000000000000000000000000-00f067aa0ba902b7-01", nil),
+            ("00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01", nil),
+        ] as [(String, String?)])
+    func traceID(_ text: String, _ expected: String?) {
+        let context = TraceContext(traceparent: text)
+        #expect(context.traceID == expected)
+        #expect(context.traceID == context.parts?.traceID)
+    }
+
     @Test("A child span keeps the trace id, flags and state, and gets a new span id")
     func childSpan() throws {
         let parent = TraceContext(traceparent: Self.sample, tracestate: "vendor=1")

@@ -193,7 +193,14 @@ public enum GatewayHTTPServer {
     static func headers(_ request: Request, _ context: GatewayRequestContext) throws(RPCError)
         -> HTTPGatewayCaller.CallHeaders
     {
-        func header(_ name: String) -> String? { HTTPField.Name(name).flatMap { request.headers[$0] } }
+        try Self.headers(request.headers, peer: context.peer)
+    }
+
+    /// ``headers(_:_:)`` from the header fields alone; public for
+    /// Tests/Fuzz (HTTPDoorFuzzer), which has no connection to take a
+    /// request from.
+    public static func headers(_ fields: HTTPFields, peer: String) throws(RPCError) -> HTTPGatewayCaller.CallHeaders {
+        func header(_ name: String) -> String? { HTTPField.Name(name).flatMap { fields[$0] } }
         var timeout: Duration?
         if let text = header("x-caravan-timeout") {
             guard let duration = parseDuration(text) else {
@@ -207,8 +214,8 @@ public enum GatewayHTTPServer {
             idempotencyKey: header("idempotency-key"),
             traceparent: header("traceparent"),
             tracestate: header("tracestate"),
-            authorization: request.headers[.authorization],
-            peer: context.peer)
+            authorization: fields[.authorization],
+            peer: peer)
     }
 
     /// The answer as JSON; 401 says which scheme to use, 429 when to retry.

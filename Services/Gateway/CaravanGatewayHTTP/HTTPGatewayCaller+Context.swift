@@ -5,8 +5,9 @@ extension HTTPGatewayCaller {
     /// token as `authorization` metadata, the idempotency key, the client's
     /// address, and its trace: a well-formed incoming `traceparent` is
     /// continued, otherwise a trace starts here, so that the answer can
-    /// name it.
-    static func serverContext(
+    /// name it. Public for Tests/Fuzz (HTTPDoorFuzzer): every header here
+    /// is a client's text.
+    public static func serverContext(
         _ descriptor: MethodDescriptor, headers: CallHeaders, deadline: ContinuousClock.Instant?
     ) -> ServerContext {
         var metadata = Metadata()

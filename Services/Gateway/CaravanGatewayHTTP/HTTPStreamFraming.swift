@@ -9,19 +9,21 @@ import Foundation
 ///   ended OK); a `: keepalive` comment while idle.
 /// - ``jsonLines`` (otherwise; grpc-gateway's shape): `{"result": …}` per
 ///   message, and `{"error": {…}}` last when it failed.
-enum HTTPStreamFraming: Sendable, Equatable {
+///
+/// Public for Tests/Fuzz (HTTPDoorFuzzer): `Accept` is a client's text.
+public enum HTTPStreamFraming: Sendable, Equatable {
     case serverSentEvents
     case jsonLines
 
     /// Server-sent events when the `Accept` header asks for them.
-    init(accept: String?) {
+    public init(accept: String?) {
         let wanted = (accept ?? "").split(separator: ",").map {
             $0.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
         }
         self = wanted.contains("text/event-stream") ? .serverSentEvents : .jsonLines
     }
 
-    var contentType: String {
+    public var contentType: String {
         switch self {
         case .serverSentEvents: return "text/event-stream; charset=utf-8"
         case .jsonLines: return "application/x-ndjson"
@@ -29,7 +31,7 @@ enum HTTPStreamFraming: Sendable, Equatable {
     }
 
     /// One message, given as its JSON (one line: JSON escapes line breaks in strings).
-    func message(_ json: Data) -> Data {
+    public func message(_ json: Data) -> Data {
         switch self {
         case .serverSentEvents: return Data("event: message\ndata: ".utf8) + json + Data("\n\n".utf8)
         case .jsonLines: return Data(#"{"result":"#.utf8) + json + Data("}\n".utf8)

@@ -11,8 +11,10 @@ import Foundation
 /// `true`/`false`, enum value names or numbers, base64 for bytes. A name no
 /// field takes, a value given twice for a singular field, or a value of the
 /// wrong form is an error that names the parameter.
-enum QueryParameterDecoder {
-    static func decode<Message: ProtoMessage>(_ type: Message.Type, from parameters: [(String, String)]) throws
+///
+/// Public for Tests/Fuzz (HTTPDoorFuzzer): the query is a client's text.
+public enum QueryParameterDecoder {
+    public static func decode<Message: ProtoMessage>(_ type: Message.Type, from parameters: [(String, String)]) throws
         -> Message
     {
         let query = Query(parameters)
@@ -31,9 +33,10 @@ enum QueryParameterDecoder {
     }
 }
 
-/// Why the query does not make a request.
-struct QueryParameterError: Error, CustomStringConvertible {
-    let description: String
+/// Why the query does not make a request (public for HTTPDoorFuzzer,
+/// which requires every refusal to be one of these).
+public struct QueryParameterError: Error, CustomStringConvertible {
+    public let description: String
     init(_ description: String) { self.description = description }
 
     init(_ error: DecodingError) {

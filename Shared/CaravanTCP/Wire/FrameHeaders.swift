@@ -3,8 +3,10 @@ import CaravanEnvelope
 import NIOCore
 
 /// Converts between frame headers (`caravan.rpc.v1` messages) and the
-/// core's types.
-enum FrameHeaders {
+/// core's types. Public for Tests/Fuzz's FrameFuzzer, which reads a
+/// peer's request header as the server does (``metadata(_:)``,
+/// ``timeout(fromMicros:)``).
+public enum FrameHeaders {
     static func metadataEntries(_ metadata: Metadata) -> [MetadataEntry] {
         metadata.map { element in
             var entry = MetadataEntry()
@@ -17,7 +19,7 @@ enum FrameHeaders {
         }
     }
 
-    static func metadata(_ entries: [MetadataEntry]) -> Metadata {
+    public static func metadata(_ entries: [MetadataEntry]) -> Metadata {
         var metadata = Metadata()
         for entry in entries {
             if entry.key.hasSuffix("-bin") {
@@ -36,7 +38,7 @@ enum FrameHeaders {
     }
 
     /// A received `timeout_micros` as a duration; nil for 0 (no deadline).
-    static func timeout(fromMicros micros: UInt64) -> Duration? {
+    public static func timeout(fromMicros micros: UInt64) -> Duration? {
         guard micros > 0 else { return nil }
         return .microseconds(Int64(min(micros, UInt64(Int64.max / 1000))))
     }

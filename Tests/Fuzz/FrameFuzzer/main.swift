@@ -7,7 +7,9 @@
 // frame's header is tried as RequestHeader, ResponseHeader and GoAway, its
 // payload as caravan.echo.v1.EchoRequest; whatever decodes must re-encode,
 // decode to the same value and encode to the same bytes
-// (`protobufRoundTrip`). MessageFuzzer covers every other message type.
+// (`protobufRoundTrip`); a request header is then read as the server
+// reads it (`FrameHeaders`: metadata, timeout; its trace). MessageFuzzer
+// covers every other message type.
 //
 // Built with `-DFUZZING -sanitize=fuzzer,address` by .ci/fuzz.sh, `main`
 // hands control to libFuzzer. Built plainly, it replays the files (or
@@ -82,18 +84,7 @@ func decodeEvents(_ input: UnsafeRawBufferPointer, chunkSizes: [Int]) -> [Event]
 func exercise(_ frame: Frame) {
     frame.header.withUnsafeReadableBytes { header in
         if let request = protobufRoundTrip(RequestHeader.self, header) {
-            // What the server does with a request header's metadata.
-            var metadata = Metadata()
-            for entry in request.metadata {
-                _ = Metadata.isValidKey(entry.key)
-                if entry.key.hasSuffix("-bin") {
-                    metadata.addBinary(entry.value, forKey: entry.key)
-                } else {
-                    metadata.addString(String(decoding: entry.value, as: UTF8.self), forKey: entry.key)
-                }
-            }
-            _ = metadata.encodedSize
-            _ = MethodDescriptor(path: request.method)
+            exercise(request)
         }
         if let response = protobufRoundTrip(ResponseHeader.self, header) {
             _ = StatusCode(rawValue: response.code)
@@ -102,6 +93,34 @@ func exercise(_ frame: Frame) {
     }
     frame.payload.withUnsafeReadableBytes { payload in
         _ = protobufRoundTrip(EchoRequest.self, payload)
+    }
+}
+
+/// What the server reads from a request header (`IncomingRequest`): its
+/// metadata, each entry kept as sent (binary for `-bin` keys, else text),
+/// its timeout and its trace, whose child span is always well-formed.
+func exercise(_ request: RequestHeader) {
+    let metadata = FrameHeaders.metadata(request.metadata)
+    precondition(metadata.count == request.metadata.count, "metadata entries were lost or added")
+    for (element, entry) in zip(metadata, request.metadata) {
+        precondition(element.key == entry.key, "a metadata key changed: \(entry.key) → \(element.key)")
+        switch element.value {
+        case .binary(let bytes):
+            precondition(entry.key.hasSuffix("-bin") && bytes == entry.value, "a binary value changed")
+        case .string(let text):
+            precondition(!entry.key.hasSuffix("-bin") && text == String(decoding: entry.value, as: UTF8.self))
+        }
+        _ = Metadata.isValidKey(element.key)
+    }
+    _ = metadata.encodedSize
+    _ = metadata.redactedDescription
+    _ = MethodDescriptor(path: request.method)
+    let timeout = FrameHeaders.timeout(fromMicros: request.timeoutMicros)
+    precondition((timeout == nil) == (request.timeoutMicros == 0), "a timeout of 0 means none, and only 0")
+    precondition(timeout.map { $0 > .zero } ?? true, "a timeout is not positive")
+    if !request.traceparent.isEmpty {
+        let trace = TraceContext(traceparent: request.traceparent, tracestate: request.tracestate)
+        precondition(TraceContext.span(childOf: trace).isWellFormed, "a child span is malformed")
     }
 }
 

@@ -38,7 +38,10 @@ public struct GatewayAuthInterceptor: ServerInterceptor {
         }
     }
 
-    private func claims(from authorization: String?) throws -> TokenClaims {
+    /// The claims of the `authorization` value `Bearer <token>`, verified
+    /// now; UNAUTHENTICATED otherwise. Public for Tests/Fuzz
+    /// (HTTPDoorFuzzer): the header is a client's text.
+    public func claims(from authorization: String?) throws -> TokenClaims {
         guard let authorization else {
             throw RPCError(
                 code: .unauthenticated, message: "A bearer token is required (metadata authorization: Bearer <token>).")
