@@ -15,13 +15,16 @@ public struct MethodDescriptor: Hashable, Sendable, CustomStringConvertible {
 
     /// Parses `/package.Service/Method` (the leading slash is optional).
     public init?(path: String) {
-        var trimmed = Substring(path)
-        if trimmed.hasPrefix("/") { trimmed = trimmed.dropFirst() }
-        guard let slash = trimmed.lastIndex(of: "/") else { return nil }
-        let service = trimmed[..<slash]
-        let method = trimmed[trimmed.index(after: slash)...]
-        guard !service.isEmpty, !method.isEmpty, !method.contains("/") else { return nil }
-        self.init(service: String(service), method: String(method))
+        // Split on the scalar `/`, not on Characters: a name beginning with
+        // a combining mark would join the slash before it into one grapheme,
+        // and a descriptor would not read back from its own path.
+        var scalars = Substring(path).unicodeScalars
+        if scalars.first == "/" { scalars = scalars.dropFirst() }
+        guard let slash = scalars.lastIndex(of: "/") else { return nil }
+        let service = scalars[..<slash]
+        let method = scalars[scalars.index(after: slash)...]
+        guard !service.isEmpty, !method.isEmpty else { return nil }
+        self.init(service: String(Substring(service)), method: String(Substring(method)))
     }
 
     public var description: String { self.path }

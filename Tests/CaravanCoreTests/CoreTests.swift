@@ -34,12 +34,18 @@ struct StatusTests {
     }
 
     @Test("Method paths parse and print")
-    func methodPaths() {
+    func methodPaths() throws {
         let method = MethodDescriptor(service: "caravan.echo.v1.Echo", method: "Unary")
         #expect(method.path == "/caravan.echo.v1.Echo/Unary")
         #expect(MethodDescriptor(path: "/caravan.echo.v1.Echo/Unary") == method)
         #expect(MethodDescriptor(path: "nonsense") == nil)
         #expect(MethodDescriptor(path: "/a/") == nil)
+        #expect(MethodDescriptor(path: "//a") == nil)
+        // A service name beginning with a combining mark (found by
+        // HTTPDoorFuzzer): the slash before it is still a separator.
+        let combining = try #require(MethodDescriptor(path: "\u{59C}a/b"))
+        #expect(combining.service == "\u{59C}a" && combining.method == "b")
+        #expect(MethodDescriptor(path: combining.path) == combining)
     }
 
     @Test("Metadata keeps order, lowercases keys and measures its size")
