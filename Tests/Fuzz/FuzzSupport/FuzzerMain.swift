@@ -31,6 +31,24 @@ public enum FuzzerMain {
         #endif
     }
 
+    /// The same, for a target with a seed corpus of its own: with the
+    /// arguments `--write-seeds SEEDS DICTIONARY` it writes the seeds into
+    /// the folder SEEDS and libFuzzer's dictionary into the file DICTIONARY
+    /// (`writeSeeds`), and exits; .ci/fuzz.sh does that before each run.
+    public static func run(writingSeedsWith writeSeeds: (URL, URL) throws -> Void, _ test: FuzzTest) -> Never {
+        let arguments = CommandLine.arguments
+        if arguments.count == 4, arguments[1] == "--write-seeds" {
+            do {
+                try writeSeeds(URL(fileURLWithPath: arguments[2]), URL(fileURLWithPath: arguments[3]))
+                exit(0)
+            } catch {
+                print("Cannot write the seeds: \(error)")
+                exit(1)
+            }
+        }
+        Self.run(test)
+    }
+
     /// Each argument is a file, or a folder whose files are inputs.
     static func inputFiles(_ arguments: ArraySlice<String>) -> [String] {
         var files: [String] = []

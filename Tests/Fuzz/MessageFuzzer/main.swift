@@ -64,15 +64,6 @@ func fuzzOne(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     }
 #endif
 
-let arguments = CommandLine.arguments
-if arguments.count == 4, arguments[1] == "--write-seeds" {
-    do {
-        try SeedWriter.write(
-            seedsTo: URL(fileURLWithPath: arguments[2]), dictionaryTo: URL(fileURLWithPath: arguments[3]))
-        exit(0)
-    } catch {
-        print("Cannot write the seeds: \(error)")
-        exit(1)
-    }
+FuzzerMain.run(writingSeedsWith: { try SeedWriter.write(seedsTo: $0, dictionaryTo: $1) }) { data, size in
+    fuzzOne(data, size)
 }
-FuzzerMain.run { data, size in fuzzOne(data, size) }
